@@ -1,0 +1,49 @@
+"""Turn results into what a report shows: Markdown tables and sentences (pandoc/Word native)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+SYNTHETIC_BANNER = (
+    "::: {.callout-warning title=\"Synthetic data\"}\n"
+    "**Synthetic data.** The case-level records behind this section are synthetic, generated to "
+    "reproduce VluchtelingenWerk's published totals. They describe no real person; patterns "
+    "beyond the published totals are assumptions, not findings.\n:::"
+)
+
+
+def _cell(value: object, floatfmt: str) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float):
+        return format(value, floatfmt)
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(
+    df: pd.DataFrame, floatfmt: str = ".3f", align: dict[str, str] | None = None
+) -> str:
+    """A pipe table pandoc and Quarto both turn into native HTML/Word tables."""
+    align = align or {}
+    cols = [str(c) for c in df.columns]
+    rule = []
+    for c, dtype in zip(cols, df.dtypes, strict=True):
+        a = align.get(c, "right" if pd.api.types.is_numeric_dtype(dtype) else "left")
+        rule.append({"left": ":---", "right": "---:", "center": ":---:"}[a])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule) + "|"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v, floatfmt) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def show(markdown: str) -> None:
+    """Emit Markdown as a notebook output (text/markdown), which embeds render natively."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(markdown))
+
+
+def banner(synthetic: bool) -> None:
+    """Show the synthetic-data banner when the data are synthetic; nothing otherwise."""
+    if synthetic:
+        show(SYNTHETIC_BANNER)
