@@ -1,0 +1,200 @@
+"""Command line: `evaluation run|validate|synth|render|verify|init-project|dictionary`.
+
+Imports stay inside the commands so that `evaluation --help` answers at once.
+Exit codes: 0 ok · 1 invalid input data · 2 usage or configuration · 3 notebook or render failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from evaluation.errors import EvaluationError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="evaluation",
+        description="Evaluate VluchtelingenWerk's return projects: validate data, execute the "
+        "notebooks, render the report.",
+        epilog="Exit codes: 0 ok, 1 invalid input data, 2 usage or configuration error, "
+        "3 a notebook or render step failed.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--config", type=Path, default=Path("evaluation.yml"),
+                        help="configuration file (default: evaluation.yml)")
+        sp.add_argument("--build", type=Path, default=Path("build"),
+                        help="where every output goes (default: build)")
+        sp.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    r = sub.add_parser("run", help="validate, execute the notebooks and render the report")
+    common(r)
+    r.add_argument("--data", type=Path, help="case-data folder to evaluate instead of the default")
+    r.add_argument("--project", action="append",
+                   help="evaluate only this project (repeatable); with --data, the data is its own")
+    r.add_argument("--jobs", type=int, default=0, help="notebooks run at once (default: cores)")
+    r.add_argument("--pandoc", action="store_true", help="render with pandoc even if quarto exists")
+    r.add_argument("--no-render", action="store_true", help="stop after executing the notebooks")
+
+    v = sub.add_parser("validate", help="validate a case-data folder against the contract")
+    v.add_argument("dir", nargs="?", type=Path, help="folder to validate (default: configured data)")
+    common(v)
+
+    s = sub.add_parser("synth", help="generate calibrated synthetic case data")
+    s.add_argument("--seed", type=int, default=20151001)
+    s.add_argument("--scale", type=float, default=1.0, help="population multiplier (1 = published)")
+    s.add_argument("--out", type=Path, default=Path("build/synthetic"))
+    s.add_argument("--format", choices=("csv", "parquet"), default="csv")
+
+    rd = sub.add_parser("render", help="render what was executed (quarto, else pandoc)")
+    common(rd)
+    rd.add_argument("--pandoc", action="store_true")
+
+    vf = sub.add_parser("verify", help="re-run from the manifest and report any difference")
+    common(vf)
+
+    ip = sub.add_parser("init-project", help="add a project block and an empty mapping file")
+    ip.add_argument("name", help="project id, e.g. MOH3")
+    ip.add_argument("--data", type=Path, required=True, help="the export folder of this project")
+    ip.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
+    ip.add_argument("--end", required=True, help="last day, YYYY-MM-DD")
+    ip.add_argument("--kind", choices=("return", "counselling"), default="return")
+    ip.add_argument("--baseline", default="MOH1")
+    ip.add_argument("--config", type=Path, default=Path("evaluation.yml"))
+
+    d = sub.add_parser("dictionary", help="write the data dictionary (Markdown)")
+    d.add_argument("--out", type=Path, default=Path("build/data_dictionary.md"))
+    return p
+
+
+def _config(args: argparse.Namespace):
+    from evaluation import config
+
+    cfg = config.load(args.config)
+    return cfg
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from evaluation.run import RunOptions, run
+
+    cfg = _config(args)
+    if args.project:
+        wanted = [cfg.project(p) for p in args.project]
+        if args.data:
+            wanted = [replace(p, data=args.data.resolve()) for p in wanted]
+        cfg = replace(cfg, projects=tuple(wanted))
+    elif args.data:
+        cfg = replace(cfg, cases=args.data.resolve(), synthetic=False)
+    run(cfg, RunOptions(build=args.build, jobs=args.jobs, quiet=args.quiet,
+                        force_pandoc=args.pandoc, render=not args.no_render))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from evaluation.validate import validate_dataset
+
+    cfg = _config(args)
+    folder = args.dir or cfg.cases
+    if not Path(folder).is_dir():
+        from evaluation.errors import ConfigError
+
+        raise ConfigError(f"{folder} is not a folder of case-data files")
+    _, report = validate_dataset(Path(folder), cfg.periods)
+    out = args.build / "validation"
+    report.write(out)
+    print(report.to_markdown())
+    print(f"\nReport written to {out / 'report.md'} and {out / 'report.json'}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from evaluation import synthetic
+
+    if args.scale <= 0:
+        from evaluation.errors import ConfigError
+
+        raise ConfigError(f"--scale is {args.scale}; expected a positive number")
+    tables = synthetic.generate(seed=args.seed, scale=args.scale)
+    paths = synthetic.write(tables, args.out, fmt=args.format)
+    n = len(tables["clients"])
+    print(f"wrote {len(paths)} SYNTHETIC tables ({n} clients, seed {args.seed}, scale "
+          f"{args.scale:g}) to {args.out}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from evaluation.run import RunOptions, run
+
+    cfg = _config(args)
+    run(cfg, RunOptions(build=args.build, quiet=args.quiet, force_pandoc=args.pandoc))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from evaluation.verify import verify
+
+    cfg = _config(args)
+    differences = verify(cfg, args.build, quiet=args.quiet)
+    if differences:
+        print("verify: the rerun differs from the recorded outputs:", file=sys.stderr)
+        for d in differences:
+            print(f"  - {d}", file=sys.stderr)
+        return 3
+    print("verify: the rerun reproduces every results file and metric exactly")
+    return 0
+
+
+def cmd_init_project(args: argparse.Namespace) -> int:
+    from evaluation.init_project import init_project
+
+    print(init_project(args.config, args.name, args.data, args.start, args.end, args.kind,
+                       args.baseline))
+    return 0
+
+
+def cmd_dictionary(args: argparse.Namespace) -> int:
+    from evaluation.dictionary import write_dictionary
+
+    write_dictionary(args.out)
+    print(f"data dictionary written to {args.out}")
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run, "validate": cmd_validate, "synth": cmd_synth, "render": cmd_render,
+    "verify": cmd_verify, "init-project": cmd_init_project, "dictionary": cmd_dictionary,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `evaluation` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except EvaluationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: earlier outputs are untouched", file=sys.stderr)
+        return 130
+    except PermissionError as exc:
+        print(f"error: cannot write {exc.filename}: permission denied; earlier outputs are "
+              "untouched", file=sys.stderr)
+        return 3
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}; earlier outputs are untouched",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

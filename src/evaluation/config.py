@@ -1,0 +1,214 @@
+"""evaluation.yml parsed into a typed, validated object; errors name the key and what was expected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evaluation.errors import ConfigError
+
+KINDS = ("counselling", "return")
+FORMATS = ("html", "docx", "pdf")
+NOTEBOOKS = {"counselling": ("conversion",), "return": ("conversion", "durability")}
+
+
+@dataclass(frozen=True)
+class Project:
+    """One evaluated project: its period, kind, notebooks and optional own data folder."""
+
+    id: str
+    name: str
+    kind: str
+    start: dt.date
+    end: dt.date
+    funder: str = ""
+    baseline: str | None = None
+    data: Path | None = None
+    notebooks: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Lower-case id used in metric keys and paths ('moh1')."""
+        return self.id.lower()
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole evaluation.yml."""
+
+    path: Path
+    title: str
+    language: str
+    published: Path
+    cases: Path
+    synthetic: bool
+    cutoff: dt.date
+    projects: tuple[Project, ...]
+    disclosure_min_count: int = 5
+    rss_cutoffs: tuple[float, ...] = (0.33, 0.5, 0.66)
+    min_cell_for_models: int = 10
+    formats: tuple[str, ...] = FORMATS
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def project(self, project_id: str) -> Project:
+        """The project with this id (case-insensitive)."""
+        for p in self.projects:
+            if p.id.lower() == project_id.lower():
+                return p
+        known = ", ".join(p.id for p in self.projects)
+        raise ConfigError(f"project '{project_id}' is not in {self.path.name} (known: {known})")
+
+    @property
+    def periods(self) -> dict[str, tuple[dt.date, dt.date]]:
+        """Project id -> (start, end), for the validation of dates."""
+        return {p.id: (p.start, p.end) for p in self.projects}
+
+    def comparisons(self) -> list[tuple[Project, Project]]:
+        """(baseline, project) pairs declared with `baseline:`."""
+        return [(self.project(p.baseline), p) for p in self.projects if p.baseline]
+
+
+def _where(path: Path, key: str) -> str:
+    return f"{path.name}: key '{key}'"
+
+
+def _require(d: dict, key: str, where: str, kind: type | tuple[type, ...], expected: str) -> Any:
+    if key not in d:
+        raise ConfigError(f"{where}.{key} is missing; expected {expected}")
+    value = d[key]
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{where}.{key} is {value!r}; expected {expected}")
+    return value
+
+
+def _date(value: Any, where: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where} is {value!r}; expected a date as YYYY-MM-DD") from None
+
+
+def _check_keys(d: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key '{unknown[0]}'; allowed keys are {', '.join(sorted(allowed))}"
+        )
+
+
+def _project(raw: Any, i: int, root: Path, where: str) -> Project:
+    w = f"{where}.projects[{i}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{w} is {raw!r}; expected a block with id, name, kind, start, end")
+    allowed = {"id", "name", "kind", "start", "end", "funder", "baseline", "data", "notebooks"}
+    _check_keys(raw, allowed, w)
+    pid = _require(raw, "id", w, str, "a short project id such as MOH2")
+    if not pid.replace("_", "").isalnum():
+        raise ConfigError(f"{w}.id is {pid!r}; expected letters, digits and underscores only")
+    w = f"{where}.projects[{pid}]"
+    kind = _require(raw, "kind", w, str, f"one of {', '.join(KINDS)}")
+    if kind not in KINDS:
+        raise ConfigError(f"{w}.kind is {kind!r}; expected one of {', '.join(KINDS)}")
+    start = _date(_require(raw, "start", w, (str, dt.date), "a date"), f"{w}.start")
+    end = _date(_require(raw, "end", w, (str, dt.date), "a date"), f"{w}.end")
+    if end < start:
+        raise ConfigError(f"{w}.end ({end}) is before {w}.start ({start}); expected end ≥ start")
+    notebooks = raw.get("notebooks", list(NOTEBOOKS[kind]))
+    if not isinstance(notebooks, list) or not all(n in ("conversion", "durability") for n in notebooks):
+        raise ConfigError(f"{w}.notebooks is {notebooks!r}; expected a list of conversion, durability")
+    data = raw.get("data")
+    return Project(
+        id=pid,
+        name=str(_require(raw, "name", w, str, "the project's name")),
+        kind=kind,
+        start=start,
+        end=end,
+        funder=str(raw.get("funder", "")),
+        baseline=raw.get("baseline"),
+        data=(root / data) if data else None,
+        notebooks=tuple(notebooks),
+    )
+
+
+def load(path: str | Path = "evaluation.yml", root: Path | None = None) -> Config:
+    """Read and validate the configuration file; relative paths are taken from its folder."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"configuration file {path} does not exist")
+    root = root or path.resolve().parent
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name} is not valid YAML: {exc}") from None
+    where = path.name
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a mapping of keys to values")
+    allowed = {"version", "title", "language", "data", "projects", "thresholds", "output"}
+    _check_keys(raw, allowed, where)
+    if raw.get("version", 1) != 1:
+        raise ConfigError(f"{where}.version is {raw.get('version')!r}; expected 1")
+    data = _require(raw, "data", where, dict, "a block with published, cases, synthetic, cutoff")
+    _check_keys(data, {"published", "cases", "synthetic", "cutoff"}, f"{where}.data")
+    raw_projects = _require(raw, "projects", where, list, "a list of project blocks")
+    projects = tuple(_project(p, i, root, where) for i, p in enumerate(raw_projects))
+    ids = [p.id for p in projects]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ConfigError(f"{where}.projects: id '{dup[0]}' appears twice; ids must be unique")
+    for p in projects:
+        if p.baseline is not None and p.baseline not in ids:
+            raise ConfigError(
+                f"{where}.projects[{p.id}].baseline is {p.baseline!r}; expected one of {', '.join(ids)}"
+            )
+    thr = raw.get("thresholds", {}) or {}
+    _check_keys(thr, {"disclosure_min_count", "rss_cutoffs", "min_cell_for_models"},
+                f"{where}.thresholds")
+    min_count = thr.get("disclosure_min_count", 5)
+    if not isinstance(min_count, int) or isinstance(min_count, bool) or min_count < 1:
+        raise ConfigError(
+            f"{where}.thresholds.disclosure_min_count is {min_count!r}; expected a whole number ≥ 1"
+        )
+    cutoffs = thr.get("rss_cutoffs", [0.33, 0.5, 0.66])
+    if not isinstance(cutoffs, list) or not all(
+        isinstance(c, int | float) and not isinstance(c, bool) and 0 < c < 1 for c in cutoffs
+    ):
+        raise ConfigError(
+            f"{where}.thresholds.rss_cutoffs is {cutoffs!r}; expected a list of numbers between 0 and 1"
+        )
+    min_cell = thr.get("min_cell_for_models", 10)
+    if not isinstance(min_cell, int) or isinstance(min_cell, bool) or min_cell < 1:
+        raise ConfigError(
+            f"{where}.thresholds.min_cell_for_models is {min_cell!r}; expected a whole number ≥ 1"
+        )
+    out = raw.get("output", {}) or {}
+    _check_keys(out, {"formats"}, f"{where}.output")
+    formats = out.get("formats", list(FORMATS))
+    if not isinstance(formats, list) or not formats or any(f not in FORMATS for f in formats):
+        raise ConfigError(
+            f"{where}.output.formats is {formats!r}; expected a list drawn from {', '.join(FORMATS)}"
+        )
+    synthetic = data.get("synthetic", False)
+    if not isinstance(synthetic, bool):
+        raise ConfigError(f"{where}.data.synthetic is {synthetic!r}; expected true or false")
+    return Config(
+        path=path,
+        title=str(raw.get("title", "Evaluation")),
+        language=str(raw.get("language", "en")),
+        published=root / _require(data, "published", f"{where}.data", str, "a path to a CSV"),
+        cases=root / _require(data, "cases", f"{where}.data", str, "a path to a folder"),
+        synthetic=synthetic,
+        cutoff=_date(data.get("cutoff", "2020-12-31"), f"{where}.data.cutoff"),
+        projects=projects,
+        disclosure_min_count=min_count,
+        rss_cutoffs=tuple(float(c) for c in cutoffs),
+        min_cell_for_models=min_cell,
+        formats=tuple(formats),
+    )

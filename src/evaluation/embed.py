@@ -1,0 +1,147 @@
+"""Resolve Quarto's `{{< include >}}` and `{{< embed nb.ipynb#label >}}` shortcodes to Markdown.
+
+Used by the pandoc fallback (Quarto resolves them itself) and by the pre-render check that
+every embed target exists with outputs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evaluation.errors import ExecutionError
+
+INCLUDE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.M)
+EMBED = re.compile(r"\{\{<\s*embed\s+([^#\s]+)#([\w-]+)(?:\s+[^>]*)?\s*>\}\}")
+OPTION = re.compile(r"^#\|\s*([\w-]+)\s*:\s*(.*)$")
+
+
+@dataclass
+class Cell:
+    """One labelled notebook cell: its Quarto options and its outputs."""
+
+    label: str
+    options: dict[str, str]
+    outputs: list[dict]
+    notebook: Path
+
+
+@dataclass
+class Notebook:
+    """Labelled cells of one executed notebook."""
+
+    path: Path
+    cells: dict[str, Cell] = field(default_factory=dict)
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        inner = text[1:-1]
+        return inner.replace("\\'", "'").replace('\\"', '"')
+    return text
+
+
+def cell_options(source: str) -> dict[str, str]:
+    """Quarto `#| key: value` options at the top of a cell's source."""
+    opts: dict[str, str] = {}
+    for line in source.splitlines():
+        m = OPTION.match(line)
+        if not m:
+            break
+        opts[m.group(1)] = _unquote(m.group(2))
+    return opts
+
+
+def read_notebook(path: Path) -> Notebook:
+    """Index an executed notebook's cells by label."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    out = Notebook(path)
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        opts = cell_options(src)
+        if "label" in opts:
+            out.cells[opts["label"]] = Cell(opts["label"], opts, cell.get("outputs", []), path)
+    return out
+
+
+def embed_targets(qmd_text: str) -> list[tuple[str, str]]:
+    """(notebook path, label) of every embed shortcode in the text."""
+    return EMBED.findall(qmd_text)
+
+
+def expand_includes(path: Path, seen: tuple[Path, ...] = ()) -> str:
+    """The text of a .qmd with `{{< include >}}` shortcodes replaced, recursively."""
+    if path in seen:
+        raise ExecutionError(f"{path} includes itself")
+    text = path.read_text(encoding="utf-8")
+
+    def repl(m: re.Match) -> str:
+        target = (path.parent / m.group(1)).resolve()
+        if not target.is_file():
+            raise ExecutionError(f"{path.name} includes {m.group(1)}, which does not exist")
+        body = expand_includes(target, (*seen, path))
+        # embeds inside included files are relative to the included file
+        return EMBED.sub(
+            lambda e: "{{< embed "
+            + str((target.parent / e.group(1)).resolve())
+            + "#"
+            + e.group(2)
+            + " >}}",
+            body,
+        )
+
+    return INCLUDE.sub(repl, text)
+
+
+def check_targets(qmd_text: str, base: Path) -> list[str]:
+    """Problems with embed targets: missing notebook, missing label, or a cell without outputs."""
+    problems, cache = [], {}
+    for nb_rel, label in embed_targets(qmd_text):
+        nb_path = (base / nb_rel).resolve()
+        if nb_path not in cache:
+            cache[nb_path] = read_notebook(nb_path) if nb_path.is_file() else None
+        nb = cache[nb_path]
+        if nb is None:
+            problems.append(f"embedded notebook {nb_rel} does not exist (was it executed?)")
+        elif label not in nb.cells:
+            problems.append(f"{nb_rel} has no cell labelled '{label}'")
+        elif not nb.cells[label].outputs:
+            problems.append(f"{nb_rel}#{label} has no outputs (executed without error?)")
+    return problems
+
+
+def output_markdown(cell: Cell, media_dir: Path, number: str | None) -> str:
+    """Markdown for a cell's outputs, as Quarto shows them: figures, tables, text."""
+    label, opts = cell.label, cell.options
+    parts: list[str] = []
+    for out in cell.outputs:
+        kind = out.get("output_type")
+        if kind == "stream" and out.get("name") == "stdout":
+            text = out["text"] if isinstance(out["text"], str) else "".join(out["text"])
+            parts.append("```\n" + text.rstrip() + "\n```")
+        if kind not in ("display_data", "execute_result"):
+            continue
+        data = out.get("data", {})
+        if "image/png" in data:
+            media_dir.mkdir(parents=True, exist_ok=True)
+            png = media_dir / f"{label}.png"
+            png.write_bytes(base64.b64decode("".join(data["image/png"])))
+            cap = opts.get("fig-cap", "")
+            cap = f"Figure {number}: {cap}" if number else cap
+            alt = opts.get("fig-alt", cap)
+            parts.append(f"![{cap}]({media_dir.name}/{png.name}){{#{label} fig-alt=\"{alt}\"}}")
+        elif "text/markdown" in data:
+            md = "".join(data["text/markdown"])
+            if label.startswith("tbl-") and "tbl-cap" in opts:
+                cap = f"Table {number}: {opts['tbl-cap']}" if number else opts["tbl-cap"]
+                md = f"{md.rstrip()}\n\n: {cap} {{#{label}}}"
+            parts.append(md)
+        elif "text/plain" in data and not label.startswith("fig-"):
+            parts.append("```\n" + "".join(data["text/plain"]).rstrip() + "\n```")
+    return "\n\n".join(parts)

@@ -1,0 +1,38 @@
+"""Content hashes for cache keys and the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tree_sha256(root: Path, pattern: str = "**/*") -> str:
+    """sha256 over the relative names and contents of every file under root."""
+    h = hashlib.sha256()
+    for p in sorted(q for q in root.glob(pattern) if q.is_file() and "__pycache__" not in q.parts):
+        h.update(str(p.relative_to(root)).encode())
+        h.update(file_sha256(p).encode())
+    return h.hexdigest()
+
+
+def library_sha256() -> str:
+    """sha256 of the library's own source: a code change invalidates cached results."""
+    return tree_sha256(PACKAGE_DIR, "**/*.py")
+
+
+def combine(*parts: object) -> str:
+    """A stable sha256 of JSON-serialisable parts."""
+    text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()

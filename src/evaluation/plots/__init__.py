@@ -1,0 +1,83 @@
+"""One visual style for every figure: print-ready, legible in greyscale, deterministic output."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from evaluation.rates import Rate
+
+# Greys and hatches carry the meaning; colour is never the only cue.
+GREYS = ("#1a1a1a", "#595959", "#8c8c8c", "#bfbfbf", "#d9d9d9")
+HATCHES = ("", "//", "..", "xx", "\\\\")
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)))
+
+RC = {
+    "figure.figsize": (7.0, 3.6),
+    "figure.dpi": 110,
+    "savefig.dpi": 200,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e0e0e0",
+    "grid.linewidth": 0.6,
+    "axes.prop_cycle": None,  # filled in style()
+    "legend.frameon": False,
+    "svg.hashsalt": "evaluation",  # stable SVG ids
+    "svg.fonttype": "none",
+    "pdf.fonttype": 42,
+    "font.family": "DejaVu Sans",
+}
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """Apply the house style for the figures made inside the block."""
+    import matplotlib as mpl
+    from cycler import cycler
+
+    rc = dict(RC)
+    rc["axes.prop_cycle"] = cycler(color=GREYS[:4]) + cycler(linestyle=list(LINESTYLES[:4]))
+    with mpl.rc_context(rc):
+        yield
+
+
+def setup_notebook() -> None:
+    """Make inline notebook figures deterministic (no timestamps) and print-sized."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update({k: v for k, v in RC.items() if k != "axes.prop_cycle"})
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png", metadata={"Software": None})
+    except Exception:  # noqa: BLE001 - outside IPython there is nothing to configure
+        pass
+
+
+def rate_bars(
+    ax: Axes, labels: Sequence[str], rates: Sequence[Rate], xlabel: str = "Share (%)"
+) -> Axes:
+    """Horizontal bars of rates with 95 % interval whiskers, each labelled with value and n/N."""
+    ys = list(range(len(rates)))[::-1]
+    est = [100 * r.estimate for r in rates]
+    lo = [100 * (r.estimate - r.ci_low) for r in rates]
+    hi = [100 * (r.ci_high - r.estimate) for r in rates]
+    ax.barh(ys, est, color=GREYS[3], edgecolor=GREYS[0], linewidth=0.8, height=0.6)
+    ax.errorbar(est, ys, xerr=[lo, hi], fmt="none", ecolor=GREYS[0], elinewidth=1.2, capsize=4)
+    for y, r in zip(ys, rates, strict=True):
+        ax.text(
+            100 * r.ci_high + 1.5, y, f"{r.pct()}  ({r.n}/{r.N})", va="center", fontsize=9
+        )
+    ax.set_yticks(ys, labels)
+    ax.set_xlim(0, min(100, max(100 * r.ci_high for r in rates) + 25))
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="y", visible=False)
+    return ax
