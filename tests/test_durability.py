@@ -91,12 +91,15 @@ def test_remigration_times_event_at_first_remigration_else_last_confirmed_stay()
             _contact("c", "arrival", False),  # never confirmed: left out
         ]
     )
-    t = D.remigration_times(D.follow_up(mon, ret), ret).set_index("client_id")
+    fol = D.follow_up(mon, ret)
+    t = D.remigration_times(fol, ret, time_scale="contact").set_index("client_id")
     assert t.loc["a", "event"] == 1
     assert t.loc["a", "time"] == pytest.approx(183 / D.DAYS_PER_MONTH)
     assert t.loc["b", "event"] == 0
     assert t.loc["b", "time"] == pytest.approx(30 / D.DAYS_PER_MONTH)
     assert not t.loc["c", "included"]
+    w = D.remigration_times(fol, ret).set_index("client_id")  # nominal window months
+    assert (w.loc["a", "time"], w.loc["b", "time"]) == (6.0, 1.0)
 
 
 def test_km_by_group_skips_small_cells() -> None:
@@ -112,7 +115,7 @@ def test_km_by_group_skips_small_cells() -> None:
     )
     km, notes = D.km_by_group(times, "country", min_cell=5)
     assert set(km["group"]) == {"NGA"}
-    assert notes == ["ETH: 2 returnees, fewer than 5, no curve"]
+    assert notes == ["ETH"]
     # NGA: t=1 r=5 -> 4/5; t=3 r=3 -> 4/5*2/3.
     assert km["survival"].iloc[-1] == pytest.approx(4 / 5 * 2 / 3)
 

@@ -57,7 +57,7 @@ def test_quasi_separation_in_a_continuous_covariate_is_caught():
     df = pd.DataFrame({"x": x, "returned": x > 0})
     res = logistic(df, "returned", ["x"], min_epv=1)
     assert not res.ok
-    assert res.reason  # separation error or runaway estimate, said in words
+    assert "separation" in res.reason
 
 
 def test_too_small_cells_and_too_few_events_fall_back():

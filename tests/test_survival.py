@@ -107,3 +107,12 @@ def test_rejects_bad_input():
         cumulative_incidence([1, -2], [1, 0])
     with pytest.raises(ValueError):
         cumulative_incidence(np.array([1.0, 2.0]), [1, -1])
+
+
+def test_interval_is_carried_over_a_final_competing_exit():
+    # The last subject leaves by a competing exit: statsmodels' variance is infinite there,
+    # but the incidence of return does not change, so neither does its interval.
+    ci = cumulative_incidence([1, 2, 3, 4, 5], [1, 0, 1, 0, 2])
+    c = ci.curve.set_index("time")
+    assert c.loc[5, "estimate"] == c.loc[3, "estimate"]
+    assert np.isfinite(c.loc[5, "se"]) and c.loc[5, "se"] == c.loc[3, "se"]

@@ -222,7 +222,9 @@ def client_frame(
     for col in ("country_of_return", "sex"):
         frame[col] = cl[col].astype(object).where(cl[col].notna(), UNKNOWN).to_numpy()
     age = frame["enrolment_date"].dt.year.to_numpy() - pd.to_numeric(cl["birth_year"]).to_numpy()
+    frame["age"] = age
     frame["age_band"] = age_band(pd.Series(age, index=frame.index))
+    frame["years_in_nl"] = pd.to_numeric(cl["years_in_nl"]).to_numpy()
     frame["household_type"] = household_type(
         pd.Series(cl["household_size"].to_numpy(), index=frame.index)
     )
@@ -461,27 +463,55 @@ def referral_sentence(project: str, rates: Mapping[str, Rate]) -> str:
     return (
         f"Of the {rates['any'].N} clients enrolled in {project}, {rates['any'].n} were referred "
         f"to at least one return organisation: {rates['any'].describe()}. "
-        f"{rates['moh'].n} were referred to MOH ({rates['moh'].describe()}) and "
-        f"{rates['other'].n} to other return organisations ({rates['other'].describe()}); "
-        "a client referred to both counts once in the total."
+        f"Referred to MOH: {rates['moh'].describe()}; to other return organisations: "
+        f"{rates['other'].describe()}. A client referred to both counts once in the total."
     )
 
 
-def chain_sentence(steps: pd.DataFrame) -> str:
-    """Sentence for the linked chain ENH → MOH → return."""
+def chain_sentence(steps: pd.DataFrame, threshold: int = 5) -> str:
+    """Sentence for the linked chain ENH → MOH → return; disclosive counts are withheld."""
+    from evaluation.disclosure import is_withheld
+
+    def part(row: pd.Series, what: str) -> str:
+        if is_withheld(int(row["n"]), int(row["N"]), threshold):
+            return f"a number withheld for privacy (fewer than {threshold} either way) {what}"
+        return (
+            f"{row['n']} of {row['N']} ({_pct(row['estimate'])}, 95 % CI "
+            f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])}) {what}"
+        )
+
     referred, enrolled, returned = (steps.iloc[i] for i in range(3))
     if referred["n"] == 0:
         return "No ENH client was referred to MOH in these records, so there is no chain to follow."
     text = (
-        f"Following linked records, {referred['n']} ENH clients were referred to MOH; "
-        f"{enrolled['n']} of them ({_pct(enrolled['estimate'])}) enrolled in a MOH project"
+        f"Following linked records, {referred['n']} ENH clients were referred to MOH; of them, "
+        + part(enrolled, "enrolled in a MOH project")
     )
     if enrolled["n"]:
-        text += (
-            f", and {returned['n']} of those ({_pct(returned['estimate'])}, 95 % CI "
-            f"{_pct(returned['ci_low'])}–{_pct(returned['ci_high'])}) returned"
-        )
+        text += "; of those, " + part(returned, "returned with a verified departure")
+    if len(steps) > 3:
+        text += "; of all referred to MOH, " + part(steps.iloc[3], "returned")
     return text + ". These are counts of the same people, not products of separate rates."
+
+
+MODEL_COVARIATES = ("sex", "age_10", "years_in_nl", "household_type")
+
+
+def model_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Clients for the pre-specified models and how many were left out.
+
+    Covariates: sex (female/male; the few 'other' or unknown are left out, as one tiny level
+    would separate), age per 10 years and years in the Netherlands (continuous, so they cost one
+    parameter each) and household type. Clients missing any of these are left out.
+    """
+    keep = (
+        frame["sex"].isin(["female", "male"])
+        & frame["age"].notna()
+        & frame["years_in_nl"].notna()
+        & (frame["household_type"] != UNKNOWN)
+    )
+    out = frame.loc[keep].assign(age_10=frame.loc[keep, "age"] / 10)
+    return out, int((~keep).sum())
 
 
 def _pct_cells(df: pd.DataFrame) -> pd.DataFrame:
@@ -501,25 +531,34 @@ def publishable_subgroups(table: pd.DataFrame, threshold: int = 5) -> tuple[pd.D
     protected by evaluation.disclosure.suppress_table; rates and intervals of hidden counts are
     withheld. Returns the display table and the legend sentence to print under it.
     """
-    from evaluation.disclosure import suppress_table
+    from evaluation.disclosure import DisclosureError, suppress_table
+    from evaluation.disclosure import legend as legend_for
 
-    parts, legend = [], ""
+    parts, legend = [], legend_for(threshold)
     for var, g in table.groupby("variable", sort=False):
         df = _pct_cells(g)
         df["not"] = df["N"] - df["n"]
         df = df[["label", "group", "n", "not", "N", "rate", "95 % CI"]].reset_index(drop=True)
-        st = suppress_table(
-            df,
-            ["n", "not", "N"],
-            threshold=threshold,
-            row_total="N",
-            rate_pairs=[("n", "N", ["rate", "95 % CI"])],
-            total_label="All",
-        )
-        shown = st.table.copy()
+        try:
+            st = suppress_table(
+                df,
+                ["n", "not", "N"],
+                threshold=threshold,
+                row_total="N",
+                rate_pairs=[("n", "N", ["rate", "95 % CI"])],
+                total_label="All",
+            )
+        except DisclosureError:
+            withheld = "(all groups withheld: too few clients to publish safely)"
+            shown = pd.DataFrame([{"group": withheld, "n": "x", "N": "x", "rate": "x"}])
+            shown["label"], shown["95 % CI"], shown["not"] = "", "x", "x"
+            shown = shown[df.columns]
+        else:
+            shown = st.table.copy()
+            legend = st.legend
+            shown.loc[shown["label"] == "All", "group"] = "All"
         shown["label"] = SUBGROUPS.get(str(var), str(var))
         parts.append(shown.drop(columns=["not"]))
-        legend = st.legend
     return pd.concat(parts, ignore_index=True), legend
 
 

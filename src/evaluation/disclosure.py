@@ -99,6 +99,7 @@ class SuppressedTable:
     total_row: bool
     public_totals: bool
     group_cols: tuple[str, ...]
+    equal_cells: tuple[tuple[Cell, Cell], ...]
     rate_pairs: tuple[tuple[str, str, tuple[str, ...]], ...]
     suppress_zero: bool
     split_markers: bool
@@ -352,7 +353,8 @@ class _Protector:
             else:
                 raise DisclosureError(
                     f"cell {exposed[0]} can be worked out from published totals and no other "
-                    "cell can hide it: merge small categories or do not publish this table"
+                    "cell can hide it: merge small categories, use split_markers=False, or do not "
+                    "publish this table"
                 )
             choice = next((x for x in singles if self.protects(cell, hidden, [x])), None)
             new = [choice] if choice else None
@@ -377,6 +379,7 @@ def suppress_table(
     suppress_zero: bool = False,
     split_markers: bool = True,
     total_label: str = "Total",
+    equal_cells: Sequence[tuple[Cell, Cell]] = (),
 ) -> SuppressedTable:
     """Hide small counts (and every cell that would give them away) in a table for funders.
 
@@ -390,7 +393,9 @@ def suppress_table(
     column totals as known to readers even where hidden (true of this project's headline counts);
     when False, total-row cells may themselves be hidden as a last resort. suppress_zero: hide
     zeros as primary cells. split_markers: show '<5' and 'x' (readers learn more, so more is
-    hidden); False shows 'x' everywhere.
+    hidden); False shows 'x' everywhere. equal_cells: pairs of cells ((row position, column),
+    (row position, column)) that hold the same count, e.g. a funnel step's N and the previous
+    step's n; hiding one then hides the other.
     """
     if threshold < 1:
         raise ValueError("threshold must be at least 1")
@@ -437,6 +442,11 @@ def suppress_table(
 
     value = {(r, c): int(df.at[r, c]) for r in range(len(df)) for c in counts}
     rules = _rules(n_body, parts, row_total, total_row, public_totals, groups, value)
+    equal_cells = tuple((tuple(a), tuple(b)) for a, b in equal_cells)
+    for a, b in equal_cells:
+        if a not in value or b not in value or value[a] != value[b]:
+            raise ValueError(f"equal_cells {a} and {b} must be count cells holding the same value")
+        rules.append(Rule((a, b), (1, -1)))
     ineqs = [((r, num), (r, den)) for num, den, _ in pairs for r in range(len(df))]
     fixed = {(n_body, c) for c in counts} if (total_row and public_totals) else set()
     margins = {(n_body, c) for c in counts} if total_row else set()
@@ -490,6 +500,7 @@ def suppress_table(
         total_row=total_row,
         public_totals=public_totals,
         group_cols=tuple(group_cols),
+        equal_cells=equal_cells,
         rate_pairs=pairs,
         suppress_zero=suppress_zero,
         split_markers=split_markers,
@@ -533,6 +544,7 @@ def _model(st: SuppressedTable):
     if st.group_cols:
         groups = list(df[list(st.group_cols)].astype(str).agg("\x1f".join, axis=1))
     rules = _rules(n_body, parts, st.row_total, st.total_row, st.public_totals, groups, value)
+    rules += [Rule((a, b), (1, -1)) for a, b in st.equal_cells]
     ineqs = [((r, num), (r, den)) for num, den, _ in st.rate_pairs for r in range(len(df))]
     hidden = {
         (r, c): st.reasons.at[r, c]
@@ -554,6 +566,7 @@ def recoverable_cells(
     public_totals: bool = True,
     group_cols: Sequence[str] | None = None,
     rate_pairs: Sequence[tuple[str, str, str | Sequence[str]]] | None = None,
+    equal_cells: Sequence[tuple[Cell, Cell]] = (),
 ) -> dict[Cell, int]:
     """Auditor: hidden cells a reader can recompute by solving one-unknown equations, repeatedly.
 
@@ -573,6 +586,7 @@ def recoverable_cells(
     if total_row and public_totals:
         known |= {(n_body, c) for c in counts}
     equations: list[tuple[list[Cell], list[int], int]] = []  # sum(coef*cell) == rhs
+    equations += [([tuple(a), tuple(b)], [1, -1], 0) for a, b in equal_cells]
     if row_total:
         for r in range(n_rows):
             equations.append(
@@ -603,6 +617,8 @@ def recoverable_cells(
                 known.add(cell)
                 progress = True
         for num, den, cols in pairs:
+            if not cols:
+                continue
             rate_col = cols[0]
             for r in range(n_rows):
                 shown = not bool(mask.iloc[r][rate_col])

@@ -73,10 +73,16 @@ class RSSConfig:
 
 
 def load_rss_config(path: str | Path | None = None) -> RSSConfig:
-    """Read config/rss.yaml (or another file) into an RSSConfig; fail with the key at fault."""
+    """Read config/rss.yaml (or another file) into an RSSConfig; fail with the key at fault.
+
+    Without a path: the repository's config/rss.yaml, else config/rss.yaml under the cwd.
+    """
     import yaml
 
-    path = Path(path) if path is not None else DEFAULT_RSS_FILE
+    if path is None:
+        here = Path.cwd() / "config" / "rss.yaml"
+        path = DEFAULT_RSS_FILE if DEFAULT_RSS_FILE.exists() else here
+    path = Path(path)
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     weights = raw.get("weights") or {}
     missing = [d for d in DIMENSIONS if d not in weights]
@@ -392,16 +398,26 @@ def staying(follow: pd.DataFrame, window: str) -> Rate | None:
 # Time to re-migration (Kaplan–Meier)
 
 
-def remigration_times(follow: pd.DataFrame, returnees: pd.DataFrame) -> pd.DataFrame:
+def remigration_times(
+    follow: pd.DataFrame, returnees: pd.DataFrame, time_scale: str = "window"
+) -> pd.DataFrame:
     """Per returnee: months from departure to the first contact recording re-migration (event),
     else to the last contact confirming residence in the country of return (censored).
 
+    time_scale "window" uses the nominal months of the window (0, 1, 3, 6, 12): re-migration is
+    only known to have happened between two contacts, and exact contact dates would let a few
+    late 12-month contacts decide the tail of the curve. "contact" uses the contact dates.
     Returnees never reached with a known residence carry no information and are left out
     (column included=False), so that the curve never counts 'not reached' as 'stayed'.
     """
+    if time_scale not in ("window", "contact"):
+        raise ValueError(f"time_scale must be 'window' or 'contact', not {time_scale!r}")
     obs = follow[follow["reached"] & follow["outcome"].isin([STAYED, REMIGRATED])]
     obs = obs[~obs["carried_forward"]].copy()
-    obs["t"] = (obs["contact_date"] - obs["departure_date"]).dt.days / DAYS_PER_MONTH
+    if time_scale == "window":
+        obs["t"] = obs["months"].astype(float)
+    else:
+        obs["t"] = (obs["contact_date"] - obs["departure_date"]).dt.days / DAYS_PER_MONTH
     obs["t"] = obs["t"].clip(lower=0.0)
     ev = obs[obs["outcome"] == REMIGRATED].groupby("client_id")["t"].min()
     stay = obs[obs["outcome"] == STAYED].groupby("client_id")["t"].max()
@@ -468,12 +484,12 @@ def numbers_at_risk(time: Sequence[float], at: Sequence[float] = (0, 3, 6, 9, 12
 
 
 def km_by_group(times: pd.DataFrame, by: str, min_cell: int = 5) -> tuple[pd.DataFrame, list[str]]:
-    """Kaplan–Meier per group of `by` for groups with ≥ min_cell returnees; notes on the others."""
+    """Kaplan–Meier per group of `by` for groups with ≥ min_cell returnees; names of the others."""
     t = times[times["included"]]
     tables, notes = [], []
     for g, sub in t.groupby(by, sort=True):
         if len(sub) < min_cell:
-            notes.append(f"{g}: {len(sub)} returnees, fewer than {min_cell}, no curve")
+            notes.append(str(g))
             continue
         km = kaplan_meier(sub["time"], sub["event"])
         tables.append(km.assign(group=str(g), n_group=len(sub)))
@@ -719,6 +735,7 @@ class DurabilityAnalysis:
     ipw: IPWResult
     trajectory: Trajectory
     min_cell: int = 5
+    threshold: int = 5
     at_risk_times: tuple[float, ...] = (0, 3, 6, 9, 12)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -740,8 +757,13 @@ def analyse(
     rss: RSSConfig | None = None,
     cutoff: dt.date | None = None,
     min_cell: int = 5,
+    threshold: int = 5,
 ) -> DurabilityAnalysis:
-    """Run every durability computation for one return project."""
+    """Run every durability computation for one return project.
+
+    cutoff: the data cut-off (windows after it are not yet due); min_cell: smallest group with
+    its own survival curve; threshold: small-count limit for the tables and sentences.
+    """
     rss = rss or load_rss_config()
     ret = returnees(tables, project)
     fol = composite_scores(follow_up(tables["monitoring"], ret, cutoff=cutoff), rss)
@@ -766,6 +788,7 @@ def analyse(
         ipw=ipw_durability(fol, ret, "m12"),
         trajectory=trajectory_model(fol),
         min_cell=min_cell,
+        threshold=threshold,
     )
 
 
@@ -843,32 +866,75 @@ def at_risk_table(a: DurabilityAnalysis) -> pd.DataFrame:
 # Tables for display and sentences with numbers
 
 
-def completeness_display(a: DurabilityAnalysis) -> pd.DataFrame:
-    """The completeness matrix with readable headers and only the reasons that occur."""
-    c = a.completeness.copy()
+def _protected(
+    df: pd.DataFrame,
+    count_cols: Sequence[str],
+    threshold: int,
+    rate_pairs: Sequence[tuple[str, str, str | Sequence[str]]] = (),
+    row_total: str | None = None,
+) -> str:
+    """Markdown of a table after small-cell suppression (evaluation.disclosure), with legend."""
+    from evaluation import disclosure
+    from evaluation.present import markdown_table
+
+    st = None
+    for split in (True, False):  # plain 'x' markers reveal less, so fewer cells must be hidden
+        try:
+            st = disclosure.suppress_table(
+                df,
+                count_cols,
+                threshold=threshold,
+                total_row=False,
+                rate_pairs=list(rate_pairs),
+                row_total=row_total,
+                split_markers=split,
+            )
+            break
+        except disclosure.DisclosureError:
+            continue
+    if st is None:
+        return (
+            f"Table withheld: its small counts (fewer than {threshold}) could be worked out "
+            "from its totals whatever cells were hidden."
+        )
+    labels = {"Window", "Approach", "Counts as durable", "Project"}
+    align = {str(c): ("left" if c in labels else "right") for c in st.table.columns}
+    md = markdown_table(st.table, floatfmt=".1f", align=align)
+    hidden = (st.reasons != "").to_numpy().any()
+    return md + (f"\n\n{st.legend}" if hidden else "")
+
+
+def completeness_table(a: DurabilityAnalysis) -> str:
+    """Contact completeness per window (reached and each reason), small cells suppressed."""
+    c = a.completeness
     reasons = [r for r in (*NOT_REACHED_REASONS, NO_RECORD) if r in c and c[r].sum() > 0]
-    out = pd.DataFrame(
-        {"Window": c["window"].map(WINDOW_LABELS), "Due": c["due"], "Reached": c["reached"]}
-    )
+    out = pd.DataFrame({"Window": c["window"].map(WINDOW_LABELS), "Reached": c["reached"]})
     for r in reasons:
         out[r.replace("_", " ").capitalize()] = c[r]
+    out["Due"] = c["due"]
     out["Reached (%)"] = (100 * c["share_reached"]).round(1)
-    if c["not_due"].sum():
-        out["Not yet due"] = c["not_due"]
-    return out
+    counts = ["Reached", *[r.replace("_", " ").capitalize() for r in reasons], "Due"]
+    md = _protected(out, counts, a.threshold, [("Reached", "Due", "Reached (%)")], row_total="Due")
+    not_due = int(c["not_due"].sum())
+    if not_due:
+        md += (
+            f"\n\nWindows after the data cut-off are not yet due and are left out "
+            f"({_count(not_due, a.threshold)} returnee-windows)."
+        )
+    return md
 
 
-def bounds_display(a: DurabilityAnalysis, window: str = "m12") -> pd.DataFrame:
-    """Three-way durability at a window (and IPW at 12 months) as a readable table."""
+def bounds_table(a: DurabilityAnalysis, window: str = "m12") -> str:
+    """Durability at a window three ways (and IPW when done), small cells suppressed."""
     t = a.bounds[window].table()
     out = pd.DataFrame(
         {
-            "Approach": t["approach"].map(
-                {"complete": "Complete cases", "worst": "Worst case", "best": "Best case"}
-            ),
-            "Counts as durable": t["definition"],
-            "n": t["n"],
-            "N": t["N"],
+            "Approach": t["approach"]
+            .map({"complete": "Complete cases", "worst": "Worst case", "best": "Best case"})
+            .astype("str"),
+            "Counts as durable": t["definition"].astype("str"),
+            "n": t["n"].astype(int),
+            "N": t["N"].astype(int),
             "Share (%)": (100 * t["estimate"]).round(1),
             "95 % CI (%)": [
                 f"{100 * lo:.1f}–{100 * hi:.1f}" if pd.notna(lo) else ""
@@ -885,36 +951,101 @@ def bounds_display(a: DurabilityAnalysis, window: str = "m12") -> pd.DataFrame:
             round(100 * a.ipw.estimate, 1),
             f"{100 * a.ipw.ci_low:.1f}–{100 * a.ipw.ci_high:.1f}",
         ]
-    return out
+    return _protected(out, ["n", "N"], a.threshold, [("n", "N", ["Share (%)", "95 % CI (%)"])])
 
 
-def shares_display(a: DurabilityAnalysis) -> pd.DataFrame:
-    """Share of scored returnees at or above each cut-off, per window, as 'x % (n/N)'."""
+def shares_table(a: DurabilityAnalysis) -> str:
+    """Per window, returnees scored and those at or above each cut-off, small cells suppressed."""
     s = a.shares[a.shares["N"] > 0]
     rows = []
     for w, sub in s.groupby("window", sort=False):
-        row = {"Window": WINDOW_LABELS[w], "Scored": int(sub["N"].iloc[0])}
+        row: dict[str, Any] = {"Window": WINDOW_LABELS[w], "Scored": int(sub["N"].iloc[0])}
         for _, r in sub.iterrows():
-            row[f"≥ {r['cutoff']:g}"] = (
-                f"{100 * r['estimate']:.0f} % ({100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f})"
+            row[f"≥ {r['cutoff']:g}"] = int(r["n"])
+            row[f"≥ {r['cutoff']:g} (%, 95 % CI)"] = (
+                f"{100 * r['estimate']:.0f} ({100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f})"
             )
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return "No returnee had a composite score."
+    cuts = [f"≥ {c:g}" for c in a.rss.cutoffs]
+    pairs = [(c, "Scored", f"{c} (%, 95 % CI)") for c in cuts]
+    return _protected(out, [*cuts, "Scored"], a.threshold, pairs)
 
 
-def _rate_text(r: Rate | None) -> str:
-    return r.describe() if r is not None else "not estimable (no one with a known outcome)"
+def distribution_table(a: DurabilityAnalysis) -> str:
+    """Composite score by window: n, mean, sd and quartiles; statistics of < threshold withheld."""
+    d = a.distribution[a.distribution["score"] == "composite"]
+    out = pd.DataFrame({"Window": d["window"].map(WINDOW_LABELS).astype("str")})
+    small = d["n"].between(1, a.threshold - 1).to_numpy()
+    out["n"] = np.where(small, f"<{a.threshold}", d["n"].astype(int).astype(str))
+    for col, name in (
+        ("mean", "Mean"),
+        ("sd", "SD"),
+        ("q25", "Q1"),
+        ("median", "Median"),
+        ("q75", "Q3"),
+    ):
+        out[name] = [
+            ("x" if sm else f"{v:.2f}" if pd.notna(v) else "")
+            for sm, v in zip(small, d[col], strict=True)
+        ]
+    from evaluation.present import markdown_table
+
+    return markdown_table(
+        out,
+        align={
+            "n": "right",
+            "Mean": "right",
+            "SD": "right",
+            "Q1": "right",
+            "Median": "right",
+            "Q3": "right",
+        },
+    )
+
+
+def trajectory_table(a: DurabilityAnalysis) -> str:
+    """Mixed-model change from arrival (or means) per window; windows of < threshold withheld."""
+    from evaluation.present import markdown_table
+
+    t = a.trajectory.table
+    small = t["n"].between(1, a.threshold - 1).to_numpy()
+    out = pd.DataFrame({"Window": t["window"].map(WINDOW_LABELS).astype("str")})
+    out["n"] = np.where(small, f"<{a.threshold}", t["n"].astype(int).astype(str))
+    out["Mean"] = [
+        "x" if sm else f"{v:.2f}" if pd.notna(v) else ""
+        for sm, v in zip(small, t["mean"], strict=True)
+    ]
+    if a.trajectory.method == "mixedlm":
+        out["Change (95 % CI)"] = [
+            "reference" if pd.isna(lo) else "x" if sm else f"{c:+.2f} ({lo:+.2f} to {hi:+.2f})"
+            for sm, c, lo, hi in zip(small, t["change"], t["ci_low"], t["ci_high"], strict=True)
+        ]
+    return markdown_table(out, align={c: "right" for c in out.columns if c != "Window"})
+
+
+def _count(n: int, threshold: int) -> str:
+    return f"fewer than {threshold}" if 0 < n < threshold else str(n)
+
+
+def _rate_text(r: Rate | None, threshold: int) -> str:
+    from evaluation.disclosure import describe_rate
+
+    return describe_rate(r, threshold) if r is not None else "not estimable (no known outcome)"
 
 
 def describe_staying(a: DurabilityAnalysis) -> str:
     """Sentence on staying at 6 and 12 months with n/N and intervals."""
     b6, b12 = a.bounds["m6"], a.bounds["m12"]
+    t = a.threshold
     return (
-        f"Of the {len(a.returnees)} returnees of {a.project}, those whose residence was known "
-        f"were still in the country of return in {_rate_text(b6.complete)} of cases at 6 "
-        f"months and {_rate_text(b12.complete)} at 12 months. Residence was unknown for "
-        f"{b6.unknown} returnees at 6 months and {b12.unknown} at 12 months; they are not "
-        "counted as staying."
+        f"Still in the country of return, among the {a.project} returnees whose residence was "
+        f"known: at 6 months {_rate_text(b6.complete, t)}; at 12 months "
+        f"{_rate_text(b12.complete, t)}. Residence was unknown for {_count(b6.unknown, t)} "
+        f"returnees at 6 months and {_count(b12.unknown, t)} at 12 months; they are not counted "
+        "as staying."
     )
 
 
@@ -927,12 +1058,14 @@ def describe_bounds(a: DurabilityAnalysis, window: str = "m12") -> str:
             f"At {label} no returnee of {a.project} had a known residence; "
             "durability is not estimable."
         )
+    t = a.threshold
     return (
-        f"Durability at {label}: {b.complete.pct()} among the {b.complete.N} returnees with a "
-        f"known residence (95 % CI {b.complete.ci_pct()}). Counting the {b.unknown} returnees "
-        f"with unknown residence as not durable gives {b.worst.pct()} (worst case), counting "
-        f"them as durable gives {b.best.pct()} (best case); the truth lies between "
-        f"{b.worst.pct()} and {b.best.pct()}."
+        f"Still in the country of return at {label} ({a.project}): among returnees with a "
+        f"known residence (complete cases) {_rate_text(b.complete, t)}; counting the "
+        f"{_count(b.unknown, t)} returnees with unknown residence as not durable (worst case) "
+        f"{_rate_text(b.worst, t)}; counting them as durable (best case) "
+        f"{_rate_text(b.best, t)}. The true share lies between the worst and the best case; "
+        "the complete-case figure assumes that those not reached resemble those reached."
     )
 
 
@@ -955,21 +1088,28 @@ def describe_ipw(a: DurabilityAnalysis) -> str:
 
 
 def describe_rss(a: DurabilityAnalysis, window: str = "m12") -> str:
-    """Sentence on the composite at a window: mean and share above each cut-off."""
+    """Sentence on the composite at a window: mean and share at or above each cut-off."""
+    from evaluation.disclosure import is_withheld
+
     m = composite_metric(a, window)
-    flag = "" if a.rss.verified else " (weights and cut-offs not yet verified against IOM's)"
+    flag = "" if a.rss.verified else ", weights and cut-offs not yet verified against IOM's"
+    label = WINDOW_LABELS[window].lower()
     if not m["n"]:
-        return f"No returnee of {a.project} was scored at {WINDOW_LABELS[window].lower()}."
-    parts = [
-        f"{100 * m[f'share_above_{c:g}']['estimate']:.0f} % at or above {c:g} "
-        f"({m[f'share_above_{c:g}']['n']} of {m['n']})"
-        for c in a.rss.cutoffs
-    ]
+        return f"No returnee of {a.project} was scored at {label}."
+    if m["n"] < a.threshold:
+        return f"Fewer than {a.threshold} returnees of {a.project} were scored at {label}."
+    parts = []
+    for c in a.rss.cutoffs:
+        r = m[f"share_above_{c:g}"]
+        if is_withheld(r["n"], r["N"], a.threshold):
+            parts.append(f"at or above {c:g}: withheld (fewer than {a.threshold})")
+        else:
+            parts.append(f"{100 * r['estimate']:.0f} % at or above {c:g} ({r['n']} of {r['N']})")
     return (
-        f"At {WINDOW_LABELS[window].lower()}, {m['n']} returnees of {a.project} had a composite "
-        f"sustainability score; mean {m['mean']:.2f}; "
+        f"At {label}, {m['n']} returnees of {a.project} had a composite sustainability score "
+        f"(mean {m['mean']:.2f}); "
         + ", ".join(parts)
-        + f". Configuration {a.rss.version}{flag}."
+        + f". Scoring configuration {a.rss.version}{flag}."
     )
 
 
@@ -979,18 +1119,21 @@ def describe_completeness(a: DurabilityAnalysis) -> str:
     for w in ("m6", "m12"):
         r = _reached_rate(a, w)
         if r is not None:
-            bits.append(f"{r.n} of {r.N} at {WINDOW_LABELS[w].lower()} ({r.pct()})")
+            bits.append(f"{_rate_text(r, a.threshold)} at {WINDOW_LABELS[w].lower()}")
     if not bits:
         return f"No monitoring window was due for {a.project}."
-    return "Monitoring partners reached " + " and ".join(bits) + "."
+    return (
+        f"Monitoring partners reached the {a.project} returnees due in " + " and ".join(bits) + "."
+    )
 
 
 def describe_trajectory(a: DurabilityAnalysis) -> str:
     """Sentence on the change of the composite, with a plain caution about small n."""
     t = a.trajectory
     caution = (
-        f" With {t.n_returnees} returnees these estimates are imprecise and describe "
-        "this group only; they do not show that support caused the change."
+        f" With {t.n_returnees} returnees, and fewer at each later window, these estimates are "
+        "imprecise and describe this group only: those still reached at 12 months may differ "
+        "from those lost, and the change is not shown to be caused by the support."
     )
     if t.method != "mixedlm":
         return f"Trajectories: {t.message}.{caution}"
@@ -1009,14 +1152,22 @@ def describe_survival(a: DurabilityAnalysis) -> str:
     if inc.empty:
         return f"No returnee of {a.project} had a contact confirming residence: no survival curve."
     km = a.km.iloc[-1]
-    left = "returnee" if out == 1 else "returnees"
+    left = "returnee was" if out == 1 and a.threshold <= 1 else "returnees were"
+    small = [g.replace("_", " ") for g in a.group_notes.get("main_support", [])]
+    small += a.group_notes.get("country", [])
     return (
-        f"Kaplan–Meier estimate of still being in the country of return at the end of follow-up "
-        f"(last contact {inc['time'].max():.1f} months after return): "
+        "Kaplan–Meier estimate of still being in the country of return "
+        f"{inc['time'].max():.0f} months after return: "
         f"{100 * km['survival']:.1f} % (95 % CI {100 * km['ci_low']:.1f}–"
         f"{100 * km['ci_high']:.1f} %), from {len(inc)} returnees with at least one contact "
-        f"confirming their residence ({int(inc['event'].sum())} re-migrations); {out} {left} "
-        "never confirmed are left out."
+        f"confirming their residence ({_count(int(inc['event'].sum()), a.threshold)} "
+        f"re-migrations); {_count(out, a.threshold)} {left} never confirmed and are left out."
+        + (
+            f" Groups with fewer than {a.min_cell} returnees have no curve of their own: "
+            f"{', '.join(small)}."
+            if small
+            else ""
+        )
     )
 
 
@@ -1024,36 +1175,84 @@ def describe_survival(a: DurabilityAnalysis) -> str:
 # Across projects
 
 
-def comparison_table(analyses: Sequence[DurabilityAnalysis]) -> pd.DataFrame:
-    """One row per project: returnees, reached at 12 months, durability three ways, composite."""
+def comparison_frame(analyses: Sequence[DurabilityAnalysis]) -> pd.DataFrame:
+    """One tidy row per project: returnees, reached at 12 months, durability three ways, score."""
     rows = []
     for a in analyses:
         b = a.bounds["m12"]
         m = composite_metric(a, "m12")
         reached = _reached_rate(a, "m12")
-
-        def est(r: Rate | None) -> float:
-            return r.estimate if r is not None else np.nan
-
-        rows.append(
-            {
-                "project": a.project,
-                "returnees": len(a.returnees),
-                "reached_12m": reached.n if reached else 0,
-                "due_12m": reached.N if reached else 0,
-                "staying_6m": est(a.bounds["m6"].complete),
-                "durability_12m_complete": est(b.complete),
-                "durability_12m_worst": est(b.worst),
-                "durability_12m_best": est(b.best),
-                "composite_mean_12m": m["mean"] if m["mean"] is not None else np.nan,
-                "scored_12m": m["n"],
+        row: dict[str, Any] = {
+            "project": a.project,
+            "returnees": len(a.returnees),
+            "reached_12m": reached.n if reached else 0,
+            "due_12m": reached.N if reached else 0,
+        }
+        for name, r in (
+            ("staying_6m", a.bounds["m6"].complete),
+            ("complete_12m", b.complete),
+            ("worst_12m", b.worst),
+            ("best_12m", b.best),
+        ):
+            row |= {
+                f"{name}_n": r.n if r else 0,
+                f"{name}_N": r.N if r else 0,
+                f"{name}_estimate": r.estimate if r else np.nan,
+                f"{name}_ci_low": r.ci_low if r else np.nan,
+                f"{name}_ci_high": r.ci_high if r else np.nan,
             }
-        )
+        row |= {
+            "composite_mean_12m": m["mean"] if m["mean"] is not None else np.nan,
+            "scored_12m": m["n"],
+        }
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def describe_comparison(analyses: Sequence[DurabilityAnalysis]) -> str:
-    """Sentence contrasting complete-case durability at 12 months of two projects (Newcombe)."""
+def comparison_table(analyses: Sequence[DurabilityAnalysis], threshold: int = 5) -> str:
+    """Projects side by side at 12 months (reached, durability three ways), cells suppressed."""
+    f = comparison_frame(analyses)
+
+    def fmt(prefix: str) -> list[str]:
+        return [
+            f"{100 * e:.1f} ({100 * lo:.1f}–{100 * hi:.1f})" if pd.notna(e) else ""
+            for e, lo, hi in zip(
+                f[f"{prefix}_estimate"], f[f"{prefix}_ci_low"], f[f"{prefix}_ci_high"], strict=True
+            )
+        ]
+
+    out = pd.DataFrame(
+        {
+            "Project": f["project"].astype("str"),
+            "Returnees": f["returnees"].astype(int),
+            "Due at 12 m": f["due_12m"].astype(int),
+            "Reached at 12 m": f["reached_12m"].astype(int),
+            "Stayed": f["complete_12m_n"].astype(int),
+            "Known residence": f["complete_12m_N"].astype(int),
+            "Complete cases (%, CI)": fmt("complete_12m"),
+            "Worst case (%, CI)": fmt("worst_12m"),
+            "Best case (%, CI)": fmt("best_12m"),
+        }
+    )
+    pairs = [
+        ("Stayed", "Known residence", "Complete cases (%, CI)"),
+        ("Stayed", "Due at 12 m", "Worst case (%, CI)"),
+    ]
+    return _protected(
+        out,
+        ["Returnees", "Due at 12 m", "Reached at 12 m", "Stayed", "Known residence"],
+        threshold,
+        pairs,
+    )
+
+
+def describe_comparison(analyses: Sequence[DurabilityAnalysis], threshold: int = 5) -> str:
+    """Sentence contrasting complete-case durability at 12 months of two projects (Newcombe).
+
+    The difference is left out when either rate is withheld: with the other rate it would
+    give the withheld one back.
+    """
+    from evaluation.disclosure import is_withheld
     from evaluation.rates import newcombe
 
     have = [a for a in analyses if a.bounds["m12"].complete is not None]
@@ -1061,10 +1260,33 @@ def describe_comparison(analyses: Sequence[DurabilityAnalysis]) -> str:
         return "Fewer than two projects have returnees with a known residence at 12 months."
     a, b = have[0], have[1]
     ra, rb = a.bounds["m12"].complete, b.bounds["m12"].complete
-    d = newcombe(rb.n, rb.N, ra.n, ra.N)
-    return (
-        f"Durability at 12 months (complete cases) was {ra.describe()} in {a.project} and "
-        f"{rb.describe()} in {b.project}: a difference of {100 * d.estimate:+.1f} percentage "
-        f"points (95 % CI {100 * d.ci_low:+.1f} to {100 * d.ci_high:+.1f}). The bounds of each "
-        "project show how much of this could come from the returnees nobody reached."
+    text = (
+        f"Still in the country of return at 12 months (complete cases): {a.project} "
+        f"{_rate_text(ra, threshold)}; {b.project} {_rate_text(rb, threshold)}."
     )
+    if not any(is_withheld(r.n, r.N, threshold) for r in (ra, rb)):
+        d = newcombe(rb.n, rb.N, ra.n, ra.N)
+        text += (
+            f" The difference is {100 * d.estimate:+.1f} percentage points (95 % CI "
+            f"{100 * d.ci_low:+.1f} to {100 * d.ci_high:+.1f})."
+        )
+    return (
+        text + " The worst and best cases of each project (table above) show how much of any "
+        "difference could come from the returnees nobody reached."
+    )
+
+
+def comparison_metrics(analyses: Sequence[DurabilityAnalysis]) -> dict[str, Any]:
+    """Newcombe difference of complete-case durability at 12 months, each project vs the first."""
+    from evaluation.rates import newcombe
+
+    out: dict[str, Any] = {}
+    if not analyses:
+        return out
+    base = analyses[0]
+    rb = base.bounds["m12"].complete
+    for a in analyses[1:]:
+        ra = a.bounds["m12"].complete
+        key = f"comparison.{a.key}_vs_{base.key}.durability_12m_complete_difference"
+        out[key] = newcombe(ra.n, ra.N, rb.n, rb.N).as_dict() if ra and rb else None
+    return out

@@ -10,18 +10,25 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: object) -> object:
-    """Prefix a text value that a spreadsheet would read as a formula with a quote (OWASP)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    """Text a spreadsheet would read as a formula gets a leading quote (OWASP); carriage
+    returns become newlines so a CSV writer quotes the field instead of splitting the row."""
+    if isinstance(value, str):
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        if value.startswith(_FORMULA_START) or value.startswith("\n"):
+            return "'" + value
     return value
 
 
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy of df with every text cell neutralised; numeric columns are left as numbers."""
+    """Copy of df with every text cell and header neutralised; numbers stay numbers."""
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(neutralise)
+        s = out[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            out[col] = s.map(neutralise)
+    out.columns = [neutralise(str(c)) if isinstance(c, str) else c for c in out.columns]
     return out
 
 

@@ -134,6 +134,19 @@ def _runaway(params: np.ndarray, bse: np.ndarray) -> str | None:
     return None
 
 
+def _fit_failure(err: Exception) -> str:
+    """Plain words for why a fit failed."""
+    name = type(err).__name__
+    if "Separation" in name or isinstance(err, RuntimeWarning | OverflowError):
+        return (
+            "separation: the covariates predict the outcome (almost) perfectly, so the "
+            "ratios would be infinite"
+        )
+    if "LinAlg" in name or "Singular" in str(err):
+        return "the covariates are collinear (a level is empty or duplicates another)"
+    return f"the model could not be fitted ({name}: {err})"
+
+
 def _ratio_table(key: pd.DataFrame, params, bse, pvalues, skip_const: bool) -> pd.DataFrame:
     p = np.asarray(params, dtype=float)
     s = np.asarray(bse, dtype=float)
@@ -204,7 +217,7 @@ def logistic(
         try:
             fit = sm.Logit(y.astype(float).to_numpy(), exog).fit(disp=0, maxiter=100)
         except Exception as err:  # noqa: BLE001 - separation, singular matrix, overflow
-            return fallback(f"the model could not be fitted ({type(err).__name__})")
+            return fallback(_fit_failure(err))
     if not fit.mle_retvals.get("converged", False):
         return fallback("the fit did not converge")
     reason = _runaway(np.asarray(fit.params), np.asarray(fit.bse))
@@ -255,7 +268,7 @@ def cox(
             )
             fit = model.fit()
         except Exception as err:  # noqa: BLE001 - singular information, overflow
-            return fallback(f"the model could not be fitted ({type(err).__name__})")
+            return fallback(_fit_failure(err))
     reason = _runaway(np.asarray(fit.params), np.asarray(fit.bse))
     if reason:
         return fallback(reason)
@@ -293,3 +306,24 @@ def show_table(result: ModelResult) -> pd.DataFrame:
         out = result.table[["variable", "level", "reference", "estimate", "ci_low", "ci_high"]]
         return out.rename(columns={"estimate": result.ratio_name})
     return result.descriptives
+
+
+def publishable(result: ModelResult, threshold: int = 5) -> pd.DataFrame:
+    """The table a funder sees: fitted ratios, or descriptives with small counts withheld."""
+    if result.ok:
+        return show_table(result)
+    from evaluation.conversion import publishable_subgroups
+
+    d = result.descriptives
+    if result.kind == "logistic":
+        sub = d.rename(columns={"level": "group"}).assign(label=d["variable"])
+        shown, _ = publishable_subgroups(sub, threshold)
+        return shown.rename(columns={"label": "covariate"})
+    sub = d.rename(columns={"level": "group", "events": "n"}).assign(label=d["variable"])
+    sub["estimate"] = sub["n"] / sub["N"]
+    sub["ci_low"] = sub["ci_high"] = float("nan")
+    shown, _ = publishable_subgroups(sub, threshold)
+    shown = shown.drop(columns=["95 % CI"]).rename(
+        columns={"label": "covariate", "n": "events", "rate": "share with event"}
+    )
+    return shown

@@ -26,13 +26,16 @@ def markdown_table(
     """A pipe table pandoc and Quarto both turn into native HTML/Word tables."""
     align = align or {}
     cols = [str(c) for c in df.columns]
+    body = [[_cell(v, floatfmt) for v in row] for row in df.itertuples(index=False)]
     rule = []
-    for c, dtype in zip(cols, df.dtypes, strict=True):
+    for i, (c, dtype) in enumerate(zip(cols, df.dtypes, strict=True)):
         a = align.get(c, "right" if pd.api.types.is_numeric_dtype(dtype) else "left")
-        rule.append({"left": ":---", "right": "---:", "center": ":---:"}[a])
+        # dash counts set pandoc's relative column widths when a row is long
+        width = max([len(c)] + [len(r[i]) for r in body]) if body else len(c)
+        dashes = "-" * max(3, min(width, 40))
+        rule.append({"left": f":{dashes}", "right": f"{dashes}:", "center": f":{dashes}:"}[a])
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule) + "|"]
-    for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_cell(v, floatfmt) for v in row) + " |")
+    lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines)
 
 

@@ -113,8 +113,14 @@ def _number_exhibits(body: str) -> dict[str, str]:
     return numbers
 
 
-def resolve_markdown(index_qmd: Path, media_dir: Path) -> tuple[dict, str, list[str]]:
-    """Quarto source → plain pandoc Markdown (front matter, body, warnings)."""
+def resolve_markdown(
+    index_qmd: Path, media_dir: Path, number_captions: bool = True
+) -> tuple[dict, str, list[str]]:
+    """Quarto source → plain pandoc Markdown (front matter, body, warnings).
+
+    number_captions=False leaves "Figure N:" out of captions, for writers (typst) that number
+    figures and tables themselves.
+    """
     text = expand_includes(index_qmd)
     meta, body = _front_matter(text)
     problems = check_targets(body, index_qmd.parent)
@@ -130,7 +136,8 @@ def resolve_markdown(index_qmd: Path, media_dir: Path) -> tuple[dict, str, list[
         if nb_path not in notebooks:
             notebooks[nb_path] = read_notebook(nb_path)
         cell = notebooks[nb_path].cells[m.group(2)]  # type: ignore[attr-defined]
-        return output_markdown(cell, media_dir, exhibit_numbers.get(cell.label))
+        number = exhibit_numbers.get(cell.label) if number_captions else None
+        return output_markdown(cell, media_dir, number)
 
     body = EMBED.sub(embed, body)
     # captions of inline figures/tables get their numbers too
@@ -231,7 +238,8 @@ def render_pandoc(
         outputs["docx"] = target
     if "pdf" in formats:
         target = out_dir / OUTPUT_NAMES["pdf"]
-        _typst_pdf(body, work, target.resolve(), banner, meta)
+        _, typst_body, _ = resolve_markdown(index, work / "media", number_captions=False)
+        _typst_pdf(typst_body, work, target.resolve(), banner, meta)
         outputs["pdf"] = target
     return RenderResult("pandoc", outputs, warnings)
 

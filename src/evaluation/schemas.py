@@ -1,4 +1,4 @@
-"""The data contract: load data_schemas/*.yaml as pandera schemas plus the metadata pandera drops."""
+"""The data contract: data_schemas/*.yaml as pandera schemas, plus the metadata pandera drops."""
 
 from __future__ import annotations
 
@@ -159,7 +159,7 @@ def load_schema(name: str) -> pa.DataFrameSchema:
 
 @functools.cache
 def load_codes() -> dict[str, Any]:
-    """The shared code lists in data_schemas/codes.yaml (countries, support points, organisations)."""
+    """Shared code lists in data_schemas/codes.yaml (countries, support points, organisations)."""
     with (schema_dir() / "codes.yaml").open(encoding="utf-8") as f:
         return yaml.safe_load(f)
 

@@ -138,7 +138,22 @@ def at_risk(times: Sequence[float] | np.ndarray, at: Sequence[float]) -> list[in
     return [int(np.sum(t >= a)) for a in at]
 
 
+def _carry_se(est: np.ndarray, se: np.ndarray) -> np.ndarray:
+    """Carry the last finite SE forward over times where the estimate does not change.
+
+    statsmodels' variance has a Greenwood term d/(n(n−d)) that is infinite when the last
+    subjects all leave at once (e.g. a final competing exit); the incidence of return does not
+    move there, so its interval does not either.
+    """
+    se = se.copy()
+    for i in range(1, len(se)):
+        if not np.isfinite(se[i]) and est[i] == est[i - 1]:
+            se[i] = se[i - 1]
+    return se
+
+
 def _step(times: np.ndarray, est: np.ndarray, se: np.ndarray) -> pd.DataFrame:
+    se = _carry_se(est, se)
     low, high = _loglog_ci(est, se)
     df = pd.DataFrame({"time": times, "estimate": est, "se": se, "ci_low": low, "ci_high": high})
     start = pd.DataFrame(

@@ -85,7 +85,8 @@ class ValidationReport:
             "n_warnings": len(self.warnings),
             "row_counts": dict(self.row_counts),
             "rule_counts": [
-                {"table": t, "rule": r, "count": n} for (t, r), n in sorted(self.rule_counts().items())
+                {"table": t, "rule": r, "count": n}
+                for (t, r), n in sorted(self.rule_counts().items())
             ],
             "problems": [asdict(p) for p in self.problems],
         }
@@ -179,9 +180,11 @@ def _as_text(raw: pd.Series) -> pd.Series:
     """Raw cells (str from CSV, objects from Excel, typed from Parquet) as stripped str or NA."""
     if raw.dtype == object:
         raw = raw.map(
-            lambda v: v
-            if v is None or isinstance(v, str)
-            else (str(int(v)) if isinstance(v, float) and v.is_integer() else show(v))
+            lambda v: (
+                v
+                if v is None or isinstance(v, str)
+                else (str(int(v)) if isinstance(v, float) and v.is_integer() else show(v))
+            )
         )
     elif pd.api.types.is_float_dtype(raw):
         raw = raw.map(lambda v: None if pd.isna(v) else show(v))
@@ -351,9 +354,16 @@ def _check_words(spec: TableSpec, column: str, check: str) -> str:
 
 
 def pandera_problems(
-    frame: pd.DataFrame, spec: TableSpec, file: str, stand_in: set[str]
+    frame: pd.DataFrame,
+    spec: TableSpec,
+    file: str,
+    stand_in: set[str],
+    unreadable: set[tuple[str | None, int | None]] = frozenset(),
 ) -> list[Problem]:
-    """Run the table's pandera schema lazily and translate every failure case into a Problem."""
+    """Run the table's pandera schema lazily and translate every failure case into a Problem.
+
+    Cells already reported as unreadable (column, row) are not reported again as empty.
+    """
     import pandera.errors
 
     try:
@@ -383,6 +393,8 @@ def pandera_problems(
             continue
         column = None if column is None or pd.isna(column) else str(column)
         if rule == "wrong_type" and column in stand_in:
+            continue
+        if rule == "required" and (column, row) in unreadable:
             continue
         if rule == "duplicate_combination":
             if row in seen_combo:
@@ -440,12 +452,11 @@ def _finish(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     return out
 
 
-def _validate_table(
-    raw: RawTable, spec: TableSpec
-) -> tuple[pd.DataFrame, list[Problem]]:
+def _validate_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, list[Problem]]:
     frame, problems, stand_in = coerce_table(raw, spec)
     frame.attrs["unknown_columns"] = list(raw.unknown_columns)
-    problems += pandera_problems(frame, spec, raw.file, stand_in)
+    unreadable = {(p.column, p.row) for p in problems}
+    problems += pandera_problems(frame, spec, raw.file, stand_in, unreadable)
     return frame, problems
 
 

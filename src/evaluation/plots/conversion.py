@@ -20,17 +20,31 @@ if TYPE_CHECKING:
     from evaluation.survival import CumulativeIncidence
 
 
-def funnel(steps: pd.DataFrame, title: str | None = None) -> Figure:
-    """Horizontal bars of clients at each funnel step, labelled n, share of N and 95 % CI."""
+def funnel(steps: pd.DataFrame, title: str | None = None, threshold: int | None = None) -> Figure:
+    """Horizontal bars of clients at each funnel step, labelled n, share of N and 95 % CI.
+
+    With a threshold, steps whose n or N − n is below it are drawn without a bar and labelled
+    as withheld (evaluation.disclosure.is_withheld).
+    """
     import matplotlib.pyplot as plt
+
+    from evaluation.disclosure import is_withheld
+
+    hide = [
+        threshold is not None and r.n != r.N and is_withheld(int(r.n), int(r.N), threshold)
+        for r in steps.itertuples(index=False)
+    ]
 
     k = len(steps)
     fig, ax = plt.subplots(figsize=(7.0, 0.45 * k + 1.1))
     ys = np.arange(k)[::-1]
-    n = steps["n"].to_numpy()
+    n = np.where(hide, 0, steps["n"].to_numpy())
     ax.barh(ys, n, color=GREYS[3], edgecolor=GREYS[0], linewidth=0.8, height=0.62)
     top = max(int(steps["N"].max()), 1)
-    for y, row in zip(ys, steps.itertuples(index=False), strict=True):
+    for y, row, hidden in zip(ys, steps.itertuples(index=False), hide, strict=True):
+        if hidden:
+            ax.text(0.01 * top, y, f"withheld (fewer than {threshold})", va="center", fontsize=8.5)
+            continue
         share = (
             f"{100 * row.estimate:.1f} % (95 % CI {100 * row.ci_low:.1f}–{100 * row.ci_high:.1f})"
         )
@@ -60,7 +74,7 @@ def cumulative_incidence(
     at = [a for a in at if a <= horizon]
     k = len(curves)
     fig = plt.figure(figsize=(7.0, 3.6 + 0.22 * k))
-    ax = fig.add_axes((0.14, 0.16 + 0.055 * (k + 1), 0.82, 0.78 - 0.055 * (k + 1)))
+    ax = fig.add_axes((0.17, 0.16 + 0.055 * (k + 1), 0.79, 0.78 - 0.055 * (k + 1)))
     for i, (label, ci) in enumerate(curves.items()):
         c = ci.curve
         t = np.append(c["time"].to_numpy(), horizon)
@@ -117,7 +131,7 @@ def cumulative_incidence(
     for i, (label, ci) in enumerate(curves.items()):
         yrow = base - 0.11 * (i + 1)
         if k > 1:
-            ax.text(-0.01, yrow, label, transform=ax.transAxes, ha="right", va="center", fontsize=8)
+            ax.text(-0.04, yrow, label, transform=ax.transAxes, ha="right", va="center", fontsize=8)
         from evaluation.survival import at_risk
 
         for a, nr in zip(at, at_risk(ci.times, at), strict=True):
@@ -170,5 +184,28 @@ def forest(
             va="center",
             fontsize=8,
         )
+    fig.tight_layout()
+    return fig
+
+
+def descriptive_rates(desc: pd.DataFrame, threshold: int = 5) -> Figure:
+    """Share with the outcome per covariate level (Wilson 95 % CI), small groups left out."""
+    import matplotlib.pyplot as plt
+
+    from evaluation.disclosure import is_withheld
+    from evaluation.plots import rate_bars
+    from evaluation.rates import wilson
+
+    keep = [
+        r for r in desc.itertuples(index=False) if not is_withheld(int(r.n), int(r.N), threshold)
+    ]
+    fig, ax = plt.subplots(figsize=(7.0, 0.32 * max(len(keep), 1) + 1.2))
+    if not keep:
+        ax.text(0.5, 0.5, "All groups withheld (too few clients)", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    rate_bars(
+        ax, [f"{r.variable}: {r.level}" for r in keep], [wilson(int(r.n), int(r.N)) for r in keep]
+    )
     fig.tight_layout()
     return fig

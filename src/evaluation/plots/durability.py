@@ -112,7 +112,13 @@ def survival_figure(
 
 def analysis_survival_figure(a: DurabilityAnalysis) -> Figure:
     """The overall staying curve of one project with its numbers at risk."""
-    return survival_figure({a.project: a.km}, {a.project: a.at_risk}, a.at_risk_times)
+    return survival_figure({a.project: a.km}, {a.project: a.at_risk}, a.at_risk_times, end=_end(a))
+
+
+def _end(a: DurabilityAnalysis) -> float:
+    """Right end of the time axis: 12 months, or the last contact if later (m12 runs late)."""
+    t = a.times.loc[a.times["included"], "time"]
+    return max(float(a.at_risk_times[-1]), float(t.max()) if len(t) else 0.0)
 
 
 def group_survival_figure(a: DurabilityAnalysis, by: str = "main_support") -> Figure | None:
@@ -128,10 +134,10 @@ def group_survival_figure(a: DurabilityAnalysis, by: str = "main_support") -> Fi
         label = f"{str(g).replace('_', ' ')} (n={int(sub['n_group'].iloc[0])})"
         curves[label] = sub
         risk[label] = numbers_at_risk(inc.loc[inc[by] == g, "time"], a.at_risk_times)
-    return survival_figure(curves, risk, a.at_risk_times, bands=False)
+    return survival_figure(curves, risk, a.at_risk_times, bands=False, end=_end(a))
 
 
-def bounds_axes(ax: Axes, b: Bounds, ipw_rate: object | None = None) -> Axes:
+def bounds_axes(ax: Axes, b: Bounds) -> Axes:
     """Durability at a window three ways (complete, worst, best) as bars with intervals."""
     from evaluation.plots import rate_bars
 

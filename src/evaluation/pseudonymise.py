@@ -1,0 +1,117 @@
+"""Replace client identifiers by keyed pseudonyms and drop special-category and free-text columns.
+
+The key comes from the environment, never from a parameter: papermill writes parameters into
+executed notebooks, and a key there would undo the pseudonymisation. In order:
+1. EVALUATION_PSEUDONYM_KEY (the key itself),
+2. EVALUATION_PSEUDONYM_KEY_FILE (a file holding it, outside any git repository),
+3. ~/.config/evaluation/pseudonym.key, created with a random key (mode 0600) when missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from evaluation.errors import ConfigError
+
+ENV_KEY = "EVALUATION_PSEUDONYM_KEY"
+ENV_KEY_FILE = "EVALUATION_PSEUDONYM_KEY_FILE"
+MIN_KEY_LENGTH = 16
+PREFIX = "p_"
+
+
+def default_key_file() -> Path:
+    """~/.config/evaluation/pseudonym.key (outside every repository and build folder)."""
+    return Path.home() / ".config" / "evaluation" / "pseudonym.key"
+
+
+def _inside_repository(path: Path) -> Path | None:
+    """The git work tree that contains path, if any."""
+    for parent in path.resolve().parents:
+        if (parent / ".git").exists():
+            return parent
+    return None
+
+
+def _checked(key: bytes, origin: str) -> bytes:
+    if len(key) < MIN_KEY_LENGTH:
+        raise ConfigError(
+            f"the pseudonymisation key from {origin} is shorter than {MIN_KEY_LENGTH} characters"
+        )
+    return key
+
+
+def _read_key_file(path: Path, origin: str) -> bytes:
+    repo = _inside_repository(path)
+    if repo is not None:
+        raise ConfigError(
+            f"the pseudonymisation key file {path} ({origin}) lies inside the repository {repo}; "
+            "keep it outside any repository so it is never committed"
+        )
+    try:
+        return _checked(path.read_bytes().strip(), str(path))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the pseudonymisation key file {path}: {exc}") from exc
+
+
+def load_key() -> bytes:
+    """The pseudonymisation key from the environment, a key file, or a new per-user key file."""
+    value = os.environ.get(ENV_KEY)
+    if value:
+        return _checked(value.strip().encode("utf-8"), f"${ENV_KEY}")
+    file = os.environ.get(ENV_KEY_FILE)
+    if file:
+        return _read_key_file(Path(file).expanduser(), f"${ENV_KEY_FILE}")
+    path = default_key_file()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        print(f"evaluation: created a new pseudonymisation key in {path}", file=sys.stderr)
+    return _read_key_file(path, "the default key file")
+
+
+def pseudonym(value: str, key: bytes) -> str:
+    """'p_' + the first 16 hex digits of HMAC-SHA256(key, value)."""
+    return PREFIX + hmac.digest(key, str(value).encode("utf-8"), hashlib.sha256).hex()[:16]
+
+
+def pseudonymise_series(values: pd.Series, key: bytes) -> pd.Series:
+    """Pseudonymise every non-empty value (each distinct value hashed once)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    hashed = pd.array([pseudonym(v, key) for v in uniques] + [pd.NA], dtype="str")
+    return pd.Series(hashed[codes], index=values.index, dtype="str")
+
+
+def pseudonymise(
+    tables: dict[str, pd.DataFrame], key: bytes | None = None
+) -> dict[str, pd.DataFrame]:
+    """New tables with client ids pseudonymised and special-category/free-text columns dropped.
+
+    key defaults to load_key(); callers pass only a key that load_key() returned (loaded once
+    per run), never one from a notebook parameter or command-line option.
+    """
+    from evaluation.schemas import load_spec, schema_dir
+
+    key = load_key() if key is None else _checked(key, "the caller")
+    known = {p.stem for p in schema_dir().glob("*.yaml")}
+    out = {}
+    for name, df in tables.items():
+        if name not in known:
+            raise ConfigError(
+                f"table {name} has no schema in data_schemas/: cannot pseudonymise it"
+            )
+        spec = load_spec(name)
+        df = df.drop(columns=[c for c in spec.dropped if c in df.columns])
+        for col in spec.pseudonymised:
+            if col in df.columns:
+                df[col] = pseudonymise_series(df[col], key)
+        out[name] = df
+    return out

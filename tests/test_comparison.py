@@ -1,0 +1,49 @@
+"""Project comparison: Newcombe (1998) worked example and minimum detectable difference sanity."""
+
+import math
+
+import pytest
+from statsmodels.stats.power import NormalIndPower
+
+from evaluation.comparison import compare, comparison_table
+from evaluation.rates import wilson
+
+
+def test_difference_reproduces_newcombe_1998_table_ii():
+    # Newcombe (1998) Stat Med 17:873, Table II, example (a): 56/70 vs 48/80 → 0.0524 to 0.3339.
+    (c,) = compare({"B": wilson(48, 80), "A": wilson(56, 70)}, baseline="B")
+    assert c.difference.estimate == pytest.approx(56 / 70 - 48 / 80)
+    assert c.difference.ci_low == pytest.approx(0.0524, abs=5e-5)
+    assert c.difference.ci_high == pytest.approx(0.3339, abs=5e-5)
+    m = c.metrics()
+    diff = m["b_vs_a.return_rate_diff"]
+    assert diff["n"] == [56, 48] and diff["N"] == [70, 80]
+    assert diff["contrast"] == "A − B"
+    assert "interval excludes zero" in c.sentence()
+
+
+def _cohen_h(p1: float, p2: float) -> float:
+    return 2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p2))
+
+
+def test_minimum_detectable_difference_has_80_percent_power_and_shrinks_with_n():
+    base = wilson(51, 148)
+    (small,) = compare({"MOH1": base, "MOH2": wilson(30, 100)}, baseline="MOH1")
+    (large,) = compare({"MOH1": base, "MOH2": wilson(300, 1000)}, baseline="MOH1")
+    assert 0 < large.mdd < small.mdd < 1
+    p0 = base.estimate
+    power = NormalIndPower().power(
+        effect_size=_cohen_h(p0 + small.mdd, p0), nobs1=148, alpha=0.05, ratio=100 / 148
+    )
+    assert power == pytest.approx(0.8, abs=1e-6)
+    assert small.key == "moh1_vs_moh2"
+    assert set(small.metrics()) == {"moh1_vs_moh2.return_rate_diff", "moh1_vs_moh2.mdd_80"}
+
+
+def test_table_and_unknown_baseline():
+    comps = compare({"MOH1": wilson(51, 148), "MOH2": wilson(40, 120)}, baseline="MOH1")
+    t = comparison_table(comps)
+    assert list(t["difference"]) == pytest.approx([40 / 120 - 51 / 148])
+    assert "includes zero" in comps[0].sentence()
+    with pytest.raises(ValueError):
+        compare({"MOH1": wilson(1, 2)}, baseline="MOH3")

@@ -1,0 +1,226 @@
+"""Funnel, chain, subgroups and return times on a small hand-made case file, counted by hand."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from evaluation import conversion as cv
+
+D = pd.Timestamp
+
+
+def tables() -> dict[str, pd.DataFrame]:
+    clients = pd.DataFrame(
+        {
+            "client_id": ["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8"],
+            "sex": ["female", "male", "male", "female", "male", "male", "female", "male"],
+            "birth_year": [1990, 1980, 1970, 1960, 2000, None, 1985, 1975],
+            "country_of_return": ["NGA", "ETH", "GIN", "ARM", "IRQ", None, "NGA", "ETH"],
+            "household_size": [1, 3, 4, 1, 2, 6, 1, 5],
+            "years_in_nl": [1.5, 2.0, 10.0, 4.9, None, 7.0, 3.0, 12.0],
+        }
+    )
+    enh = [("e1", "c1", "2016-01-10"), ("e2", "c2", "2016-01-10"), ("e3", "c3", "2016-06-30")]
+    enh += [("e4", "c4", "2016-07-01"), ("e5", "c5", "2016-08-01"), ("e6", "c6", "2016-12-31")]
+    rows = [(i, c, "ENH", d, None, None, None, "sp01") for i, c, d in enh]
+    rows += [
+        ("m1", "c1", "MOH1", "2016-03-01", "2016-04-01", "2016-07-01", "returned", "sp02"),
+        ("m2", "c2", "MOH1", "2016-01-01", None, None, None, "sp02"),
+        ("m7", "c7", "MOH1", "2016-05-01", "2016-06-01", None, None, "sp03"),
+        ("m8", "c8", "MOH1", "2016-06-01", None, "2016-09-01", "residence_permit", "sp03"),
+    ]
+    enrolments = pd.DataFrame(
+        rows,
+        columns=[
+            "enrolment_id",
+            "client_id",
+            "project",
+            "enrolment_date",
+            "reintegration_plan_date",
+            "exit_date",
+            "exit_reason",
+            "support_point",
+        ],
+    )
+    enrolments["intake_route"] = "self_referral"
+    sessions = pd.DataFrame(
+        {
+            "session_id": ["s1", "s2", "s3", "s4", "s5"],
+            "enrolment_id": ["e1", "e1", "e2", "e3", "e4"],
+        }
+    )
+    referrals = pd.DataFrame(
+        {
+            "referral_id": ["r1", "r2", "r3", "r4", "r5"],
+            "enrolment_id": ["e1", "e2", "e2", "e3", "e5"],
+            "referral_date": ["2016-02-01", "2016-02-15", "2016-02-15", "2016-07-01", "2016-09-01"],
+            "receiving_org": ["MOH", "MOH", "IOM", "ROS", "OTHER"],
+            "status": ["accepted", "accepted", "sent", "sent", "declined"],
+        }
+    )
+    departures = pd.DataFrame(
+        {
+            "departure_id": ["d1", "d2", "d3", "d4", "d5"],
+            "client_id": ["c1", "c7", "c2", "c8", "c3"],
+            "enrolment_id": ["m1", None, "m2", None, None],
+            "departure_date": [
+                "2016-07-01",
+                "2016-08-01",
+                "2016-05-01",
+                "2016-08-15",
+                "2016-12-01",
+            ],
+            "departure_type": [
+                "independent_verified",
+                "independent_verified",
+                "without_supervision",
+                "independent_verified",
+                "independent_verified",
+            ],
+            "verification": [
+                "dtv_verified",
+                "iom_confirmed",
+                "dtv_verified",
+                "unverified",
+                "partner_confirmed",
+            ],
+        }
+    )
+    return {
+        "clients": clients,
+        "enrolments": enrolments,
+        "sessions": sessions,
+        "referrals": referrals,
+        "departures": departures,
+    }
+
+
+def wilson_closed(n: int, N: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    p = n / N
+    centre = (2 * n + z**2) / (2 * (N + z**2))
+    half = z * math.sqrt(z**2 + 4 * n * (1 - p)) / (2 * (N + z**2))
+    return centre - half, centre + half
+
+
+def test_enh_funnel_counts_by_hand():
+    t = tables()
+    frame = cv.client_frame(t, "ENH", kind="counselling")
+    f = cv.funnel(frame, "ENH", kind="counselling").set_index("step")
+    assert f.loc["Enrolled in ENH", "n"] == 6
+    assert f.loc["Counselled (≥ 1 session)", ["n", "N"]].tolist() == [4, 6]
+    assert f.loc["Referred to a return organisation", "n"] == 4  # c1, c2, c3, c5
+    assert f.loc["  to MOH", "n"] == 2  # c1, c2
+    assert f.loc["  to other organisations", "n"] == 3  # c2 (IOM), c3 (ROS), c5 (other)
+    assert f.loc["    to IOM", "n"] == 1 and f.loc["    to ROS", "n"] == 1
+    assert "    to Solid Road" not in f.index
+    # Any verified departure after ENH enrolment counts for counselling: c1 and c3 (via ROS).
+    assert f.loc["Returned (verified departure)", "n"] == 2
+    low, high = wilson_closed(4, 6)
+    row = f.loc["Counselled (≥ 1 session)"]
+    assert row["ci_low"] == pytest.approx(low) and row["ci_high"] == pytest.approx(high)
+    rates = cv.referral_rates(frame)
+    assert (rates["any"].n, rates["moh"].n, rates["other"].n) == (4, 2, 3)
+    text = cv.referral_sentence("ENH", rates)
+    assert text.startswith("Of the 6 clients enrolled in ENH, 4 were referred")
+    assert "Referred to MOH: 33.3 % (95 % CI" in text and "2 of 6" in text
+
+
+def test_moh_funnel_and_verified_return_definition():
+    frame = cv.client_frame(tables(), "MOH1")
+    f = cv.funnel(frame, "MOH1").set_index("step")
+    assert f.loc["Enrolled in MOH1", "n"] == 4
+    assert f.loc["Reintegration plan made", "n"] == 2  # m1, m7
+    # c1 linked by enrolment_id; c7 in window without an id; c2 without supervision and
+    # c8 unverified never count.
+    assert f.loc["Returned (verified departure)", ["n", "N"]].tolist() == [2, 4]
+    assert set(frame.loc[frame["returned"], "client_id"]) == {"c1", "c7"}
+
+
+def test_cohorts_are_half_years():
+    frame = cv.client_frame(tables(), "ENH", kind="counselling")
+    assert frame.set_index("client_id")["cohort"].to_dict() == {
+        "c1": "2016-H1",
+        "c2": "2016-H1",
+        "c3": "2016-H1",
+        "c4": "2016-H2",
+        "c5": "2016-H2",
+        "c6": "2016-H2",
+    }
+    cf = cv.cohort_funnel(frame, "ENH", kind="counselling")
+    counselled = cf.loc[cf["step"] == "Counselled (≥ 1 session)"].set_index("cohort")["n"]
+    assert counselled.to_dict() == {"2016-H1": 3, "2016-H2": 1}
+
+
+def test_chain_counts_linked_people_not_products():
+    steps = cv.chain(tables(), targets=("MOH1",))
+    assert steps[["n", "N"]].values.tolist() == [
+        [2, 6],  # c1, c2 referred to MOH
+        [1, 2],  # only c1 enrolled in MOH1 after the referral (c2 enrolled before it)
+        [1, 1],  # c1 returned
+        [1, 2],  # returned of all referred
+    ]
+    text = cv.chain_sentence(steps, threshold=1)
+    assert "2 ENH clients were referred to MOH" in text and "1 of 2 (50.0 %" in text
+    assert "not products" in text
+    assert "withheld" in cv.chain_sentence(steps, threshold=5)
+
+
+def test_subgroup_bands_and_rates():
+    frame = cv.client_frame(tables(), "MOH1", regions={"sp02": "North"})
+    by = frame.set_index("client_id")
+    assert by.loc["c1", "age_band"] == "18–29"  # 2016 - 1990 = 26
+    assert by.loc["c1", "household_type"] == "single"
+    assert by.loc["c2", "household_type"] == "couple or small (2–3)"
+    assert by.loc["c8", "household_type"] == "family (4+)"
+    assert by.loc["c1", "stay_band"] == "under 2 years"
+    assert by.loc["c2", "stay_band"] == "2–4 years"
+    assert by.loc["c8", "stay_band"] == "10+ years"
+    assert by.loc["c1", "region"] == "North" and by.loc["c7", "region"] == "unknown"
+    sub = cv.subgroup_rates(frame, "returned", ["sex", "region"]).set_index(["variable", "group"])
+    assert sub.loc[("sex", "female"), ["n", "N"]].tolist() == [2, 2]
+    assert sub.loc[("sex", "male"), ["n", "N"]].tolist() == [0, 2]
+    assert sub.loc[("region", "North"), ["n", "N"]].tolist() == [1, 2]
+    mf, left_out = cv.model_frame(frame)
+    assert left_out == 0 and by.loc["c1", "age"] == 26
+    assert mf.set_index("client_id").loc["c8", "age_10"] == pytest.approx(4.1)
+
+
+def test_return_times_status_and_censoring():
+    frame = cv.client_frame(tables(), "MOH1")
+    rt = cv.return_times(frame, end=D("2018-03-31").date(), cutoff=D("2017-01-01").date())
+    rt.index = frame["client_id"]
+    m = cv.DAYS_PER_MONTH
+    assert rt.loc["c1", "status"] == 1 and rt.loc["c1", "time"] == pytest.approx(122 / m)
+    assert rt.loc["c7", "status"] == 1 and rt.loc["c7", "time"] == pytest.approx(92 / m)
+    assert rt.loc["c8", "status"] == 2 and rt.loc["c8", "cause"] == "residence_permit"
+    assert rt.loc["c8", "time"] == pytest.approx(92 / m)
+    # c2 still enrolled: censored at the earlier of project end and cut-off (366 days, leap year).
+    assert rt.loc["c2", "status"] == 0 and rt.loc["c2", "time"] == pytest.approx(366 / m)
+    assert cv.data_cutoff(tables()) == D("2016-12-31").date()
+    ex = cv.exit_table(rt).set_index("cause")["n"]
+    assert ex.to_dict() == {"returned": 2, "censored": 1, "residence_permit": 1}
+
+
+def test_publishable_subgroups_hide_small_counts():
+    sub = pd.DataFrame(
+        {
+            "variable": "sex",
+            "label": "Sex",
+            "group": ["female", "male", "other"],
+            "n": [12, 3, 6],
+            "N": [40, 30, 9],
+        }
+    )
+    sub["estimate"], sub["ci_low"], sub["ci_high"] = sub["n"] / sub["N"], 0.0, 1.0
+    shown, legend = cv.publishable_subgroups(sub, threshold=5)
+    rows = shown.set_index("group")
+    assert rows.loc["female", "n"] == 12 and rows.loc["female", "rate"] == "30.0 %"
+    assert rows.loc["male", "n"] == "<5" and rows.loc["male", "rate"] == "x"
+    # 'other' has N - n = 3 < 5 (the 3 non-returners would be disclosed): withheld too.
+    assert rows.loc["other", "n"] != 6 and rows.loc["other", "rate"] == "x"
+    assert "fewer than 5" in legend
+    # A table too small to protect is withheld as a whole rather than published.
+    frame = cv.client_frame(tables(), "MOH1")
+    tiny, _ = cv.publishable_subgroups(cv.subgroup_rates(frame, "returned", ["sex"]))
+    assert len(tiny) == 1 and "withheld" in tiny["group"].iloc[0]

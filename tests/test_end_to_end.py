@@ -1,0 +1,80 @@
+"""`evaluation run` on the default data, read back from the rendered report like a funder would."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run_cli
+from textutil import docx_text, html_text, pdf_text
+
+from evaluation.rates import wilson
+
+pytestmark = pytest.mark.e2e
+
+# Worked out from the published counts: (n, N) for each headline rate.
+HEADLINE = {
+    "enh.referral_rate": (46 + 77, 319),
+    "enh.referral_rate_moh": (46, 319),
+    "enh.referral_rate_other": (77, 319),
+    "moh1.return_rate": (51, 148),
+}
+PERCENT = {"enh.referral_rate": "38.6 %", "enh.referral_rate_moh": "14.4 %",
+           "enh.referral_rate_other": "24.1 %", "moh1.return_rate": "34.5 %"}
+
+
+def test_outputs_exist(default_build):
+    for name in ("index.html", "evaluation.docx", "evaluation.pdf"):
+        assert (default_build / "report" / name).stat().st_size > 10_000, name
+    assert (default_build / "manifest.json").is_file()
+    assert (default_build / "results" / "metrics.json").is_file()
+
+
+@pytest.mark.parametrize("key", HEADLINE)
+def test_headline_rate_in_metrics(default_build, key):
+    metrics = json.loads((default_build / "results" / "metrics.json").read_text())
+    n, N = HEADLINE[key]
+    m = metrics[key]
+    assert (m["n"], m["N"]) == (n, N)
+    assert m["estimate"] == pytest.approx(n / N)
+    ref = wilson(n, N)
+    assert (m["ci_low"], m["ci_high"]) == pytest.approx((ref.ci_low, ref.ci_high))
+
+
+@pytest.mark.parametrize("fmt", ["html", "docx", "pdf"])
+def test_each_rate_with_interval_and_denominator_in_report(default_build, fmt):
+    reader = {"html": html_text, "docx": docx_text, "pdf": pdf_text}[fmt]
+    name = {"html": "index.html", "docx": "evaluation.docx", "pdf": "evaluation.pdf"}[fmt]
+    text = reader(default_build / "report" / name)
+    flat = " ".join(text.split())
+    for key, (n, N) in HEADLINE.items():
+        r = wilson(n, N)
+        assert PERCENT[key] in flat, (fmt, key)
+        assert f"{100 * r.ci_low:.1f}–{100 * r.ci_high:.1f} %" in flat, (fmt, key)
+        assert f"{n} of {N}" in flat, (fmt, key)
+
+
+def test_synthetic_banner_in_every_format(default_build):
+    assert "SYNTHETIC CASE DATA" in html_text(default_build / "report" / "index.html")
+    assert "Synthetic data" in docx_text(default_build / "report" / "evaluation.docx")
+    from pypdf import PdfReader
+
+    pages = PdfReader(default_build / "report" / "evaluation.pdf").pages
+    assert all("SYNTHETIC CASE DATA" in (p.extract_text() or "") for p in pages)
+
+
+def test_manifest_records_inputs_parameters_versions(default_build):
+    m = json.loads((default_build / "manifest.json").read_text())
+    assert any(k.endswith("figures.csv") for k in m["inputs"])
+    assert all(len(v) == 64 for v in m["inputs"].values())
+    names = {nb["name"] for nb in m["notebooks"]}
+    assert "published" in names
+    assert all("parameters" in nb for nb in m["notebooks"])
+    assert m["versions"]["pandas"] and m["git_commit"]
+    assert set(m["timings_seconds"]) >= {"validate_prepare", "execute", "render", "total"}
+
+
+def test_rerun_with_nothing_changed_does_no_work(default_build):
+    res = run_cli("run", "--build", str(default_build), "--pandoc")
+    assert res.returncode == 0, res.stderr
+    assert "nothing changed" in res.stderr
