@@ -164,6 +164,8 @@ def test_chain_counts_linked_people_not_products():
     assert "2 ENH clients were referred to MOH" in text and "1 of 2 (50.0 %" in text
     assert "not products" in text
     assert "withheld" in cv.chain_sentence(steps, threshold=5)
+    shown, _ = cv.publishable_chain(steps, threshold=5)
+    assert shown.loc[1, "n"] in ("<5", "x") and shown.loc[2, "N"] == "x"
 
 
 def test_subgroup_bands_and_rates():

@@ -472,9 +472,11 @@ def chain_sentence(steps: pd.DataFrame, threshold: int = 5) -> str:
     """Sentence for the linked chain ENH → MOH → return; disclosive counts are withheld."""
     from evaluation.disclosure import is_withheld
 
-    def part(row: pd.Series, what: str) -> str:
+    def part(row: pd.Series, what: str, base_hidden: bool = False) -> str:
         if is_withheld(int(row["n"]), int(row["N"]), threshold):
             return f"a number withheld for privacy (fewer than {threshold} either way) {what}"
+        if base_hidden:  # n of N would reveal the withheld count of the step before
+            return f"{row['n']} {what}"
         return (
             f"{row['n']} of {row['N']} ({_pct(row['estimate'])}, 95 % CI "
             f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])}) {what}"
@@ -488,7 +490,8 @@ def chain_sentence(steps: pd.DataFrame, threshold: int = 5) -> str:
         + part(enrolled, "enrolled in a MOH project")
     )
     if enrolled["n"]:
-        text += "; of those, " + part(returned, "returned with a verified departure")
+        hidden = is_withheld(int(enrolled["n"]), int(enrolled["N"]), threshold)
+        text += "; of those, " + part(returned, "returned with a verified departure", hidden)
     if len(steps) > 3:
         text += "; of all referred to MOH, " + part(steps.iloc[3], "returned")
     return text + ". These are counts of the same people, not products of separate rates."
@@ -577,3 +580,14 @@ def publishable_steps(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataF
         rate_pairs=[("n", "N", ["rate", "95 % CI"])],
     )
     return st.table, st.legend
+
+
+def publishable_chain(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
+    """Chain steps for funders: like publishable_steps, and a step's N (the previous step's n)
+    plus its rate are hidden whenever the previous step's n is hidden."""
+    table, legend = publishable_steps(steps, threshold)
+    table = table.astype(object)
+    for i in range(1, min(3, len(table))):
+        if str(table.loc[i - 1, "n"]) in {"x", f"<{threshold}"}:
+            table.loc[i, ["N", "rate", "95 % CI"]] = "x"
+    return table, legend

@@ -87,6 +87,11 @@ def run_rules(
 # --------------------------------------------------------------------------- helpers
 
 
+def _member(values: pd.Series, keys: pd.Series | pd.Index) -> pd.Series:
+    """values.isin(keys), fast for large Arrow-backed string columns (hash join on objects)."""
+    return values.astype(object).isin(pd.unique(pd.Series(keys, dtype=object).dropna()))
+
+
 def _ids_missing(
     ctx: Context, table: str, column: str, target: str, rule_name: str
 ) -> list[Problem]:
@@ -94,7 +99,7 @@ def _ids_missing(
     df = ctx.tables[table]
     keys = ctx.tables[target][column].dropna()
     values = df[column]
-    orphan = values.notna() & ~values.isin(set(keys))
+    orphan = values.notna() & ~_member(values, keys)
     out = []
     for row, value in values[orphan].items():
         if column == "client_id":
@@ -363,7 +368,7 @@ def _departure_same_client(ctx: Context) -> list[Problem]:
     bad = owner.notna() & df["client_id"].notna() & (owner != df["client_id"])
     if "clients" in ctx.tables and "client_id" in ctx.tables["clients"]:
         # a client missing from clients is reported once, by departure_client_exists
-        bad &= df["client_id"].isin(set(ctx.tables["clients"]["client_id"].dropna()))
+        bad &= _member(df["client_id"], ctx.tables["clients"]["client_id"])
     return [
         Problem(
             "departures",
@@ -476,11 +481,11 @@ def _support_client(ctx: Context) -> list[Problem]:
 )
 def _support_departed(ctx: Context) -> list[Problem]:
     df = ctx.tables["support"]
-    departed = set(ctx.tables["departures"]["client_id"].dropna())
-    bad = df["client_id"].notna() & ~df["client_id"].isin(departed)
+    departed = ctx.tables["departures"]["client_id"]
+    bad = df["client_id"].notna() & ~_member(df["client_id"], departed)
     if "clients" in ctx.tables and "client_id" in ctx.tables["clients"]:
         # unknown clients are reported once, by support_client_exists
-        bad &= df["client_id"].isin(set(ctx.tables["clients"]["client_id"].dropna()))
+        bad &= _member(df["client_id"], ctx.tables["clients"]["client_id"])
     return [
         Problem(
             "support",
@@ -548,9 +553,9 @@ def _verified_dates(ctx: Context) -> pd.Series:
 def _monitoring_verified(ctx: Context) -> list[Problem]:
     df = ctx.tables["monitoring"]
     verified = _verified_dates(ctx)
-    bad = df["client_id"].notna() & ~df["client_id"].isin(set(verified.index))
+    bad = df["client_id"].notna() & ~_member(df["client_id"], verified.index)
     if "clients" in ctx.tables and "client_id" in ctx.tables["clients"]:
-        bad &= df["client_id"].isin(set(ctx.tables["clients"]["client_id"].dropna()))
+        bad &= _member(df["client_id"], ctx.tables["clients"]["client_id"])
     return [
         Problem(
             "monitoring",

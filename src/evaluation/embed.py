@@ -116,10 +116,23 @@ def check_targets(qmd_text: str, base: Path) -> list[str]:
     return problems
 
 
+def attach_caption(md: str, caption_line: str) -> str:
+    """Put a pandoc table caption right after the first pipe table (before any legend)."""
+    lines = md.rstrip().splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("|")), None)
+    if start is None:
+        return md.rstrip() + "\n\n" + caption_line
+    end = start
+    while end < len(lines) and lines[end].lstrip().startswith("|"):
+        end += 1
+    return "\n".join(lines[:end] + ["", caption_line, ""] + lines[end:])
+
+
 def output_markdown(cell: Cell, media_dir: Path, number: str | None) -> str:
     """Markdown for a cell's outputs, as Quarto shows them: figures, tables, text."""
     label, opts = cell.label, cell.options
     parts: list[str] = []
+    captioned = False
     for out in cell.outputs:
         kind = out.get("output_type")
         if kind == "stream" and out.get("name") == "stdout":
@@ -138,9 +151,11 @@ def output_markdown(cell: Cell, media_dir: Path, number: str | None) -> str:
             parts.append(f"![{cap}]({media_dir.name}/{png.name}){{#{label} fig-alt=\"{alt}\"}}")
         elif "text/markdown" in data:
             md = "".join(data["text/markdown"])
-            if label.startswith("tbl-") and "tbl-cap" in opts:
+            has_table = any(ln.lstrip().startswith("|") for ln in md.splitlines())
+            if label.startswith("tbl-") and "tbl-cap" in opts and has_table and not captioned:
+                captioned = True
                 cap = f"Table {number}: {opts['tbl-cap']}" if number else opts["tbl-cap"]
-                md = f"{md.rstrip()}\n\n: {cap} {{#{label}}}"
+                md = attach_caption(md, f": {cap} {{#{label}}}")
             parts.append(md)
         elif "text/plain" in data and not label.startswith("fig-"):
             parts.append("```\n" + "".join(data["text/plain"]).rstrip() + "\n```")

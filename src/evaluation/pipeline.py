@@ -12,14 +12,14 @@ import os
 import shutil
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evaluation import hashing
 from evaluation.config import Config
-from evaluation.errors import ExecutionError, InvalidDataError
+from evaluation.errors import ExecutionError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ("notebooks", "results", "report")
@@ -88,18 +88,21 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
         data_dir = prepared["__all__"]
         base = next((b.id for b, _ in cfg.comparisons()), compared[0].id)
         for nb in ("comparison", "durability_comparison"):
-            if (nbdir / f"{nb}.ipynb").exists():
-                jobs.append(
-                    Job(
-                        nb,
-                        nbdir / f"{nb}.ipynb",
-                        "comparison",
-                        {"projects": ids, "baseline": base, "data_dir": str(data_dir),
-                         "results_dir": "results", "config_file": str(cfg.path.resolve()),
-                         "synthetic": cfg.synthetic},
-                        {"data": data_dir.name},
-                    )
-                )
+            params = {"projects": ids, "data_dir": str(data_dir), "results_dir": "results",
+                      "config_file": str(cfg.path.resolve()), "synthetic": cfg.synthetic}
+            if nb == "comparison":
+                params["baseline"] = base
+            jobs.append(Job(nb, nbdir / f"{nb}.ipynb", "comparison", params,
+                            {"data": data_dir.name}))
+    if "__all__" in prepared:
+        data_dir = prepared["__all__"]
+        jobs.append(
+            Job("summary", nbdir / "summary.ipynb", "summary",
+                {"data_dir": str(data_dir), "published_file": str(cfg.published.resolve()),
+                 "results_dir": "results", "config_file": str(cfg.path.resolve()),
+                 "synthetic": cfg.synthetic},
+                {"data": data_dir.name, "published": published_hash})
+        )
     return [j for j in jobs if j.notebook.exists()]
 
 
@@ -156,6 +159,12 @@ def execute(job: Job, cache: Path, failed_dir: Path) -> Path:
     out_nb = work / "notebook.ipynb"
     env_before = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    # The kernel inherits this worker's stderr: send its chatter to a log, not the terminal.
+    log_dir = failed_dir.parent / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    saved_fd = os.dup(2)
+    log = open(log_dir / f"{job.name}.log", "w", encoding="utf-8")  # noqa: SIM115
+    os.dup2(log.fileno(), 2)
     try:
         pm.execute_notebook(
             str(job.notebook), str(out_nb), parameters=job.params, cwd=str(work),
@@ -164,16 +173,23 @@ def execute(job: Job, cache: Path, failed_dir: Path) -> Path:
     except Exception as exc:  # noqa: BLE001 - any notebook failure is reported the same way
         failed_dir.mkdir(parents=True, exist_ok=True)
         keep = failed_dir / f"{job.name}.ipynb"
-        where = "unknown cell"
         if out_nb.exists():
             shutil.copy2(out_nb, keep)
             where = _first_error(out_nb)
+            shutil.rmtree(work, ignore_errors=True)
+            raise ExecutionError(
+                f"notebook {job.notebook.name} ({job.name}) failed at {where}. "
+                f"The executed copy with the error is {keep}"
+            ) from exc
         shutil.rmtree(work, ignore_errors=True)
         raise ExecutionError(
-            f"notebook {job.notebook.name} ({job.name}) failed at {where}. "
-            f"The executed copy with the error is {keep}"
+            f"notebook {job.notebook.name} ({job.name}) could not run: "
+            f"{type(exc).__name__}: {exc}"
         ) from exc
     finally:
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+        log.close()
         if env_before is None:
             os.environ.pop("MPLBACKEND", None)
         else:
@@ -204,7 +220,11 @@ def run_jobs(
     if not todo:
         return records
     errors: list[ExecutionError] = []
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    import multiprocessing as mp
+
+    # Processes, not threads: kernels started from threads of one process interfere.
+    ctx = mp.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))), mp_context=ctx) as pool:
         started = {}
         futures = {}
         for job in todo:

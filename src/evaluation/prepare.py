@@ -34,15 +34,11 @@ def _write_reports(build: Path, reports: list[tuple[str, object]]) -> None:
 
 
 def _summary(name: str, report: object, build: Path) -> str:
-    problems = report.problems  # type: ignore[attr-defined]
+    problems = report.errors  # type: ignore[attr-defined]
     lines = [f"{name}: {len(problems)} problem(s) found; nothing was analysed and earlier "
              f"outputs are untouched. Full report: {build / 'validation' / 'report.md'}"]
     for p in problems[:10]:
-        where = ", ".join(
-            x for x in (p.table, f"row {p.row}" if p.row is not None else None,
-                        f"column {p.column}" if p.column else None) if x
-        )
-        lines.append(f"  - {where}: {p.message} [rule: {p.rule}]")
+        lines.append(f"  - {p.message} [rule: {p.rule}]")
     if len(problems) > 10:
         lines.append(f"  … and {len(problems) - 10} more in the report")
     return "\n".join(lines)

@@ -14,9 +14,9 @@ OTHER_RETURN_ORGS = ("BRIDGE_TO_BETTER", "ROS", "SOLID_ROAD", "WERELDWIJD", "IOM
 INDICATORS = {
     "enh.clients_enrolled": "ENH: distinct clients with an ENH enrolment",
     "enh.referred_moh": "ENH: distinct clients with at least one referral to MOH",
-    "enh.referred_other": "ENH: distinct clients with at least one referral to another organisation",
+    "enh.referred_other": "ENH: distinct clients referred at least once to another organisation",
     "moh1.clients_enrolled": "MOH1: distinct clients with a MOH1 enrolment",
-    "moh1.returned_with_support": "MOH1: clients with a verified departure and reintegration support",
+    "moh1.returned_with_support": "MOH1: clients with a verified departure and support",
     "vwn.support_points": "Distinct support points among ENH and MOH1 enrolments",
     "vwn.focus_countries": "Distinct countries of return of MOH1 returnees with support",
 }

@@ -91,12 +91,31 @@ def _number_sections(body: str, numbered: bool) -> tuple[str, dict[str, str]]:
     return body, numbers
 
 
-def _number_exhibits(body: str) -> dict[str, str]:
-    """fig-/tbl- labels in order of appearance -> 'N'."""
+def _produces_exhibit(cell) -> bool:
+    """A fig- cell that drew an image, or a tbl- cell that emitted a pipe table."""
+    for out in cell.outputs:
+        data = out.get("data", {})
+        if cell.label.startswith("fig-") and "image/png" in data:
+            return True
+        md = "".join(data.get("text/markdown", ""))
+        if cell.label.startswith("tbl-") and any(
+            ln.lstrip().startswith("|") for ln in md.splitlines()
+        ):
+            return True
+    return False
+
+
+def _number_exhibits(body: str, base: Path, notebooks: dict) -> dict[str, str]:
+    """fig-/tbl- labels in order of appearance -> 'N' (only cells that produced one)."""
     order: list[str] = []
     pos = []
     for m in EMBED.finditer(body):
-        pos.append((m.start(), m.group(2)))
+        nb_path = (base / m.group(1)).resolve()
+        if nb_path not in notebooks:
+            notebooks[nb_path] = read_notebook(nb_path)
+        cell = notebooks[nb_path].cells[m.group(2)]
+        if _produces_exhibit(cell):
+            pos.append((m.start(), m.group(2)))
     for m in FIG_INLINE.finditer(body):
         pos.append((m.start(), m.group(1)))
     for m in TBL_INLINE.finditer(body):
@@ -128,8 +147,8 @@ def resolve_markdown(
         raise ExecutionError("cannot render: " + "; ".join(problems))
     numbered = bool(meta.get("number-sections", True))
     body, sec_numbers = _number_sections(body, numbered)
-    exhibit_numbers = _number_exhibits(body)
     notebooks: dict[Path, object] = {}
+    exhibit_numbers = _number_exhibits(body, index_qmd.parent, notebooks)
 
     def embed(m: re.Match) -> str:
         nb_path = (index_qmd.parent / m.group(1)).resolve()
@@ -150,7 +169,7 @@ def resolve_markdown(
         number = sec_numbers.get(label) if label.startswith("sec-") else exhibit_numbers.get(label)
         if number is None:
             warnings.append(f"unresolved cross-reference @{label}")
-            return f"?@{label}"
+            return f"?\\@{label}"
         return f"[{names[label[:3]]}\u00a0{number}](#{label})"
 
     body = REF.sub(ref, body)

@@ -36,7 +36,7 @@ OUTCOMES = [
     "project_end",
     "still_enrolled",
 ]
-O = {name: i for i, name in enumerate(OUTCOMES)}
+OUT = {name: i for i, name in enumerate(OUTCOMES)}
 ROUTES = ["enh_referral", "self_referral", "coa", "municipality", "legal_aid", "other_ngo", "dtv"]
 ORGS = ["MOH", "BRIDGE_TO_BETTER", "ROS", "SOLID_ROAD", "WERELDWIJD", "IOM", "DTV", "OTHER", "NONE"]
 DEP_TYPES = ["independent_verified", "forced", "without_supervision"]
@@ -74,9 +74,9 @@ _NOTE_ACTION = [
 ]
 _VULN = [
     "single parent of two (invented)",
-    "fictional chronic illness, test value",
+    "fictional chronic illness (test value)",
     "made-up trauma history for privacy tests",
-    "pretend pregnancy, not a real person",
+    "pretend pregnancy (not a real person)",
     "dummy note: elderly and alone",
     "synthetic: possible trafficking indicator (fake)",
 ]
@@ -137,7 +137,9 @@ def read_scenarios(paths: list[Path] | tuple[Path, ...]) -> list[dict[str, Any]]
         name = meta.get("scenario", Path(path).stem)
         if meta.get("extends"):
             if meta["extends"] not in raw:
-                raise ScenarioError(f"{path}: extends '{meta['extends']}', which is not loaded first")
+                raise ScenarioError(
+                    f"{path}: extends '{meta['extends']}', which is not loaded first"
+                )
             base = {k: v for k, v in raw[meta["extends"]].items() if k not in _NOT_INHERITED}
             base["return_project"] = {
                 k: v for k, v in base.get("return_project", {}).items() if k not in _OWN_COUNTS
@@ -197,7 +199,7 @@ def _exact(rng: np.random.Generator, counts: np.ndarray) -> np.ndarray:
 
 
 def returned_mask(outcome: np.ndarray) -> np.ndarray:
-    return outcome == O["returned"]
+    return outcome == OUT["returned"]
 
 
 def _choice(rng: np.random.Generator, n: int, weights: list[float]) -> np.ndarray:
@@ -240,17 +242,14 @@ class _World:
     scale: float
     cutoff: int
     n_clients: int = 0
-    client_parts: _Rows = field(default_factory=_Rows)
     enrol: _Rows = field(default_factory=_Rows)
     referrals: _Rows = field(default_factory=_Rows)
     departures: _Rows = field(default_factory=_Rows)
     returnees: _Rows = field(default_factory=_Rows)
 
-    def new_clients(self, n: int, group: int, population: dict) -> np.ndarray:
+    def new_clients(self, n: int) -> np.ndarray:
         ids = np.arange(self.n_clients, self.n_clients + n, dtype=np.int64)
         self.n_clients += n
-        self.client_parts.add(client=ids, group=np.full(n, group, dtype=np.int64))
-        self.population = population
         return ids
 
     def add_enrolments(self, **cols: Any) -> np.ndarray:
@@ -277,17 +276,17 @@ def _enh(w: _World, sc: dict, moh1_links: dict) -> dict[str, np.ndarray]:
     clients = np.empty(n_enh, dtype=np.int64)
     clients[group == 1] = moh1_links["client"][:m1]
     others = np.flatnonzero(group != 1)
-    clients[others] = w.new_clients(len(others), 0, sc["population"])
+    clients[others] = w.new_clients(len(others))
     shape = s["duration_shape"]
     d_ref = np.where(group == 0, 0, _durations(rng, n_enh, s["days_to_referral_mean"], shape))
     d_exit = _durations(rng, n_enh, s["days_to_exit_mean"], shape)
-    reason = np.full(n_enh, O["project_end"], dtype=np.int64)
+    reason = np.full(n_enh, OUT["project_end"], dtype=np.int64)
     free = np.isin(group, [0, 3, 4])
-    reason[free] = np.array([O[c] for c in s["unreferred_exit_codes"]])[
+    reason[free] = np.array([OUT[c] for c in s["unreferred_exit_codes"]])[
         _choice(rng, int(free.sum()), s["unreferred_exit_weights"])
     ]
     departed_oth = (group == 4) & (rng.random(n_enh) < s["other_referral_departed"])
-    reason[departed_oth] = O["returned_other_org"]
+    reason[departed_oth] = OUT["returned_other_org"]
     # Timeline for free groups: e0 + d_ref (referral) + d_exit (exit), all inside the period.
     span = end - start
     total = d_ref + d_exit
@@ -307,25 +306,29 @@ def _enh(w: _World, sc: dict, moh1_links: dict) -> dict[str, np.ndarray]:
     ref[g1] = m_enrol - np.floor(d_int * fit).astype(np.int64)
     e0[g1] = np.maximum(start, ref[g1] - np.floor(d_r * fit).astype(np.int64))
     m_exit, m_reason = moh1_links["exit"][:m1], moh1_links["outcome"][:m1]
-    open_ = (m_exit == NA) | (m_exit > end) | (m_reason == O["still_enrolled"])
+    open_ = (m_exit == NA) | (m_exit > end) | (m_reason == OUT["still_enrolled"])
     exit_[g1] = np.where(open_, end, m_exit)
-    reason[g1] = np.where(open_, O["project_end"], m_reason)
+    reason[g1] = np.where(open_, OUT["project_end"], m_reason)
     # MOH -> next project: referred in the last two months of ENH.
     g2 = group == 2
     ref[g2] = end - np.floor(rng.random(int(g2.sum())) * 60).astype(np.int64)
     e0[g2] = np.maximum(start, ref[g2] - d_ref[g2])
     exit_[g2] = end
-    exit_[reason == O["project_end"]] = end
+    exit_[reason == OUT["project_end"]] = end
 
     enh_enrol = w.add_enrolments(
         client=clients,
         project=np.zeros(n_enh, dtype=np.int64),
-        route=np.full(n_enh, NA, dtype=np.int64),
+        route=np.array([ROUTES.index(c) for c in s["intake_route_codes"]])[
+            _choice(rng, n_enh, s["intake_route_weights"])
+        ],
         enrol=e0,
         plan=np.full(n_enh, NA, dtype=np.int64),
         exit=exit_,
         reason=reason,
-        stage_cap=np.select([departed_oth | (g1 & (reason == O["returned"])), group > 0], [3, 2], 1),
+        stage_cap=np.select(
+            [departed_oth | (g1 & (reason == OUT["returned"])), group > 0], [3, 2], 1
+        ),
     )
     # Referrals: one per referred client, plus an earlier withdrawn one for a few.
     referred = np.flatnonzero(group > 0)
@@ -374,16 +377,20 @@ def _enh(w: _World, sc: dict, moh1_links: dict) -> dict[str, np.ndarray]:
         ver=ver_codes[_choice(rng, len(dep), s["other_departure_verification_weights"])],
     )
     lost = np.flatnonzero(
-        ~g1 & (reason == O["lost_contact"]) & (rng.random(n_enh) < s["lost_contact_departed_unsupervised"])
+        ~g1
+        & (reason == OUT["lost_contact"])
+        & (rng.random(n_enh) < s["lost_contact_departed_unsupervised"])
     )
-    forced = np.flatnonzero(~g1 & (reason == O["forced_removal"]))
+    forced = np.flatnonzero(~g1 & (reason == OUT["forced_removal"]))
     for idx, kind in ((lost, "without_supervision"), (forced, "forced")):
         w.departures.add(
             client=clients[idx],
             enrolment=np.full(len(idx), NA, dtype=np.int64),
             date=exit_[idx],
             type=np.full(len(idx), DEP_TYPES.index(kind), dtype=np.int64),
-            fac=np.full(len(idx), ORGS.index("NONE" if kind != "forced" else "DTV"), dtype=np.int64),
+            fac=np.full(
+                len(idx), ORGS.index("NONE" if kind != "forced" else "DTV"), dtype=np.int64
+            ),
             ver=np.full(
                 len(idx), VERIFICATIONS.index("unverified" if kind != "forced" else "dtv_verified")
             ),
@@ -416,24 +423,26 @@ def _return_project(
     else:
         names = list(r["outcomes"])
         counts = _allocate(n, list(r["outcomes"].values()))
-    outcome = np.array([O[k] for k in names])[_exact(rng, counts)]
+    outcome = np.array([OUT[k] for k in names])[_exact(rng, counts)]
     # Clients carried over from an earlier return project never return verified here, so
     # that project's published returnee count stays the count of its clients who returned.
-    bad = np.flatnonzero(incoming.get("no_return", np.zeros(n_in, bool)) & returned_mask(outcome[:n_in]))
+    bad = np.flatnonzero(
+        incoming.get("no_return", np.zeros(n_in, bool)) & returned_mask(outcome[:n_in])
+    )
     if len(bad):
         pool = np.flatnonzero(~returned_mask(outcome))
         pool = pool[pool >= n_in] if len(pool[pool >= n_in]) >= len(bad) else pool
         swap = rng.permutation(pool)[: len(bad)]
-        outcome[bad], outcome[swap] = outcome[swap], O["returned"]
+        outcome[bad], outcome[swap] = outcome[swap], OUT["returned"]
     shape = r["duration_shape"]
     route = np.empty(n, dtype=np.int64)
     route[:n_in] = incoming["route"]
     route[n_in:] = np.array([ROUTES.index(c) for c in r["intake_route_codes"]])[
         _choice(rng, n - n_in, r["intake_route_weights"])
     ]
-    clients = np.concatenate([incoming["client"], w.new_clients(n - n_in, 0, sc["population"])])
-    returned = outcome == O["returned"]
-    late = np.isin(outcome, [O["project_end"], O["still_enrolled"]])
+    clients = np.concatenate([incoming["client"], w.new_clients(n - n_in)])
+    returned = outcome == OUT["returned"]
+    late = np.isin(outcome, [OUT["project_end"], OUT["still_enrolled"]])
     d = np.where(
         returned,
         _durations(rng, n, r["days_to_return_mean"], shape),
@@ -450,12 +459,12 @@ def _return_project(
         enrol[:n_in] = np.minimum(np.maximum(earliest, start) + np.minimum(delay, span // 4), end)
         d[:n_in] = np.minimum(d[:n_in], end - enrol[:n_in])
     exit_ = np.where(late, end, enrol + d)
-    exit_[outcome == O["still_enrolled"]] = NA
+    exit_[outcome == OUT["still_enrolled"]] = NA
     frac = rng.uniform(r["plan_fraction_min"], r["plan_fraction_max"], n)
     has_plan = returned | (rng.random(n) < r["plan_share_non_returnees"])
     plan_end = np.where(exit_ == NA, end, exit_)
     plan = np.where(has_plan, enrol + np.floor(frac * (plan_end - enrol)).astype(np.int64), NA)
-    reason = np.where(outcome == O["still_enrolled"], NA, outcome)
+    reason = np.where(outcome == OUT["still_enrolled"], NA, outcome)
     enrol_ids = w.add_enrolments(
         client=clients,
         project=np.full(n, PROJECTS.index(project), dtype=np.int64),
@@ -464,7 +473,7 @@ def _return_project(
         plan=plan,
         exit=exit_,
         reason=reason,
-        stage_cap=np.select([returned, outcome == O["returned_other_org"]], [3, 2], 1),
+        stage_cap=np.select([returned, outcome == OUT["returned_other_org"]], [3, 2], 1),
     )
     # Departures: verified returns, and competing exits that leave a non-verified record.
     ret = np.flatnonzero(returned)
@@ -477,12 +486,14 @@ def _return_project(
         fac=np.full(len(ret), ORGS.index("MOH"), dtype=np.int64),
         ver=vc[_choice(rng, len(ret), r["verification_weights"])],
     )
-    lost = (outcome == O["lost_contact"]) & (rng.random(n) < r["lost_contact_departed_unsupervised"])
+    lost = (outcome == OUT["lost_contact"]) & (
+        rng.random(n) < r["lost_contact_departed_unsupervised"]
+    )
     other_codes = np.array([ORGS.index(o) for o in r["returned_other_org_orgs"]])
     for mask, typ, fac, ver in (
-        (outcome == O["forced_removal"], "forced", None, "dtv_verified"),
+        (outcome == OUT["forced_removal"], "forced", None, "dtv_verified"),
         (lost, "without_supervision", None, "unverified"),
-        (outcome == O["returned_other_org"], "independent_verified", "other", "unverified"),
+        (outcome == OUT["returned_other_org"], "independent_verified", "other", "unverified"),
     ):
         idx = np.flatnonzero(mask)
         if fac == "other":
@@ -503,7 +514,7 @@ def _return_project(
         project=np.full(len(ret), PROJECTS.index(project), dtype=np.int64),
     )
     order = np.argsort(np.arange(n) >= n_in, kind="stable")  # incoming first, as given
-    carry = np.flatnonzero((outcome == O["project_end"]))
+    carry = np.flatnonzero(outcome == OUT["project_end"])
     carry = carry[rng.random(len(carry)) < r["carry_over_share"]]
     return {
         "client": clients[order],
@@ -536,7 +547,9 @@ def _support_and_monitoring(w: _World, sc: dict, cor: np.ndarray) -> tuple[dict,
         ),
         2,
     )
-    amount[(typ == codes.index("psychosocial")) & (rng.random(m) < sp["amount_missing_psychosocial"])] = np.nan
+    amount[
+        (typ == codes.index("psychosocial")) & (rng.random(m) < sp["amount_missing_psychosocial"])
+    ] = np.nan
     modality = np.where(rng.random(m) < sp["mixed_modality_share"], 2, 1)
     modality[typ == codes.index("cash")] = 0
     modality[typ == codes.index("in_kind")] = 1
@@ -570,7 +583,9 @@ def _support_and_monitoring(w: _World, sc: dict, cor: np.ndarray) -> tuple[dict,
     remig = (cdate - dep[:, None]) >= t_mig[:, None]
     reached &= ~remig | (rng.random((n, win)) < mo["reached_after_remigration"])
     reason = _choice(rng, n * win, mo["not_reached_weights"]).reshape(n, win)
-    dead = np.maximum.accumulate(~reached & (reason == mo["not_reached_codes"].index("deceased")), 1)
+    dead = np.maximum.accumulate(
+        ~reached & (reason == mo["not_reached_codes"].index("deceased")), 1
+    )
     reached &= ~dead
     reason = np.where(dead, mo["not_reached_codes"].index("deceased"), reason)
     moved = mo["not_reached_codes"].index("moved_unknown")
@@ -623,18 +638,26 @@ def _clients(
     """Client attributes; returnees of each MOH project cover every focus country."""
     rng, pop, n = w.rng, sc["population"], w.n_clients
     focus = sc["focus_countries"]["codes"]
-    codes = list(dict.fromkeys([*focus, *pop["nationality_codes"]]))
+    stateless = pop["no_country_codes"]
+    codes = list(dict.fromkeys([*focus, *pop["nationality_codes"], *pop["stateless_return_codes"]]))
     nat = np.array([codes.index(c) for c in pop["nationality_codes"]])[
         _choice(rng, n, pop["nationality_weights"])
     ]
     rt = w.returnees.done()
     for proj in np.unique(rt["project"]):
         who = rt["client"][rt["project"] == proj]
-        nat[who] = _force_each(rng, _choice(rng, len(who), sc["focus_countries"]["weights"]), len(focus))
+        nat[who] = _force_each(
+            rng, _choice(rng, len(who), sc["focus_countries"]["weights"]), len(focus)
+        )
     first = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(first, enrol["client"], enrol["enrol"])
     plan = flags["plan"] | (rng.random(n) >= pop["country_of_return_missing_if_no_plan"])
-    cor = np.where(plan, nat, NA)
+    home = nat.copy()
+    no_country = np.isin(nat, [codes.index(c) for c in stateless if c in codes])
+    home[no_country] = np.array([codes.index(c) for c in pop["stateless_return_codes"]])[
+        _choice(rng, int(no_country.sum()), [1] * len(pop["stateless_return_codes"]))
+    ]
+    cor = np.where(plan, home, NA)
     year = 1970 + np.floor(first / 365.2425).astype(np.int64)
     age = np.clip(
         np.rint(rng.normal(pop["age_at_enrolment_mean"], pop["age_at_enrolment_sd"], n)),
@@ -643,14 +666,22 @@ def _clients(
     ).astype(np.int64)
     birth = np.where(rng.random(n) < pop["birth_year_missing"], NA, year - age)
     yrs = np.round(
-        np.clip(pop["years_in_nl_median"] * np.exp(pop["years_in_nl_sigma"] * rng.standard_normal(n)), 0, 40),
+        np.clip(
+            pop["years_in_nl_median"] * np.exp(pop["years_in_nl_sigma"] * rng.standard_normal(n)),
+            0,
+            40,
+        ),
         1,
     )
     yrs[rng.random(n) < pop["years_in_nl_missing"]] = np.nan
     med = np.where(rng.random(n) < pop["medical_needs_share"], 1, 0)
     med[rng.random(n) < pop["medical_needs_missing"]] = NA
-    vuln = np.where(rng.random(n) < pop["vulnerability_note_share"], _choice(rng, n, [1] * len(_VULN)), NA)
-    sp_w = 1 / np.arange(1, sc["support_points"]["count"] + 1) ** sc["support_points"]["zipf_exponent"]
+    vuln = np.where(
+        rng.random(n) < pop["vulnerability_note_share"], _choice(rng, n, [1] * len(_VULN)), NA
+    )
+    sp_w = (
+        1 / np.arange(1, sc["support_points"]["count"] + 1) ** sc["support_points"]["zipf_exponent"]
+    )
     sp = _choice(rng, n, list(sp_w))
     calibrated = np.flatnonzero(flags["calibrated"])
     sp[calibrated] = _force_each(rng, sp[calibrated], len(sp_w))
@@ -669,6 +700,7 @@ def _clients(
         "vuln": vuln,
         "sp": sp,
         "first": first,
+        "home": home,
     }
 
 
@@ -683,7 +715,9 @@ def _sessions(w: _World, enrol: dict[str, np.ndarray], per_project: dict[int, di
     starts = np.repeat(np.cumsum(k) - k, k)
     rank = np.arange(m) - starts
     proj_end = np.array([per_project[p]["end"] for p in range(len(PROJECTS))])
-    last = np.where(enrol["exit"] == NA, np.minimum(proj_end[enrol["project"]], w.cutoff), enrol["exit"])
+    last = np.where(
+        enrol["exit"] == NA, np.minimum(proj_end[enrol["project"]], w.cutoff), enrol["exit"]
+    )
     span = (last - enrol["enrol"])[idx]
     offs = np.where(rank == 0, 0, np.floor(rng.random(m) * (span + 1)).astype(np.int64))
     offs = offs[_ranks((idx, offs))[0]]
@@ -700,8 +734,17 @@ def _sessions(w: _World, enrol: dict[str, np.ndarray], per_project: dict[int, di
         topic[sel] = _choice(rng, len(sel), cfg["session_topic_weights"])
         mode[sel] = _choice(rng, len(sel), cfg["session_mode_weights"])
         has = rng.random(len(sel)) < cfg["counsellor_note_share"]
-        note[sel[has]] = _choice(rng, int(has.sum()), [1] * (len(_NOTE_SUBJECT) * len(_NOTE_ACTION)))
-    return {"enrolment": idx, "date": date, "mode": mode, "topic": topic, "stage": stage, "note": note}
+        note[sel[has]] = _choice(
+            rng, int(has.sum()), [1] * (len(_NOTE_SUBJECT) * len(_NOTE_ACTION))
+        )
+    return {
+        "enrolment": idx,
+        "date": date,
+        "mode": mode,
+        "topic": topic,
+        "stage": stage,
+        "note": note,
+    }
 
 
 # ------------------------------------------------------------------------------ to pandas
@@ -784,7 +827,7 @@ def generate(
     if n_m1 < m1:
         raise ScenarioError("MOH1 enrolments fewer than ENH referrals enrolling in MOH1")
     # ENH clients referred into MOH1 are created first so MOH1 can place their dates.
-    enh_ids = w.new_clients(m1, 0, base["population"])
+    enh_ids = w.new_clients(m1)
     moh1 = _return_project(
         w,
         base,
@@ -828,7 +871,7 @@ def generate(
     flags["plan"][np.concatenate(plan_clients)] = True
     flags["plan"][deps["client"]] = True
     cl = _clients(w, base, enrol, flags)
-    support, monitoring = _support_and_monitoring(w, base, cl["nationality"])
+    support, monitoring = _support_and_monitoring(w, base, cl["home"])
     sessions = _sessions(w, enrol, per_project)
     return _frames(w, base, cl, enrol, sessions, deps, support, monitoring)
 
@@ -872,9 +915,10 @@ def _frames(w, base, cl, enrol, ses, deps, support, mon) -> dict[str, pd.DataFra
             "enrolment_id": enrol_id,
             "client_id": cid(enrol["client"][e_order]),
             "project": _labels(enrol["project"][e_order], PROJECTS),
-            "support_point": _labels(cl["sp"][enrol["client"][e_order]], [
-                f"sp{i:02d}" for i in range(1, base["support_points"]["count"] + 1)
-            ]),
+            "support_point": _labels(
+                cl["sp"][enrol["client"][e_order]],
+                [f"sp{i:02d}" for i in range(1, base["support_points"]["count"] + 1)],
+            ),
             "intake_route": _labels(enrol["route"][e_order], ROUTES),
             "enrolment_date": _dates(enrol["enrol"][e_order]),
             "reintegration_plan_date": _dates(enrol["plan"][e_order]),
@@ -929,7 +973,7 @@ def _frames(w, base, cl, enrol, ses, deps, support, mon) -> dict[str, pd.DataFra
             "departure_type": _labels(deps["type"][d_order], DEP_TYPES),
             "facilitated_by": _labels(deps["fac"][d_order], ORGS),
             "verification": _labels(deps["ver"][d_order], VERIFICATIONS),
-            "destination": _labels(cl["nationality"][deps["client"][d_order]], codes),
+            "destination": _labels(cl["home"][deps["client"][d_order]], codes),
         }
     )
     nsu = len(support["date"])
@@ -988,7 +1032,15 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
             table = table.set_column(i, f.name, table.column(i).cast(pa.date32()))
     with open(path, "wb") as out:
         out.write((",".join(df.columns) + "\n").encode("utf-8"))
-        pcsv.write_csv(table, out, pcsv.WriteOptions(include_header=False, quoting_style="needed"))
+        try:
+            pcsv.write_csv(
+                table, out, pcsv.WriteOptions(include_header=False, quoting_style="none")
+            )
+        except pa.ArrowInvalid:  # a value holds a delimiter or quote: quote the strings
+            out.seek(0)
+            out.truncate()
+            out.write((",".join(df.columns) + "\n").encode("utf-8"))
+            pcsv.write_csv(table, out, pcsv.WriteOptions(include_header=False))
 
 
 def write(tables: dict[str, pd.DataFrame], out_dir: Path, fmt: str = "csv") -> list[Path]:

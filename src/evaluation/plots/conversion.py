@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from evaluation.survival import CumulativeIncidence
 
 
+CONTINUOUS_LABELS = {"age_10": "age (per 10 years)", "years_in_nl": "years in NL (per year)"}
+
+
 def funnel(steps: pd.DataFrame, title: str | None = None, threshold: int | None = None) -> Figure:
     """Horizontal bars of clients at each funnel step, labelled n, share of N and 95 % CI.
 
@@ -166,9 +169,17 @@ def forest(
     )
     ax.axvline(1.0, color=GREYS[2], linestyle="--", linewidth=1)
     ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.set_ylim(-0.6, k - 0.4)
     if labels is None:
         labels = [
-            f"{r.variable}: {r.level} (vs {r.reference})" if r.level else str(r.term)
+            f"{r.variable}: {r.level} (vs {r.reference})"
+            if r.level
+            else CONTINUOUS_LABELS.get(str(r.term), str(r.term))
             for r in table.itertuples(index=False)
         ]
     ax.set_yticks(ys, labels)
