@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
     vf = sub.add_parser("verify", help="re-run from the manifest and report any difference")
     common(vf)
+    vf.add_argument("--keep", type=Path, help="rerun into this new folder and keep it")
 
     ip = sub.add_parser("init-project", help="add a project block and an empty mapping file")
     ip.add_argument("name", help="project id, e.g. MOH3")
@@ -139,7 +140,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from evaluation.verify import verify
 
     cfg = _config(args)
-    differences = verify(cfg, args.build, quiet=args.quiet)
+    differences = verify(cfg, args.build, quiet=args.quiet, keep=args.keep)
     if differences:
         print("verify: the rerun differs from the recorded outputs:", file=sys.stderr)
         for d in differences:

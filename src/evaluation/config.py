@@ -107,7 +107,8 @@ def _project(raw: Any, i: int, root: Path, where: str) -> Project:
     if not isinstance(raw, dict):
         raise ConfigError(f"{w} is {raw!r}; expected a block with id, name, kind, start, end")
     allowed = {"id", "name", "kind", "start", "end", "funder", "baseline", "data", "notebooks"}
-    _check_keys(raw, allowed, w)
+    named = isinstance(raw.get("id"), str)
+    _check_keys(raw, allowed, f"{where}.projects[{raw['id']}]" if named else w)
     pid = _require(raw, "id", w, str, "a short project id such as MOH2")
     if not pid.replace("_", "").isalnum():
         raise ConfigError(f"{w}.id is {pid!r}; expected letters, digits and underscores only")
@@ -136,6 +137,24 @@ def _project(raw: Any, i: int, root: Path, where: str) -> Project:
     )
 
 
+def _loader() -> type:
+    """A safe YAML loader that keeps dates as text, so that a bad date is reported by its key.
+
+    PyYAML's own timestamp parsing raises a bare ValueError for 2020-10-32, naming no key.
+    """
+    import yaml
+
+    class DatesAsText(yaml.SafeLoader):
+        pass
+
+    timestamp = "tag:yaml.org,2002:timestamp"
+    DatesAsText.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != timestamp]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return DatesAsText
+
+
 def load(path: str | Path = "evaluation.yml", root: Path | None = None) -> Config:
     """Read and validate the configuration file; relative paths are taken from its folder."""
     import yaml
@@ -145,7 +164,7 @@ def load(path: str | Path = "evaluation.yml", root: Path | None = None) -> Confi
         raise ConfigError(f"configuration file {path} does not exist")
     root = root or path.resolve().parent
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())  # noqa: S506
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.name} is not valid YAML: {exc}") from None
     where = path.name

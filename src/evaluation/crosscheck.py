@@ -143,14 +143,21 @@ def _verified(departures: pd.DataFrame) -> pd.Series:
     )
 
 
+def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """keys.map(values), also when values is empty (e.g. an export without referrals)."""
+    if len(values) == 0:  # pandas cannot map through an empty datetime Series
+        return pd.Series(None, index=keys.index, dtype=values.dtype)
+    return keys.map(values)
+
+
 def _client_of_enrolment(ctx: Context, enrolment_ids: pd.Series) -> pd.Series:
     enr = ctx.tables["enrolments"].drop_duplicates("enrolment_id").set_index("enrolment_id")
-    return enrolment_ids.map(enr["client_id"])
+    return _lookup(enrolment_ids, enr["client_id"])
 
 
 def _date_of_enrolment(ctx: Context, enrolment_ids: pd.Series) -> pd.Series:
     enr = ctx.tables["enrolments"].drop_duplicates("enrolment_id").set_index("enrolment_id")
-    return enrolment_ids.map(enr["enrolment_date"])
+    return _lookup(enrolment_ids, enr["enrolment_date"])
 
 
 # --------------------------------------------------------------------------- enrolments
@@ -393,7 +400,7 @@ def _departure_order(ctx: Context) -> list[Problem]:
     df = ctx.tables["departures"]
     enr = ctx.tables["enrolments"].dropna(subset=["client_id", "enrolment_date"])
     first = enr.groupby("client_id")["enrolment_date"].min()
-    start = df["client_id"].map(first)
+    start = _lookup(df["client_id"], first)
     if "enrolment_id" in df.columns:
         own = _date_of_enrolment(ctx, df["enrolment_id"])
         start = own.where(own.notna(), start)
@@ -431,7 +438,7 @@ def _departure_after_referral(ctx: Context) -> list[Problem]:
         "departures",
         "departure_date",
         df["departure_date"],
-        df["client_id"].map(first),
+        _lookup(df["client_id"], first),
         "departure_after_referral",
         "the client's first referral date",
     )
@@ -513,7 +520,7 @@ def _support_order(ctx: Context) -> list[Problem]:
         "support",
         "support_date",
         df["support_date"],
-        df["client_id"].map(first),
+        _lookup(df["client_id"], first),
         "support_after_departure",
         "the departure date",
     )
@@ -588,7 +595,7 @@ def _monitoring_order(ctx: Context) -> list[Problem]:
         "monitoring",
         "contact_date",
         df["contact_date"],
-        df["client_id"].map(_verified_dates(ctx)),
+        _lookup(df["client_id"], _verified_dates(ctx)),
         "monitoring_after_departure",
         "the verified departure date",
     )

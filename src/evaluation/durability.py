@@ -824,6 +824,9 @@ def metrics(a: DurabilityAnalysis) -> dict[str, Any]:
         f"{k}.reached_12m": _rate_or_none(_reached_rate(a, "m12")),
         f"{k}.rss_composite_12m": composite_metric(a, "m12"),
         f"{k}.durability_12m_ipw": a.ipw.as_dict(),
+        f"{k}.trajectory": {"method": a.trajectory.method,
+                            "n_returnees": a.trajectory.n_returnees,
+                            "n_scores": a.trajectory.n_observations},
     }
 
 

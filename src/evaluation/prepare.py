@@ -12,7 +12,7 @@ from pathlib import Path
 
 from evaluation import hashing
 from evaluation.config import Config
-from evaluation.errors import InvalidDataError
+from evaluation.errors import ConfigError, InvalidDataError
 from evaluation.pipeline import Progress, write_json_atomic
 
 VALIDATION_MODULES = ("validate.py", "crosscheck.py", "io.py", "schemas.py", "pseudonymise.py")
@@ -46,15 +46,21 @@ def _summary(name: str, report: object, build: Path) -> str:
 
 def check_published(cfg: Config, build: Path, progress: Progress) -> str:
     """Validate the published-figures table; return its sha256."""
-    from evaluation.validate import validate_published
-
     if not cfg.published.is_file():
         raise InvalidDataError(f"published figures file {cfg.published} does not exist")
+    digest = hashing.file_sha256(cfg.published)
+    marker = build / "data" / f"published-{hashing.combine(digest, _validation_code_hash())[:16]}"
+    if marker.exists():
+        return digest
+    from evaluation.validate import validate_published
+
     _, report = validate_published(cfg.published)
     if not report.ok:
         _write_reports(build, [(cfg.published.name, report)])
         raise InvalidDataError(_summary(cfg.published.name, report, build))
-    return hashing.file_sha256(cfg.published)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(digest + "\n")
+    return digest
 
 
 def key_fingerprint(key: bytes) -> str:
@@ -72,20 +78,26 @@ def prepare_dataset(
     data_dir: Path, cfg: Config, build: Path, key: bytes, progress: Progress
 ) -> tuple[Path, object | None, str]:
     """Validate and pseudonymise one dataset folder into build/data/<hash>/."""
-    from evaluation import prepared
-    from evaluation.pseudonymise import pseudonymise
-    from evaluation.validate import validate_dataset
-
     if not data_dir.is_dir():
-        raise InvalidDataError(f"case data folder {data_dir} does not exist")
+        raise ConfigError(f"case data folder {data_dir} does not exist")
     content = hashing.tree_sha256(data_dir)
     dkey = hashing.combine(content, cfg.periods, key_fingerprint(key), _validation_code_hash())
     out = build / "data" / dkey[:16]
     if (out / ".complete").exists():
         progress.say(f"  {data_dir.name}: unchanged since last validation (cached)")
         return out, None, content
+    from evaluation import prepared
+    from evaluation.pseudonymise import pseudonymise
+    from evaluation.validate import validate_dataset
+
     progress.say(f"  {data_dir.name}: validating every table and cross-table rule")
-    tables, report = validate_dataset(data_dir, cfg.periods)
+    try:
+        tables, report = validate_dataset(data_dir, cfg.periods)
+    except OSError as exc:  # validation only reads: this is an input the system cannot read
+        raise InvalidDataError(
+            f"cannot read {exc.filename or data_dir}: {exc.strerror or exc}; nothing was "
+            "analysed and earlier outputs are untouched"
+        ) from exc
     if not report.ok:
         return out, report, content
     tmp = out.with_name(out.name + ".tmp")

@@ -1,4 +1,4 @@
-"""Replace client identifiers by keyed pseudonyms and drop special-category and free-text columns.
+"""Replace client and record identifiers by keyed pseudonyms; drop special-category and free text.
 
 The key comes from the environment, never from a parameter: papermill writes parameters into
 executed notebooks, and a key there would undo the pseudonymisation. In order:
@@ -90,10 +90,21 @@ def pseudonymise_series(values: pd.Series, key: bytes) -> pd.Series:
     return pd.Series(hashed[codes], index=values.index, dtype="str")
 
 
+def identifier_columns(declared: list[str], columns) -> list[str]:
+    """Declared client-id columns plus every record identifier (`*_id`) present.
+
+    A raw enrolment or session id is as good as a client id to anyone holding the case system,
+    so record ids are pseudonymised too (the same key keeps joins between tables intact).
+    """
+    present = list(columns)
+    wanted = [*declared, *(c for c in present if str(c).endswith("_id"))]
+    return [c for c in dict.fromkeys(wanted) if c in present]
+
+
 def pseudonymise(
     tables: dict[str, pd.DataFrame], key: bytes | None = None
 ) -> dict[str, pd.DataFrame]:
-    """New tables with client ids pseudonymised and special-category/free-text columns dropped.
+    """New tables with identifiers pseudonymised and special-category/free-text columns dropped.
 
     key defaults to load_key(); callers pass only a key that load_key() returned (loaded once
     per run), never one from a notebook parameter or command-line option.
@@ -110,8 +121,7 @@ def pseudonymise(
             )
         spec = load_spec(name)
         df = df.drop(columns=[c for c in spec.dropped if c in df.columns])
-        for col in spec.pseudonymised:
-            if col in df.columns:
-                df[col] = pseudonymise_series(df[col], key)
+        for col in identifier_columns(spec.pseudonymised, df.columns):
+            df[col] = pseudonymise_series(df[col], key)
         out[name] = df
     return out

@@ -27,6 +27,7 @@ HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
 REF = re.compile(r"(?<![\w@])@((?:fig|tbl|sec)-[\w-]*\w)")
 FIG_INLINE = re.compile(r"!\[[^\]]*\]\([^)]*\)\{#(fig-[\w-]+)")
 TBL_INLINE = re.compile(r"^:\s.*\{#(tbl-[\w-]+)\}\s*$", re.M)
+TBL_CAPTION = re.compile(r"^:\s+(.*?)\s*\{#(tbl-[\w-]+)\}\s*$", re.M)
 
 CSS = """
 body { font-family: 'DejaVu Sans', Arial, sans-serif; max-width: 52rem; margin: 0 auto;
@@ -158,9 +159,13 @@ def resolve_markdown(
         number = exhibit_numbers.get(cell.label) if number_captions else None
         return output_markdown(cell, media_dir, number)
 
+    if number_captions:  # tables captioned in the sources get "Table N:" like embedded ones
+        body = TBL_CAPTION.sub(
+            lambda m: f": Table {exhibit_numbers[m.group(2)]}: {m.group(1)} {{#{m.group(2)}}}"
+            if m.group(2) in exhibit_numbers else m.group(0),
+            body,
+        )
     body = EMBED.sub(embed, body)
-    # captions of inline figures/tables get their numbers too
-    body = FIG_INLINE.sub(lambda m: m.group(0), body)
     warnings: list[str] = []
     names = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
 
@@ -192,23 +197,30 @@ def _pandoc(md: str, to: str, out: Path, extra: list[str], cwd: Path) -> None:
 
 
 def _typst_pdf(md: str, stage: Path, out: Path, banner: str | None, meta: dict) -> None:
+    """Markdown → typst (pandoc) → PDF (typst), with our numbering and the synthetic header."""
     import typst
 
     src = stage / "evaluation.typ"
     _pandoc(md, "typst", src, ["--standalone", "--toc"] + _meta_args(meta), stage)
     text = src.read_text(encoding="utf-8")
+    preamble = [
+        # tables sit in figures, which typst keeps on one page: long tables ran off the page
+        "#show figure: set block(breakable: true)",
+        # captions already carry "Figure N:"/"Table N:" as in HTML and Word; typst would also
+        # count uncaptioned tables and drift from the numbers the text refers to
+        "#set figure(numbering: none)",
+    ]
     if banner:
-        header = (
-            "#set page(header: align(center, text(size: 8pt, weight: \"bold\")["
-            + banner.replace("[", "").replace("]", "")
-            + "]))\n"
+        safe = banner.replace("[", "(").replace("]", ")")
+        preamble.append(
+            f'#set page(header: align(center, text(size: 8pt, weight: "bold")[{safe}]))'
         )
-        # after the template's own page set-up, so ours wins
-        marker = "#show: doc => conf("
-        i = text.find(marker)
-        text = text + "\n" if i == -1 else text
-        text = text[:i] + header + text[i:] if i != -1 else header + text
-        src.write_text(text, encoding="utf-8")
+    # after the template's own set-up, so ours wins
+    marker = "#show: doc => conf("
+    i = text.find(marker)
+    block = "\n".join(preamble) + "\n"
+    text = text[:i] + block + text[i:] if i != -1 else block + text
+    src.write_text(text, encoding="utf-8")
     typst.compile(str(src), output=str(out), root=str(stage))
 
 
@@ -257,8 +269,7 @@ def render_pandoc(
         outputs["docx"] = target
     if "pdf" in formats:
         target = out_dir / OUTPUT_NAMES["pdf"]
-        _, typst_body, _ = resolve_markdown(index, work / "media", number_captions=False)
-        _typst_pdf(typst_body, work, target.resolve(), banner, meta)
+        _typst_pdf(body, work, target.resolve(), banner, meta)
         outputs["pdf"] = target
     return RenderResult("pandoc", outputs, warnings)
 

@@ -100,7 +100,28 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
                     ignore=shutil.ignore_patterns("_generated"))
     shutil.copytree(run_dir / "notebooks", stage / "build" / "notebooks")
     shutil.copytree(run_dir / "results", stage / "build" / "results")
-    chapters.write_generated(cfg, stage / "reports" / "_generated", run_dir)
+    generated = stage / "reports" / "_generated"
+    chapters.write_generated(cfg, generated, run_dir)
+    write_banners(generated, SYNTHETIC_BANNER if cfg.synthetic else None)
+
+
+def write_banners(generated: Path, banner: str | None) -> None:
+    """Quarto's include files for the synthetic-data banner (empty when the data are real)."""
+    import html
+
+    generated.mkdir(parents=True, exist_ok=True)
+    page_html = (
+        f'<div class="synthetic-banner" style="position:sticky;top:0;z-index:10;background:#222;'
+        f'color:#fff;text-align:center;padding:.35rem;font-weight:bold">{html.escape(banner)}</div>\n'
+        if banner else ""
+    )
+    page_typ = (
+        '#set page(header: align(center, text(size: 8pt, weight: "bold")['
+        + banner.replace("[", "(").replace("]", ")") + "]))\n"
+        if banner else ""
+    )
+    (generated / "banner.html").write_text(page_html, encoding="utf-8")
+    (generated / "banner.typ").write_text(page_typ, encoding="utf-8")
 
 
 def run(cfg: Config, opts: RunOptions) -> dict:
@@ -201,7 +222,8 @@ def run(cfg: Config, opts: RunOptions) -> dict:
     publish(build, run_dir)
     write_json_atomic(manifest_path, manifest)
     prune_runs(build)
-    progress.say(f"done: {build / 'report'} ({renderer}); metrics in {build / 'results' / 'metrics.json'}")
+    progress.say(f"done: {build / 'report'} ({renderer}); "
+                 f"metrics in {build / 'results' / 'metrics.json'}")
     return manifest
 
 

@@ -183,6 +183,8 @@ def _as_text(raw: pd.Series) -> pd.Series:
             lambda v: (
                 v
                 if v is None or isinstance(v, str)
+                else None
+                if isinstance(v, float) and np.isnan(v)  # an empty cell after a code mapping
                 else (str(int(v)) if isinstance(v, float) and v.is_integer() else show(v))
             )
         )
@@ -359,6 +361,7 @@ def pandera_problems(
     file: str,
     stand_in: set[str],
     unreadable: set[tuple[str | None, int | None]] = frozenset(),
+    schema: Any = None,
 ) -> list[Problem]:
     """Run the table's pandera schema lazily and translate every failure case into a Problem.
 
@@ -367,7 +370,7 @@ def pandera_problems(
     import pandera.errors
 
     try:
-        spec.schema().validate(frame, lazy=True)
+        (schema if schema is not None else spec.schema()).validate(frame, lazy=True)
         return []
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
@@ -452,12 +455,33 @@ def _finish(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     return out
 
 
-def _validate_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, list[Problem]]:
+def _validate_table(
+    raw: RawTable, spec: TableSpec, schema: Any = None
+) -> tuple[pd.DataFrame, list[Problem]]:
     frame, problems, stand_in = coerce_table(raw, spec)
     frame.attrs["unknown_columns"] = list(raw.unknown_columns)
     unreadable = {(p.column, p.row) for p in problems}
-    problems += pandera_problems(frame, spec, raw.file, stand_in, unreadable)
+    problems += pandera_problems(frame, spec, raw.file, stand_in, unreadable, schema)
     return frame, problems
+
+
+def configured_projects(spec: TableSpec, projects: list[str]) -> tuple[TableSpec, Any]:
+    """The enrolments contract with `project` allowed to be any configured project id.
+
+    The YAML lists the default projects (ENH, MOH1, MOH2); a project added in evaluation.yml
+    must validate without editing the contract, so its code list comes from the configuration.
+    """
+    import dataclasses
+
+    import pandera.pandas as pa
+
+    col = spec.columns["project"]
+    columns = dict(spec.columns)
+    columns["project"] = dataclasses.replace(col, checks={**col.checks, "isin": list(projects)})
+    schema = spec.schema()
+    checks = [c for c in schema.columns["project"].checks if c.name != "isin"]
+    schema = schema.update_column("project", checks=[*checks, pa.Check.isin(list(projects))])
+    return dataclasses.replace(spec, columns=columns), schema
 
 
 def validate_dataset(
@@ -479,7 +503,10 @@ def validate_dataset(
         table = raw.tables.get(name)
         if table is None:
             continue
-        frame, found = _validate_table(table, load_spec(name))
+        spec, schema = load_spec(name), None
+        if name == "enrolments" and periods:
+            spec, schema = configured_projects(spec, sorted(periods))
+        frame, found = _validate_table(table, spec, schema)
         problems += found
         typed[name] = frame
         files[name] = table.file

@@ -1,0 +1,112 @@
+"""The benchmark's arithmetic and measuring machinery, on made-up timings (no timed tests)."""
+
+from __future__ import annotations
+
+import sys
+
+import nbformat
+import pytest
+
+from evaluation import bench
+
+
+def test_loglog_slope_recovers_known_exponents():
+    ns = [1e3, 1e4, 1e5, 1e6]
+    assert bench.loglog_slope(ns, [3e-3 * n for n in ns]) == pytest.approx(1.0)
+    assert bench.loglog_slope(ns, [2 * n**0.5 for n in ns]) == pytest.approx(0.5)
+    # fixed cost 10 s plus 1e-4 s per client: between 1e5 and 1e6, log(110/20)/log(10)
+    assert bench.loglog_slope([1e5, 1e6], [20.0, 110.0]) == pytest.approx(0.740, abs=1e-3)
+    assert bench.loglog_slope([1e3], [1.0]) is None
+
+
+def test_ratios_against_the_references():
+    r = bench.ratios(cold_compute=6.0, cold_total=9.0, one_kernel=4.0, papermill=12.0, noop=0.4)
+    assert r == {
+        "cold_over_one_kernel": 1.5,
+        "cold_over_papermill": 0.5,
+        "cold_with_render_over_one_kernel": 2.25,
+        "cold_with_render_over_papermill": 0.75,
+        "noop_seconds": 0.4,
+    }
+
+
+def _size(clients: int, seconds: float, peak_mb: float) -> dict:
+    run = {
+        "seconds": seconds,
+        "cpu_seconds": seconds,
+        "peak_tree_mb": peak_mb,
+        "max_process_mb": peak_mb / 2,
+        "returncode": 0,
+        "timed_out": False,
+        "stderr_tail": "",
+    }
+    return {
+        "target_clients": clients,
+        "clients": clients,
+        "scale": clients / 577,
+        "render": None,
+        "synth_seconds": None,
+        "run": run,
+        "noop": dict(run, seconds=0.3),
+        "noop_was_noop": True,
+        "stages": {"validate_prepare": 1.0, "execute": 2.0},
+        "notebooks": {},
+    }
+
+
+def test_targets_met_and_missed():
+    result = {
+        "ratios": bench.ratios(8.0, 10.0, 4.0, 20.0, 0.3),  # 2.0 and 0.4
+        "sizes": [_size(100_000, 10.0, 1024.0), _size(1_000_000, 100.0, 7168.0)],
+        "help_seconds": 0.05,
+        "growth": {"exponent_last_decade": 1.0},
+    }
+    t = bench.target_checks(result)
+    assert t["cold_over_one_kernel"] == {"value": 2.0, "limit": 1.5, "met": False}
+    assert t["cold_over_papermill"]["met"] is True
+    assert t["million_seconds"] == {"value": 100.0, "limit": 120.0, "met": True}
+    assert t["million_peak_gb"] == {"value": 7.0, "limit": 6.0, "met": False}
+    assert t["linear_growth"]["met"] is True
+    assert t["noop_seconds"]["met"] is True
+
+
+def test_markdown_table_has_one_row_per_size_with_its_numbers():
+    result = {
+        "sizes": [_size(1_000, 5.0, 300.0), _size(1_000_000, 100.0, 7168.0)],
+        "growth": {"exponent": 0.67, "exponent_last_decade": 1.0},
+        "targets": {},
+    }
+    md = bench.markdown(result)
+    rows = [line for line in md.splitlines() if line.startswith("| 1,0")]
+    assert len(rows) == 2
+    assert rows[1].split("|")[5].strip() == "100.0"  # wall seconds of the 10^6 run
+    assert rows[1].split("|")[7].strip() == "7,168.0"  # peak memory of the tree
+
+
+def test_measure_sees_the_memory_of_a_child_process():
+    code = "import time; b = bytearray(150 * 2**20); time.sleep(1.0)"
+    m = bench.measure([sys.executable, "-c", code], {}, timeout=60, interval=0.05)
+    assert m.returncode == 0 and not m.timed_out
+    assert m.peak_tree_mb >= 150
+    assert m.max_process_mb >= 150
+
+
+def test_measure_stops_a_command_at_the_timeout():
+    m = bench.measure([sys.executable, "-c", "import time; time.sleep(60)"], {}, timeout=0.5)
+    assert m.timed_out
+    assert m.returncode == -9
+
+
+def test_one_kernel_notebook_runs_each_notebook_with_its_parameters(tmp_path):
+    runs = [
+        {"name": "a", "notebook": "notebooks/published.ipynb", "parameters": {"results_dir": "r1"}},
+        {"name": "b", "notebook": "notebooks/published.ipynb", "parameters": {"results_dir": "r2"}},
+    ]
+    nb = nbformat.read(bench.one_kernel_notebook(runs, tmp_path), as_version=4)
+    own = nbformat.read(bench.REPO_ROOT / "notebooks" / "published.ipynb", as_version=4)
+    n_code = sum(c.cell_type == "code" for c in own.cells)
+    assert len(nb.cells) == 2 * (n_code + 2)  # + a chdir cell and a parameters cell per run
+    sources = [c.source for c in nb.cells]
+    assert sources.count("results_dir = 'r1'") == 1
+    assert sources.index("results_dir = 'r2'") == n_code + 2 + sources.index("results_dir = 'r1'")
+    assert str(tmp_path / "b") in sources[n_code + 2]

@@ -1,0 +1,130 @@
+"""Every number in the rendered report must come from the results files or the published
+figures: a number typed into a .qmd by hand makes this test fail."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from textutil import html_text
+
+ROOT = Path(__file__).resolve().parents[1]
+# a run of digits, possibly dotted (38.6, 3.11.7), not glued to letters or other digits
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)*(?!\w)")
+# The only numbers a reader sees that are not results; each is removed before checking.
+STRUCTURAL = [
+    # numbers of sections, figures and tables, in references and captions
+    re.compile(r"\b(?:Sections?|Figures?|Tables?)\s+\d+(?:\.\d+)*"),
+    # the confidence level of every interval in the report
+    re.compile(r"\b95\s*%"),
+    # monitoring windows and time horizons (1, 3, 6, 12 months; 24 on the time axes)
+    re.compile(r"\b(?:1|3|6|9|12|18|24)\s+months?\b"),
+    # the name of the hash algorithm
+    re.compile(r"SHA-256", re.I),
+]
+# heading numbers in the body and the table of contents (pandoc's number-sections spans)
+SECTION_SPANS = re.compile(r'<span class="(?:header|toc)-section-number">[^<]*</span>')
+
+
+class Pool:
+    """Every number in the results files, as printed text and as values."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.raw: set[str] = set()
+        values: set[float] = set()
+        for text in texts:
+            for tok in NUMBER.findall(text):
+                self.raw.add(tok)
+                if tok.count(".") <= 1:
+                    values.add(float(tok))
+        self.printed: dict[int, set[str]] = {
+            d: {f"{v:.{d}f}" for v in values} | {f"{100 * v:.{d}f}" for v in values}
+            for d in range(7)
+        }
+
+    def explains(self, token: str) -> bool:
+        """True if some results value prints as token at its precision (also as a percentage)."""
+        if token in self.raw:
+            return True
+        if token.count(".") > 1:  # a version string must appear verbatim
+            return False
+        decimals = len(token.split(".")[1]) if "." in token else 0
+        return decimals in self.printed and token in self.printed[decimals]
+
+
+def strip_structural(text: str) -> str:
+    """The text with the allowed structural numbers removed."""
+    for pattern in STRUCTURAL:
+        text = pattern.sub(" ", text)
+    return text
+
+
+def unexplained(text: str, pool: Pool) -> list[str]:
+    """Numbers in the text that no results file or published figure accounts for."""
+    return sorted({t for t in NUMBER.findall(strip_structural(text)) if not pool.explains(t)})
+
+
+def report_text(html_path: Path) -> str:
+    """Visible text of the HTML report without the heading numbers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cleaned = Path(tmp) / "report.html"
+        cleaned.write_text(
+            SECTION_SPANS.sub(" ", html_path.read_text(encoding="utf-8")), encoding="utf-8"
+        )
+        return html_text(cleaned)
+
+
+def results_pool(build: Path) -> Pool:
+    """Numbers of build/results (CSV, JSON and the run record) and the published figures."""
+    results = (build / "results").resolve()
+    files = [p for p in results.rglob("*") if p.suffix in (".csv", ".json", ".tsv")]
+    files.append(ROOT / "data" / "published" / "figures.csv")
+    return Pool([p.read_text(encoding="utf-8") for p in files])
+
+
+# --------------------------------------------------------------------------- the checker itself
+
+
+def test_checker_accepts_rounded_values_and_percentages_only():
+    pool = Pool(["rate,n\n0.38557993730407525,123\n", '{"v": "3.11.7"}'])
+    text = "Referred: 38.6 % (123 of 319), share 0.39, python 3.11.7, numpy 2.4.6."
+    # 38.6 = 100 * 0.3856 at one decimal; 0.39 = 0.3856 at two; 123 and 3.11.7 verbatim
+    assert unexplained(text, pool) == ["2.4.6", "319"]
+
+
+def test_checker_ignores_only_the_listed_structural_numbers():
+    pool = Pool(["x\n7\n"])
+    text = "See Section 10.2 and Table 31: 95 % CI at 12 months; also 13 months and 96 %."
+    assert unexplained(text, pool) == ["13", "96"]
+
+
+# --------------------------------------------------------------------------- the real report
+
+
+def test_every_number_in_the_report_comes_from_results(default_build):
+    pool = results_pool(default_build)
+    missing = unexplained(report_text(default_build / "report" / "index.html"), pool)
+    assert missing == [], f"numbers in the report not found in any results file: {missing}"
+
+
+def test_a_number_typed_into_a_qmd_is_caught(default_build, tmp_path):
+    """Plant a number in a staged copy of the sources, render it with the fallback, and check."""
+    from evaluation import config, render
+    from evaluation.run import stage_report
+
+    cfg = config.load(ROOT / "evaluation.yml")
+    run_dir = (default_build / "results").resolve().parent
+    stage = tmp_path / "stage"
+    stage_report(cfg, run_dir, stage)
+    conclusions = stage / "reports" / "_conclusions.qmd"
+    conclusions.write_text(
+        conclusions.read_text(encoding="utf-8") + "\nThe project helped 8461.7 people.\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    render.render_pandoc(stage, out, ("html",))
+    pool = results_pool(default_build)
+    before = set(unexplained(report_text(default_build / "report" / "index.html"), pool))
+    after = set(unexplained(report_text(out / "index.html"), pool))
+    assert after - before == {"8461.7"}

@@ -1,0 +1,156 @@
+"""evaluation.summary: the cross-project numbers and sentences, on hand-made records."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evaluation import summary as sm
+from evaluation.rates import newcombe, wilson
+
+
+def _tables() -> dict[str, pd.DataFrame]:
+    """Three MOH1 clients: a returned with support, b returned without support (unverified
+    departure), c supported but never left (support without departure is still assistance)."""
+    clients = pd.DataFrame(
+        {
+            "client_id": ["a", "b", "c"],
+            "sex": ["female", "male", "male"],
+            "birth_year": [1980, 1990, 1985],
+            "country_of_return": ["NGA", "IRQ", "ETH"],
+            "household_size": [1, 2, 1],
+        }
+    )
+    enrolments = pd.DataFrame(
+        {
+            "enrolment_id": ["e1", "e2", "e3"],
+            "client_id": ["a", "b", "c"],
+            "project": ["MOH1"] * 3,
+            "support_point": ["sp01"] * 3,
+        }
+    )
+    departures = pd.DataFrame(
+        {
+            "departure_id": ["d1", "d2"],
+            "client_id": ["a", "b"],
+            "enrolment_id": ["e1", "e2"],
+            "departure_date": ["2016-05-01", "2016-06-01"],
+            "departure_type": ["independent_verified", "independent_verified"],
+            "verification": ["dtv_verified", "unverified"],
+            "destination": ["NGA", "IRQ"],
+        }
+    )
+    support = pd.DataFrame(
+        {
+            "support_id": ["s1", "s2", "s3"],
+            "client_id": ["a", "a", "c"],
+            "support_type": ["cash", "housing", "cash"],
+            "amount_eur": [500.0, 1000.0, 300.0],
+            "support_date": ["2016-05-10", "2016-06-10", "2016-07-01"],
+        }
+    )
+    return {
+        "clients": clients,
+        "enrolments": enrolments,
+        "departures": departures,
+        "support": support,
+    }
+
+
+def test_amif_counts_persons_not_records():
+    t = sm.amif_table(_tables(), ["MOH1"])
+    row = t.iloc[0]
+    # returned voluntarily: only a (b's departure is unverified); assisted: a (2 records) and c
+    assert (
+        row["Persons enrolled"],
+        row["Persons who returned voluntarily"],
+        row["Persons who received reintegration assistance"],
+    ) == (3, 1, 2)
+
+
+def test_validation_summary_reads_the_prepare_report_and_totals(tmp_path):
+    (tmp_path / "validation.md").write_text(
+        "# Validation report\n\n| table | rows read | errors | warnings |\n|---|---:|---:|---:|\n"
+        "| clients | 10 | 0 | 2 |\n| support | 4 | 1 | 0 |\n",
+        encoding="utf-8",
+    )
+    tables = {
+        "clients": pd.DataFrame(index=range(10)),
+        "support": pd.DataFrame(index=range(4)),
+        "sessions": pd.DataFrame(index=range(7)),
+    }
+    s = sm.validation_summary(tmp_path, tables)
+    assert s["Table"].tolist() == ["clients", "sessions", "support", "Total"]
+    assert s["Rows"].tolist() == [10, 7, 4, 21]  # sessions recounted: not in the report
+    assert sm.validation_sentence(s) == (
+        "All 3 tables (21 rows) were checked against the data contract before analysis: "
+        "1 errors and 2 warnings."
+    )
+
+
+def test_conclusions_hedge_wide_intervals_and_zero_crossing_differences():
+    narrow = sm.Headline("MOH1", "return", wilson(51, 148))  # CI 27.3–42.4: 15 points wide
+    wide = sm.Headline("MOH9", "return", wilson(3, 8))  # CI roughly 14–69 %: wide
+    d = newcombe(3, 8, 51, 148)
+    text = sm.conclusions([narrow, wide], [("MOH1", "MOH9", d)])
+    assert "MOH1 return rate.** 34.5 % (51 of 148); the estimate is reasonably precise" in text
+    assert "MOH9 return rate.** 37.5 % (3 of 8); the estimate is imprecise" in text
+    assert "do not show a difference" in text and "includes zero" in text
+
+
+def test_durability_conclusion_depends_on_the_gap_between_worst_and_best_case():
+    tight = sm.Headline(
+        "A", "return", wilson(50, 100), None, wilson(40, 45), wilson(40, 50), wilson(45, 50)
+    )  # 80 % to 90 %: gap of 10 points
+    loose = sm.Headline(
+        "B", "return", wilson(50, 100), None, wilson(20, 25), wilson(20, 50), wilson(45, 50)
+    )  # 40 % to 90 %
+    text = sm.conclusions([tight, loose], [])
+    assert "**A durability.** Between 80.0 % and 90.0 %" in text
+    assert "**B durability.** Whether returns lasted cannot be settled" in text
+
+
+def test_disclosive_shares_are_withheld_in_sentences():
+    h = sm.Headline(
+        "A", "return", wilson(50, 100), None, wilson(22, 24), wilson(22, 51), wilson(49, 51)
+    )  # 49 of 51 reveals the 2 who left
+    text = sm.durability_sentence([h])
+    assert "(worst case) gives 43.1 %" in text
+    assert "(best case) withheld" in text and "96.1" not in text
+
+
+def test_reconciliation_flags_a_difference():
+    t = _tables()
+    enr = pd.concat(
+        [
+            t["enrolments"],
+            pd.DataFrame(
+                {
+                    "enrolment_id": ["e4"],
+                    "client_id": ["c"],
+                    "project": ["ENH"],
+                    "support_point": ["sp02"],
+                }
+            ),
+        ]
+    )
+    tables = {
+        **t,
+        "enrolments": enr,
+        "referrals": pd.DataFrame(columns=["enrolment_id", "receiving_org"]),
+    }
+    published = pd.DataFrame(
+        {
+            "figure_id": ["moh1.clients_enrolled", "enh.clients_enrolled"],
+            "indicator": ["MOH1 enrolled", "ENH enrolled"],
+            "value": [3, 2],
+        }
+    )
+    rec = sm.reconciliation(tables, published)
+    assert rec["Check"].tolist() == ["matches", "DIFFERS"]
+    assert rec["Difference"].tolist() == [0, -1]
+    assert "1 differ" in sm.reconciliation_sentence(rec)
+
+
+def test_demote_headings_adds_no_sections():
+    md = "# Data dictionary\n\nIntro\n\n## clients\n\n| a |\n|---|\n| 1 |\n"
+    assert sm.demote_headings(md) == "Intro\n\n**clients**\n\n| a |\n|---|\n| 1 |"
