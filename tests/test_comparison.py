@@ -47,3 +47,15 @@ def test_table_and_unknown_baseline():
     assert "includes zero" in comps[0].sentence()
     with pytest.raises(ValueError):
         compare({"MOH1": wilson(1, 2)}, baseline="MOH3")
+
+
+def test_compare_pairs_uses_each_declared_baseline():
+    from evaluation.comparison import compare_pairs
+    from evaluation.rates import newcombe, wilson
+
+    rates = {"MOH1": wilson(51, 148), "MOH2": wilson(58, 161), "MOH3": wilson(20, 80)}
+    comps = compare_pairs(rates, "MOH1:MOH2, MOH2:MOH3")
+    assert [(c.baseline, c.other) for c in comps] == [("MOH1", "MOH2"), ("MOH2", "MOH3")]
+    ref = newcombe(20, 80, 58, 161)  # MOH3 minus its baseline MOH2
+    assert comps[1].difference.estimate == ref.estimate
+    assert (comps[1].difference.ci_low, comps[1].difference.ci_high) == (ref.ci_low, ref.ci_high)

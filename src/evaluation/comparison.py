@@ -110,6 +110,20 @@ def compare(
     return out
 
 
+def compare_pairs(
+    rates: Mapping[str, Rate], pairs: str, power: float = 0.8, alpha: float = 0.05
+) -> list[Comparison]:
+    """Compare each declared pair 'BASE:OTHER' (comma-separated), e.g. 'MOH1:MOH2,MOH2:MOH3'."""
+    out = []
+    for pair in (p.strip() for p in pairs.split(",") if p.strip()):
+        base, _, other = pair.partition(":")
+        if base not in rates or other not in rates:
+            raise ValueError(f"pair {pair!r} names a project not among {sorted(rates)}")
+        sub = {base: rates[base], other: rates[other]}
+        out += compare(sub, base, power=power, alpha=alpha)
+    return out
+
+
 def comparison_table(comparisons: list[Comparison]) -> pd.DataFrame:
     """Tidy table of all comparisons (one row per project against the baseline)."""
     return pd.DataFrame([c.row() for c in comparisons])

@@ -1250,9 +1250,10 @@ def comparison_table(analyses: Sequence[DurabilityAnalysis], threshold: int = 5)
 
 
 def describe_comparison(analyses: Sequence[DurabilityAnalysis], threshold: int = 5) -> str:
-    """Sentence contrasting complete-case durability at 12 months of two projects (Newcombe).
+    """Sentence giving complete-case durability at 12 months of every project, and the
+    difference of each project from the first (Newcombe) where neither rate is withheld.
 
-    The difference is left out when either rate is withheld: with the other rate it would
+    A difference is left out when either rate is withheld: with the other rate it would
     give the withheld one back.
     """
     from evaluation.disclosure import is_withheld
@@ -1261,17 +1262,18 @@ def describe_comparison(analyses: Sequence[DurabilityAnalysis], threshold: int =
     have = [a for a in analyses if a.bounds["m12"].complete is not None]
     if len(have) < 2:
         return "Fewer than two projects have returnees with a known residence at 12 months."
-    a, b = have[0], have[1]
-    ra, rb = a.bounds["m12"].complete, b.bounds["m12"].complete
-    text = (
-        f"Still in the country of return at 12 months (complete cases): {a.project} "
-        f"{_rate_text(ra, threshold)}; {b.project} {_rate_text(rb, threshold)}."
-    )
-    if not any(is_withheld(r.n, r.N, threshold) for r in (ra, rb)):
-        d = newcombe(rb.n, rb.N, ra.n, ra.N)
+    parts = [f"{a.project} {_rate_text(a.bounds['m12'].complete, threshold)}" for a in have]
+    text = "Still in the country of return at 12 months (complete cases): " + "; ".join(parts) + "."
+    base = have[0]
+    rb = base.bounds["m12"].complete
+    for other in have[1:]:
+        ro = other.bounds["m12"].complete
+        if any(is_withheld(r.n, r.N, threshold) for r in (ro, rb)):
+            continue
+        d = newcombe(ro.n, ro.N, rb.n, rb.N)
         text += (
-            f" The difference is {100 * d.estimate:+.1f} percentage points (95 % CI "
-            f"{100 * d.ci_low:+.1f} to {100 * d.ci_high:+.1f})."
+            f" {other.project} minus {base.project}: {100 * d.estimate:+.1f} percentage points "
+            f"(95 % CI {100 * d.ci_low:+.1f} to {100 * d.ci_high:+.1f})."
         )
     return (
         text + " The worst and best cases of each project (table above) show how much of any "

@@ -86,12 +86,14 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
     if len(compared) >= 2:
         ids = ",".join(p.id for p in compared)
         data_dir = prepared["__all__"]
-        base = next((b.id for b, _ in cfg.comparisons()), compared[0].id)
+        declared = [(b.id, p.id) for b, p in cfg.comparisons()]
+        pairs = declared or [(compared[0].id, p.id) for p in compared[1:]]
+        pairs_param = ",".join(f"{b}:{p}" for b, p in pairs)
         for nb in ("comparison", "durability_comparison"):
             params = {"projects": ids, "data_dir": str(data_dir), "results_dir": "results",
                       "config_file": str(cfg.path.resolve()), "synthetic": cfg.synthetic}
             if nb == "comparison":
-                params["baseline"] = base
+                params["pairs"] = pairs_param
             jobs.append(Job(nb, nbdir / f"{nb}.ipynb", "comparison", params,
                             {"data": data_dir.name}))
     if "__all__" in prepared:
