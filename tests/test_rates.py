@@ -77,3 +77,26 @@ def test_dtv_context_table_is_wide_by_year():
     row = wide.set_index("year").loc["2016"]
     assert int(row["independent and verified"]) == 6760
     assert isinstance(wide, pd.DataFrame) and len(wide) == 6
+
+
+def test_figure_counts_below_threshold_are_masked():
+    from evaluation.plots import count_label
+
+    assert [count_label(n) for n in (0, 1, 4, 5, 51)] == ["0", "<5", "<5", "5", "51"]
+    assert count_label(9, threshold=10) == "<10"
+
+
+def test_rate_bars_do_not_draw_a_withheld_rate():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from evaluation.plots import rate_bars
+
+    fig, ax = plt.subplots()
+    rate_bars(ax, ["big", "small"], [wilson(46, 319), wilson(3, 40)])
+    assert len(ax.patches) == 1  # one bar: the rate with 3 of 40 is withheld
+    texts = [t.get_text() for t in ax.texts]
+    assert "withheld (fewer than 5)" in texts and not any("3/40" in t for t in texts)
+    plt.close(fig)

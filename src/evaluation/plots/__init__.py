@@ -49,6 +49,11 @@ def style() -> Iterator[None]:
         yield
 
 
+def count_label(n: int, threshold: int = 5) -> str:
+    """A count as printed in a figure: 1 to threshold-1 become '<threshold' (disclosure)."""
+    return f"<{threshold}" if 0 < n < threshold else str(n)
+
+
 def setup_notebook() -> None:
     """Make inline notebook figures deterministic (no timestamps) and print-sized."""
     import matplotlib as mpl
@@ -63,21 +68,32 @@ def setup_notebook() -> None:
 
 
 def rate_bars(
-    ax: Axes, labels: Sequence[str], rates: Sequence[Rate], xlabel: str = "Share (%)"
+    ax: Axes,
+    labels: Sequence[str],
+    rates: Sequence[Rate],
+    xlabel: str = "Share (%)",
+    threshold: int = 5,
 ) -> Axes:
-    """Horizontal bars of rates with 95 % interval whiskers, each labelled with value and n/N."""
+    """Horizontal bars of rates with 95 % interval whiskers, each labelled with value and n/N.
+
+    A rate that would disclose a count below the threshold is not drawn, only named as withheld.
+    """
+    from evaluation.disclosure import is_withheld
+
     ys = list(range(len(rates)))[::-1]
-    est = [100 * r.estimate for r in rates]
-    lo = [100 * (r.estimate - r.ci_low) for r in rates]
-    hi = [100 * (r.ci_high - r.estimate) for r in rates]
-    ax.barh(ys, est, color=GREYS[3], edgecolor=GREYS[0], linewidth=0.8, height=0.6)
-    ax.errorbar(est, ys, xerr=[lo, hi], fmt="none", ecolor=GREYS[0], elinewidth=1.2, capsize=4)
-    for y, r in zip(ys, rates, strict=True):
-        ax.text(
-            100 * r.ci_high + 1.5, y, f"{r.pct()}  ({r.n}/{r.N})", va="center", fontsize=9
-        )
+    shown = [not is_withheld(r.n, r.N, threshold) for r in rates]
+    for y, r, ok in zip(ys, rates, shown, strict=True):
+        if not ok:
+            ax.text(1, y, f"withheld (fewer than {threshold})", va="center", fontsize=9)
+            continue
+        est = 100 * r.estimate
+        ax.barh([y], [est], color=GREYS[3], edgecolor=GREYS[0], linewidth=0.8, height=0.6)
+        ax.errorbar([est], [y], xerr=[[est - 100 * r.ci_low], [100 * r.ci_high - est]],
+                    fmt="none", ecolor=GREYS[0], elinewidth=1.2, capsize=4)
+        ax.text(100 * r.ci_high + 1.5, y, f"{r.pct()}  ({r.n}/{r.N})", va="center", fontsize=9)
     ax.set_yticks(ys, labels)
-    ax.set_xlim(0, min(100, max(100 * r.ci_high for r in rates) + 25))
+    highs = [100 * r.ci_high for r, ok in zip(rates, shown, strict=True) if ok] or [50]
+    ax.set_xlim(0, min(100, max(highs) + 25))
     ax.set_xlabel(xlabel)
     ax.grid(axis="y", visible=False)
     return ax

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from evaluation.plots import GREYS, HATCHES, LINESTYLES
+from evaluation.plots import GREYS, HATCHES, LINESTYLES, count_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -138,7 +138,8 @@ def cumulative_incidence(
         from evaluation.survival import at_risk
 
         for a, nr in zip(at, at_risk(ci.times, at), strict=True):
-            ax.text(a, yrow, str(nr), transform=trans, ha="center", va="center", fontsize=8)
+            ax.text(a, yrow, count_label(int(nr)), transform=trans, ha="center", va="center",
+                    fontsize=8)
     return fig
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from evaluation.plots import GREYS, HATCHES, LINESTYLES, style
+from evaluation.plots import GREYS, HATCHES, LINESTYLES, count_label, style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -96,7 +96,7 @@ def survival_figure(
         for row, (label, counts) in enumerate(at_risk.items()):
             y = len(at_risk) - 1 - row
             for x, n in zip(at_times, counts, strict=True):
-                tab.text(x, y, str(n), ha="center", va="center", fontsize=8)
+                tab.text(x, y, count_label(int(n)), ha="center", va="center", fontsize=8)
             if len(at_risk) > 1:
                 tab.text(
                     -0.02,
