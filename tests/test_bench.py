@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import nbformat
@@ -59,7 +60,9 @@ def test_targets_met_and_missed():
         "ratios": bench.ratios(8.0, 10.0, 4.0, 20.0, 0.3),  # 2.0 and 0.4
         "sizes": [_size(100_000, 10.0, 1024.0), _size(1_000_000, 100.0, 7168.0)],
         "help_seconds": 0.05,
-        "growth": {"exponent_last_decade": 1.0},
+        "growth": bench.growth(
+            [(10_000, 55.0, True), (100_000, 100.0, True), (1_000_000, 550.0, True)]
+        ),
     }
     t = bench.target_checks(result)
     assert t["cold_over_one_kernel"] == {"value": 2.0, "limit": 1.5, "met": False}
@@ -110,3 +113,25 @@ def test_one_kernel_notebook_runs_each_notebook_with_its_parameters(tmp_path):
     assert sources.count("results_dir = 'r1'") == 1
     assert sources.index("results_dir = 'r2'") == n_code + 2 + sources.index("results_dir = 'r1'")
     assert str(tmp_path / "b") in sources[n_code + 2]
+
+
+def test_measure_counts_the_cpu_time_of_a_grandchild():
+    busy = "import time; t = time.process_time(); exec('while time.process_time() - t < 1.0: pass')"
+    outer = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {busy!r}])"
+    m = bench.measure([sys.executable, "-c", outer], {}, timeout=60, interval=0.05)
+    assert m.returncode == 0
+    assert 0.9 <= m.cpu_seconds < 5
+
+
+def test_growth_compares_the_marginal_cost_per_client_of_each_decade():
+    # 50 s fixed + 0.5 ms per client, then a run stopped at a 600 s timeout
+    g = bench.growth([(10_000, 55.0, True), (100_000, 100.0, True), (1_000_000, 600.0, False)])
+    assert [m["ms_per_client"] for m in g["marginal"]] == pytest.approx([0.5, 500 / 900], abs=1e-4)
+    assert [m["lower_bound"] for m in g["marginal"]] == [False, True]
+    assert g["marginal_ratio_last"] == pytest.approx(1.11, abs=0.01)
+    assert g["exponent"] == pytest.approx(math.log(100 / 55) / math.log(10), abs=1e-3)
+    assert not g["complete"]
+    checks = bench.target_checks({"growth": g})
+    assert checks["linear_growth"]["met"] is None  # a lower bound proves nothing either way
+    quadratic = bench.growth([(10, 1.0, True), (100, 100.0, True), (1000, 10_000.0, True)])
+    assert bench.target_checks({"growth": quadratic})["linear_growth"]["met"] is False

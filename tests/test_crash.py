@@ -89,17 +89,25 @@ def run_and_kill(build: Path, when: Callable[[Path], bool], *args: str) -> None:
     assert _processes_in(build) == []
 
 
-def test_kill_during_first_run_leaves_no_report(tmp_path):
+def test_kill_during_first_run_leaves_no_report(default_build, tmp_path):
     build = tmp_path / "build"
-    args = ("--project", "ENH", "--no-render")
-    run_and_kill(build, executing, *args)
+    run_and_kill(build, executing, "--no-render")
     assert [n for n in ("report", "results", "notebooks") if os.path.lexists(build / n)] == []
     assert not (build / "manifest.json").exists()
-    res = run_cli("run", "--build", str(build), *args)
+    debris = sorted(p.name for p in (build / "cache").iterdir())
+    assert any(".tmp-" in name for name in debris)
+    # Seed the notebooks the killed run never finished from the session's build, so that the
+    # rerun takes seconds; whatever the killed run left behind stays in place.
+    for entry in (default_build / "cache").iterdir():
+        if entry.is_dir() and not (build / "cache" / entry.name).exists():
+            shutil.copytree(entry, build / "cache" / entry.name)
+    res = run_cli("run", "--build", str(build), "--no-render")
     assert res.returncode == 0, res.stderr
+    assert "0 to execute" in res.stderr
     metrics = json.loads((build / "results" / "metrics.json").read_text())
-    assert "enh.referral_rate" in metrics
-    assert _processes_in(build) == []
+    reference = json.loads((default_build / "results" / "metrics.json").read_text())
+    assert metrics == reference
+    assert list((build / "cache").glob("*.tmp-*")) == []  # the killed run's debris is swept
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +150,7 @@ def test_next_run_succeeds_and_publishes_complete_report(later):
     assert after["report ->"] == f".runs/{manifest['run_key']}/report"
     for name in ("index.html", "evaluation.docx", "evaluation.pdf"):
         assert (build / "report" / name).stat().st_size > 10_000
+    assert list(build.glob(".stage-*")) + list((build / "cache").glob("*.tmp-*")) == []
     # results do not depend on how the report was rendered
     assert {k: v for k, v in after.items() if k.startswith("results/")} == {
         k: v for k, v in before.items() if k.startswith("results/")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -225,7 +226,7 @@ def test_bad_option_exit_2(good):
 # ---------------------------------------------------------------- notebook error: exit 3
 
 
-def _failing_notebooks(tmp_path: Path) -> tuple[Path, int]:
+def _failing_notebooks(tmp_path: Path) -> Path:
     """The repo's notebooks (linked), with published.ipynb given a labelled cell that raises."""
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
@@ -238,14 +239,14 @@ def _failing_notebooks(tmp_path: Path) -> tuple[Path, int]:
     )
     nb.cells.append(cell)
     nbformat.write(nb, nbdir / "published.ipynb")
-    return nbdir, len(nb.cells) - 1
+    return nbdir
 
 
 def test_notebook_error_exit_3(good, tmp_path, monkeypatch, capsys):
     from evaluation import cli, pipeline
 
     build, before = good
-    nbdir, index = _failing_notebooks(tmp_path)
+    nbdir = _failing_notebooks(tmp_path)
     monkeypatch.setattr(pipeline, "_notebook_dir", lambda: nbdir)
     monkeypatch.setenv("EVALUATION_PSEUDONYM_KEY", TEST_KEY)
     monkeypatch.chdir(ROOT)
@@ -253,11 +254,17 @@ def test_notebook_error_exit_3(good, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert code == 3, err
     kept = build / "failed" / "published.ipynb"
-    assert f"notebook published.ipynb (published) failed at cell {index} (label fig-planted)" in err
-    assert "RuntimeError: planted failure for the test" in err
-    assert str(kept) in err
+    where = re.search(
+        r"notebook published\.ipynb \(published\) failed at cell (\d+) "
+        r"\(label fig-planted\): RuntimeError: planted failure for the test\. "
+        r"The executed copy with the error is (\S+)",
+        err,
+    )
+    assert where, err
+    assert where.group(2) == str(kept)
     executed = nbformat.read(kept, as_version=4)
-    assert executed.cells[index].outputs[0]["ename"] == "RuntimeError"
+    cell = executed.cells[int(where.group(1))]
+    assert "planted failure" in cell.source and cell.outputs[0]["ename"] == "RuntimeError"
     assert snapshot(build) == before
 
 

@@ -153,12 +153,10 @@ def canary_run(tmp_path_factory):
     canaries = plant_canaries(DEFAULT_DATA, data)
     key = "canary-key-" + secrets.token_hex(16)
     build = tmp / "build"
-    cfgtext = (ROOT / "evaluation.yml").read_text().replace("cases: data/synthetic/default", f"cases: {data}").replace("published: data/", f"published: {ROOT}/data/")
-    (tmp / "cfg.yml").write_text(cfgtext)
     res = run_cli(
         "run",
-        "--config",
-        str(tmp / "cfg.yml"),
+        "--data",
+        str(data),
         "--build",
         str(build),
         "--pandoc",

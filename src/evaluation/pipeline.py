@@ -109,9 +109,14 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
 
 
 def job_key(job: Job, environment: str, config_hash: str) -> str:
-    """Cache key: notebook source, parameters, inputs, library code, lock file and config."""
+    """Cache key: notebook source, parameters, inputs, library code, lock file and config.
+
+    The prepared data folder enters by its content-addressed name (also in job.inputs), not its
+    absolute path: a build folder that is moved or copied keeps its cache and its run key.
+    """
+    params = {k: Path(v).name if k == "data_dir" else v for k, v in job.params.items()}
     return hashing.combine(
-        hashing.file_sha256(job.notebook), job.params, job.inputs, environment, config_hash,
+        hashing.file_sha256(job.notebook), params, job.inputs, environment, config_hash,
         job.label_suffix,
     )
 
@@ -263,8 +268,32 @@ def publish(build: Path, run_dir: Path) -> None:
         os.replace(tmp, link)
 
 
+def _alive(pid: int) -> bool:
+    """True while process pid runs (a zombie, killed but not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def sweep_debris(build: Path) -> None:
+    """Remove what killed runs left: half-executed notebooks and report stages of dead processes."""
+    for path in [*(build / "cache").glob("*.tmp-*"), *build.glob(".stage-*")]:
+        tail = path.name.rsplit(".tmp-", 1)[1] if ".tmp-" in path.name else path.name[7:]
+        pid = tail.split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def prune_runs(build: Path, keep: int = 2) -> None:
-    """Remove old run folders that no published link points to."""
+    """Remove old run folders that no published link points to, and debris of killed runs."""
+    sweep_debris(build)
     runs = build / ".runs"
     if not runs.is_dir():
         return

@@ -20,10 +20,14 @@ SHOWN = 120  # characters of a differing metric value shown in a message
 
 
 def _digest_tree(root: Path) -> dict[str, str]:
+    """sha256 of every results file, except the run record: it describes the run (commit,
+    hardware) and is written only when the report is rendered, which the rerun does not do."""
+    from evaluation.chapters import RUN_RECORD
+
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.name != RUN_RECORD
     }
 
 
@@ -132,7 +136,7 @@ def verify(cfg: Config, build: Path, quiet: bool = False, keep: Path | None = No
     keep: run into this (new or empty) folder and leave it there for inspection.
     """
     from evaluation.hashing import file_sha256
-    from evaluation.run import RunOptions, run
+    from evaluation.run import RunOptions, _environment_hash, run
 
     manifest = build / "manifest.json"
     if not manifest.is_file() or not (build / "results").exists():
@@ -143,6 +147,8 @@ def verify(cfg: Config, build: Path, quiet: bool = False, keep: Path | None = No
     config_sha = recorded.get("config", {}).get("sha256")
     if config_sha and file_sha256(cfg.path) != config_sha:
         diffs.append(f"configuration {cfg.path} changed since the recorded run")
+    if recorded.get("environment_sha256") not in (None, _environment_hash()):
+        diffs.append("the library code or requirements.lock changed since the recorded run")
     for path, digest in recorded.get("inputs", {}).items():
         p = Path(path)
         if p.is_file() and file_sha256(p) != digest:
