@@ -71,3 +71,12 @@ def test_missing_file_and_bad_yaml(tmp_path):
     p.write_text("projects: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         config.load(p)
+
+
+def test_narrowed_run_still_validates_other_projects_dates():
+    from dataclasses import replace
+
+    cfg = config.load("evaluation.yml")
+    narrowed = replace(cfg, projects=(cfg.project("ENH"),), all_periods=cfg.periods)
+    assert set(narrowed.periods) == {"ENH", "MOH1", "MOH2"}
+    assert narrowed.periods["MOH2"] == (dt.date(2018, 4, 1), dt.date(2020, 10, 31))

@@ -285,6 +285,7 @@ def references(manifest: dict, work: Path, env: dict[str, str], timeout: float) 
     return {
         "papermill_sequential": {
             "seconds": round(sum(m.seconds for m in seq), 3),
+            "cpu_seconds": round(sum(m.cpu_seconds for m in seq), 2),
             "peak_tree_mb": max(m.peak_tree_mb for m in seq),
             "ok": all(m.returncode == 0 for m in seq),
             "per_notebook": {r["name"]: asdict(m) for r, m in zip(runs, seq, strict=True)},
@@ -481,6 +482,7 @@ def markdown(result: dict) -> str:
             f"| {_fmt(run['max_process_mb'])} | {_noop_cell(s['noop'], s['noop_was_noop'])} |"
         )
     g = result.get("growth", {})
+    lines.append("")
     for m in g.get("marginal", []):
         bound = " at least" if m["lower_bound"] else ""
         lines.append(
@@ -498,20 +500,22 @@ def markdown(result: dict) -> str:
         lines += [
             "## Default data: pipeline against the references",
             "",
-            "| what | wall (s) | peak memory, tree (MB) |",
-            "|---|---:|---:|",
+            "| what | wall (s) | CPU (s) | peak memory, tree (MB) |",
+            "|---|---:|---:|---:|",
             f"| `evaluation run`, cold, with render | {_fmt(d['cold']['seconds'])} "
-            f"| {_fmt(d['cold']['peak_tree_mb'])} |",
-            f"| … of which validate + notebooks (no render) | {_fmt(d['cold_compute'])} | |",
+            f"| {_fmt(d['cold']['cpu_seconds'])} | {_fmt(d['cold']['peak_tree_mb'])} |",
+            f"| … of which validate + notebooks (no render) | {_fmt(d['cold_compute'])} | | |",
             f"| `evaluation run`, nothing changed | "
             f"{_noop_cell(d['noop'], d.get('noop_was_noop'))} "
-            f"| {_fmt(d['noop']['peak_tree_mb'])} |",
+            f"| {_fmt(d['noop']['cpu_seconds'])} | {_fmt(d['noop']['peak_tree_mb'])} |",
             f"| papermill CLI, notebooks one after another | "
             f"{_fmt(ref['papermill_sequential']['seconds'])} "
+            f"| {_fmt(ref['papermill_sequential'].get('cpu_seconds'))} "
             f"| {_fmt(ref['papermill_sequential']['peak_tree_mb'])} |",
             f"| all notebooks in one kernel | {_fmt(ref['one_kernel']['seconds'])} "
+            f"| {_fmt(ref['one_kernel']['cpu_seconds'])} "
             f"| {_fmt(ref['one_kernel']['peak_tree_mb'])} |",
-            f"| `evaluation --help` (median of 5) | {_fmt(result.get('help_seconds'))} | |",
+            f"| `evaluation --help` (median of 5) | {_fmt(result.get('help_seconds'))} | | |",
             "",
         ]
     lines += [

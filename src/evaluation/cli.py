@@ -88,7 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         wanted = [cfg.project(p) for p in args.project]
         if args.data:
             wanted = [replace(p, data=args.data.resolve()) for p in wanted]
-        cfg = replace(cfg, projects=tuple(wanted))
+        cfg = replace(cfg, projects=tuple(wanted), all_periods=cfg.periods)
     elif args.data:
         cfg = replace(cfg, cases=args.data.resolve(), synthetic=False)
     run(cfg, RunOptions(build=args.build, jobs=args.jobs, quiet=args.quiet,

@@ -51,6 +51,9 @@ class Config:
     min_cell_for_models: int = 10
     formats: tuple[str, ...] = FORMATS
     extra: dict[str, Any] = field(default_factory=dict)
+    # periods of every configured project, kept when a run is narrowed to some projects:
+    # the data may still hold the others' enrolments, which validate against their periods
+    all_periods: dict[str, tuple[dt.date, dt.date]] | None = None
 
     def project(self, project_id: str) -> Project:
         """The project with this id (case-insensitive)."""
@@ -63,7 +66,8 @@ class Config:
     @property
     def periods(self) -> dict[str, tuple[dt.date, dt.date]]:
         """Project id -> (start, end), for the validation of dates."""
-        return {p.id: (p.start, p.end) for p in self.projects}
+        own = {p.id: (p.start, p.end) for p in self.projects}
+        return {**(self.all_periods or {}), **own}
 
     def comparisons(self) -> list[tuple[Project, Project]]:
         """(baseline, project) pairs declared with `baseline:`."""

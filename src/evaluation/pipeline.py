@@ -254,9 +254,9 @@ def run_jobs(
     return records
 
 
-def publish(build: Path, run_dir: Path) -> None:
+def publish(build: Path, run_dir: Path, names: tuple[str, ...] = PUBLISHED) -> None:
     """Point build/{notebooks,results,report} at run_dir atomically (symlink swap)."""
-    for name in PUBLISHED:
+    for name in names:
         link = build / name
         target = os.path.relpath(run_dir / name, build)
         tmp = build / f".{name}.new-{os.getpid()}"

@@ -46,7 +46,12 @@ def show(markdown: str) -> None:
     display(Markdown(markdown))
 
 
+REAL_DATA_NOTE = (
+    "*Case-level data: the configured export of real case records, pseudonymised on load; "
+    "small counts are suppressed in every table.*"
+)
+
+
 def banner(synthetic: bool) -> None:
-    """Show the synthetic-data banner when the data are synthetic; nothing otherwise."""
-    if synthetic:
-        show(SYNTHETIC_BANNER)
+    """The synthetic-data banner for synthetic data; a one-line data-source note otherwise."""
+    show(SYNTHETIC_BANNER if synthetic else REAL_DATA_NOTE)

@@ -148,9 +148,10 @@ def run(cfg: Config, opts: RunOptions) -> dict:
                               opts.force_pandoc, opts.render)[:16]
     run_dir = build / ".runs" / run_key
     manifest_path = build / "manifest.json"
+    names = ("notebooks", "results", "report") if opts.render else ("notebooks", "results")
     if (run_dir / ".complete").exists() and all(
         (build / n).is_symlink() and (build / n).resolve() == (run_dir / n).resolve()
-        for n in ("notebooks", "results", "report")
+        for n in names
     ):
         progress.say("nothing changed since the last run: outputs are up to date")
         return _load_json(manifest_path)
@@ -219,7 +220,10 @@ def run(cfg: Config, opts: RunOptions) -> dict:
     manifest["timings_seconds"]["total"] = round(time.perf_counter() - t0, 3)
     write_json_atomic(run_dir / "manifest.json", manifest)
     (run_dir / ".complete").write_text(run_key + "\n")
-    publish(build, run_dir)
+    # without rendering, the last rendered report stays published (and says which run it is)
+    publish(build, run_dir, names)
+    if not opts.render and (build / "report").exists():
+        progress.say("not rendered: build/report still holds the last rendered report")
     write_json_atomic(manifest_path, manifest)
     prune_runs(build)
     progress.say(f"done: {build / 'report'} ({renderer}); "
