@@ -25,8 +25,13 @@ def cli_env(**extra: str) -> dict[str, str]:
 def run_cli(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: int = 900):
     """Run `python -m evaluation ARGS`, capturing output."""
     return subprocess.run(
-        [sys.executable, "-m", "evaluation", *args], cwd=cwd, env=env or cli_env(),
-        capture_output=True, text=True, timeout=timeout, check=False,
+        [sys.executable, "-m", "evaluation", *args],
+        cwd=cwd,
+        env=env or cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 

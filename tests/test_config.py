@@ -55,9 +55,17 @@ def test_wrong_values_name_the_key(tmp_path, good, mutate, expected):
 
 
 def test_adding_a_project_is_adding_a_block(tmp_path, good):
-    good["projects"].append({"id": "MOH3", "name": "Met Opgeheven Hoofd 3", "kind": "return",
-                             "start": "2020-11-01", "end": "2023-10-31", "baseline": "MOH2",
-                             "data": "exports/moh3"})
+    good["projects"].append(
+        {
+            "id": "MOH3",
+            "name": "Met Opgeheven Hoofd 3",
+            "kind": "return",
+            "start": "2020-11-01",
+            "end": "2023-10-31",
+            "baseline": "MOH2",
+            "data": "exports/moh3",
+        }
+    )
     cfg = config.load(write(tmp_path, good))
     moh3 = cfg.project("MOH3")
     assert moh3.data == tmp_path / "exports/moh3"

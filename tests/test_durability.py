@@ -363,3 +363,24 @@ def test_returnees_are_verified_departures_linked_to_the_project() -> None:
     assert r.loc["e", "main_support"] == "none"
     assert r.loc["e", "country"] == "ARM"  # no destination: planned country of return
     assert r.loc["a", "age_band"] == "30-44" and r.loc["e", "age_band"] == "unknown"
+
+
+def test_trajectory_model_samples_returnees_above_the_cap():
+    import numpy as np
+    import pandas as pd
+
+    from evaluation.durability import trajectory_model
+
+    rng = np.random.default_rng(1)
+    ids = np.repeat([f"r{i:03d}" for i in range(60)], 2)
+    window = np.tile(["arrival", "m12"], 60)
+    level = np.repeat(rng.normal(0.5, 0.05, 60), 2)
+    y = level + np.where(window == "m12", 0.1, 0.0) + rng.normal(0, 0.01, 120)
+    scored = pd.DataFrame({"client_id": ids, "window": window, "rss_composite": y})
+    full = trajectory_model(scored)
+    capped = trajectory_model(scored, max_returnees=40)
+    assert "sample of 40 returnees" in capped.message and "sample" not in full.message
+    # the change arrival -> 12 months is 0.1 by construction, sampled or not
+    for t in (full, capped):
+        change = t.table.set_index("window").loc["m12", "change"]
+        assert abs(change - 0.1) < 0.01

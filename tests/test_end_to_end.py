@@ -19,8 +19,12 @@ HEADLINE = {
     "enh.referral_rate_other": (77, 319),
     "moh1.return_rate": (51, 148),
 }
-PERCENT = {"enh.referral_rate": "38.6 %", "enh.referral_rate_moh": "14.4 %",
-           "enh.referral_rate_other": "24.1 %", "moh1.return_rate": "34.5 %"}
+PERCENT = {
+    "enh.referral_rate": "38.6 %",
+    "enh.referral_rate_moh": "14.4 %",
+    "enh.referral_rate_other": "24.1 %",
+    "moh1.return_rate": "34.5 %",
+}
 
 
 def test_outputs_exist(default_build):

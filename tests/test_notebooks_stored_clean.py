@@ -32,9 +32,20 @@ def test_notebook_is_clean(path):
 
 
 def test_checker_catches_outputs_and_missing_parameters(tmp_path):
-    bad = {"cells": [{"cell_type": "code", "metadata": {}, "source": "1",
-                      "outputs": [{"output_type": "stream", "name": "stdout", "text": "1"}],
-                      "execution_count": 1}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    bad = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": "1",
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": "1"}],
+                "execution_count": 1,
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     p = tmp_path / "bad.ipynb"
     p.write_text(json.dumps(bad))
     found = problems(p)

@@ -579,10 +579,29 @@ def plot(result: dict, path: Path) -> None:
             label="largest process",
         )
         ax_m.axhline(TARGETS["million_peak_gb"], color="grey", lw=0.8, ls=":", label="6 GB target")
+    stopped = [s for s in result["sizes"] if s["run"]["timed_out"]]
+    if stopped:
+        ns = [s["clients"] for s in stopped]
+        ax_t.plot(
+            ns,
+            [s["run"]["seconds"] for s in stopped],
+            "^",
+            color="black",
+            mfc="white",
+            label="stopped at timeout (lower bound)",
+        )
+        ax_m.plot(
+            ns,
+            [s["run"]["peak_tree_mb"] / 1024 for s in stopped],
+            "^",
+            color="black",
+            mfc="white",
+            label="until stopped (lower bound)",
+        )
     for ax in (ax_t, ax_m):
         ax.set_xscale("log")
         ax.set_xlabel("clients (N)")
-        if sizes:
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
     ax_t.set_yscale("log")
     ax_t.set_ylabel("seconds")

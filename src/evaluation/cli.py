@@ -24,23 +24,36 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--config", type=Path, default=Path("evaluation.yml"),
-                        help="configuration file (default: evaluation.yml)")
-        sp.add_argument("--build", type=Path, default=Path("build"),
-                        help="where every output goes (default: build)")
+        sp.add_argument(
+            "--config",
+            type=Path,
+            default=Path("evaluation.yml"),
+            help="configuration file (default: evaluation.yml)",
+        )
+        sp.add_argument(
+            "--build",
+            type=Path,
+            default=Path("build"),
+            help="where every output goes (default: build)",
+        )
         sp.add_argument("--quiet", action="store_true", help="no progress lines")
 
     r = sub.add_parser("run", help="validate, execute the notebooks and render the report")
     common(r)
     r.add_argument("--data", type=Path, help="case-data folder to evaluate instead of the default")
-    r.add_argument("--project", action="append",
-                   help="evaluate only this project (repeatable); with --data, the data is its own")
+    r.add_argument(
+        "--project",
+        action="append",
+        help="evaluate only this project (repeatable); with --data, the data is its own",
+    )
     r.add_argument("--jobs", type=int, default=0, help="notebooks run at once (default: cores)")
     r.add_argument("--pandoc", action="store_true", help="render with pandoc even if quarto exists")
     r.add_argument("--no-render", action="store_true", help="stop after executing the notebooks")
 
     v = sub.add_parser("validate", help="validate a case-data folder against the contract")
-    v.add_argument("dir", nargs="?", type=Path, help="folder to validate (default: configured data)")
+    v.add_argument(
+        "dir", nargs="?", type=Path, help="folder to validate (default: configured data)"
+    )
     common(v)
 
     s = sub.add_parser("synth", help="generate calibrated synthetic case data")
@@ -91,8 +104,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         cfg = replace(cfg, projects=tuple(wanted), all_periods=cfg.periods)
     elif args.data:
         cfg = replace(cfg, cases=args.data.resolve(), synthetic=False)
-    run(cfg, RunOptions(build=args.build, jobs=args.jobs, quiet=args.quiet,
-                        force_pandoc=args.pandoc, render=not args.no_render))
+    run(
+        cfg,
+        RunOptions(
+            build=args.build,
+            jobs=args.jobs,
+            quiet=args.quiet,
+            force_pandoc=args.pandoc,
+            render=not args.no_render,
+        ),
+    )
     return 0
 
 
@@ -123,8 +144,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
     tables = synthetic.generate(seed=args.seed, scale=args.scale)
     paths = synthetic.write(tables, args.out, fmt=args.format)
     n = len(tables["clients"])
-    print(f"wrote {len(paths)} SYNTHETIC tables ({n} clients, seed {args.seed}, scale "
-          f"{args.scale:g}) to {args.out}")
+    print(
+        f"wrote {len(paths)} SYNTHETIC tables ({n} clients, seed {args.seed}, scale "
+        f"{args.scale:g}) to {args.out}"
+    )
     return 0
 
 
@@ -153,8 +176,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_init_project(args: argparse.Namespace) -> int:
     from evaluation.init_project import init_project
 
-    print(init_project(args.config, args.name, args.data, args.start, args.end, args.kind,
-                       args.baseline))
+    print(
+        init_project(
+            args.config, args.name, args.data, args.start, args.end, args.kind, args.baseline
+        )
+    )
     return 0
 
 
@@ -167,8 +193,13 @@ def cmd_dictionary(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "run": cmd_run, "validate": cmd_validate, "synth": cmd_synth, "render": cmd_render,
-    "verify": cmd_verify, "init-project": cmd_init_project, "dictionary": cmd_dictionary,
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "synth": cmd_synth,
+    "render": cmd_render,
+    "verify": cmd_verify,
+    "init-project": cmd_init_project,
+    "dictionary": cmd_dictionary,
 }
 
 
@@ -188,12 +219,16 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: earlier outputs are untouched", file=sys.stderr)
         return 130
     except PermissionError as exc:
-        print(f"error: cannot write {exc.filename}: permission denied; earlier outputs are "
-              "untouched", file=sys.stderr)
+        print(
+            f"error: cannot write {exc.filename}: permission denied; earlier outputs are untouched",
+            file=sys.stderr,
+        )
         return 3
     except OSError as exc:
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''}; earlier outputs are untouched",
-              file=sys.stderr)
+        print(
+            f"error: {exc.strerror or exc}: {exc.filename or ''}; earlier outputs are untouched",
+            file=sys.stderr,
+        )
         return 3
 
 

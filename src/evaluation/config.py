@@ -1,4 +1,4 @@
-"""evaluation.yml parsed into a typed, validated object; errors name the key and what was expected."""
+"""evaluation.yml parsed into a typed, validated object; errors name the key and the expectation."""
 
 from __future__ import annotations
 
@@ -125,8 +125,12 @@ def _project(raw: Any, i: int, root: Path, where: str) -> Project:
     if end < start:
         raise ConfigError(f"{w}.end ({end}) is before {w}.start ({start}); expected end ≥ start")
     notebooks = raw.get("notebooks", list(NOTEBOOKS[kind]))
-    if not isinstance(notebooks, list) or not all(n in ("conversion", "durability") for n in notebooks):
-        raise ConfigError(f"{w}.notebooks is {notebooks!r}; expected a list of conversion, durability")
+    if not isinstance(notebooks, list) or not all(
+        n in ("conversion", "durability") for n in notebooks
+    ):
+        raise ConfigError(
+            f"{w}.notebooks is {notebooks!r}; expected a list of conversion, durability"
+        )
     data = raw.get("data")
     return Project(
         id=pid,
@@ -189,34 +193,40 @@ def load(path: str | Path = "evaluation.yml", root: Path | None = None) -> Confi
     for p in projects:
         if p.baseline is not None and p.baseline not in ids:
             raise ConfigError(
-                f"{where}.projects[{p.id}].baseline is {p.baseline!r}; expected one of {', '.join(ids)}"
+                f"{where}.projects[{p.id}].baseline is {p.baseline!r}; "
+                f"expected one of {', '.join(ids)}"
             )
     thr = raw.get("thresholds", {}) or {}
-    _check_keys(thr, {"disclosure_min_count", "rss_cutoffs", "min_cell_for_models"},
-                f"{where}.thresholds")
+    _check_keys(
+        thr, {"disclosure_min_count", "rss_cutoffs", "min_cell_for_models"}, f"{where}.thresholds"
+    )
     min_count = thr.get("disclosure_min_count", 5)
     if not isinstance(min_count, int) or isinstance(min_count, bool) or min_count < 1:
         raise ConfigError(
-            f"{where}.thresholds.disclosure_min_count is {min_count!r}; expected a whole number ≥ 1"
+            f"{where}.thresholds.disclosure_min_count is {min_count!r}; "
+            "expected a whole number ≥ 1"
         )
     cutoffs = thr.get("rss_cutoffs", [0.33, 0.5, 0.66])
     if not isinstance(cutoffs, list) or not all(
         isinstance(c, int | float) and not isinstance(c, bool) and 0 < c < 1 for c in cutoffs
     ):
         raise ConfigError(
-            f"{where}.thresholds.rss_cutoffs is {cutoffs!r}; expected a list of numbers between 0 and 1"
+            f"{where}.thresholds.rss_cutoffs is {cutoffs!r}; "
+            "expected a list of numbers between 0 and 1"
         )
     min_cell = thr.get("min_cell_for_models", 10)
     if not isinstance(min_cell, int) or isinstance(min_cell, bool) or min_cell < 1:
         raise ConfigError(
-            f"{where}.thresholds.min_cell_for_models is {min_cell!r}; expected a whole number ≥ 1"
+            f"{where}.thresholds.min_cell_for_models is {min_cell!r}; "
+            "expected a whole number ≥ 1"
         )
     out = raw.get("output", {}) or {}
     _check_keys(out, {"formats"}, f"{where}.output")
     formats = out.get("formats", list(FORMATS))
     if not isinstance(formats, list) or not formats or any(f not in FORMATS for f in formats):
         raise ConfigError(
-            f"{where}.output.formats is {formats!r}; expected a list drawn from {', '.join(FORMATS)}"
+            f"{where}.output.formats is {formats!r}; "
+            f"expected a list drawn from {', '.join(FORMATS)}"
         )
     synthetic = data.get("synthetic", False)
     if not isinstance(synthetic, bool):

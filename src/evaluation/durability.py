@@ -646,16 +646,31 @@ def trajectory_means(scored: pd.DataFrame, score: str = "rss_composite") -> pd.D
     return pd.DataFrame(rows)
 
 
+MIXEDLM_MAX_RETURNEES = 20_000
+
+
 def trajectory_model(
-    scored: pd.DataFrame, score: str = "rss_composite", min_returnees: int = 10
+    scored: pd.DataFrame,
+    score: str = "rss_composite",
+    min_returnees: int = 10,
+    max_returnees: int = MIXEDLM_MAX_RETURNEES,
 ) -> Trajectory:
     """Mixed model of the score on window (random intercept per returnee, statsmodels MixedLM).
 
     Coefficients are the mean change from the first window with data. Falls back to
     descriptive means with a reason when data are too few or the fit does not converge.
+    Above max_returnees (national-scale data) the model is fitted on a seeded random sample
+    of returnees, which the message says: MixedLM's cost grows with the number of groups and
+    the sample already pins the window effects down to a small fraction of their scale.
     """
     d = scored[["client_id", "window", score]].dropna()
     n_ret, n_obs = d["client_id"].nunique(), len(d)
+    sampled = ""
+    if n_ret > max_returnees:
+        ids = np.sort(d["client_id"].unique())
+        keep = np.random.default_rng(20151001).choice(ids, size=max_returnees, replace=False)
+        d = d[d["client_id"].isin(keep)]
+        sampled = f" (fitted on a seeded random sample of {max_returnees} returnees)"
     windows = [w for w in WINDOWS if (d["window"] == w).any()]
     desc = trajectory_means(scored, score)
 
@@ -701,7 +716,7 @@ def trajectory_model(
     table = pd.DataFrame(rows).merge(desc, on="window", how="left")
     msg = (
         f"mixed model with a random intercept per returnee: {n_obs} scores of {n_ret} "
-        f"returnees; change from {WINDOW_LABELS[ref].lower()}"
+        f"returnees{sampled}; change from {WINDOW_LABELS[ref].lower()}"
     )
     if boundary:
         msg += (
@@ -824,9 +839,11 @@ def metrics(a: DurabilityAnalysis) -> dict[str, Any]:
         f"{k}.reached_12m": _rate_or_none(_reached_rate(a, "m12")),
         f"{k}.rss_composite_12m": composite_metric(a, "m12"),
         f"{k}.durability_12m_ipw": a.ipw.as_dict(),
-        f"{k}.trajectory": {"method": a.trajectory.method,
-                            "n_returnees": a.trajectory.n_returnees,
-                            "n_scores": a.trajectory.n_observations},
+        f"{k}.trajectory": {
+            "method": a.trajectory.method,
+            "n_returnees": a.trajectory.n_returnees,
+            "n_scores": a.trajectory.n_observations,
+        },
     }
 
 

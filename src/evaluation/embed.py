@@ -88,11 +88,13 @@ def expand_includes(path: Path, seen: tuple[Path, ...] = ()) -> str:
         body = expand_includes(target, (*seen, path))
         # embeds inside included files are relative to the included file
         return EMBED.sub(
-            lambda e: "{{< embed "
-            + str((target.parent / e.group(1)).resolve())
-            + "#"
-            + e.group(2)
-            + " >}}",
+            lambda e: (
+                "{{< embed "
+                + str((target.parent / e.group(1)).resolve())
+                + "#"
+                + e.group(2)
+                + " >}}"
+            ),
             body,
         )
 
@@ -148,7 +150,7 @@ def output_markdown(cell: Cell, media_dir: Path, number: str | None) -> str:
             cap = opts.get("fig-cap", "")
             cap = f"Figure {number}: {cap}" if number else cap
             alt = opts.get("fig-alt", cap)
-            parts.append(f"![{cap}]({media_dir.name}/{png.name}){{#{label} fig-alt=\"{alt}\"}}")
+            parts.append(f'![{cap}]({media_dir.name}/{png.name}){{#{label} fig-alt="{alt}"}}')
         elif "text/markdown" in data:
             md = "".join(data["text/markdown"])
             has_table = any(ln.lstrip().startswith("|") for ln in md.splitlines())

@@ -27,9 +27,39 @@ def tree_sha256(root: Path, pattern: str = "**/*") -> str:
     return h.hexdigest()
 
 
-def library_sha256() -> str:
-    """sha256 of the library's own source: a code change invalidates cached results."""
-    return tree_sha256(PACKAGE_DIR, "**/*.py")
+# Modules that orchestrate, render or measure: they never run inside a notebook, so a change
+# to them must not re-execute notebooks (it still re-renders: the run key hashes everything).
+NOT_IN_NOTEBOOKS = frozenset(
+    {
+        "__main__.py",
+        "bench.py",
+        "chapters.py",
+        "cli.py",
+        "embed.py",
+        "hashing.py",
+        "init_project.py",
+        "pipeline.py",
+        "prepare.py",
+        "render.py",
+        "run.py",
+        "verify.py",
+    }
+)
+
+
+def library_sha256(notebook_code_only: bool = False) -> str:
+    """sha256 of the library's own source: a code change invalidates cached results.
+
+    notebook_code_only=True leaves out the modules notebooks never import.
+    """
+    h = hashlib.sha256()
+    for p in sorted(PACKAGE_DIR.rglob("*.py")):
+        rel = p.relative_to(PACKAGE_DIR)
+        if "__pycache__" in rel.parts or (notebook_code_only and str(rel) in NOT_IN_NOTEBOOKS):
+            continue
+        h.update(str(rel).encode())
+        h.update(file_sha256(p).encode())
+    return h.hexdigest()
 
 
 def combine(*parts: object) -> str:

@@ -63,8 +63,11 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
             "published",
             nbdir / "published.ipynb",
             "published",
-            {"published_file": str(cfg.published.resolve()), "results_dir": "results",
-             "config_file": str(cfg.path.resolve())},
+            {
+                "published_file": str(cfg.published.resolve()),
+                "results_dir": "results",
+                "config_file": str(cfg.path.resolve()),
+            },
             {"published": published_hash},
         )
     ]
@@ -76,8 +79,13 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
                     f"{nb}-{p.key}",
                     nbdir / f"{nb}.ipynb",
                     p.key,
-                    {"project": p.id, "data_dir": str(data_dir), "results_dir": "results",
-                     "config_file": str(cfg.path.resolve()), "synthetic": cfg.synthetic},
+                    {
+                        "project": p.id,
+                        "data_dir": str(data_dir),
+                        "results_dir": "results",
+                        "config_file": str(cfg.path.resolve()),
+                        "synthetic": cfg.synthetic,
+                    },
                     {"data": data_dir.name},
                     label_suffix=p.key,
                 )
@@ -90,20 +98,34 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
         pairs = declared or [(compared[0].id, p.id) for p in compared[1:]]
         pairs_param = ",".join(f"{b}:{p}" for b, p in pairs)
         for nb in ("comparison", "durability_comparison"):
-            params = {"projects": ids, "data_dir": str(data_dir), "results_dir": "results",
-                      "config_file": str(cfg.path.resolve()), "synthetic": cfg.synthetic}
+            params = {
+                "projects": ids,
+                "data_dir": str(data_dir),
+                "results_dir": "results",
+                "config_file": str(cfg.path.resolve()),
+                "synthetic": cfg.synthetic,
+            }
             if nb == "comparison":
                 params["pairs"] = pairs_param
-            jobs.append(Job(nb, nbdir / f"{nb}.ipynb", "comparison", params,
-                            {"data": data_dir.name}))
+            jobs.append(
+                Job(nb, nbdir / f"{nb}.ipynb", "comparison", params, {"data": data_dir.name})
+            )
     if "__all__" in prepared:
         data_dir = prepared["__all__"]
         jobs.append(
-            Job("summary", nbdir / "summary.ipynb", "summary",
-                {"data_dir": str(data_dir), "published_file": str(cfg.published.resolve()),
-                 "results_dir": "results", "config_file": str(cfg.path.resolve()),
-                 "synthetic": cfg.synthetic},
-                {"data": data_dir.name, "published": published_hash})
+            Job(
+                "summary",
+                nbdir / "summary.ipynb",
+                "summary",
+                {
+                    "data_dir": str(data_dir),
+                    "published_file": str(cfg.published.resolve()),
+                    "results_dir": "results",
+                    "config_file": str(cfg.path.resolve()),
+                    "synthetic": cfg.synthetic,
+                },
+                {"data": data_dir.name, "published": published_hash},
+            )
         )
     return [j for j in jobs if j.notebook.exists()]
 
@@ -116,7 +138,11 @@ def job_key(job: Job, environment: str, config_hash: str) -> str:
     """
     params = {k: Path(v).name if k == "data_dir" else v for k, v in job.params.items()}
     return hashing.combine(
-        hashing.file_sha256(job.notebook), params, job.inputs, environment, config_hash,
+        hashing.file_sha256(job.notebook),
+        params,
+        job.inputs,
+        environment,
+        config_hash,
         job.label_suffix,
     )
 
@@ -156,10 +182,14 @@ def _first_error(nb_path: Path) -> str:
     return "unknown cell"
 
 
-def execute(job: Job, cache: Path, failed_dir: Path) -> Path:
-    """Run one job with papermill into the cache; on failure keep the executed copy aside."""
+def execute(job: Job, cache: Path, failed_dir: Path) -> tuple[Path, float]:
+    """Run one job with papermill into the cache; on failure keep the executed copy aside.
+
+    Returns the cache folder and the seconds the run itself took (not its time in the queue).
+    """
     import papermill as pm
 
+    t0 = time.perf_counter()
     final = cache / job.key
     work = cache / f"{job.key}.tmp-{os.getpid()}-{time.time_ns()}"
     work.mkdir(parents=True)
@@ -174,8 +204,14 @@ def execute(job: Job, cache: Path, failed_dir: Path) -> Path:
     os.dup2(log.fileno(), 2)
     try:
         pm.execute_notebook(
-            str(job.notebook), str(out_nb), parameters=job.params, cwd=str(work),
-            kernel_name="python3", progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+            str(job.notebook),
+            str(out_nb),
+            parameters=job.params,
+            cwd=str(work),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
         )
     except Exception as exc:  # noqa: BLE001 - any notebook failure is reported the same way
         failed_dir.mkdir(parents=True, exist_ok=True)
@@ -190,8 +226,7 @@ def execute(job: Job, cache: Path, failed_dir: Path) -> Path:
             ) from exc
         shutil.rmtree(work, ignore_errors=True)
         raise ExecutionError(
-            f"notebook {job.notebook.name} ({job.name}) could not run: "
-            f"{type(exc).__name__}: {exc}"
+            f"notebook {job.notebook.name} ({job.name}) could not run: {type(exc).__name__}: {exc}"
         ) from exc
     finally:
         os.dup2(saved_fd, 2)
@@ -207,7 +242,17 @@ def execute(job: Job, cache: Path, failed_dir: Path) -> Path:
         work.rename(final)
     except OSError:  # another process filled the same key first
         shutil.rmtree(work, ignore_errors=True)
-    return final
+    return final, time.perf_counter() - t0
+
+
+# Cross-project notebooks do the most work, the published figures the least: start the long
+# ones first so that two workers finish together.
+_COST_ORDER = ("durability_comparison", "summary", "durability", "comparison", "conversion")
+
+
+def _expected_cost(job: Job) -> int:
+    base = job.name.split("-")[0]
+    return _COST_ORDER.index(base) if base in _COST_ORDER else len(_COST_ORDER)
 
 
 def run_jobs(
@@ -221,9 +266,11 @@ def run_jobs(
             records[job.name] = {"key": job.key, "cache": "hit", "seconds": 0.0}
         else:
             todo.append(job)
+    todo.sort(key=_expected_cost)
     hits = len(jobs) - len(todo)
-    progress.say(f"notebooks: {len(jobs)} runs, {hits} cached, {len(todo)} to execute "
-                 f"({workers} at a time)")
+    progress.say(
+        f"notebooks: {len(jobs)} runs, {hits} cached, {len(todo)} to execute ({workers} at a time)"
+    )
     if not todo:
         return records
     errors: list[ExecutionError] = []
@@ -232,18 +279,13 @@ def run_jobs(
     # Processes, not threads: kernels started from threads of one process interfere.
     ctx = mp.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))), mp_context=ctx) as pool:
-        started = {}
-        futures = {}
-        for job in todo:
-            started[job.name] = time.perf_counter()
-            futures[pool.submit(execute, job, cache, failed_dir)] = job
+        futures = {pool.submit(execute, job, cache, failed_dir): job for job in todo}
         done = 0
         for fut in as_completed(futures):
             job = futures[fut]
-            seconds = time.perf_counter() - started[job.name]
             done += 1
             try:
-                fut.result()
+                _, seconds = fut.result()
                 records[job.name] = {"key": job.key, "cache": "miss", "seconds": round(seconds, 2)}
                 progress.say(f"  [{done}/{len(todo)}] {job.name} executed")
             except ExecutionError as exc:
@@ -298,8 +340,11 @@ def prune_runs(build: Path, keep: int = 2) -> None:
     if not runs.is_dir():
         return
     live = {(build / n).resolve().parent for n in PUBLISHED if (build / n).is_symlink()}
-    old = sorted((d for d in runs.iterdir() if d.is_dir() and d.resolve() not in live),
-                 key=lambda d: d.stat().st_mtime, reverse=True)
+    old = sorted(
+        (d for d in runs.iterdir() if d.is_dir() and d.resolve() not in live),
+        key=lambda d: d.stat().st_mtime,
+        reverse=True,
+    )
     for d in old[keep - 1 :] if keep > 0 else old:
         shutil.rmtree(d, ignore_errors=True)
 

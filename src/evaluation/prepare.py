@@ -35,8 +35,10 @@ def _write_reports(build: Path, reports: list[tuple[str, object]]) -> None:
 
 def _summary(name: str, report: object, build: Path) -> str:
     problems = report.errors  # type: ignore[attr-defined]
-    lines = [f"{name}: {len(problems)} problem(s) found; nothing was analysed and earlier "
-             f"outputs are untouched. Full report: {build / 'validation' / 'report.md'}"]
+    lines = [
+        f"{name}: {len(problems)} problem(s) found; nothing was analysed and earlier "
+        f"outputs are untouched. Full report: {build / 'validation' / 'report.md'}"
+    ]
     for p in problems[:10]:
         lines.append(f"  - {p.message} [rule: {p.rule}]")
     if len(problems) > 10:
@@ -69,9 +71,14 @@ def key_fingerprint(key: bytes) -> str:
 
 
 def _validation_code_hash() -> str:
-    return hashing.combine(*(hashing.file_sha256(hashing.PACKAGE_DIR / m)
-                             for m in VALIDATION_MODULES if (hashing.PACKAGE_DIR / m).exists()),
-                           hashing.tree_sha256(hashing.PACKAGE_DIR.parents[1] / "data_schemas"))
+    return hashing.combine(
+        *(
+            hashing.file_sha256(hashing.PACKAGE_DIR / m)
+            for m in VALIDATION_MODULES
+            if (hashing.PACKAGE_DIR / m).exists()
+        ),
+        hashing.tree_sha256(hashing.PACKAGE_DIR.parents[1] / "data_schemas"),
+    )
 
 
 def prepare_dataset(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 SYNTHETIC_BANNER = (
-    "::: {.callout-warning title=\"Synthetic data\"}\n"
+    '::: {.callout-warning title="Synthetic data"}\n'
     "**Synthetic data.** The case-level records behind this section are synthetic, generated to "
     "reproduce VluchtelingenWerk's published totals. They describe no real person; patterns "
     "beyond the published totals are assumptions, not findings.\n:::"

@@ -15,10 +15,12 @@ import os
 import secrets
 import sys
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from evaluation.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ENV_KEY = "EVALUATION_PSEUDONYM_KEY"
 ENV_KEY_FILE = "EVALUATION_PSEUDONYM_KEY_FILE"
@@ -83,10 +85,29 @@ def pseudonym(value: str, key: bytes) -> str:
     return PREFIX + hmac.digest(key, str(value).encode("utf-8"), hashlib.sha256).hex()[:16]
 
 
-def pseudonymise_series(values: pd.Series, key: bytes) -> pd.Series:
-    """Pseudonymise every non-empty value (each distinct value hashed once)."""
+def pseudonymise_series(
+    values: pd.Series, key: bytes, memo: dict[str, str] | None = None
+) -> pd.Series:
+    """Pseudonymise every non-empty value; each distinct value is hashed once (per memo).
+
+    memo is shared across the tables of one dataset, so a client id that appears in seven
+    tables is hashed once. One HMAC state is keyed once and copied per value.
+    """
+    import pandas as pd
+
+    memo = {} if memo is None else memo
+    base = hmac.new(key, digestmod=hashlib.sha256)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    hashed = pd.array([pseudonym(v, key) for v in uniques] + [pd.NA], dtype="str")
+    out = []
+    for v in uniques.to_numpy(dtype=object).tolist():
+        text = str(v)
+        hit = memo.get(text)
+        if hit is None:
+            h = base.copy()
+            h.update(text.encode("utf-8"))
+            hit = memo[text] = PREFIX + h.hexdigest()[:16]
+        out.append(hit)
+    hashed = pd.array(out + [pd.NA], dtype="str")
     return pd.Series(hashed[codes], index=values.index, dtype="str")
 
 
@@ -114,6 +135,7 @@ def pseudonymise(
     key = load_key() if key is None else _checked(key, "the caller")
     known = {p.stem for p in schema_dir().glob("*.yaml")}
     out = {}
+    memo: dict[str, str] = {}
     for name, df in tables.items():
         if name not in known:
             raise ConfigError(
@@ -122,6 +144,6 @@ def pseudonymise(
         spec = load_spec(name)
         df = df.drop(columns=[c for c in spec.dropped if c in df.columns])
         for col in identifier_columns(spec.pseudonymised, df.columns):
-            df[col] = pseudonymise_series(df[col], key)
+            df[col] = pseudonymise_series(df[col], key, memo)
         out[name] = df
     return out

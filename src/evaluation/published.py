@@ -1,4 +1,4 @@
-"""VluchtelingenWerk's published figures (and context benchmarks) as data, and the rates they imply."""
+"""VluchtelingenWerk's published figures (and context benchmarks) as data, and their rates."""
 
 from __future__ import annotations
 
@@ -74,9 +74,12 @@ def context_departures(figures: pd.DataFrame) -> pd.DataFrame:
 
 def benchmark_rates(figures: pd.DataFrame) -> dict[str, Rate]:
     """Return-rate benchmarks: WereldTools 88/113 (counts published); OZV only as a share."""
-    out = {"wereldtools.return_rate": wilson(
-        int(value(figures, "wereldtools.returned")), int(value(figures, "wereldtools.candidates"))
-    )}
+    out = {
+        "wereldtools.return_rate": wilson(
+            int(value(figures, "wereldtools.returned")),
+            int(value(figures, "wereldtools.candidates")),
+        )
+    }
     return out
 
 

@@ -161,8 +161,11 @@ def resolve_markdown(
 
     if number_captions:  # tables captioned in the sources get "Table N:" like embedded ones
         body = TBL_CAPTION.sub(
-            lambda m: f": Table {exhibit_numbers[m.group(2)]}: {m.group(1)} {{#{m.group(2)}}}"
-            if m.group(2) in exhibit_numbers else m.group(0),
+            lambda m: (
+                f": Table {exhibit_numbers[m.group(2)]}: {m.group(1)} {{#{m.group(2)}}}"
+                if m.group(2) in exhibit_numbers
+                else m.group(0)
+            ),
             body,
         )
     body = EMBED.sub(embed, body)
@@ -252,14 +255,22 @@ def render_pandoc(
         (work / "style.css").write_text(CSS, encoding="utf-8")
         html_body = body
         if banner:
-            html_body = f'::: {{.synthetic-banner}}\n{banner}\n:::\n\n{body}'
+            html_body = f"::: {{.synthetic-banner}}\n{banner}\n:::\n\n{body}"
         target = out_dir / OUTPUT_NAMES["html"]
         _pandoc(
             html_body,
             "html5",
             target.resolve(),
-            ["--standalone", "--embed-resources", "--toc", "--css", "style.css",
-             "--metadata", "lang=en"] + common,
+            [
+                "--standalone",
+                "--embed-resources",
+                "--toc",
+                "--css",
+                "style.css",
+                "--metadata",
+                "lang=en",
+            ]
+            + common,
             work,
         )
         outputs["html"] = target

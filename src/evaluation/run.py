@@ -25,8 +25,18 @@ from evaluation.pipeline import (
 )
 
 SYNTHETIC_BANNER = "SYNTHETIC CASE DATA: case-level results in this report describe no real person"
-PACKAGES = ("pandas", "numpy", "statsmodels", "matplotlib", "pandera", "papermill", "pypandoc",
-            "typst", "pyarrow", "quarto")
+PACKAGES = (
+    "pandas",
+    "numpy",
+    "statsmodels",
+    "matplotlib",
+    "pandera",
+    "papermill",
+    "pypandoc",
+    "typst",
+    "pyarrow",
+    "quarto",
+)
 
 
 @dataclass
@@ -55,21 +65,33 @@ def _versions() -> dict[str, str]:
 
 def _git_commit() -> str:
     try:
-        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                             text=True, timeout=5, check=False)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=5,
-                               check=False)
+        res = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
         commit = res.stdout.strip() or "unknown"
         return commit + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
-def _environment_hash() -> str:
+def _environment_hash(notebook_code_only: bool = False) -> str:
+    """Library source and lock file; for notebook cache keys only the code notebooks import."""
     lock = REPO_ROOT / "requirements.lock"
     return hashing.combine(
-        hashing.library_sha256(),
+        hashing.library_sha256(notebook_code_only),
         hashing.file_sha256(lock) if lock.exists() else "",
     )
 
@@ -96,8 +118,9 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
     shutil.copy2(REPO_ROOT / "_quarto.yml", stage / "_quarto.yml")
-    shutil.copytree(REPO_ROOT / "reports", stage / "reports",
-                    ignore=shutil.ignore_patterns("_generated"))
+    shutil.copytree(
+        REPO_ROOT / "reports", stage / "reports", ignore=shutil.ignore_patterns("_generated")
+    )
     shutil.copytree(run_dir / "notebooks", stage / "build" / "notebooks")
     shutil.copytree(run_dir / "results", stage / "build" / "results")
     generated = stage / "reports" / "_generated"
@@ -113,12 +136,15 @@ def write_banners(generated: Path, banner: str | None) -> None:
     page_html = (
         f'<div class="synthetic-banner" style="position:sticky;top:0;z-index:10;background:#222;'
         f'color:#fff;text-align:center;padding:.35rem;font-weight:bold">{html.escape(banner)}</div>\n'
-        if banner else ""
+        if banner
+        else ""
     )
     page_typ = (
         '#set page(header: align(center, text(size: 8pt, weight: "bold")['
-        + banner.replace("[", "(").replace("]", ")") + "]))\n"
-        if banner else ""
+        + banner.replace("[", "(").replace("]", ")")
+        + "]))\n"
+        if banner
+        else ""
     )
     (generated / "banner.html").write_text(page_html, encoding="utf-8")
     (generated / "banner.typ").write_text(page_typ, encoding="utf-8")
@@ -138,20 +164,26 @@ def run(cfg: Config, opts: RunOptions) -> dict:
     environment = _environment_hash()
     config_hash = hashing.file_sha256(cfg.path)
     jobs = plan(cfg, prepared, inputs[str(cfg.published)])
+    notebook_environment = _environment_hash(notebook_code_only=True)
     for job in jobs:
-        job.key = job_key(job, environment, config_hash)
+        job.key = job_key(job, notebook_environment, config_hash)
     reports_hash = hashing.combine(
         hashing.tree_sha256(REPO_ROOT / "reports", "**/*.qmd"),
         hashing.file_sha256(REPO_ROOT / "_quarto.yml"),
     )
-    run_key = hashing.combine([j.key for j in jobs], reports_hash, environment, config_hash,
-                              opts.force_pandoc, opts.render)[:16]
+    run_key = hashing.combine(
+        [j.key for j in jobs],
+        reports_hash,
+        environment,
+        config_hash,
+        opts.force_pandoc,
+        opts.render,
+    )[:16]
     run_dir = build / ".runs" / run_key
     manifest_path = build / "manifest.json"
     names = ("notebooks", "results", "report") if opts.render else ("notebooks", "results")
     if (run_dir / ".complete").exists() and all(
-        (build / n).is_symlink() and (build / n).resolve() == (run_dir / n).resolve()
-        for n in names
+        (build / n).is_symlink() and (build / n).resolve() == (run_dir / n).resolve() for n in names
     ):
         progress.say("nothing changed since the last run: outputs are up to date")
         return _load_json(manifest_path)
@@ -185,9 +217,14 @@ def run(cfg: Config, opts: RunOptions) -> dict:
 
         try:
             stage_report(cfg, run_dir, stage)
-            res = render.render(stage, run_dir / "report", cfg.formats,
-                                banner=SYNTHETIC_BANNER if cfg.synthetic else None,
-                                force_pandoc=opts.force_pandoc, say=progress.say)
+            res = render.render(
+                stage,
+                run_dir / "report",
+                cfg.formats,
+                banner=SYNTHETIC_BANNER if cfg.synthetic else None,
+                force_pandoc=opts.force_pandoc,
+                say=progress.say,
+            )
             renderer = res.renderer
             for w in res.warnings:
                 progress.say(f"render warning: {w}")
@@ -203,18 +240,27 @@ def run(cfg: Config, opts: RunOptions) -> dict:
         "inputs": inputs,
         "synthetic": cfg.synthetic,
         "notebooks": [
-            {"name": j.name, "notebook": str(j.notebook.relative_to(REPO_ROOT)),
-             "parameters": j.params, **records.get(j.name, {})}
+            {
+                "name": j.name,
+                "notebook": str(j.notebook.relative_to(REPO_ROOT)),
+                "parameters": j.params,
+                **records.get(j.name, {}),
+            }
             for j in jobs
         ],
-        "cache": {"hits": sum(r.get("cache") == "hit" for r in records.values()),
-                  "misses": sum(r.get("cache") == "miss" for r in records.values())},
+        "cache": {
+            "hits": sum(r.get("cache") == "hit" for r in records.values()),
+            "misses": sum(r.get("cache") == "miss" for r in records.values()),
+        },
         "renderer": renderer,
         "versions": _versions(),
         "git_commit": _git_commit(),
         "environment_sha256": environment,
-        "hardware": {"machine": platform.machine(), "cpus": os.cpu_count(),
-                     "system": platform.system()},
+        "hardware": {
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "system": platform.system(),
+        },
         "timings_seconds": timings,
     }
     manifest["timings_seconds"]["total"] = round(time.perf_counter() - t0, 3)
@@ -226,8 +272,9 @@ def run(cfg: Config, opts: RunOptions) -> dict:
         progress.say("not rendered: build/report still holds the last rendered report")
     write_json_atomic(manifest_path, manifest)
     prune_runs(build)
-    progress.say(f"done: {build / 'report'} ({renderer}); "
-                 f"metrics in {build / 'results' / 'metrics.json'}")
+    progress.say(
+        f"done: {build / 'report'} ({renderer}); metrics in {build / 'results' / 'metrics.json'}"
+    )
     return manifest
 
 

@@ -267,7 +267,9 @@ def coerce_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, list[Pro
         if kind == "str":
             out[name] = _as_text(values)
             continue
-        present = _as_text(values).notna()
+        # typed input (Parquet) needs no text round trip just to know which cells are filled
+        typed_input = values.dtype != object and not pd.api.types.is_string_dtype(values)
+        present = values.notna() if typed_input else _as_text(values).notna()
         if kind == "date":
             typed = _parse_dates(values)
         elif kind in ("int", "float"):
@@ -500,7 +502,7 @@ def validate_dataset(
     typed: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     for name in TABLES:
-        table = raw.tables.get(name)
+        table = raw.tables.pop(name, None)  # the raw text copy is freed once typed
         if table is None:
             continue
         spec, schema = load_spec(name), None

@@ -88,8 +88,15 @@ def rate_bars(
             continue
         est = 100 * r.estimate
         ax.barh([y], [est], color=GREYS[3], edgecolor=GREYS[0], linewidth=0.8, height=0.6)
-        ax.errorbar([est], [y], xerr=[[est - 100 * r.ci_low], [100 * r.ci_high - est]],
-                    fmt="none", ecolor=GREYS[0], elinewidth=1.2, capsize=4)
+        ax.errorbar(
+            [est],
+            [y],
+            xerr=[[est - 100 * r.ci_low], [100 * r.ci_high - est]],
+            fmt="none",
+            ecolor=GREYS[0],
+            elinewidth=1.2,
+            capsize=4,
+        )
         ax.text(100 * r.ci_high + 1.5, y, f"{r.pct()}  ({r.n}/{r.N})", va="center", fontsize=9)
     ax.set_yticks(ys, labels)
     highs = [100 * r.ci_high for r, ok in zip(rates, shown, strict=True) if ok] or [50]

@@ -138,8 +138,9 @@ def cumulative_incidence(
         from evaluation.survival import at_risk
 
         for a, nr in zip(at, at_risk(ci.times, at), strict=True):
-            ax.text(a, yrow, count_label(int(nr)), transform=trans, ha="center", va="center",
-                    fontsize=8)
+            ax.text(
+                a, yrow, count_label(int(nr)), transform=trans, ha="center", va="center", fontsize=8
+            )
     return fig
 
 
