@@ -203,8 +203,7 @@ def load(path: str | Path = "evaluation.yml", root: Path | None = None) -> Confi
     min_count = thr.get("disclosure_min_count", 5)
     if not isinstance(min_count, int) or isinstance(min_count, bool) or min_count < 1:
         raise ConfigError(
-            f"{where}.thresholds.disclosure_min_count is {min_count!r}; "
-            "expected a whole number ≥ 1"
+            f"{where}.thresholds.disclosure_min_count is {min_count!r}; expected a whole number ≥ 1"
         )
     cutoffs = thr.get("rss_cutoffs", [0.33, 0.5, 0.66])
     if not isinstance(cutoffs, list) or not all(
@@ -217,8 +216,7 @@ def load(path: str | Path = "evaluation.yml", root: Path | None = None) -> Confi
     min_cell = thr.get("min_cell_for_models", 10)
     if not isinstance(min_cell, int) or isinstance(min_cell, bool) or min_cell < 1:
         raise ConfigError(
-            f"{where}.thresholds.min_cell_for_models is {min_cell!r}; "
-            "expected a whole number ≥ 1"
+            f"{where}.thresholds.min_cell_for_models is {min_cell!r}; expected a whole number ≥ 1"
         )
     out = raw.get("output", {}) or {}
     _check_keys(out, {"formats"}, f"{where}.output")
