@@ -295,7 +295,10 @@ def test_third_project_by_configuration_alone(export, tmp_path):
     chapter = comparison_chapter(build / "report" / "index.html")
     rate = f"{100 * n / N:.1f} %"
     assert f"MOH3’s return rate ({rate} (95 % CI" in chapter, chapter[:2000]
-    assert f"MOH1 MOH3 51 148 34.5 {n} {N} {rate[:-2]}" in chapter  # the comparison table row
+    # the comparison table row: MOH3 against its declared baseline MOH2
+    base = metrics["moh2.return_rate"]
+    row = f"MOH2 MOH3 {base['n']} {base['N']} {100 * base['estimate']:.1f} {n} {N} {rate[:-2]}"
+    assert row in chapter
 
 
 def comparison_chapter(report: Path) -> str:
