@@ -93,20 +93,34 @@ def prepare_dataset(
     if (out / ".complete").exists():
         progress.say(f"  {data_dir.name}: unchanged since last validation (cached)")
         return out, None, content
+    progress.say(f"  {data_dir.name}: validating every table and cross-table rule")
+    # In a child process: validating national-scale data takes gigabytes that a long-lived
+    # parent would keep (malloc rarely returns them) while the notebook kernels run.
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("forkserver")) as pool:
+        report = pool.submit(_validate_and_write, data_dir, cfg.periods, key, out, dkey).result()
+    return out, report, content
+
+
+def _validate_and_write(
+    data_dir: Path, periods: dict, key: bytes, out: Path, dkey: str
+) -> object:
+    """Validate one dataset; when clean, pseudonymise it into out/ (atomically). The report."""
     from evaluation import prepared
     from evaluation.pseudonymise import pseudonymise
     from evaluation.validate import validate_dataset
 
-    progress.say(f"  {data_dir.name}: validating every table and cross-table rule")
     try:
-        tables, report = validate_dataset(data_dir, cfg.periods)
+        tables, report = validate_dataset(data_dir, periods)
     except OSError as exc:  # validation only reads: this is an input the system cannot read
         raise InvalidDataError(
             f"cannot read {exc.filename or data_dir}: {exc.strerror or exc}; nothing was "
             "analysed and earlier outputs are untouched"
         ) from exc
     if not report.ok:
-        return out, report, content
+        return report
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     prepared.write(pseudonymise(tables, key), tmp)
@@ -114,7 +128,7 @@ def prepare_dataset(
     (tmp / ".complete").write_text(dkey + "\n")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
-    return out, report, content
+    return report
 
 
 def combine(dirs: list[Path], build: Path) -> Path:
