@@ -104,9 +104,7 @@ def prepare_dataset(
     return out, report, content
 
 
-def _validate_and_write(
-    data_dir: Path, periods: dict, key: bytes, out: Path, dkey: str
-) -> object:
+def _validate_and_write(data_dir: Path, periods: dict, key: bytes, out: Path, dkey: str) -> object:
     """Validate one dataset; when clean, pseudonymise it into out/ (atomically). The report."""
     from evaluation import prepared
     from evaluation.pseudonymise import pseudonymise

@@ -7,7 +7,6 @@ its headline numbers from the case data with the same library functions they use
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import re
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from evaluation.hashing import file_sha256
 from evaluation.rates import Difference, Rate, newcombe
 
 PACKAGES = (
@@ -456,15 +456,6 @@ def validation_details(data_dir: str | Path) -> str:
 # --------------------------------------------------------------------------- provenance
 
 
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def projects_table(cfg) -> pd.DataFrame:
     """The configured projects and their periods (so years in the report come from results)."""
     return pd.DataFrame(
@@ -497,7 +488,7 @@ def provenance(inputs: Mapping[str, Path], parameters: Mapping[str, object]) -> 
         for f in files:
             label = f"{name}/{f.name}" if Path(path).is_dir() else name
             rows.append(
-                {"Section": "input (sha256, first 16)", "Item": label, "Value": sha256(f)[:16]}
+                {"Section": "input (sha256, first 16)", "Item": label, "Value": file_sha256(f)[:16]}
             )
     for k, v in parameters.items():
         rows.append({"Section": "parameter", "Item": k, "Value": str(v)})
