@@ -226,3 +226,21 @@ def test_publishable_subgroups_hide_small_counts():
     frame = cv.client_frame(tables(), "MOH1")
     tiny, _ = cv.publishable_subgroups(cv.subgroup_rates(frame, "returned", ["sex"]))
     assert len(tiny) == 1 and "withheld" in tiny["group"].iloc[0]
+
+
+def test_cohort_headline_keeps_only_the_headline_steps():
+    import pandas as pd
+
+    from evaluation.conversion import cohort_headline
+
+    cohorts = pd.DataFrame(
+        {
+            "cohort": ["2016-H1"] * 4 + ["2016-H2"] * 4,
+            "step": ["Enrolled in MOH1", "Reintegration plan made", "Returned (verified departure)",
+                     "Other"] * 2,
+            "n": [10, 6, 4, 1, 12, 7, 5, 2],
+        }
+    )  # fmt: skip
+    out = cohort_headline(cohorts, "return")
+    assert out["n"].tolist() == [6, 4, 7, 5]
+    assert set(out["step"]) == {"Reintegration plan made", "Returned (verified departure)"}

@@ -281,6 +281,19 @@ def cohort_funnel(frame: pd.DataFrame, project: str, kind: str = "return") -> pd
     return out[["cohort", *_STEP_COLS]]
 
 
+HEADLINE_STEPS = {
+    "counselling": ("Referred to a return organisation", "Returned (verified departure)"),
+    "return": ("Reintegration plan made", "Returned (verified departure)"),
+}
+
+
+def cohort_headline(cohorts: pd.DataFrame, kind: str = "return") -> pd.DataFrame:
+    """The headline steps of each cohort's funnel: a table short enough for a funder to read
+    (the full funnel per cohort stays in the results file)."""
+    keep = cohorts["step"].isin(HEADLINE_STEPS[kind])
+    return cohorts[keep].reset_index(drop=True)
+
+
 def rate(frame: pd.DataFrame, outcome: str) -> Rate:
     """Share of clients in the frame with a true outcome column, as a Wilson Rate."""
     return wilson(int(frame[outcome].sum()), len(frame))
