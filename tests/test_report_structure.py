@@ -112,7 +112,7 @@ def test_every_figure_and_table_is_there_with_its_number(sources, html):
         assert m, f"{label} missing"
         assert "<img" in m.group(1) and f"{number}:" in m.group(1), f"{label} is not {number}"
     for label, number in tables:
-        assert re.search(rf'<table id="{label}">\s*<caption>{number}:', html), (
+        assert re.search(rf'<table id="{label}"[^>]*>\s*<caption>{number}:', html), (
             f"{label} should be a table captioned '{number}:'"
         )
 
