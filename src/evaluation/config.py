@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ class Config:
     rss_cutoffs: tuple[float, ...] = (0.33, 0.5, 0.66)
     min_cell_for_models: int = 10
     formats: tuple[str, ...] = FORMATS
-    extra: dict[str, Any] = field(default_factory=dict)
     # periods of every configured project, kept when a run is narrowed to some projects:
     # the data may still hold the others' enrolments, which validate against their periods
     all_periods: dict[str, tuple[dt.date, dt.date]] | None = None

@@ -133,13 +133,10 @@ def _number_exhibits(body: str, base: Path, notebooks: dict) -> dict[str, str]:
     return numbers
 
 
-def resolve_markdown(
-    index_qmd: Path, media_dir: Path, number_captions: bool = True
-) -> tuple[dict, str, list[str]]:
+def resolve_markdown(index_qmd: Path, media_dir: Path) -> tuple[dict, str, list[str]]:
     """Quarto source → plain pandoc Markdown (front matter, body, warnings).
 
-    number_captions=False leaves "Figure N:" out of captions, for writers (typst) that number
-    figures and tables themselves.
+    Captions carry "Figure N:"/"Table N:" themselves, for every output format alike.
     """
     text = expand_includes(index_qmd)
     meta, body = _front_matter(text)
@@ -156,18 +153,17 @@ def resolve_markdown(
         if nb_path not in notebooks:
             notebooks[nb_path] = read_notebook(nb_path)
         cell = notebooks[nb_path].cells[m.group(2)]  # type: ignore[attr-defined]
-        number = exhibit_numbers.get(cell.label) if number_captions else None
-        return output_markdown(cell, media_dir, number)
+        return output_markdown(cell, media_dir, exhibit_numbers.get(cell.label))
 
-    if number_captions:  # tables captioned in the sources get "Table N:" like embedded ones
-        body = TBL_CAPTION.sub(
-            lambda m: (
-                f": Table {exhibit_numbers[m.group(2)]}: {m.group(1)} {{#{m.group(2)}}}"
-                if m.group(2) in exhibit_numbers
-                else m.group(0)
-            ),
-            body,
-        )
+    # tables captioned in the sources get "Table N:" like embedded ones
+    body = TBL_CAPTION.sub(
+        lambda m: (
+            f": Table {exhibit_numbers[m.group(2)]}: {m.group(1)} {{#{m.group(2)}}}"
+            if m.group(2) in exhibit_numbers
+            else m.group(0)
+        ),
+        body,
+    )
     body = EMBED.sub(embed, body)
     warnings: list[str] = []
     names = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
