@@ -8,25 +8,6 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def tree_sha256(root: Path, pattern: str = "**/*") -> str:
-    """sha256 over the relative names and contents of every file under root."""
-    h = hashlib.sha256()
-    for p in sorted(q for q in root.glob(pattern) if q.is_file() and "__pycache__" not in q.parts):
-        h.update(str(p.relative_to(root)).encode())
-        h.update(file_sha256(p).encode())
-    return h.hexdigest()
-
-
 # Modules that orchestrate, render or measure: they never run inside a notebook, so a change
 # to them must not re-execute notebooks (it still re-renders: the run key hashes everything).
 NOT_IN_NOTEBOOKS = frozenset(
@@ -36,7 +17,6 @@ NOT_IN_NOTEBOOKS = frozenset(
         "chapters.py",
         "cli.py",
         "embed.py",
-        "hashing.py",
         "init_project.py",
         "pipeline.py",
         "prepare.py",
@@ -47,19 +27,34 @@ NOT_IN_NOTEBOOKS = frozenset(
 )
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tree_sha256(root: Path, pattern: str = "**/*", skip: frozenset[str] = frozenset()) -> str:
+    """sha256 over the relative names and contents of every file under root (bar `skip`)."""
+    h = hashlib.sha256()
+    for p in sorted(q for q in root.glob(pattern) if q.is_file() and "__pycache__" not in q.parts):
+        rel = str(p.relative_to(root))
+        if rel in skip:
+            continue
+        h.update(rel.encode())
+        h.update(file_sha256(p).encode())
+    return h.hexdigest()
+
+
 def library_sha256(notebook_code_only: bool = False) -> str:
     """sha256 of the library's own source: a code change invalidates cached results.
 
     notebook_code_only=True leaves out the modules notebooks never import.
     """
-    h = hashlib.sha256()
-    for p in sorted(PACKAGE_DIR.rglob("*.py")):
-        rel = p.relative_to(PACKAGE_DIR)
-        if "__pycache__" in rel.parts or (notebook_code_only and str(rel) in NOT_IN_NOTEBOOKS):
-            continue
-        h.update(str(rel).encode())
-        h.update(file_sha256(p).encode())
-    return h.hexdigest()
+    skip = NOT_IN_NOTEBOOKS if notebook_code_only else frozenset()
+    return tree_sha256(PACKAGE_DIR, "**/*.py", skip)
 
 
 def combine(*parts: object) -> str:

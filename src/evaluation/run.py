@@ -12,7 +12,6 @@ from pathlib import Path
 
 from evaluation import hashing
 from evaluation.config import Config
-from evaluation.errors import ExecutionError, InvalidDataError
 from evaluation.pipeline import (
     REPO_ROOT,
     Progress,
@@ -287,4 +286,4 @@ def _load_json(path: Path) -> dict:
         return {}
 
 
-__all__ = ["RunOptions", "run", "ExecutionError", "InvalidDataError"]
+__all__ = ["RunOptions", "run"]
