@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m evaluation.bench
+	$(BIN)/python -m evaluation.pipeline.bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -8,7 +8,7 @@ import sys
 import nbformat
 import pytest
 
-from evaluation import bench
+from evaluation.pipeline import bench
 
 
 def test_loglog_slope_recovers_known_exponents():

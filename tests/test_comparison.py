@@ -5,8 +5,8 @@ import math
 import pytest
 from statsmodels.stats.power import NormalIndPower
 
-from evaluation.comparison import compare, comparison_table
-from evaluation.rates import wilson
+from evaluation.analysis.comparison import compare, comparison_table
+from evaluation.analysis.rates import wilson
 
 
 def test_difference_reproduces_newcombe_1998_table_ii():
@@ -50,8 +50,8 @@ def test_table_and_unknown_baseline():
 
 
 def test_compare_pairs_uses_each_declared_baseline():
-    from evaluation.comparison import compare_pairs
-    from evaluation.rates import newcombe, wilson
+    from evaluation.analysis.comparison import compare_pairs
+    from evaluation.analysis.rates import newcombe, wilson
 
     rates = {"MOH1": wilson(51, 148), "MOH2": wilson(58, 161), "MOH3": wilson(20, 80)}
     comps = compare_pairs(rates, "MOH1:MOH2, MOH2:MOH3")

@@ -5,7 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from evaluation import conversion as cv
+from evaluation.analysis import conversion as cv
+from evaluation.report import conversion_tables, conversion_text
 
 D = pd.Timestamp
 
@@ -121,7 +122,7 @@ def test_enh_funnel_counts_by_hand():
     assert row["ci_low"] == pytest.approx(low) and row["ci_high"] == pytest.approx(high)
     rates = cv.referral_rates(frame)
     assert (rates["any"].n, rates["moh"].n, rates["other"].n) == (4, 2, 3)
-    text = cv.referral_sentence("ENH", rates)
+    text = conversion_text.referral_sentence("ENH", rates)
     assert text.startswith("Of the 6 clients enrolled in ENH, 4 were referred")
     assert "Referred to MOH: 33.3 % (95 % CI" in text and "2 of 6" in text
 
@@ -160,11 +161,11 @@ def test_chain_counts_linked_people_not_products():
         [1, 1],  # c1 returned
         [1, 2],  # returned of all referred
     ]
-    text = cv.chain_sentence(steps, threshold=1)
+    text = conversion_text.chain_sentence(steps, threshold=1)
     assert "2 ENH clients were referred to MOH" in text and "1 of 2 (50.0 %" in text
     assert "not products" in text
-    assert "withheld" in cv.chain_sentence(steps, threshold=5)
-    shown, _ = cv.publishable_chain(steps, threshold=5)
+    assert "withheld" in conversion_text.chain_sentence(steps, threshold=5)
+    shown, _ = conversion_tables.publishable_chain(steps, threshold=5)
     assert shown.loc[1, "n"] in ("<5", "x") and shown.loc[2, "N"] == "x"
 
 
@@ -215,7 +216,7 @@ def test_publishable_subgroups_hide_small_counts():
         }
     )
     sub["estimate"], sub["ci_low"], sub["ci_high"] = sub["n"] / sub["N"], 0.0, 1.0
-    shown, legend = cv.publishable_subgroups(sub, threshold=5)
+    shown, legend = conversion_tables.publishable_subgroups(sub, threshold=5)
     rows = shown.set_index("group")
     assert rows.loc["female", "n"] == 12 and rows.loc["female", "rate"] == "30.0 %"
     assert rows.loc["male", "n"] == "<5" and rows.loc["male", "rate"] == "x"
@@ -224,14 +225,14 @@ def test_publishable_subgroups_hide_small_counts():
     assert "fewer than 5" in legend
     # A table too small to protect is withheld as a whole rather than published.
     frame = cv.client_frame(tables(), "MOH1")
-    tiny, _ = cv.publishable_subgroups(cv.subgroup_rates(frame, "returned", ["sex"]))
+    tiny, _ = conversion_tables.publishable_subgroups(cv.subgroup_rates(frame, "returned", ["sex"]))
     assert len(tiny) == 1 and "withheld" in tiny["group"].iloc[0]
 
 
 def test_cohort_headline_keeps_only_the_headline_steps():
     import pandas as pd
 
-    from evaluation.conversion import cohort_headline
+    from evaluation.analysis.conversion import cohort_headline
 
     cohorts = pd.DataFrame(
         {

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.disclosure import (
+from evaluation.analysis.rates import wilson
+from evaluation.publish.disclosure import (
     DisclosureError,
     describe_rate,
     feasible_ranges,
@@ -14,7 +15,6 @@ from evaluation.disclosure import (
     recoverable_cells,
     suppress_table,
 )
-from evaluation.rates import wilson
 
 
 def hidden_cells(st) -> dict[tuple[int, str], str]:

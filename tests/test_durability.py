@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation import durability as D
-from evaluation.rates import Z95
+from evaluation.analysis import durability as D
+from evaluation.analysis.rates import Z95
 
 DAY0 = pd.Timestamp("2017-01-10")
 
@@ -369,7 +369,7 @@ def test_trajectory_model_samples_returnees_above_the_cap():
     import numpy as np
     import pandas as pd
 
-    from evaluation.durability import trajectory_model
+    from evaluation.analysis.durability import trajectory_model
 
     rng = np.random.default_rng(1)
     ids = np.repeat([f"r{i:03d}" for i in range(60)], 2)

@@ -8,7 +8,7 @@ import pytest
 from conftest import run_cli
 from textutil import docx_text, html_text, pdf_text
 
-from evaluation.rates import wilson
+from evaluation.analysis.rates import wilson
 
 pytestmark = pytest.mark.e2e
 

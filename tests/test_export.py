@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from evaluation.export import neutralise, write_csv, write_xlsx
+from evaluation.publish.export import neutralise, write_csv, write_xlsx
 
 TRIGGERS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "\t=1", "\r=1", '=HYPERLINK("http://x")']
 

@@ -374,8 +374,9 @@ def test_configuration_errors_exit_2_naming_the_key(tmp_path, old, new, expected
 
 def test_init_project_writes_block_and_template(tmp_path):
     """init-project adds a loadable block and a mapping template naming every contract table."""
-    from evaluation import config, io
-    from evaluation.schemas import TABLES
+    from evaluation import config
+    from evaluation.data import read as io
+    from evaluation.data.contract import TABLES
 
     cfg = _config_copy(tmp_path)
     res = run_cli("init-project", "MOH4", "--data", "moh4_export", "--start", "2023-11-01",

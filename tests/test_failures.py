@@ -243,7 +243,8 @@ def _failing_notebooks(tmp_path: Path) -> Path:
 
 
 def test_notebook_error_exit_3(good, tmp_path, monkeypatch, capsys):
-    from evaluation import cli, pipeline
+    from evaluation import cli
+    from evaluation.pipeline import jobs as pipeline
 
     build, before = good
     nbdir = _failing_notebooks(tmp_path)
@@ -272,7 +273,8 @@ def test_notebook_error_exit_3(good, tmp_path, monkeypatch, capsys):
 
 
 def test_render_error_exit_3(good, monkeypatch, capsys):
-    from evaluation import cli, run
+    from evaluation import cli
+    from evaluation.pipeline import run
 
     build, before = good
     original = run.stage_report

@@ -68,4 +68,4 @@ def test_help_lists_the_commands_and_exit_codes():
 
 
 def test_importing_the_bench_loads_no_heavy_package():
-    assert _loaded_after("import evaluation.bench") == []
+    assert _loaded_after("import evaluation.pipeline.bench") == []

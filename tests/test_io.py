@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from conftest_contract import PERIODS, valid_csv, valid_frames, write_dataset
 
-from evaluation import io, pseudonymise
+from evaluation.data import pseudonymise
+from evaluation.data import read as io
+from evaluation.data.validate import validate_dataset
 from evaluation.errors import ConfigError
-from evaluation.validate import validate_dataset
 
 KEY = "test-key-0123456789abcdef"
 

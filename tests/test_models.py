@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize_scalar
 
-from evaluation.models import cox, design, logistic, show_table
-from evaluation.rates import Z95
+from evaluation.analysis.models import cox, design, logistic, show_table
+from evaluation.analysis.rates import Z95
 
 
 def two_by_two(a: int, b: int, c: int, d: int) -> pd.DataFrame:

@@ -110,8 +110,9 @@ def test_every_number_in_the_report_comes_from_results(default_build):
 
 def test_a_number_typed_into_a_qmd_is_caught(default_build, tmp_path):
     """Plant a number in a staged copy of the sources, render it with the fallback, and check."""
-    from evaluation import config, render
-    from evaluation.run import stage_report
+    from evaluation import config
+    from evaluation.pipeline.run import stage_report
+    from evaluation.report import render
 
     cfg = config.load(ROOT / "evaluation.yml")
     run_dir = (default_build / "results").resolve().parent

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, cli_env, run_cli
 
-from evaluation.pseudonymise import pseudonym
+from evaluation.data.pseudonymise import pseudonym
 
 pytestmark = pytest.mark.e2e
 
@@ -260,7 +260,7 @@ def test_key_never_in_build_or_logs(canary_run):
 
 
 def _known_keys() -> list[str]:
-    from evaluation.pseudonymise import default_key_file
+    from evaluation.data.pseudonymise import default_key_file
 
     keys = []
     path = default_key_file()

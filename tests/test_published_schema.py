@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.validate import validate_published
+from evaluation.data.validate import validate_published
 
 FIGURES = Path(__file__).resolve().parents[1] / "data" / "published" / "figures.csv"
 

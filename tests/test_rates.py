@@ -5,8 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from evaluation import published
-from evaluation.rates import minimum_detectable_difference, newcombe, wilson
+from evaluation.analysis import published
+from evaluation.analysis.rates import minimum_detectable_difference, newcombe, wilson
 
 Z = 1.959963984540054
 
@@ -80,7 +80,7 @@ def test_dtv_context_table_is_wide_by_year():
 
 
 def test_figure_counts_below_threshold_are_masked():
-    from evaluation.plots import count_label
+    from evaluation.report.plots import count_label
 
     assert [count_label(n) for n in (0, 1, 4, 5, 51)] == ["0", "<5", "<5", "5", "51"]
     assert count_label(9, threshold=10) == "<10"
@@ -92,7 +92,7 @@ def test_rate_bars_do_not_draw_a_withheld_rate():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from evaluation.plots import rate_bars
+    from evaluation.report.plots import rate_bars
 
     fig, ax = plt.subplots()
     rate_bars(ax, ["big", "small"], [wilson(46, 319), wilson(3, 40)])

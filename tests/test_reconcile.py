@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluation import reconcile, synthetic
+from evaluation.analysis import reconcile
+from evaluation.data import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "data" / "published" / "figures.csv"

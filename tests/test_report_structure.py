@@ -20,8 +20,8 @@ INLINE_TABLE = re.compile(r"^:\s.*\{#(tbl-[\w-]+)\}\s*$")
 def sources(default_build, tmp_path_factory) -> tuple[str, Path]:
     """The expanded Quarto source exactly as staged for the default build's render."""
     from evaluation import config
-    from evaluation.embed import expand_includes
-    from evaluation.run import stage_report
+    from evaluation.pipeline.run import stage_report
+    from evaluation.report.embed import expand_includes
 
     stage = tmp_path_factory.mktemp("stage")
     cfg = config.load(ROOT / "evaluation.yml")
@@ -58,8 +58,8 @@ def expected_sections(text: str) -> dict[str, tuple[int, str]]:
 def expected_exhibits(text: str, base: Path) -> list[tuple[str, str]]:
     """(label, 'Figure N' / 'Table N') in order of appearance: embedded cells that show a
     figure or table, and tables captioned inline in the sources."""
-    from evaluation.chapters import shows_exhibit
-    from evaluation.embed import EMBED, read_notebook
+    from evaluation.report.chapters import shows_exhibit
+    from evaluation.report.embed import EMBED, read_notebook
 
     found: list[tuple[int, str]] = []
     notebooks: dict[Path, object] = {}
@@ -136,7 +136,7 @@ def test_every_cross_reference_is_resolved(sources, html, default_build):
 def test_synthetic_banner_in_every_format(default_build, html):
     from pypdf import PdfReader
 
-    from evaluation.run import SYNTHETIC_BANNER
+    from evaluation.pipeline.run import SYNTHETIC_BANNER
 
     assert SYNTHETIC_BANNER in html_text(default_build / "report" / "index.html")
     assert "Synthetic data" in docx_text(default_build / "report" / "evaluation.docx")

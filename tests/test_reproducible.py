@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, run_cli
 
 from evaluation import config
-from evaluation.verify import compare_notebooks, compare_results, rerun_config
+from evaluation.pipeline.verify import compare_notebooks, compare_results, rerun_config
 
 pytestmark = pytest.mark.e2e
 

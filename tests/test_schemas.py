@@ -8,7 +8,9 @@ import pandera.pandas as pa
 import pytest
 import yaml
 
-from evaluation import crosscheck, dictionary, schemas
+from evaluation.data import contract as schemas
+from evaluation.data import crosscheck
+from evaluation.report import dictionary
 
 NAMES = schemas.schema_names()
 

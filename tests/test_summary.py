@@ -1,11 +1,11 @@
-"""evaluation.summary: the cross-project numbers and sentences, on hand-made records."""
+"""evaluation.report.summary: the cross-project numbers and sentences, on hand-made records."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from evaluation import summary as sm
-from evaluation.rates import newcombe, wilson
+from evaluation.analysis.rates import newcombe, wilson
+from evaluation.report import summary as sm
 
 
 def _tables() -> dict[str, pd.DataFrame]:

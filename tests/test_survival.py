@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluation.survival import (
+from evaluation.analysis.survival import (
     AALEN_JOHANSEN,
     KAPLAN_MEIER,
     at_risk,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from evaluation import synthetic
+from evaluation.data import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = [
@@ -76,7 +76,7 @@ def test_tables_have_exactly_the_contract_columns(t1):
 
 
 def _counts(t: dict[str, pd.DataFrame]) -> tuple[int, ...]:
-    """The published figures, recomputed here with set arithmetic (not evaluation.reconcile)."""
+    """The published figures, recomputed here with set arithmetic (not analysis.reconcile)."""
     enr, ref, dep, sup, cl = (
         t[k] for k in ("enrolments", "referrals", "departures", "support", "clients")
     )

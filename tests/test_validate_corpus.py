@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from conftest_contract import PERIODS, valid_csv, valid_frames, write_dataset
 
-from evaluation.validate import validate_dataset
+from evaluation.data.validate import validate_dataset
 
 Frames = dict[str, pd.DataFrame]
 CLIENT_IDS = ("C001", "C002", "C003", "C004", "C005", "C999")

@@ -94,7 +94,7 @@ def _config(args: argparse.Namespace):
 def cmd_run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from evaluation.run import RunOptions, run
+    from evaluation.pipeline.run import RunOptions, run
 
     cfg = _config(args)
     if args.project:
@@ -118,7 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from evaluation.validate import validate_dataset
+    from evaluation.data.validate import validate_dataset
 
     cfg = _config(args)
     folder = args.dir or cfg.cases
@@ -135,7 +135,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from evaluation import synthetic
+    from evaluation.data import synthetic
 
     if args.scale <= 0:
         from evaluation.errors import ConfigError
@@ -152,7 +152,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from evaluation.run import RunOptions, run
+    from evaluation.pipeline.run import RunOptions, run
 
     cfg = _config(args)
     run(cfg, RunOptions(build=args.build, quiet=args.quiet, force_pandoc=args.pandoc))
@@ -160,7 +160,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from evaluation.verify import verify
+    from evaluation.pipeline.verify import verify
 
     cfg = _config(args)
     differences = verify(cfg, args.build, quiet=args.quiet, keep=args.keep)
@@ -174,7 +174,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_init_project(args: argparse.Namespace) -> int:
-    from evaluation.init_project import init_project
+    from evaluation.pipeline.init_project import init_project
 
     print(
         init_project(
@@ -185,7 +185,7 @@ def cmd_init_project(args: argparse.Namespace) -> int:
 
 
 def cmd_dictionary(args: argparse.Namespace) -> int:
-    from evaluation.dictionary import write_dictionary
+    from evaluation.report.dictionary import write_dictionary
 
     write_dictionary(args.out)
     print(f"data dictionary written to {args.out}")

@@ -1,0 +1,357 @@
+"""The run: validate → prepare → execute notebooks (cached, parallel) → render → publish atomically.
+
+Every stage writes under the build directory only. Results are assembled in
+build/.runs/<run key>/ and published by swapping the symlinks build/{notebooks,results,report};
+a failure at any stage leaves the previous outputs in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evaluation import hashing
+from evaluation.config import Config
+from evaluation.errors import ExecutionError
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+PUBLISHED = ("notebooks", "results", "report")
+
+
+@dataclass
+class Job:
+    """One papermill run of a notebook with explicit parameters."""
+
+    name: str  # e.g. conversion-moh1
+    notebook: Path
+    group: str  # folder under notebooks/ and results/: project key, 'published', 'comparison'
+    params: dict[str, Any]
+    inputs: dict[str, str]  # what the run depends on -> content hash
+    label_suffix: str | None = None
+    key: str = ""
+
+
+@dataclass
+class Progress:
+    """Stage and notebook progress lines on stderr; silent with quiet=True."""
+
+    quiet: bool = False
+    started: float = field(default_factory=time.perf_counter)
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            elapsed = time.perf_counter() - self.started
+            print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _notebook_dir() -> Path:
+    return REPO_ROOT / "notebooks"
+
+
+def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Job]:
+    """Every notebook run the configuration asks for, with its parameters."""
+    nbdir = _notebook_dir()
+    jobs = [
+        Job(
+            "published",
+            nbdir / "published.ipynb",
+            "published",
+            {
+                "published_file": str(cfg.published.resolve()),
+                "results_dir": "results",
+                "config_file": str(cfg.path.resolve()),
+            },
+            {"published": published_hash},
+        )
+    ]
+    for p in cfg.projects:
+        data_dir = prepared[p.id]
+        for nb in p.notebooks:
+            jobs.append(
+                Job(
+                    f"{nb}-{p.key}",
+                    nbdir / f"{nb}.ipynb",
+                    p.key,
+                    {
+                        "project": p.id,
+                        "data_dir": str(data_dir),
+                        "results_dir": "results",
+                        "config_file": str(cfg.path.resolve()),
+                        "synthetic": cfg.synthetic,
+                    },
+                    {"data": data_dir.name},
+                    label_suffix=p.key,
+                )
+            )
+    compared = [p for p in cfg.projects if p.kind == "return"]
+    if len(compared) >= 2:
+        ids = ",".join(p.id for p in compared)
+        data_dir = prepared["__all__"]
+        declared = [(b.id, p.id) for b, p in cfg.comparisons()]
+        pairs = declared or [(compared[0].id, p.id) for p in compared[1:]]
+        pairs_param = ",".join(f"{b}:{p}" for b, p in pairs)
+        for nb in ("comparison", "durability_comparison"):
+            params = {
+                "projects": ids,
+                "data_dir": str(data_dir),
+                "results_dir": "results",
+                "config_file": str(cfg.path.resolve()),
+                "synthetic": cfg.synthetic,
+            }
+            if nb == "comparison":
+                params["pairs"] = pairs_param
+            jobs.append(
+                Job(nb, nbdir / f"{nb}.ipynb", "comparison", params, {"data": data_dir.name})
+            )
+    if "__all__" in prepared:
+        data_dir = prepared["__all__"]
+        jobs.append(
+            Job(
+                "summary",
+                nbdir / "summary.ipynb",
+                "summary",
+                {
+                    "data_dir": str(data_dir),
+                    "published_file": str(cfg.published.resolve()),
+                    "results_dir": "results",
+                    "config_file": str(cfg.path.resolve()),
+                    "synthetic": cfg.synthetic,
+                },
+                {"data": data_dir.name, "published": published_hash},
+            )
+        )
+    return [j for j in jobs if j.notebook.exists()]
+
+
+def job_key(job: Job, environment: str, config_hash: str) -> str:
+    """Cache key: notebook source, parameters, inputs, library code, lock file and config.
+
+    The prepared data folder enters by its content-addressed name (also in job.inputs), not its
+    absolute path: a build folder that is moved or copied keeps its cache and its run key.
+    """
+    params = {k: Path(v).name if k == "data_dir" else v for k, v in job.params.items()}
+    return hashing.combine(
+        hashing.file_sha256(job.notebook),
+        params,
+        job.inputs,
+        environment,
+        config_hash,
+        job.label_suffix,
+    )
+
+
+def suffix_labels(nb_path: Path, suffix: str) -> None:
+    """Make cell labels unique per project: 'fig-funnel' -> 'fig-funnel-moh1'."""
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        lines = cell.source.splitlines()
+        for i, line in enumerate(lines):
+            if not line.startswith("#|"):
+                break
+            if line.replace(" ", "").startswith("#|label:"):
+                label = line.split(":", 1)[1].strip()
+                lines[i] = f"#| label: {label}-{suffix}"
+        cell.source = "\n".join(lines)
+    nbformat.write(nb, nb_path)
+
+
+def _first_error(nb_path: Path) -> str:
+    """'cell 7 (label fig-x): ValueError: ...' for the first cell with an error output."""
+    import nbformat
+
+    from evaluation.report.embed import cell_options
+
+    nb = nbformat.read(nb_path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                label = cell_options(cell.source).get("label")
+                where = f"cell {i}" + (f" (label {label})" if label else "")
+                return f"{where}: {out.get('ename')}: {out.get('evalue')}"
+    return "unknown cell"
+
+
+def execute(job: Job, cache: Path, failed_dir: Path) -> tuple[Path, float]:
+    """Run one job with papermill into the cache; on failure keep the executed copy aside.
+
+    Returns the cache folder and the seconds the run itself took (not its time in the queue).
+    """
+    import papermill as pm
+
+    t0 = time.perf_counter()
+    final = cache / job.key
+    work = cache / f"{job.key}.tmp-{os.getpid()}-{time.time_ns()}"
+    work.mkdir(parents=True)
+    out_nb = work / "notebook.ipynb"
+    env_before = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    # The kernel inherits this worker's stderr: send its chatter to a log, not the terminal.
+    log_dir = failed_dir.parent / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    saved_fd = os.dup(2)
+    log = open(log_dir / f"{job.name}.log", "w", encoding="utf-8")  # noqa: SIM115
+    os.dup2(log.fileno(), 2)
+    try:
+        pm.execute_notebook(
+            str(job.notebook),
+            str(out_nb),
+            parameters=job.params,
+            cwd=str(work),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - any notebook failure is reported the same way
+        failed_dir.mkdir(parents=True, exist_ok=True)
+        keep = failed_dir / f"{job.name}.ipynb"
+        if out_nb.exists():
+            shutil.copy2(out_nb, keep)
+            where = _first_error(out_nb)
+            shutil.rmtree(work, ignore_errors=True)
+            raise ExecutionError(
+                f"notebook {job.notebook.name} ({job.name}) failed at {where}. "
+                f"The executed copy with the error is {keep}"
+            ) from exc
+        shutil.rmtree(work, ignore_errors=True)
+        raise ExecutionError(
+            f"notebook {job.notebook.name} ({job.name}) could not run: {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+        log.close()
+        if env_before is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = env_before
+    if job.label_suffix:
+        suffix_labels(out_nb, job.label_suffix)
+    try:
+        work.rename(final)
+    except OSError:  # another process filled the same key first
+        shutil.rmtree(work, ignore_errors=True)
+    return final, time.perf_counter() - t0
+
+
+# Cross-project notebooks do the most work, the published figures the least: start the long
+# ones first so that two workers finish together.
+_COST_ORDER = ("durability_comparison", "summary", "durability", "comparison", "conversion")
+
+
+def _expected_cost(job: Job) -> int:
+    base = job.name.split("-")[0]
+    return _COST_ORDER.index(base) if base in _COST_ORDER else len(_COST_ORDER)
+
+
+def run_jobs(
+    jobs: list[Job], cache: Path, failed_dir: Path, workers: int, progress: Progress
+) -> dict[str, dict]:
+    """Execute the jobs not already cached, `workers` at a time; return per-job records."""
+    records: dict[str, dict] = {}
+    todo = []
+    for job in jobs:
+        if (cache / job.key).is_dir():
+            records[job.name] = {"key": job.key, "cache": "hit", "seconds": 0.0}
+        else:
+            todo.append(job)
+    todo.sort(key=_expected_cost)
+    hits = len(jobs) - len(todo)
+    progress.say(
+        f"notebooks: {len(jobs)} runs, {hits} cached, {len(todo)} to execute ({workers} at a time)"
+    )
+    if not todo:
+        return records
+    errors: list[ExecutionError] = []
+    import multiprocessing as mp
+
+    # Processes, not threads: kernels started from threads of one process interfere.
+    ctx = mp.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))), mp_context=ctx) as pool:
+        futures = {pool.submit(execute, job, cache, failed_dir): job for job in todo}
+        done = 0
+        for fut in as_completed(futures):
+            job = futures[fut]
+            done += 1
+            try:
+                _, seconds = fut.result()
+                records[job.name] = {"key": job.key, "cache": "miss", "seconds": round(seconds, 2)}
+                progress.say(f"  [{done}/{len(todo)}] {job.name} executed")
+            except ExecutionError as exc:
+                errors.append(exc)
+                progress.say(f"  [{done}/{len(todo)}] {job.name} FAILED")
+    if errors:
+        raise errors[0]
+    return records
+
+
+def publish(build: Path, run_dir: Path, names: tuple[str, ...] = PUBLISHED) -> None:
+    """Point build/{notebooks,results,report} at run_dir atomically (symlink swap)."""
+    for name in names:
+        link = build / name
+        target = os.path.relpath(run_dir / name, build)
+        tmp = build / f".{name}.new-{os.getpid()}"
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        os.symlink(target, tmp)
+        if link.exists() and not link.is_symlink():
+            shutil.rmtree(link)
+        os.replace(tmp, link)
+
+
+def _alive(pid: int) -> bool:
+    """True while process pid runs (a zombie, killed but not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def sweep_debris(build: Path) -> None:
+    """Remove what killed runs left: half-executed notebooks and report stages of dead processes."""
+    for path in [*(build / "cache").glob("*.tmp-*"), *build.glob(".stage-*")]:
+        tail = path.name.rsplit(".tmp-", 1)[1] if ".tmp-" in path.name else path.name[7:]
+        pid = tail.split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def prune_runs(build: Path, keep: int = 2) -> None:
+    """Remove old run folders that no published link points to, and debris of killed runs."""
+    sweep_debris(build)
+    runs = build / ".runs"
+    if not runs.is_dir():
+        return
+    live = {(build / n).resolve().parent for n in PUBLISHED if (build / n).is_symlink()}
+    old = sorted(
+        (d for d in runs.iterdir() if d.is_dir() and d.resolve() not in live),
+        key=lambda d: d.stat().st_mtime,
+        reverse=True,
+    )
+    for d in old[keep - 1 :] if keep > 0 else old:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON next to path, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,193 @@
+"""Stage one of every run: validate the inputs, then pseudonymise them into build/data/.
+
+A dataset that validated before (same files, same periods, same key) is not validated again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import shutil
+from pathlib import Path
+
+from evaluation import hashing
+from evaluation.config import Config
+from evaluation.errors import ConfigError, InvalidDataError
+from evaluation.pipeline.jobs import Progress, write_json_atomic
+
+VALIDATION_MODULES = (
+    "data/validate.py",
+    "data/crosscheck.py",
+    "data/problems.py",
+    "data/read.py",
+    "data/contract.py",
+    "data/pseudonymise.py",
+)
+
+
+def _write_reports(build: Path, reports: list[tuple[str, object]]) -> None:
+    """build/validation/report.{md,json}: every dataset's report, in one place."""
+    out = build / "validation"
+    out.mkdir(parents=True, exist_ok=True)
+    md = []
+    js = {}
+    for name, rep in reports:
+        md.append(f"# Validation of {name}\n\n{rep.to_markdown()}")  # type: ignore[attr-defined]
+        js[name] = rep.to_dict()  # type: ignore[attr-defined]
+    tmp = out / ".report.md.tmp"
+    tmp.write_text("\n\n".join(md) + "\n", encoding="utf-8")
+    tmp.replace(out / "report.md")
+    write_json_atomic(out / "report.json", js)
+
+
+def _summary(name: str, report: object, build: Path) -> str:
+    problems = report.errors  # type: ignore[attr-defined]
+    lines = [
+        f"{name}: {len(problems)} problem(s) found; nothing was analysed and earlier "
+        f"outputs are untouched. Full report: {build / 'validation' / 'report.md'}"
+    ]
+    for p in problems[:10]:
+        lines.append(f"  - {p.message} [rule: {p.rule}]")
+    if len(problems) > 10:
+        lines.append(f"  … and {len(problems) - 10} more in the report")
+    return "\n".join(lines)
+
+
+def check_published(cfg: Config, build: Path, progress: Progress) -> str:
+    """Validate the published-figures table; return its sha256."""
+    if not cfg.published.is_file():
+        raise InvalidDataError(f"published figures file {cfg.published} does not exist")
+    digest = hashing.file_sha256(cfg.published)
+    marker = build / "data" / f"published-{hashing.combine(digest, _validation_code_hash())[:16]}"
+    if marker.exists():
+        return digest
+    from evaluation.data.validate import validate_published
+
+    _, report = validate_published(cfg.published)
+    if not report.ok:
+        _write_reports(build, [(cfg.published.name, report)])
+        raise InvalidDataError(_summary(cfg.published.name, report, build))
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(digest + "\n")
+    return digest
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A value that changes with the key but reveals nothing about it."""
+    return hmac.new(key, b"evaluation-key-fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
+def _validation_code_hash() -> str:
+    return hashing.combine(
+        *(
+            hashing.file_sha256(hashing.PACKAGE_DIR / m)
+            for m in VALIDATION_MODULES
+            if (hashing.PACKAGE_DIR / m).exists()
+        ),
+        hashing.tree_sha256(hashing.PACKAGE_DIR.parents[1] / "data_schemas"),
+    )
+
+
+def prepare_dataset(
+    data_dir: Path, cfg: Config, build: Path, key: bytes, progress: Progress
+) -> tuple[Path, object | None, str]:
+    """Validate and pseudonymise one dataset folder into build/data/<hash>/."""
+    if not data_dir.is_dir():
+        raise ConfigError(f"case data folder {data_dir} does not exist")
+    content = hashing.tree_sha256(data_dir)
+    dkey = hashing.combine(content, cfg.periods, key_fingerprint(key), _validation_code_hash())
+    out = build / "data" / dkey[:16]
+    if (out / ".complete").exists():
+        progress.say(f"  {data_dir.name}: unchanged since last validation (cached)")
+        return out, None, content
+    progress.say(f"  {data_dir.name}: validating every table and cross-table rule")
+    # In a child process: validating national-scale data takes gigabytes that a long-lived
+    # parent would keep (malloc rarely returns them) while the notebook kernels run.
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("forkserver")) as pool:
+        report = pool.submit(_validate_and_write, data_dir, cfg.periods, key, out, dkey).result()
+    return out, report, content
+
+
+def _validate_and_write(data_dir: Path, periods: dict, key: bytes, out: Path, dkey: str) -> object:
+    """Validate one dataset; when clean, pseudonymise it into out/ (atomically). The report."""
+    from evaluation.data import prepared
+    from evaluation.data.pseudonymise import pseudonymise
+    from evaluation.data.validate import validate_dataset
+
+    try:
+        tables, report = validate_dataset(data_dir, periods)
+    except OSError as exc:  # validation only reads: this is an input the system cannot read
+        raise InvalidDataError(
+            f"cannot read {exc.filename or data_dir}: {exc.strerror or exc}; nothing was "
+            "analysed and earlier outputs are untouched"
+        ) from exc
+    if not report.ok:
+        return report
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    prepared.write(pseudonymise(tables, key), tmp)
+    (tmp / "validation.md").write_text(report.to_markdown(), encoding="utf-8")
+    (tmp / ".complete").write_text(dkey + "\n")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return report
+
+
+def combine(dirs: list[Path], build: Path) -> Path:
+    """One prepared folder holding the tables of several datasets (for cross-project notebooks)."""
+    import pandas as pd
+
+    from evaluation.data import prepared
+
+    key = hashing.combine(*(d.name for d in dirs))[:16]
+    out = build / "data" / f"all-{key}"
+    if (out / ".complete").exists():
+        return out
+    parts = [prepared.load(d) for d in dirs]
+    names = sorted(set().union(*(p.keys() for p in parts)))
+    tables = {}
+    for n in names:
+        frames = [p[n] for p in parts if n in p]
+        df = pd.concat(frames, ignore_index=True)
+        first = df.columns[0]
+        tables[n] = df.drop_duplicates(subset=[first]) if first.endswith("_id") else df
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    prepared.write(tables, tmp)
+    (tmp / ".complete").write_text(key + "\n")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out
+
+
+def prepare_all(cfg: Config, build: Path, progress: Progress) -> tuple[dict[str, Path], dict]:
+    """Prepared folder per project id (plus '__all__'), and input hashes for the manifest."""
+    datasets: dict[Path, list[str]] = {}
+    for p in cfg.projects:
+        datasets.setdefault((p.data or cfg.cases).resolve(), []).append(p.id)
+    if not datasets:
+        return {}, {}
+    from evaluation.data.pseudonymise import load_key
+
+    key = load_key()
+    reports, failed, hashes, where = [], [], {}, {}
+    for data_dir in datasets:
+        out, report, content = prepare_dataset(data_dir, cfg, build, key, progress)
+        hashes[str(data_dir)] = content
+        where[data_dir] = out
+        if report is not None:
+            reports.append((str(data_dir), report))
+            if not report.ok:  # type: ignore[attr-defined]
+                failed.append((str(data_dir), report))
+    if reports:
+        _write_reports(build, reports)
+    if failed:
+        raise InvalidDataError("\n".join(_summary(n, r, build) for n, r in failed))
+    result = {pid: where[d] for d, pids in datasets.items() for pid in pids}
+    dirs = sorted(set(where.values()))
+    if dirs:
+        result["__all__"] = dirs[0] if len(dirs) == 1 else combine(dirs, build)
+    return result, hashes

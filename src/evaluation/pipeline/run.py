@@ -1,0 +1,264 @@
+"""`evaluation run`: the whole flow, with a manifest of what went in and what it cost."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from evaluation import hashing
+from evaluation.config import Config
+from evaluation.pipeline.jobs import (
+    REPO_ROOT,
+    Progress,
+    job_key,
+    plan,
+    prune_runs,
+    publish,
+    run_jobs,
+    write_json_atomic,
+)
+
+SYNTHETIC_BANNER = "SYNTHETIC CASE DATA: case-level results in this report describe no real person"
+PACKAGES = (
+    "pandas",
+    "numpy",
+    "statsmodels",
+    "matplotlib",
+    "pandera",
+    "papermill",
+    "pypandoc",
+    "typst",
+    "pyarrow",
+    "quarto",
+)
+
+
+@dataclass
+class RunOptions:
+    """How to run: build folder, workers, verbosity, renderer choice."""
+
+    build: Path
+    jobs: int = 0  # 0 = one per core
+    quiet: bool = False
+    force_pandoc: bool = False
+    render: bool = True
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        dist = {"pypandoc": "pypandoc-binary"}.get(name, name)
+        try:
+            out[name] = version(dist)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _environment_hash(notebook_code_only: bool = False) -> str:
+    """Library source and lock file; for notebook cache keys only the code notebooks import."""
+    lock = REPO_ROOT / "requirements.lock"
+    return hashing.combine(
+        hashing.library_sha256(notebook_code_only),
+        hashing.file_sha256(lock) if lock.exists() else "",
+    )
+
+
+def validate_inputs(cfg: Config, build: Path, progress: Progress) -> tuple[dict, dict]:
+    """Validate the published table and every case dataset; raise InvalidDataError on problems.
+
+    Returns (prepared data folders per project id, input file hashes).
+    """
+    from evaluation.pipeline import prepare
+
+    inputs: dict[str, str] = {}
+    inputs[str(cfg.published)] = prepare.check_published(cfg, build, progress)
+    prepared, hashes = prepare.prepare_all(cfg, build, progress)
+    inputs.update(hashes)
+    return prepared, inputs
+
+
+def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
+    """Lay out a Quarto project in stage/: _quarto.yml, reports/, build/notebooks/."""
+    from evaluation.report import chapters
+
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    shutil.copy2(REPO_ROOT / "_quarto.yml", stage / "_quarto.yml")
+    shutil.copytree(
+        REPO_ROOT / "reports", stage / "reports", ignore=shutil.ignore_patterns("_generated")
+    )
+    shutil.copytree(run_dir / "notebooks", stage / "build" / "notebooks")
+    shutil.copytree(run_dir / "results", stage / "build" / "results")
+    generated = stage / "reports" / "_generated"
+    chapters.write_generated(cfg, generated, run_dir)
+    write_banners(generated, SYNTHETIC_BANNER if cfg.synthetic else None)
+
+
+def write_banners(generated: Path, banner: str | None) -> None:
+    """Quarto's include files for the synthetic-data banner (empty when the data are real)."""
+    import html
+
+    generated.mkdir(parents=True, exist_ok=True)
+    page_html = (
+        f'<div class="synthetic-banner" style="position:sticky;top:0;z-index:10;background:#222;'
+        f'color:#fff;text-align:center;padding:.35rem;font-weight:bold">{html.escape(banner)}</div>\n'
+        if banner
+        else ""
+    )
+    page_typ = (
+        '#set page(header: align(center, text(size: 8pt, weight: "bold")['
+        + banner.replace("[", "(").replace("]", ")")
+        + "]))\n"
+        if banner
+        else ""
+    )
+    (generated / "banner.html").write_text(page_html, encoding="utf-8")
+    (generated / "banner.typ").write_text(page_typ, encoding="utf-8")
+
+
+def run(cfg: Config, opts: RunOptions) -> dict:
+    """Run the whole evaluation; returns the manifest. Raises EvaluationError subclasses."""
+    progress = Progress(opts.quiet)
+    build = opts.build.resolve()
+    build.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    progress.say(f"validating inputs ({cfg.path.name}; data: {cfg.cases})")
+    prepared, inputs = validate_inputs(cfg, build, progress)
+    timings["validate_prepare"] = round(time.perf_counter() - t0, 3)
+
+    environment = _environment_hash()
+    config_hash = hashing.file_sha256(cfg.path)
+    jobs = plan(cfg, prepared, inputs[str(cfg.published)])
+    notebook_environment = _environment_hash(notebook_code_only=True)
+    for job in jobs:
+        job.key = job_key(job, notebook_environment, config_hash)
+    reports_hash = hashing.combine(
+        hashing.tree_sha256(REPO_ROOT / "reports", "**/*.qmd"),
+        hashing.file_sha256(REPO_ROOT / "_quarto.yml"),
+    )
+    run_key = hashing.combine(
+        [j.key for j in jobs],
+        reports_hash,
+        environment,
+        config_hash,
+        opts.force_pandoc,
+        opts.render,
+    )[:16]
+    run_dir = build / ".runs" / run_key
+    manifest_path = build / "manifest.json"
+    names = ("notebooks", "results", "report") if opts.render else ("notebooks", "results")
+    if (run_dir / ".complete").exists() and all(
+        (build / n).is_symlink() and (build / n).resolve() == (run_dir / n).resolve() for n in names
+    ):
+        progress.say("nothing changed since the last run: outputs are up to date")
+        return _load_json(manifest_path)
+
+    t1 = time.perf_counter()
+    cache = build / "cache"
+    workers = opts.jobs or os.cpu_count() or 1
+    records = run_jobs(jobs, cache, build / "failed", workers, progress)
+    timings["execute"] = round(time.perf_counter() - t1, 3)
+
+    # assemble the run folder from the cache
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    for job in jobs:
+        src = cache / job.key
+        nb_dest = run_dir / "notebooks" / job.group / job.notebook.name
+        nb_dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / "notebook.ipynb", nb_dest)
+        if (src / "results").is_dir():
+            shutil.copytree(src / "results", run_dir / "results" / job.group, dirs_exist_ok=True)
+    from evaluation.publish.results import merge_metrics
+
+    metrics = merge_metrics(run_dir / "results")
+    write_json_atomic(run_dir / "results" / "metrics.json", metrics)
+
+    t2 = time.perf_counter()
+    stage = build / f".stage-{os.getpid()}"
+    renderer = "none"
+    if opts.render:
+        from evaluation.report import render
+
+        try:
+            stage_report(cfg, run_dir, stage)
+            res = render.render(
+                stage,
+                run_dir / "report",
+                cfg.formats,
+                banner=SYNTHETIC_BANNER if cfg.synthetic else None,
+                force_pandoc=opts.force_pandoc,
+                say=progress.say,
+            )
+            renderer = res.renderer
+            for w in res.warnings:
+                progress.say(f"render warning: {w}")
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+    else:
+        (run_dir / "report").mkdir(parents=True, exist_ok=True)
+    timings["render"] = round(time.perf_counter() - t2, 3)
+
+    manifest = {
+        "run_key": run_key,
+        "config": {"file": str(cfg.path), "sha256": config_hash},
+        "inputs": inputs,
+        "synthetic": cfg.synthetic,
+        "notebooks": [
+            {
+                "name": j.name,
+                "notebook": str(j.notebook.relative_to(REPO_ROOT)),
+                "parameters": j.params,
+                **records.get(j.name, {}),
+            }
+            for j in jobs
+        ],
+        "cache": {
+            "hits": sum(r.get("cache") == "hit" for r in records.values()),
+            "misses": sum(r.get("cache") == "miss" for r in records.values()),
+        },
+        "renderer": renderer,
+        "versions": _versions(),
+        "git_commit": hashing.git_commit(),
+        "environment_sha256": environment,
+        "hardware": {
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "system": platform.system(),
+        },
+        "timings_seconds": timings,
+    }
+    manifest["timings_seconds"]["total"] = round(time.perf_counter() - t0, 3)
+    write_json_atomic(run_dir / "manifest.json", manifest)
+    (run_dir / ".complete").write_text(run_key + "\n")
+    # without rendering, the last rendered report stays published (and says which run it is)
+    publish(build, run_dir, names)
+    if not opts.render and (build / "report").exists():
+        progress.say("not rendered: build/report still holds the last rendered report")
+    write_json_atomic(manifest_path, manifest)
+    prune_runs(build)
+    progress.say(
+        f"done: {build / 'report'} ({renderer}); metrics in {build / 'results' / 'metrics.json'}"
+    )
+    return manifest
+
+
+def _load_json(path: Path) -> dict:
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+__all__ = ["RunOptions", "run"]

@@ -1,0 +1,232 @@
+"""Report parts that depend on the configuration or the run: one section per project, the
+exhibit list and the run record of the provenance appendix. Written into the staged project's
+reports/_generated/ at render time, as ordinary Quarto Markdown with `{{< embed >}}` shortcodes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from evaluation.config import Config, Project
+from evaluation.report.embed import EMBED, expand_includes, read_notebook
+from evaluation.report.tables import markdown_table
+
+NB_REL = "../../build/notebooks"  # from reports/_generated/ to the staged notebooks
+SAVE = re.compile(r"save_table\([^,]+,\s*[^,]+,\s*[\"']([\w.-]+)[\"']")
+# words of a cell label that name a results file differently (label word -> file word)
+ALIASES = {
+    "survival": "km",
+    "scores": "score_distribution",
+    "shares": "share_above",
+    "return": "return_rates",
+    "cif": "cif",
+}
+RUN_RECORD = "run_record.tsv"
+
+INTRO = {
+    "conversion": (
+        "{id} ({name}) ran from {start:%B %Y} to {end:%B %Y}. This section follows every "
+        "client enrolled in {id} from enrolment to {outcome}: the funnel and its half-year "
+        "cohorts, the time to return with competing exits counted as such, the shares by "
+        "subgroup, and the pre-specified regression models, which are only reported when the "
+        "number of events allows."
+    ),
+    "durability": (
+        "This section follows the people who returned through {id} after arrival, at the "
+        "monitoring windows up to a year: how many partners reached, whether returnees were "
+        "still in the country of return (three ways, because those not reached cannot be "
+        "assumed to have stayed), and their reintegration scores."
+    ),
+}
+
+
+def _embeds(nb_path: Path, rel: str) -> list[str]:
+    if not nb_path.is_file():
+        return []
+    nb = read_notebook(nb_path)
+    return [f"{{{{< embed {rel}#{label} >}}}}" for label, cell in nb.cells.items() if cell.outputs]
+
+
+def _intro(notebook: str, p: Project) -> str:
+    outcome = (
+        "referral to a return organisation and verified return"
+        if p.kind == "counselling"
+        else "verified return"
+    )
+    return INTRO[notebook].format(id=p.id, name=p.name, start=p.start, end=p.end, outcome=outcome)
+
+
+def _project_sections(cfg: Config, run_dir: Path, notebook: str) -> str:
+    parts = []
+    for p in cfg.projects:
+        if notebook not in p.notebooks:
+            continue
+        nb = run_dir / "notebooks" / p.key / f"{notebook}.ipynb"
+        embeds = _embeds(nb, f"{NB_REL}/{p.key}/{notebook}.ipynb")
+        if not embeds:
+            continue
+        parts.append(f"## {p.id}: {p.name} {{#sec-{notebook}-{p.key}}}\n")
+        parts.append(_intro(notebook, p) + "\n")
+        parts.append("\n\n".join(embeds) + "\n")
+    return "\n".join(parts) if parts else "_No project in the configuration has this analysis._\n"
+
+
+def _comparison(run_dir: Path) -> str:
+    parts = []
+    for nb in ("comparison", "durability_comparison"):
+        parts += _embeds(
+            run_dir / "notebooks" / "comparison" / f"{nb}.ipynb", f"{NB_REL}/comparison/{nb}.ipynb"
+        )
+    if not parts:
+        return "_Fewer than two return projects: no comparison._\n"
+    return "\n\n".join(parts) + "\n"
+
+
+def shows_exhibit(label: str, outputs: list[dict]) -> bool:
+    """A fig- cell that drew an image, or a tbl- cell that emitted a pipe table (a withheld or
+    not-applicable table emits a note instead and gets no number, so it is not an exhibit)."""
+    for out in outputs:
+        data = out.get("data", {})
+        if label.startswith("fig-") and "image/png" in data:
+            return True
+        md = "".join(data.get("text/markdown", ""))
+        if label.startswith("tbl-") and any(ln.lstrip().startswith("|") for ln in md.splitlines()):
+            return True
+    return False
+
+
+def _cell_label(src: str) -> str | None:
+    m = re.search(r"^#\|\s*label:\s*([\w-]+)", src, re.M)
+    return m.group(1) if m else None
+
+
+def results_for_cells(nb_path: Path, files: list[str], suffix: str) -> dict[str, list[str]]:
+    """Label -> the results files behind that cell: files saved in the cell itself, else files
+    whose name holds every word of the label, else those saved by the last unlabelled cell."""
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    stems = {Path(f).stem: f for f in files}
+    out: dict[str, list[str]] = {}
+    pending: list[str] = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        saved = [stems[s] for s in SAVE.findall(src) if s in stems]
+        label = _cell_label(src)
+        if label is None:
+            pending = saved or pending
+            continue
+        words = label.split("-", 1)[-1]
+        if suffix and words.endswith(f"-{suffix}"):
+            words = words[: -len(suffix) - 1]
+        want = {ALIASES.get(w, w) for w in words.split("-")}
+        named = [f for s, f in stems.items() if all(w in s for w in want)]
+        out[label] = saved or named or pending
+    return out
+
+
+def exhibit_list(run_dir: Path, order: list[str] | None = None) -> pd.DataFrame:
+    """Each figure and table shown -> notebook, cell label and the results files behind it,
+    in the order the report shows them (as in an AEA replication README)."""
+    rows = []
+    for nb_path in sorted((run_dir / "notebooks").rglob("*.ipynb")):
+        group = nb_path.parent.name
+        nb = read_notebook(nb_path)
+        files = sorted(p.name for p in (run_dir / "results" / group).glob("*.csv"))
+        behind = results_for_cells(nb_path, files, group)
+        for label, cell in nb.cells.items():
+            if not label.startswith(("fig-", "tbl-")) or not shows_exhibit(label, cell.outputs):
+                continue
+            used = behind.get(label) or []
+            rows.append(
+                {
+                    "Exhibit": f"@{label}",
+                    "Notebook": f"notebooks/{nb_path.name} ({group})",
+                    "Cell label": f"`{label}`",
+                    "Results files": ", ".join(f"`results/{group}/{f}`" for f in used)
+                    or "`results/metrics.json`",
+                    "_label": label,
+                }
+            )
+    df = pd.DataFrame(
+        rows, columns=["Exhibit", "Notebook", "Cell label", "Results files", "_label"]
+    )
+    if order:
+        rank = {label: i for i, label in enumerate(order)}
+        df = df[df["_label"].isin(rank)]
+        df = df.assign(_rank=df["_label"].map(rank)).sort_values("_rank")
+    return df.drop(columns=[c for c in ("_label", "_rank") if c in df.columns]).reset_index(
+        drop=True
+    )
+
+
+def report_order(index_qmd: Path) -> list[str]:
+    """fig-/tbl- labels in the order the (expanded) report embeds them."""
+    text = expand_includes(index_qmd)
+    return [label for _, label in EMBED.findall(text) if label.startswith(("fig-", "tbl-"))]
+
+
+def run_record(cfg: Config, run_dir: Path) -> pd.DataFrame:
+    """Commit and hardware of the run. Run times are left to build/manifest.json: they differ
+    on every run, and `evaluation verify` compares every results file byte for byte."""
+    from evaluation.hashing import git_commit
+
+    return pd.DataFrame(
+        [
+            {"Item": "git commit", "Value": git_commit()},
+            {
+                "Item": "hardware",
+                "Value": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+            },
+            {"Item": "configuration", "Value": cfg.path.name},
+            {
+                "Item": "notebooks executed",
+                "Value": str(len(list((run_dir / "notebooks").rglob("*.ipynb")))),
+            },
+        ]
+    )
+
+
+def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
+    """Write the configuration- and run-dependent report parts into out/."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "conversion.qmd").write_text(
+        _project_sections(cfg, run_dir, "conversion"), encoding="utf-8"
+    )
+    (out / "durability.qmd").write_text(
+        _project_sections(cfg, run_dir, "durability"), encoding="utf-8"
+    )
+    (out / "comparison.qmd").write_text(_comparison(run_dir), encoding="utf-8")
+    record = run_record(cfg, run_dir)
+    summary_results = run_dir / "results" / "summary"
+    summary_results.mkdir(parents=True, exist_ok=True)
+    record.to_csv(summary_results / RUN_RECORD, sep="\t", index=False)
+    (out / "run_record.qmd").write_text(
+        markdown_table(record) + "\n\n: Run record: commit and hardware of this run "
+        f"(`results/summary/{RUN_RECORD}`; run times are in `build/manifest.json`). "
+        "{#tbl-run-record}\n",
+        encoding="utf-8",
+    )
+    (out / "exhibits.qmd").write_text("_Exhibit list pending._\n", encoding="utf-8")
+    index = out.parent / "index.qmd"
+    order = report_order(index) if index.is_file() else None
+    ex = exhibit_list(run_dir, order)
+    (out / "exhibits.qmd").write_text(
+        markdown_table(ex) + "\n\n: Exhibit list: every figure and table in the order shown, "
+        "the notebook and cell that made it, and the tidy results files behind it. "
+        "{#tbl-exhibits}\n"
+        if not ex.empty
+        else "_No exhibits._\n",
+        encoding="utf-8",
+    )
+    meta = {
+        "projects": [{"id": p.id, "start": str(p.start), "end": str(p.end)} for p in cfg.projects],
+        "synthetic": cfg.synthetic,
+    }
+    (out / "projects.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")

@@ -1,0 +1,104 @@
+"""Conversion tables as a funder sees them: small counts withheld, rates as percentages."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evaluation.analysis.conversion import SUBGROUPS
+from evaluation.analysis.models import ModelResult, show_table
+
+
+def _pct_cells(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out["rate"] = [f"{100 * e:.1f} %" for e in df["estimate"]]
+    out["95 % CI"] = [
+        f"{100 * lo:.1f}–{100 * hi:.1f} %"
+        for lo, hi in zip(df["ci_low"], df["ci_high"], strict=True)
+    ]
+    return out
+
+
+def publishable_subgroups(table: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
+    """Subgroup rates for funders: small counts hidden per variable, with secondary suppression.
+
+    Each variable is one one-way table (groups × returned / not returned, with public totals),
+    protected by publish.disclosure.suppress_table; rates and intervals of hidden counts are
+    withheld. Returns the display table and the legend sentence to print under it.
+    """
+    from evaluation.publish.disclosure import DisclosureError, suppress_table
+    from evaluation.publish.disclosure import legend as legend_for
+
+    parts, legend = [], legend_for(threshold)
+    for var, g in table.groupby("variable", sort=False):
+        df = _pct_cells(g)
+        df["not"] = df["N"] - df["n"]
+        df = df[["label", "group", "n", "not", "N", "rate", "95 % CI"]].reset_index(drop=True)
+        try:
+            st = suppress_table(
+                df,
+                ["n", "not", "N"],
+                threshold=threshold,
+                row_total="N",
+                rate_pairs=[("n", "N", ["rate", "95 % CI"])],
+                total_label="All",
+            )
+        except DisclosureError:
+            withheld = "(all groups withheld: too few clients to publish safely)"
+            shown = pd.DataFrame([{"group": withheld, "n": "x", "N": "x", "rate": "x"}])
+            shown["label"], shown["95 % CI"], shown["not"] = "", "x", "x"
+            shown = shown[df.columns]
+        else:
+            shown = st.table.copy()
+            legend = st.legend
+            shown.loc[shown["label"] == "All", "group"] = "All"
+        shown["label"] = SUBGROUPS.get(str(var), str(var))
+        parts.append(shown.drop(columns=["not"]))
+    return pd.concat(parts, ignore_index=True), legend
+
+
+def publishable_steps(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
+    """Funnel or chain steps for funders: n withheld where n or N − n is below the threshold."""
+    from evaluation.publish.disclosure import suppress_table
+
+    df = _pct_cells(steps)
+    keep = [c for c in ("cohort", "step") if c in df] + ["n", "N", "rate", "95 % CI", "of"]
+    st = suppress_table(
+        df[keep].reset_index(drop=True),
+        ["n", "N"],
+        threshold=threshold,
+        total_row=False,
+        public_totals=True,
+        rate_pairs=[("n", "N", ["rate", "95 % CI"])],
+    )
+    return st.table, st.legend
+
+
+def publishable_chain(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
+    """Chain steps for funders: like publishable_steps, and a step's N (the previous step's n)
+    plus its rate are hidden whenever the previous step's n is hidden."""
+    table, legend = publishable_steps(steps, threshold)
+    table = table.astype(object)
+    for i in range(1, min(3, len(table))):
+        if str(table.loc[i - 1, "n"]) in {"x", f"<{threshold}"}:
+            table.loc[i, ["N", "rate", "95 % CI"]] = "x"
+    return table, legend
+
+
+def publishable_model(result: ModelResult, threshold: int = 5) -> pd.DataFrame:
+    """The table a funder sees: fitted ratios, or descriptives with small counts withheld."""
+    if result.ok:
+        return show_table(result)
+
+    d = result.descriptives
+    if result.kind == "logistic":
+        sub = d.rename(columns={"level": "group"}).assign(label=d["variable"])
+        shown, _ = publishable_subgroups(sub, threshold)
+        return shown.rename(columns={"label": "covariate"})
+    sub = d.rename(columns={"level": "group", "events": "n"}).assign(label=d["variable"])
+    sub["estimate"] = sub["n"] / sub["N"]
+    sub["ci_low"] = sub["ci_high"] = float("nan")
+    shown, _ = publishable_subgroups(sub, threshold)
+    shown = shown.drop(columns=["95 % CI"]).rename(
+        columns={"label": "covariate", "n": "events", "rate": "share with event"}
+    )
+    return shown

@@ -1,0 +1,106 @@
+"""One visual style for every figure: print-ready, legible in greyscale, deterministic output."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from evaluation.analysis.rates import Rate
+
+# Greys and hatches carry the meaning; colour is never the only cue.
+GREYS = ("#1a1a1a", "#595959", "#8c8c8c", "#bfbfbf", "#d9d9d9")
+HATCHES = ("", "//", "..", "xx", "\\\\")
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)))
+
+RC = {
+    "figure.figsize": (7.0, 3.6),
+    "figure.dpi": 110,
+    "savefig.dpi": 200,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e0e0e0",
+    "grid.linewidth": 0.6,
+    "axes.prop_cycle": None,  # filled in style()
+    "legend.frameon": False,
+    "svg.hashsalt": "evaluation",  # stable SVG ids
+    "svg.fonttype": "none",
+    "pdf.fonttype": 42,
+    "font.family": "DejaVu Sans",
+}
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """Apply the house style for the figures made inside the block."""
+    import matplotlib as mpl
+    from cycler import cycler
+
+    rc = dict(RC)
+    rc["axes.prop_cycle"] = cycler(color=GREYS[:4]) + cycler(linestyle=list(LINESTYLES[:4]))
+    with mpl.rc_context(rc):
+        yield
+
+
+def count_label(n: int, threshold: int = 5) -> str:
+    """A count as printed in a figure: 1 to threshold-1 become '<threshold' (disclosure)."""
+    return f"<{threshold}" if 0 < n < threshold else str(n)
+
+
+def setup_notebook() -> None:
+    """Make inline notebook figures deterministic (no timestamps) and print-sized."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update({k: v for k, v in RC.items() if k != "axes.prop_cycle"})
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png", metadata={"Software": None})
+    except Exception:  # noqa: BLE001 - outside IPython there is nothing to configure
+        pass
+
+
+def rate_bars(
+    ax: Axes,
+    labels: Sequence[str],
+    rates: Sequence[Rate],
+    xlabel: str = "Share (%)",
+    threshold: int = 5,
+) -> Axes:
+    """Horizontal bars of rates with 95 % interval whiskers, each labelled with value and n/N.
+
+    A rate that would disclose a count below the threshold is not drawn, only named as withheld.
+    """
+    from evaluation.publish.disclosure import is_withheld
+
+    ys = list(range(len(rates)))[::-1]
+    shown = [not is_withheld(r.n, r.N, threshold) for r in rates]
+    for y, r, ok in zip(ys, rates, shown, strict=True):
+        if not ok:
+            ax.text(1, y, f"withheld (fewer than {threshold})", va="center", fontsize=9)
+            continue
+        est = 100 * r.estimate
+        ax.barh([y], [est], color=GREYS[3], edgecolor=GREYS[0], linewidth=0.8, height=0.6)
+        ax.errorbar(
+            [est],
+            [y],
+            xerr=[[est - 100 * r.ci_low], [100 * r.ci_high - est]],
+            fmt="none",
+            ecolor=GREYS[0],
+            elinewidth=1.2,
+            capsize=4,
+        )
+        ax.text(100 * r.ci_high + 1.5, y, f"{r.pct()}  ({r.n}/{r.N})", va="center", fontsize=9)
+    ax.set_yticks(ys, labels)
+    highs = [100 * r.ci_high for r, ok in zip(rates, shown, strict=True) if ok] or [50]
+    ax.set_xlim(0, min(100, max(highs) + 25))
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="y", visible=False)
+    return ax

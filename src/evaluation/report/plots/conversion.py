@@ -1,0 +1,224 @@
+"""Conversion figures: funnel, cumulative incidence with numbers at risk, forest plot of ratios.
+
+All greyscale-safe (grey levels, line styles and hatches carry meaning). Call inside
+`with style():` from evaluation.report.plots; each function returns the matplotlib Figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from evaluation.report.plots import GREYS, HATCHES, LINESTYLES, count_label
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from evaluation.analysis.survival import CumulativeIncidence
+
+
+CONTINUOUS_LABELS = {"age_10": "age (per 10 years)", "years_in_nl": "years in NL (per year)"}
+
+
+def funnel(steps: pd.DataFrame, title: str | None = None, threshold: int | None = None) -> Figure:
+    """Horizontal bars of clients at each funnel step, labelled n, share of N and 95 % CI.
+
+    With a threshold, steps whose n or N − n is below it are drawn without a bar and labelled
+    as withheld (evaluation.publish.disclosure.is_withheld).
+    """
+    import matplotlib.pyplot as plt
+
+    from evaluation.publish.disclosure import is_withheld
+
+    hide = [
+        threshold is not None and r.n != r.N and is_withheld(int(r.n), int(r.N), threshold)
+        for r in steps.itertuples(index=False)
+    ]
+
+    k = len(steps)
+    fig, ax = plt.subplots(figsize=(7.0, 0.45 * k + 1.1))
+    ys = np.arange(k)[::-1]
+    n = np.where(hide, 0, steps["n"].to_numpy())
+    ax.barh(ys, n, color=GREYS[3], edgecolor=GREYS[0], linewidth=0.8, height=0.62)
+    top = max(int(steps["N"].max()), 1)
+    for y, row, hidden in zip(ys, steps.itertuples(index=False), hide, strict=True):
+        if hidden:
+            ax.text(0.01 * top, y, f"withheld (fewer than {threshold})", va="center", fontsize=8.5)
+            continue
+        share = (
+            f"{100 * row.estimate:.1f} % (95 % CI {100 * row.ci_low:.1f}–{100 * row.ci_high:.1f})"
+        )
+        label = f"{row.n}" if row.n == row.N else f"{row.n} of {row.N} · {share}"
+        ax.text(row.n + 0.01 * top, y, label, va="center", fontsize=8.5)
+    ax.set_yticks(ys, [s.replace("  ", "\u2003") for s in steps["step"]])
+    ax.set_xlim(0, top * 1.75)
+    ax.set_xlabel("Clients")
+    ax.grid(axis="y", visible=False)
+    if title:
+        ax.set_title(title, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def cumulative_incidence(
+    curves: Mapping[str, CumulativeIncidence],
+    horizon: float = 24,
+    at: Sequence[float] = (0, 3, 6, 12, 18, 24),
+    xlabel: str = "Months since enrolment",
+    ylabel: str = "Returned (cumulative %)",
+    show_competing: bool = False,
+) -> Figure:
+    """Step curves with 95 % bands, one per group, and numbers at risk under the axis."""
+    import matplotlib.pyplot as plt
+
+    at = [a for a in at if a <= horizon]
+    k = len(curves)
+    fig = plt.figure(figsize=(7.0, 3.6 + 0.22 * k))
+    ax = fig.add_axes((0.17, 0.16 + 0.055 * (k + 1), 0.79, 0.78 - 0.055 * (k + 1)))
+    for i, (label, ci) in enumerate(curves.items()):
+        c = ci.curve
+        t = np.append(c["time"].to_numpy(), horizon)
+        y = 100 * np.append(c["estimate"].to_numpy(), c["estimate"].iloc[-1])
+        lo = 100 * np.append(c["ci_low"].to_numpy(), c["ci_low"].iloc[-1])
+        hi = 100 * np.append(c["ci_high"].to_numpy(), c["ci_high"].iloc[-1])
+        keep = t <= horizon
+        grey, ls = GREYS[i % 3], LINESTYLES[i % len(LINESTYLES)]
+        ax.fill_between(
+            t[keep],
+            lo[keep],
+            hi[keep],
+            step="post",
+            color=grey,
+            alpha=0.18,
+            linewidth=0,
+            hatch=HATCHES[i % len(HATCHES)] if i else None,
+        )
+        name = f"{label} (n = {ci.N})" if k > 1 else f"Verified return (n = {ci.N})"
+        ax.step(t[keep], y[keep], where="post", color=grey, linestyle=ls, linewidth=1.6, label=name)
+        if show_competing and ci.competing_curve is not None:
+            cc = ci.competing_curve
+            tc = np.append(cc["time"].to_numpy(), horizon)
+            yc = 100 * np.append(cc["estimate"].to_numpy(), cc["estimate"].iloc[-1])
+            kc = tc <= horizon
+            ax.step(
+                tc[kc],
+                yc[kc],
+                where="post",
+                color=GREYS[2],
+                linestyle=":",
+                linewidth=1.4,
+                label="Competing exits (pooled)",
+            )
+    ax.set_xlim(0, horizon)
+    ax.set_ylim(0, 100)
+    ax.set_xticks(list(at))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper left", fontsize=8.5)
+    # Numbers at risk: one row per curve, aligned with the x ticks, below the axis label.
+    trans = ax.get_xaxis_transform()
+    base = -0.30
+    ax.text(
+        -0.01,
+        base,
+        "At risk",
+        transform=ax.transAxes,
+        ha="right",
+        va="center",
+        fontsize=8.5,
+        fontweight="bold",
+    )
+    for i, (label, ci) in enumerate(curves.items()):
+        yrow = base - 0.11 * (i + 1)
+        if k > 1:
+            ax.text(-0.04, yrow, label, transform=ax.transAxes, ha="right", va="center", fontsize=8)
+        from evaluation.analysis.survival import at_risk
+
+        for a, nr in zip(at, at_risk(ci.times, at), strict=True):
+            ax.text(
+                a, yrow, count_label(int(nr)), transform=trans, ha="center", va="center", fontsize=8
+            )
+    return fig
+
+
+def forest(
+    table: pd.DataFrame,
+    ratio_name: str = "Odds ratio",
+    labels: Sequence[str] | None = None,
+) -> Figure:
+    """Ratios with 95 % intervals on a log axis, a line at 1, reference levels named."""
+    import matplotlib.pyplot as plt
+
+    k = len(table)
+    fig, ax = plt.subplots(figsize=(7.0, 0.38 * k + 1.2))
+    ys = np.arange(k)[::-1]
+    est = table["estimate"].to_numpy(dtype=float)
+    lo = table["ci_low"].to_numpy(dtype=float)
+    hi = table["ci_high"].to_numpy(dtype=float)
+    ax.errorbar(
+        est,
+        ys,
+        xerr=[est - lo, hi - est],
+        fmt="s",
+        color=GREYS[0],
+        ecolor=GREYS[0],
+        markersize=5,
+        elinewidth=1.2,
+        capsize=3,
+    )
+    ax.axvline(1.0, color=GREYS[2], linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.set_ylim(-0.6, k - 0.4)
+    if labels is None:
+        labels = [
+            f"{r.variable}: {r.level} (vs {r.reference})"
+            if r.level
+            else CONTINUOUS_LABELS.get(str(r.term), str(r.term))
+            for r in table.itertuples(index=False)
+        ]
+    ax.set_yticks(ys, labels)
+    ax.set_xlabel(f"{ratio_name} (95 % CI, log scale)")
+    ax.grid(axis="y", visible=False)
+    for y, e, low, high in zip(ys, est, lo, hi, strict=True):
+        ax.annotate(
+            f"{e:.2f} ({low:.2f}–{high:.2f})",
+            (1, y),
+            xycoords=("axes fraction", "data"),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    fig.tight_layout()
+    return fig
+
+
+def descriptive_rates(desc: pd.DataFrame, threshold: int = 5) -> Figure:
+    """Share with the outcome per covariate level (Wilson 95 % CI), small groups left out."""
+    import matplotlib.pyplot as plt
+
+    from evaluation.analysis.rates import wilson
+    from evaluation.publish.disclosure import is_withheld
+    from evaluation.report.plots import rate_bars
+
+    keep = [
+        r for r in desc.itertuples(index=False) if not is_withheld(int(r.n), int(r.N), threshold)
+    ]
+    fig, ax = plt.subplots(figsize=(7.0, 0.32 * max(len(keep), 1) + 1.2))
+    if not keep:
+        ax.text(0.5, 0.5, "All groups withheld (too few clients)", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    rate_bars(
+        ax, [f"{r.variable}: {r.level}" for r in keep], [wilson(int(r.n), int(r.N)) for r in keep]
+    )
+    fig.tight_layout()
+    return fig

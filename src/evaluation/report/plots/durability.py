@@ -1,0 +1,263 @@
+"""Figures of the durability chapter: staying curves, three-way bounds, score distributions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from evaluation.report.plots import GREYS, HATCHES, LINESTYLES, count_label, style
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from evaluation.analysis.durability import Bounds, DurabilityAnalysis
+
+SCORE_LABELS = {
+    "rss_economic": "Economic",
+    "rss_social": "Social",
+    "rss_psychosocial": "Psychosocial",
+    "rss_composite": "Composite",
+}
+
+
+def _step(ax: Axes, km: pd.DataFrame, end: float, i: int, label: str, band: bool) -> None:
+    t = np.append(km["time"].to_numpy(float), end)
+    s = np.append(km["survival"].to_numpy(float), km["survival"].iloc[-1])
+    ax.step(
+        t,
+        100 * s,
+        where="post",
+        color=GREYS[i % 4],
+        linestyle=LINESTYLES[i % 4],
+        linewidth=1.6,
+        label=label,
+    )
+    if band:
+        lo = np.append(km["ci_low"].to_numpy(float), km["ci_low"].iloc[-1])
+        hi = np.append(km["ci_high"].to_numpy(float), km["ci_high"].iloc[-1])
+        ax.fill_between(
+            t,
+            100 * lo,
+            100 * hi,
+            step="post",
+            color=GREYS[3 + (i > 0)],
+            alpha=0.5 if i == 0 else 0.35,
+            linewidth=0,
+            hatch=HATCHES[i % 5],
+        )
+
+
+def survival_figure(
+    curves: dict[str, pd.DataFrame],
+    at_risk: dict[str, Sequence[int]],
+    at_times: Sequence[float] = (0, 3, 6, 9, 12),
+    bands: bool = True,
+    end: float | None = None,
+) -> Figure:
+    """Kaplan–Meier curves of still being in the country of return, with pointwise 95 % bands
+    and the numbers at risk printed under the time axis (one row per curve)."""
+    import matplotlib.pyplot as plt
+
+    end = float(end if end is not None else max(at_times))
+    with style():
+        fig, (ax, tab) = plt.subplots(
+            2,
+            1,
+            sharex=True,
+            figsize=(7.0, 3.6 + 0.25 * len(curves)),
+            gridspec_kw={"height_ratios": [5, 0.6 + 0.35 * len(curves)], "hspace": 0.05},
+            layout="constrained",
+        )
+        for i, (label, km) in enumerate(curves.items()):
+            _step(ax, km[km["time"] <= end], end, i, label, bands and i < 3)
+        ax.set_ylim(0, 102)
+        ax.set_xlim(0, end)
+        ax.set_ylabel("Still in country of return (%)")
+        ax.set_xticks(list(at_times))
+        ax.tick_params(labelbottom=True)
+        ax.set_xlabel("Months since return")
+        if len(curves) > 1:
+            ax.legend(loc="lower left", fontsize=8)
+        tab.set_ylim(-0.5, len(at_risk) - 0.5)
+        tab.set_axis_off()
+        tab.text(
+            0,
+            len(at_risk) - 0.5 + 0.15,
+            "Numbers at risk",
+            fontsize=8,
+            ha="left",
+            va="bottom",
+            transform=tab.transData,
+        )
+        for row, (label, counts) in enumerate(at_risk.items()):
+            y = len(at_risk) - 1 - row
+            for x, n in zip(at_times, counts, strict=True):
+                tab.text(x, y, count_label(int(n)), ha="center", va="center", fontsize=8)
+            if len(at_risk) > 1:
+                tab.text(
+                    -0.02,
+                    y,
+                    label,
+                    ha="right",
+                    va="center",
+                    fontsize=8,
+                    transform=tab.get_yaxis_transform(),
+                )
+    return fig
+
+
+def analysis_survival_figure(a: DurabilityAnalysis) -> Figure:
+    """The overall staying curve of one project with its numbers at risk."""
+    return survival_figure({a.project: a.km}, {a.project: a.at_risk}, a.at_risk_times, end=_end(a))
+
+
+def _end(a: DurabilityAnalysis) -> float:
+    """Right end of the time axis: 12 months, or the last contact if later (m12 runs late)."""
+    t = a.times.loc[a.times["included"], "time"]
+    return max(float(a.at_risk_times[-1]), float(t.max()) if len(t) else 0.0)
+
+
+def group_survival_figure(a: DurabilityAnalysis, by: str = "main_support") -> Figure | None:
+    """Staying curves by support type or country (groups with enough returnees); None if < 2."""
+    from evaluation.analysis.durability import numbers_at_risk
+
+    km = a.km_support if by == "main_support" else a.km_country
+    if km.empty or km["group"].nunique() < 2:
+        return None
+    inc = a.times[a.times["included"]]
+    curves, risk = {}, {}
+    for g, sub in km.groupby("group", sort=True):
+        label = f"{str(g).replace('_', ' ')} (n={int(sub['n_group'].iloc[0])})"
+        curves[label] = sub
+        risk[label] = numbers_at_risk(inc.loc[inc[by] == g, "time"], a.at_risk_times)
+    return survival_figure(curves, risk, a.at_risk_times, bands=False, end=_end(a))
+
+
+def bounds_axes(ax: Axes, b: Bounds) -> Axes:
+    """Durability at a window three ways (complete, worst, best) as bars with intervals."""
+    from evaluation.report.plots import rate_bars
+
+    labels, rates = [], []
+    for name, r in (("Complete cases", b.complete), ("Worst case", b.worst), ("Best case", b.best)):
+        if r is not None:
+            labels.append(name)
+            rates.append(r)
+    rate_bars(ax, labels, rates, xlabel="Durable (%)")
+    for bar, hatch in zip(ax.patches, HATCHES, strict=False):
+        bar.set_hatch(hatch)
+    return ax
+
+
+def bounds_figure(a: DurabilityAnalysis, window: str = "m12") -> Figure:
+    """Three-way durability bars for one project at a window."""
+    import matplotlib.pyplot as plt
+
+    with style():
+        fig, ax = plt.subplots(figsize=(7.0, 2.4), layout="constrained")
+        bounds_axes(ax, a.bounds[window])
+    return fig
+
+
+def comparison_bounds_figure(analyses: Sequence[DurabilityAnalysis], window: str = "m12") -> Figure:
+    """Three-way durability bars, one panel per project, on a common axis."""
+    import matplotlib.pyplot as plt
+
+    with style():
+        fig, axes = plt.subplots(
+            len(analyses),
+            1,
+            figsize=(7.0, 1.9 * len(analyses) + 0.4),
+            sharex=True,
+            layout="constrained",
+            squeeze=False,
+        )
+        for ax, a in zip(axes[:, 0], analyses, strict=True):
+            bounds_axes(ax, a.bounds[window])
+            ax.set_title(
+                f"{a.project} ({a.bounds[window].due} returnees due)", loc="left", fontsize=10
+            )
+            ax.set_xlim(0, 100)
+        for ax in axes[:-1, 0]:
+            ax.set_xlabel("")
+    return fig
+
+
+def score_distribution_figure(scored: pd.DataFrame, cutoffs: Sequence[float] = ()) -> Figure:
+    """Box plots of each RSS score by monitoring window (n under each box); cut-offs dashed."""
+    import matplotlib.pyplot as plt
+
+    from evaluation.analysis.durability import SCORES, WINDOW_LABELS, WINDOWS
+
+    with style():
+        fig, axes = plt.subplots(1, 4, figsize=(7.2, 3.2), sharey=True, layout="constrained")
+        for ax, score in zip(axes, SCORES, strict=True):
+            data, labels = [], []
+            for w in WINDOWS:
+                x = scored.loc[scored["window"] == w, score].dropna().to_numpy(float)
+                data.append(x if len(x) else np.array([np.nan]))
+                labels.append(
+                    f"{WINDOW_LABELS[w].replace(' months', ' m').replace(' month', ' m')}"
+                    f"\nn={len(x)}"
+                )
+            ax.boxplot(
+                data,
+                widths=0.6,
+                patch_artist=True,
+                showfliers=True,
+                boxprops={"facecolor": GREYS[4], "edgecolor": GREYS[0]},
+                medianprops={"color": GREYS[0], "linewidth": 1.6},
+                whiskerprops={"color": GREYS[1]},
+                capprops={"color": GREYS[1]},
+                flierprops={
+                    "marker": "o",
+                    "markersize": 2.5,
+                    "markerfacecolor": GREYS[2],
+                    "markeredgecolor": GREYS[2],
+                },
+            )
+            ax.set_xticks(range(1, len(WINDOWS) + 1), labels, fontsize=7)
+            ax.set_title(SCORE_LABELS[score], fontsize=10)
+            ax.grid(axis="x", visible=False)
+            if score == "rss_composite":
+                for c, ls in zip(cutoffs, LINESTYLES[1:], strict=False):
+                    ax.axhline(c, color=GREYS[1], linestyle=ls, linewidth=0.9)
+        axes[0].set_ylim(0, 1)
+        axes[0].set_ylabel("Score (0–1)")
+    return fig
+
+
+def comparison_score_figure(analyses: Sequence[DurabilityAnalysis]) -> Figure:
+    """Mean composite score by window per project with 95 % intervals (t-based)."""
+    import matplotlib.pyplot as plt
+    from scipy import stats
+
+    from evaluation.analysis.durability import WINDOW_MONTHS, WINDOWS
+
+    with style():
+        fig, ax = plt.subplots(figsize=(7.0, 3.2), layout="constrained")
+        for i, a in enumerate(analyses):
+            d = a.distribution[a.distribution["score"] == "composite"].set_index("window")
+            d = d.loc[[w for w in WINDOWS if d.loc[w, "n"] > 1]]
+            x = np.array([WINDOW_MONTHS[w] for w in d.index]) + (i - 0.5) * 0.15
+            half = stats.t.ppf(0.975, d["n"] - 1) * d["sd"] / np.sqrt(d["n"])
+            ax.errorbar(
+                x,
+                d["mean"],
+                yerr=half,
+                color=GREYS[i % 4],
+                linestyle=LINESTYLES[i % 4],
+                marker="os^D"[i % 4],
+                markersize=4,
+                capsize=3,
+                label=a.project,
+            )
+        ax.set_xticks([WINDOW_MONTHS[w] for w in WINDOWS])
+        ax.set_xlabel("Months since return")
+        ax.set_ylabel("Mean composite score")
+        ax.set_ylim(0, 1)
+        ax.legend(loc="lower right")
+    return fig

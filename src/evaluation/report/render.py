@@ -1,0 +1,325 @@
+"""Render the report: the Quarto CLI when it is on PATH, otherwise pandoc (pypandoc-binary).
+
+Both read the same `_quarto.yml` and `reports/*.qmd`. The fallback resolves includes and
+embeds, numbers sections, figures and tables and resolves `@sec-`/`@fig-`/`@tbl-` references
+the way Quarto does, then writes HTML (self-contained), DOCX and PDF (pandoc → typst → typst).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evaluation.errors import ExecutionError
+from evaluation.report.embed import (
+    EMBED,
+    check_targets,
+    expand_includes,
+    output_markdown,
+    read_notebook,
+)
+
+OUTPUT_NAMES = {"html": "index.html", "docx": "evaluation.docx", "pdf": "evaluation.pdf"}
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
+REF = re.compile(r"(?<![\w@])@((?:fig|tbl|sec)-[\w-]*\w)")
+FIG_INLINE = re.compile(r"!\[[^\]]*\]\([^)]*\)\{#(fig-[\w-]+)")
+TBL_INLINE = re.compile(r"^:\s.*\{#(tbl-[\w-]+)\}\s*$", re.M)
+TBL_CAPTION = re.compile(r"^:\s+(.*?)\s*\{#(tbl-[\w-]+)\}\s*$", re.M)
+
+CSS = """
+body { font-family: 'DejaVu Sans', Arial, sans-serif; max-width: 52rem; margin: 0 auto;
+       padding: 0 1rem 4rem; line-height: 1.5; color: #111; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: .9rem; }
+th, td { border-bottom: 1px solid #bbb; padding: .25rem .6rem; }
+th { border-bottom: 2px solid #333; }
+figure { margin: 1.5rem 0; } figure img { max-width: 100%; }
+figcaption, caption { font-size: .9rem; color: #333; text-align: left; }
+.callout-warning { border-left: 6px solid #333; background: #f1f1f1; padding: .5rem 1rem;
+                   margin: 1rem 0; }
+.synthetic-banner { position: sticky; top: 0; z-index: 10; background: #222; color: #fff;
+                    text-align: center; padding: .35rem; font-weight: bold; font-size: .9rem; }
+@media print { .synthetic-banner { position: static; } }
+"""
+
+
+@dataclass
+class RenderResult:
+    """What a render produced and how."""
+
+    renderer: str
+    outputs: dict[str, Path]
+    warnings: list[str] = field(default_factory=list)
+
+
+def quarto_available() -> bool:
+    """True when the Quarto CLI is on PATH."""
+    return shutil.which("quarto") is not None
+
+
+def _front_matter(text: str) -> tuple[dict, str]:
+    import yaml
+
+    if text.startswith("---"):
+        end = text.find("\n---", 3)
+        if end != -1:
+            return yaml.safe_load(text[3:end]) or {}, text[end + 4 :].lstrip("\n")
+    return {}, text
+
+
+def _number_sections(body: str, numbered: bool) -> tuple[str, dict[str, str]]:
+    """Heading ids -> their Quarto-style numbers ('2.1'); code fences are skipped."""
+    counters = [0] * 6
+    numbers: dict[str, str] = {}
+    in_fence = False
+    for line in body.splitlines():
+        if line.startswith("```"):
+            in_fence = not in_fence
+            continue
+        m = HEADING.match(line)
+        if in_fence or not m:
+            continue
+        level, attrs = len(m.group(1)), m.group(3) or ""
+        if ".unnumbered" in attrs or not numbered:
+            continue
+        counters[level - 1] += 1
+        counters[level:] = [0] * (6 - level)
+        ident = re.search(r"#(sec-[\w-]+)", attrs)
+        if ident:
+            numbers[ident.group(1)] = ".".join(str(c) for c in counters[:level] if c) or "0"
+    return body, numbers
+
+
+def _produces_exhibit(cell) -> bool:
+    """A fig- cell that drew an image, or a tbl- cell that emitted a pipe table."""
+    for out in cell.outputs:
+        data = out.get("data", {})
+        if cell.label.startswith("fig-") and "image/png" in data:
+            return True
+        md = "".join(data.get("text/markdown", ""))
+        if cell.label.startswith("tbl-") and any(
+            ln.lstrip().startswith("|") for ln in md.splitlines()
+        ):
+            return True
+    return False
+
+
+def _number_exhibits(body: str, base: Path, notebooks: dict) -> dict[str, str]:
+    """fig-/tbl- labels in order of appearance -> 'N' (only cells that produced one)."""
+    order: list[str] = []
+    pos = []
+    for m in EMBED.finditer(body):
+        nb_path = (base / m.group(1)).resolve()
+        if nb_path not in notebooks:
+            notebooks[nb_path] = read_notebook(nb_path)
+        cell = notebooks[nb_path].cells[m.group(2)]
+        if _produces_exhibit(cell):
+            pos.append((m.start(), m.group(2)))
+    for m in FIG_INLINE.finditer(body):
+        pos.append((m.start(), m.group(1)))
+    for m in TBL_INLINE.finditer(body):
+        pos.append((m.start(), m.group(1)))
+    for _, label in sorted(pos):
+        if label.startswith(("fig-", "tbl-")) and label not in order:
+            order.append(label)
+    counts = {"fig": 0, "tbl": 0}
+    numbers = {}
+    for label in order:
+        kind = label[:3]
+        counts[kind] += 1
+        numbers[label] = str(counts[kind])
+    return numbers
+
+
+def resolve_markdown(index_qmd: Path, media_dir: Path) -> tuple[dict, str, list[str]]:
+    """Quarto source → plain pandoc Markdown (front matter, body, warnings).
+
+    Captions carry "Figure N:"/"Table N:" themselves, for every output format alike.
+    """
+    text = expand_includes(index_qmd)
+    meta, body = _front_matter(text)
+    problems = check_targets(body, index_qmd.parent)
+    if problems:
+        raise ExecutionError("cannot render: " + "; ".join(problems))
+    numbered = bool(meta.get("number-sections", True))
+    body, sec_numbers = _number_sections(body, numbered)
+    notebooks: dict[Path, object] = {}
+    exhibit_numbers = _number_exhibits(body, index_qmd.parent, notebooks)
+
+    def embed(m: re.Match) -> str:
+        nb_path = (index_qmd.parent / m.group(1)).resolve()
+        if nb_path not in notebooks:
+            notebooks[nb_path] = read_notebook(nb_path)
+        cell = notebooks[nb_path].cells[m.group(2)]  # type: ignore[attr-defined]
+        return output_markdown(cell, media_dir, exhibit_numbers.get(cell.label))
+
+    # tables captioned in the sources get "Table N:" like embedded ones
+    body = TBL_CAPTION.sub(
+        lambda m: (
+            f": Table {exhibit_numbers[m.group(2)]}: {m.group(1)} {{#{m.group(2)}}}"
+            if m.group(2) in exhibit_numbers
+            else m.group(0)
+        ),
+        body,
+    )
+    body = EMBED.sub(embed, body)
+    warnings: list[str] = []
+    names = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
+
+    def ref(m: re.Match) -> str:
+        label = m.group(1)
+        number = sec_numbers.get(label) if label.startswith("sec-") else exhibit_numbers.get(label)
+        if number is None:
+            warnings.append(f"unresolved cross-reference @{label}")
+            return f"?\\@{label}"
+        return f"[{names[label[:3]]}\u00a0{number}](#{label})"
+
+    body = REF.sub(ref, body)
+    return meta, body, warnings
+
+
+def _pandoc(md: str, to: str, out: Path, extra: list[str], cwd: Path) -> None:
+    import os
+
+    import pypandoc
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        pypandoc.convert_text(
+            md, to, format="markdown", outputfile=str(out), extra_args=extra, sandbox=False
+        )
+    finally:
+        os.chdir(old)
+
+
+def _typst_pdf(md: str, stage: Path, out: Path, banner: str | None, meta: dict) -> None:
+    """Markdown → typst (pandoc) → PDF (typst), with our numbering and the synthetic header."""
+    import typst
+
+    src = stage / "evaluation.typ"
+    _pandoc(md, "typst", src, ["--standalone", "--toc"] + _meta_args(meta), stage)
+    text = src.read_text(encoding="utf-8")
+    preamble = [
+        # tables sit in figures, which typst keeps on one page: long tables ran off the page
+        "#show figure: set block(breakable: true)",
+        # captions already carry "Figure N:"/"Table N:" as in HTML and Word; typst would also
+        # count uncaptioned tables and drift from the numbers the text refers to
+        "#set figure(numbering: none)",
+    ]
+    if banner:
+        safe = banner.replace("[", "(").replace("]", ")")
+        preamble.append(
+            f'#set page(header: align(center, text(size: 8pt, weight: "bold")[{safe}]))'
+        )
+    # after the template's own set-up, so ours wins
+    marker = "#show: doc => conf("
+    i = text.find(marker)
+    block = "\n".join(preamble) + "\n"
+    text = text[:i] + block + text[i:] if i != -1 else block + text
+    src.write_text(text, encoding="utf-8")
+    typst.compile(str(src), output=str(out), root=str(stage))
+
+
+def _meta_args(meta: dict) -> list[str]:
+    args = []
+    for key in ("title", "subtitle", "date"):
+        if meta.get(key):
+            args += ["--metadata", f"{key}={meta[key]}"]
+    if meta.get("author"):
+        authors = meta["author"] if isinstance(meta["author"], list) else [meta["author"]]
+        for a in authors:
+            args += ["--metadata", f"author={a if isinstance(a, str) else a.get('name', '')}"]
+    return args
+
+
+def render_pandoc(
+    stage: Path, out_dir: Path, formats: tuple[str, ...], banner: str | None = None
+) -> RenderResult:
+    """Render stage/reports/index.qmd with pandoc into out_dir."""
+    index = stage / "reports" / "index.qmd"
+    work = stage / "_pandoc"
+    work.mkdir(parents=True, exist_ok=True)
+    meta, body, warnings = resolve_markdown(index, work / "media")
+    (work / "index.md").write_text(body, encoding="utf-8")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs: dict[str, Path] = {}
+    common = _meta_args(meta) + ["--number-sections"] if meta.get("number-sections", True) else []
+    if "html" in formats:
+        (work / "style.css").write_text(CSS, encoding="utf-8")
+        html_body = body
+        if banner:
+            html_body = f"::: {{.synthetic-banner}}\n{banner}\n:::\n\n{body}"
+        target = out_dir / OUTPUT_NAMES["html"]
+        _pandoc(
+            html_body,
+            "html5",
+            target.resolve(),
+            [
+                "--standalone",
+                "--embed-resources",
+                "--toc",
+                "--css",
+                "style.css",
+                "--metadata",
+                "lang=en",
+            ]
+            + common,
+            work,
+        )
+        outputs["html"] = target
+    if "docx" in formats:
+        target = out_dir / OUTPUT_NAMES["docx"]
+        _pandoc(body, "docx", target.resolve(), ["--toc"] + common, work)
+        outputs["docx"] = target
+    if "pdf" in formats:
+        target = out_dir / OUTPUT_NAMES["pdf"]
+        _typst_pdf(body, work, target.resolve(), banner, meta)
+        outputs["pdf"] = target
+    return RenderResult("pandoc", outputs, warnings)
+
+
+def render_quarto(stage: Path, out_dir: Path, formats: tuple[str, ...]) -> RenderResult:
+    """Render with the Quarto CLI (through the `quarto` Python package), without executing."""
+    import quarto
+
+    index = stage / "reports" / "index.qmd"
+    problems = check_targets(expand_includes(index), index.parent)
+    if problems:
+        raise ExecutionError("cannot render: " + "; ".join(problems))
+    fmt = {"html": "html", "docx": "docx", "pdf": "typst"}
+    for f in formats:
+        quarto.render(str(stage), output_format=fmt[f], execute=False, quiet=True)
+    produced = stage / "build" / "report"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs = {}
+    for f in formats:
+        hits = list(produced.rglob(OUTPUT_NAMES[f]))
+        if not hits:
+            raise ExecutionError(f"Quarto did not produce {OUTPUT_NAMES[f]}")
+        shutil.copy2(hits[0], out_dir / OUTPUT_NAMES[f])
+        outputs[f] = out_dir / OUTPUT_NAMES[f]
+    return RenderResult("quarto", outputs)
+
+
+def render(
+    stage: Path,
+    out_dir: Path,
+    formats: tuple[str, ...] = ("html", "docx", "pdf"),
+    banner: str | None = None,
+    force_pandoc: bool = False,
+    say=print,
+) -> RenderResult:
+    """Render the staged project: Quarto if available, else the pandoc fallback (said once)."""
+    try:
+        if quarto_available() and not force_pandoc:
+            return render_quarto(stage, out_dir, formats)
+        say("quarto CLI not found on PATH: rendering with the pandoc fallback (pypandoc-binary)")
+        return render_pandoc(stage, out_dir, formats, banner)
+    except ExecutionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any renderer failure becomes exit code 3
+        print(f"render failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raise ExecutionError(f"rendering failed: {exc}") from exc
