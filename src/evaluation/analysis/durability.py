@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.analysis.rates import Z95, Rate, wilson
+from evaluation.analysis.rates import Z95, Rate, wilson, z_for
 
 WINDOWS: tuple[str, ...] = ("arrival", "m1", "m3", "m6", "m12")
 WINDOW_MONTHS: dict[str, int] = {"arrival": 0, "m1": 1, "m3": 3, "m6": 6, "m12": 12}
@@ -450,7 +450,7 @@ def kaplan_meier(time: Sequence[float], event: Sequence[int], level: float = 0.9
     sf = SurvfuncRight(time, event)
     s = np.asarray(sf.surv_prob, float)
     se = np.nan_to_num(np.asarray(sf.surv_prob_se, float), nan=0.0)
-    z = Z95 if level == 0.95 else _z(level)
+    z = Z95 if level == 0.95 else z_for(level)
     with np.errstate(divide="ignore", invalid="ignore"):
         half = z * se / (s * np.abs(np.log(s)))
         low = np.where((s > 0) & (s < 1), s ** np.exp(half), np.where(s >= 1, 1.0, 0.0))
@@ -469,12 +469,6 @@ def kaplan_meier(time: Sequence[float], event: Sequence[int], level: float = 0.9
     if table["time"].iloc[0] > 0:
         table = pd.concat([pd.DataFrame([first]), table], ignore_index=True)
     return table
-
-
-def _z(level: float) -> float:
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(0.5 + level / 2)
 
 
 def numbers_at_risk(time: Sequence[float], at: Sequence[float] = (0, 3, 6, 9, 12)) -> list[int]:
@@ -599,7 +593,7 @@ def ipw_durability(
     y = (w.loc[m, "outcome"] == STAYED).to_numpy(float)
     est = float((wt * y).sum() / wt.sum())
     se = float(np.sqrt((wt**2 * (y - est) ** 2).sum()) / wt.sum())
-    z = Z95 if level == 0.95 else _z(level)
+    z = Z95 if level == 0.95 else z_for(level)
     return IPWResult(
         window,
         True,

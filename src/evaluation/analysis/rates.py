@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass
 Z95 = 1.959963984540054
 
 
-def _z(level: float) -> float:
+def z_for(level: float) -> float:
+    """The two-sided normal quantile for a confidence level (1.96 for 0.95)."""
     from statistics import NormalDist
 
     return NormalDist().inv_cdf(0.5 + level / 2)
@@ -51,7 +52,7 @@ def wilson(n: int, N: int, level: float = 0.95) -> Rate:
         raise ValueError(f"denominator must be positive, got N={N}")
     if not 0 <= n <= N:
         raise ValueError(f"numerator must lie in 0..N, got n={n}, N={N}")
-    z = Z95 if level == 0.95 else _z(level)
+    z = Z95 if level == 0.95 else z_for(level)
     p = n / N
     denom = 1 + z * z / N
     centre = (p + z * z / (2 * N)) / denom
