@@ -10,8 +10,11 @@ from pathlib import Path
 from textutil import html_text
 
 ROOT = Path(__file__).resolve().parents[1]
-# a run of digits, possibly dotted (38.6, 3.11.7), not glued to letters or other digits
-NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)*(?!\w)")
+# a run of digits, possibly with thousands commas (74,149) or dotted (38.6, 3.11.7), not glued
+# to letters or other digits
+NUMBER = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)*(?!\w)")
+# in results files a comma separates fields, never thousands
+FIELD_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)*(?!\w)")
 # The only numbers a reader sees that are not results; each is removed before checking.
 STRUCTURAL = [
     # numbers of sections, figures and tables, in references and captions
@@ -34,7 +37,7 @@ class Pool:
         self.raw: set[str] = set()
         values: set[float] = set()
         for text in texts:
-            for tok in NUMBER.findall(text):
+            for tok in FIELD_NUMBER.findall(text):
                 self.raw.add(tok)
                 if tok.count(".") <= 1:
                     values.add(float(tok))
@@ -45,6 +48,7 @@ class Pool:
 
     def explains(self, token: str) -> bool:
         """True if some results value prints as token at its precision (also as a percentage)."""
+        token = token.replace(",", "")
         if token in self.raw:
             return True
         if token.count(".") > 1:  # a version string must appear verbatim
@@ -84,6 +88,12 @@ def results_pool(build: Path) -> Pool:
 
 
 # --------------------------------------------------------------------------- the checker itself
+
+
+def test_checker_reads_thousands_separators_as_one_number():
+    pool = Pool(["eur\n1453.898824\n74148.84\n"])
+    assert unexplained("€1,454 per return, €74,149 in all", pool) == []
+    assert unexplained("€1,455 per return", pool) == ["1,455"]
 
 
 def test_checker_accepts_rounded_values_and_percentages_only():

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from evaluation.analysis import conversion, durability
 from evaluation.analysis.rates import Z95
 
 
@@ -50,6 +51,9 @@ class Efficiency:
     items_without_amount: int
     clients_with_support: int
     largest_two_share: float | None  # share of spending by the two largest recipients
+    client_amounts: np.ndarray = field(
+        repr=False, compare=False, default_factory=lambda: np.zeros(0)
+    )
 
 
 def _ratio(x: np.ndarray, y: np.ndarray) -> Ratio:
@@ -105,7 +109,18 @@ def efficiency(
         items_without_amount=missing,
         clients_with_support=int((x > 0).sum()),
         largest_two_share=top2,
+        client_amounts=x,
     )
+
+
+def project_efficiency(tables: dict[str, pd.DataFrame], project: str, cutoff=None) -> Efficiency:
+    """Efficiency of one return project from the prepared tables (stayers: the 12-month contact)."""
+    frame = conversion.client_frame(tables, project, kind="return")
+    fol = durability.follow_up(
+        tables["monitoring"], durability.returnees(tables, project), cutoff=cutoff
+    )
+    stayed = fol.loc[(fol["window"] == "m12") & (fol["outcome"] == durability.STAYED), "client_id"]
+    return efficiency(project, frame, tables["support"], stayed)
 
 
 def efficiency_table(results: Iterable[Efficiency]) -> pd.DataFrame:
@@ -128,6 +143,7 @@ def efficiency_table(results: Iterable[Efficiency]) -> pd.DataFrame:
                     "units": r.units,
                     "N": r.N,
                     "clients_with_support": e.clients_with_support,
+                    "items": e.items,
                     "items_without_amount": e.items_without_amount,
                 }
             )

@@ -110,6 +110,24 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
             jobs.append(
                 Job(nb, nbdir / f"{nb}.ipynb", "comparison", params, {"data": data_dir.name})
             )
+    if compared and "__all__" in prepared:
+        data_dir = prepared["__all__"]
+        params = {
+            "projects": ",".join(p.id for p in compared),
+            "data_dir": str(data_dir),
+            "results_dir": "results",
+            "config_file": str(cfg.path.resolve()),
+            "synthetic": cfg.synthetic,
+        }
+        jobs.append(
+            Job(
+                "efficiency",
+                nbdir / "efficiency.ipynb",
+                "efficiency",
+                params,
+                {"data": data_dir.name},
+            )
+        )
     if "__all__" in prepared:
         data_dir = prepared["__all__"]
         jobs.append(

@@ -15,6 +15,7 @@ import pandas as pd
 
 from evaluation.config import Config, Project
 from evaluation.report.embed import EMBED, expand_includes, read_notebook
+from evaluation.report.matrix import load_matrix, matrix_table
 from evaluation.report.tables import markdown_table
 
 NB_REL = "../../build/notebooks"  # from reports/_generated/ to the staged notebooks
@@ -86,6 +87,28 @@ def _comparison(run_dir: Path) -> str:
     if not parts:
         return "_Fewer than two return projects: no comparison._\n"
     return "\n\n".join(parts) + "\n"
+
+
+def _efficiency(run_dir: Path) -> str:
+    nb = run_dir / "notebooks" / "efficiency" / "efficiency.ipynb"
+    parts = _embeds(nb, f"{NB_REL}/efficiency/efficiency.ipynb")
+    if not parts:
+        return "_No return project in the configuration: no efficiency analysis._\n"
+    return "\n\n".join(parts) + "\n"
+
+
+def _matrix(cfg: Config, run_dir: Path) -> str:
+    shown = set()
+    for nb_path in (run_dir / "notebooks").rglob("*.ipynb"):
+        cells = read_notebook(nb_path).cells
+        shown |= {label for label, c in cells.items() if shows_exhibit(label, c.outputs)}
+    table = matrix_table(load_matrix(), cfg, shown)
+    return (
+        markdown_table(table)
+        + "\n\n: Evaluation matrix: each evaluation question, its OECD-DAC criterion, the "
+        "criterion it is judged by and the exhibits that answer it "
+        "(`evaluation_questions.yaml`). {#tbl-matrix}\n"
+    )
 
 
 def shows_exhibit(label: str, outputs: list[dict]) -> bool:
@@ -203,6 +226,8 @@ def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
         _project_sections(cfg, run_dir, "durability"), encoding="utf-8"
     )
     (out / "comparison.qmd").write_text(_comparison(run_dir), encoding="utf-8")
+    (out / "efficiency.qmd").write_text(_efficiency(run_dir), encoding="utf-8")
+    (out / "matrix.qmd").write_text(_matrix(cfg, run_dir), encoding="utf-8")
     record = run_record(cfg, run_dir)
     summary_results = run_dir / "results" / "summary"
     summary_results.mkdir(parents=True, exist_ok=True)

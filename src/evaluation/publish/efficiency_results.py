@@ -1,0 +1,49 @@
+"""The efficiency results file: tidy numbers, with cells the amount rules withhold left empty."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from evaluation.analysis.efficiency import Efficiency, efficiency_table
+from evaluation.publish.dominance import check_amounts
+
+VALUE_COLS = ["eur", "ci_low", "ci_high", "total_eur", "units"]
+
+
+def publishable_efficiency(results: Sequence[Efficiency], threshold: int = 5) -> pd.DataFrame:
+    """efficiency_table with every withheld cell empty and the reason in `withheld`."""
+    table = efficiency_table(results).astype({c: "float64" for c in VALUE_COLS})
+    table["withheld"] = ""
+    for e in results:
+        check = check_amounts(e.client_amounts, threshold)
+        rows = table["project"] == e.project
+        if not check.safe:
+            table.loc[rows, VALUE_COLS] = np.nan
+            table.loc[rows, "withheld"] = check.reason
+        small = rows & (table["units"] < threshold)
+        table.loc[small, VALUE_COLS] = np.nan
+        table.loc[small, "withheld"] = f"fewer than {threshold} in the denominator"
+    few = table["items_without_amount"].between(1, threshold - 1)
+    table["items_without_amount"] = table["items_without_amount"].astype("Int64").mask(few)
+    return table
+
+
+def efficiency_metrics(results: Sequence[Efficiency], threshold: int = 5) -> dict[str, dict]:
+    """<project>.support_eur_per_return and _per_enrolled, only where the amount rules allow."""
+    out: dict[str, dict] = {}
+    for e in results:
+        if not check_amounts(e.client_amounts, threshold).safe:
+            continue
+        for name, r in (("per_return", e.per_return), ("per_enrolled", e.per_enrolled)):
+            if r.estimate is not None and r.units >= threshold:
+                out[f"{e.project.lower()}.support_eur_{name}"] = {
+                    "estimate": r.estimate,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "n": r.units,
+                    "N": r.N,
+                }
+    return out
