@@ -1,12 +1,15 @@
-"""Command line: `evaluation run|validate|synth|render|verify|init-project|dictionary`.
+"""Command line: `evaluation run|validate|synth|render|verify|export|init-project|dictionary`.
 
 Imports stay inside the commands so that `evaluation --help` answers at once.
-Exit codes: 0 ok · 1 invalid input data · 2 usage or configuration · 3 notebook or render failure.
+Exit codes: 0 ok · 1 invalid input data · 2 usage or configuration · 3 notebook or render
+failure · 4 the machine: a folder read-only, the disk full, permission denied, or the build
+folder in use by another run.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
@@ -19,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Evaluate VluchtelingenWerk's return projects: validate data, execute the "
         "notebooks, render the report.",
         epilog="Exit codes: 0 ok, 1 invalid input data, 2 usage or configuration error, "
-        "3 a notebook or render step failed.",
+        "3 a notebook or render step failed, 4 a folder could not be written or read "
+        "(read-only, disk full, permission denied) or the build folder is in use.",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -55,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         "dir", nargs="?", type=Path, help="folder to validate (default: configured data)"
     )
     common(v)
+    v.add_argument(
+        "--out",
+        type=Path,
+        help="where the report goes (default: BUILD/validation-only; never the last run's)",
+    )
 
     s = sub.add_parser("synth", help="generate calibrated synthetic case data")
     s.add_argument("--seed", type=int, default=20151001)
@@ -69,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     vf = sub.add_parser("verify", help="re-run from the manifest and report any difference")
     common(vf)
     vf.add_argument("--keep", type=Path, help="rerun into this new folder and keep it")
+
+    ex = sub.add_parser(
+        "export", help="write the handover archive: report, public results, manifest, checksums"
+    )
+    ex.add_argument("dest", type=Path, help="archive to write (.zip or .tar.gz) or a folder")
+    common(ex)
 
     ip = sub.add_parser("init-project", help="add a project block and an empty mapping file")
     ip.add_argument("name", help="project id, e.g. MOH3")
@@ -98,10 +113,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     if args.project:
-        wanted = [cfg.project(p) for p in args.project]
+        cfg = cfg.only(args.project)
         if args.data:
-            wanted = [replace(p, data=args.data.resolve()) for p in wanted]
-        cfg = replace(cfg, projects=tuple(wanted), all_periods=cfg.periods)
+            own = tuple(replace(p, data=args.data.resolve()) for p in cfg.projects)
+            cfg = replace(cfg, projects=own)
     elif args.data:
         cfg = replace(cfg, cases=args.data.resolve(), synthetic=False)
     run(
@@ -127,7 +142,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         raise ConfigError(f"{folder} is not a folder of case-data files")
     _, report = validate_dataset(Path(folder), cfg.periods)
-    out = args.build / "validation"
+    # its own folder: build/validation/ belongs to the last run and stays as that run left it
+    out = args.out or args.build / "validation-only"
     report.write(out)
     print(report.to_markdown())
     print(f"\nReport written to {out / 'report.md'} and {out / 'report.json'}", file=sys.stderr)
@@ -173,6 +189,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from evaluation.pipeline.handover import write_bundle
+
+    archive, names = write_bundle(args.build, args.dest, args.config)
+    print(f"wrote {archive} ({len(names)} files): hand this file over; SHA256SUMS inside")
+    return 0
+
+
 def cmd_init_project(args: argparse.Namespace) -> int:
     from evaluation.pipeline.init_project import init_project
 
@@ -198,6 +222,7 @@ COMMANDS = {
     "synth": cmd_synth,
     "render": cmd_render,
     "verify": cmd_verify,
+    "export": cmd_export,
     "init-project": cmd_init_project,
     "dictionary": cmd_dictionary,
 }
@@ -218,18 +243,34 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: earlier outputs are untouched", file=sys.stderr)
         return 130
-    except PermissionError as exc:
-        print(
-            f"error: cannot write {exc.filename}: permission denied; earlier outputs are untouched",
-            file=sys.stderr,
-        )
-        return 3
     except OSError as exc:
-        print(
-            f"error: {exc.strerror or exc}: {exc.filename or ''}; earlier outputs are untouched",
-            file=sys.stderr,
-        )
-        return 3
+        print(f"error: {io_problem(exc)}", file=sys.stderr)
+        return 4
+
+
+# What to do about a failure of the machine, by errno.
+_IO_ADVICE = {
+    errno.EACCES: "permission denied: make the folder writable for you, or choose another "
+    "folder (--build DIR, --out DIR)",
+    errno.EPERM: "operation not permitted: choose a folder you own (--build DIR, --out DIR)",
+    errno.EROFS: "the file system is read-only: choose a folder on a writable disk "
+    "(--build DIR, --out DIR)",
+    errno.ENOSPC: "the disk is full: free some space (for example `make clean` or remove old "
+    "build folders) or choose a folder on another disk (--build DIR), then run again",
+    errno.EDQUOT: "your disk quota is used up: free some space, then run again",
+    errno.ENOTDIR: "a file stands where a folder is needed: remove or rename it, or choose "
+    "another folder (--build DIR, --out DIR)",
+    errno.EEXIST: "a file stands where a folder is needed: remove or rename it, or choose "
+    "another folder (--build DIR, --out DIR)",
+}
+
+
+def io_problem(exc: OSError) -> str:
+    """One sentence for an I/O failure: the path, what went wrong and what to do (exit 4)."""
+    path = exc.filename or "a file"
+    advice = _IO_ADVICE.get(exc.errno or 0)
+    what = advice or f"{exc.strerror or exc}: check the path and the disk, then run again"
+    return f"cannot write or read {path}: {what}. Earlier outputs are untouched"
 
 
 if __name__ == "__main__":

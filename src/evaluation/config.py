@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ class Project:
     baseline: str | None = None
     data: Path | None = None
     notebooks: tuple[str, ...] = ()
+    # the last date this project's records can know about (follow-up is censored there);
+    # its own `cutoff:` or else data.cutoff, so that one project's change leaves the others be
+    cutoff: dt.date | None = None
 
     @property
     def key(self) -> str:
@@ -69,8 +73,22 @@ class Config:
         return {**(self.all_periods or {}), **own}
 
     def comparisons(self) -> list[tuple[Project, Project]]:
-        """(baseline, project) pairs declared with `baseline:`."""
-        return [(self.project(p.baseline), p) for p in self.projects if p.baseline]
+        """(baseline, project) pairs declared with `baseline:`, both among the projects run."""
+        ids = {p.id for p in self.projects}
+        return [(self.project(p.baseline), p) for p in self.projects if p.baseline in ids]
+
+    def only(self, ids: str | Sequence[str]) -> Config:
+        """This configuration narrowed to some projects ('MOH2' or 'ENH,MOH2'; empty = all).
+
+        The periods of all configured projects are kept: the data may still hold the others'
+        enrolments, which validate against their own periods.
+        """
+        wanted = [i.strip() for i in (ids.split(",") if isinstance(ids, str) else ids)]
+        wanted = [i for i in wanted if i]
+        if not wanted:
+            return self
+        chosen = tuple(self.project(i) for i in wanted)
+        return replace(self, projects=chosen, all_periods=self.periods)
 
 
 def _where(path: Path, key: str) -> str:
@@ -105,11 +123,13 @@ def _check_keys(d: dict, allowed: set[str], where: str) -> None:
         )
 
 
-def _project(raw: Any, i: int, root: Path, where: str) -> Project:
+def _project(raw: Any, i: int, root: Path, where: str, cutoff: dt.date) -> Project:
     w = f"{where}.projects[{i}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{w} is {raw!r}; expected a block with id, name, kind, start, end")
-    allowed = {"id", "name", "kind", "start", "end", "funder", "baseline", "data", "notebooks"}
+    allowed = {
+        "id", "name", "kind", "start", "end", "funder", "baseline", "data", "notebooks", "cutoff"
+    }  # fmt: skip
     named = isinstance(raw.get("id"), str)
     _check_keys(raw, allowed, f"{where}.projects[{raw['id']}]" if named else w)
     pid = _require(raw, "id", w, str, "a short project id such as MOH2")
@@ -131,6 +151,12 @@ def _project(raw: Any, i: int, root: Path, where: str) -> Project:
             f"{w}.notebooks is {notebooks!r}; expected a list of conversion, durability"
         )
     data = raw.get("data")
+    own_cutoff = _date(raw["cutoff"], f"{w}.cutoff") if "cutoff" in raw else cutoff
+    if "cutoff" in raw and own_cutoff < start:
+        raise ConfigError(
+            f"{w}.cutoff ({own_cutoff}) is before {w}.start ({start}); expected the date the "
+            "export was taken, on or after the project's start"
+        )
     return Project(
         id=pid,
         name=str(_require(raw, "name", w, str, "the project's name")),
@@ -141,6 +167,7 @@ def _project(raw: Any, i: int, root: Path, where: str) -> Project:
         baseline=raw.get("baseline"),
         data=(root / data) if data else None,
         notebooks=tuple(notebooks),
+        cutoff=own_cutoff,
     )
 
 
@@ -162,18 +189,47 @@ def _loader() -> type:
     return DatesAsText
 
 
-def load(path: str | Path = "evaluation.yml", root: Path | None = None) -> Config:
-    """Read and validate the configuration file; relative paths are taken from its folder."""
+def _missing(path: Path) -> str:
+    """The file that was looked for, by its full path, and how to point at the right one."""
+    text = f"configuration file {path.resolve()} does not exist"
+    if not path.is_absolute() and len(path.parts) == 1:
+        text += (
+            f"; run the command from the folder that holds {path} (the repository's top "
+            f"folder), or name the file with --config PATH/TO/{path}"
+        )
+    return text
+
+
+def _yaml_problem(path: Path, exc: Exception) -> str:
+    """'/full/path/evaluation.yml line 12, column 5: <problem> (<context>)' for a YAML error."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    detail = f"{problem} ({context})" if context else problem
+    return (
+        f"{path.resolve()} is not valid YAML at{where}: {detail}. Check the indentation "
+        "(spaces, not tabs) and the colons on that line and the one before"
+    )
+
+
+def load(
+    path: str | Path = "evaluation.yml", root: Path | None = None, projects: str = ""
+) -> Config:
+    """Read and validate the configuration file; relative paths are taken from its folder.
+
+    projects: evaluate only these ('MOH2' or 'ENH,MOH2'; empty = every configured project).
+    """
     import yaml
 
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"configuration file {path} does not exist")
+        raise ConfigError(_missing(path))
     root = root or path.resolve().parent
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())  # noqa: S506
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name} is not valid YAML: {exc}") from None
+        raise ConfigError(_yaml_problem(path, exc)) from None
     where = path.name
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a mapping of keys to values")
@@ -184,12 +240,13 @@ def load(path: str | Path = "evaluation.yml", root: Path | None = None) -> Confi
     data = _require(raw, "data", where, dict, "a block with published, cases, synthetic, cutoff")
     _check_keys(data, {"published", "cases", "synthetic", "cutoff"}, f"{where}.data")
     raw_projects = _require(raw, "projects", where, list, "a list of project blocks")
-    projects = tuple(_project(p, i, root, where) for i, p in enumerate(raw_projects))
-    ids = [p.id for p in projects]
+    cutoff = _date(data.get("cutoff", "2020-12-31"), f"{where}.data.cutoff")
+    blocks = tuple(_project(p, i, root, where, cutoff) for i, p in enumerate(raw_projects))
+    ids = [p.id for p in blocks]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise ConfigError(f"{where}.projects: id '{dup[0]}' appears twice; ids must be unique")
-    for p in projects:
+    for p in blocks:
         if p.baseline is not None and p.baseline not in ids:
             raise ConfigError(
                 f"{where}.projects[{p.id}].baseline is {p.baseline!r}; "
@@ -228,17 +285,18 @@ def load(path: str | Path = "evaluation.yml", root: Path | None = None) -> Confi
     synthetic = data.get("synthetic", False)
     if not isinstance(synthetic, bool):
         raise ConfigError(f"{where}.data.synthetic is {synthetic!r}; expected true or false")
-    return Config(
+    cfg = Config(
         path=path,
         title=str(raw.get("title", "Evaluation")),
         language=str(raw.get("language", "en")),
         published=root / _require(data, "published", f"{where}.data", str, "a path to a CSV"),
         cases=root / _require(data, "cases", f"{where}.data", str, "a path to a folder"),
         synthetic=synthetic,
-        cutoff=_date(data.get("cutoff", "2020-12-31"), f"{where}.data.cutoff"),
-        projects=projects,
+        cutoff=cutoff,
+        projects=blocks,
         disclosure_min_count=min_count,
         rss_cutoffs=tuple(float(c) for c in cutoffs),
         min_cell_for_models=min_cell,
         formats=tuple(formats),
     )
+    return cfg.only(projects)

@@ -25,3 +25,10 @@ class ExecutionError(EvaluationError):
     """A notebook or the renderer failed (exit 3); earlier outputs are left in place."""
 
     exit_code = 3
+
+
+class StorageError(EvaluationError):
+    """The machine, not the data: a folder is read-only, the disk is full, permission is
+    denied, or another run is using the build folder (exit 4); the message names the path."""
+
+    exit_code = 4

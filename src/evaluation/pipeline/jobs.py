@@ -141,6 +141,7 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
                     "results_dir": "results",
                     "config_file": str(cfg.path.resolve()),
                     "synthetic": cfg.synthetic,
+                    "projects": ",".join(p.id for p in cfg.projects),
                 },
                 {"data": data_dir.name, "published": published_hash},
             )

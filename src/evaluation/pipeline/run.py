@@ -33,7 +33,6 @@ PACKAGES = (
     "pypandoc",
     "typst",
     "pyarrow",
-    "quarto",
 )
 
 
@@ -59,6 +58,28 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def renderer_version(renderer: str) -> str:
+    """The version of the renderer that actually ran: the Quarto CLI's or the bundled pandoc's.
+
+    (The `quarto` Python package is only a wrapper; its version says nothing about the CLI.)
+    """
+    import subprocess
+
+    try:
+        if renderer == "quarto":
+            out = subprocess.run(
+                ["quarto", "--version"], capture_output=True, text=True, timeout=60, check=True
+            )
+            return out.stdout.strip()
+        if renderer == "pandoc":
+            import pypandoc
+
+            return str(pypandoc.get_pandoc_version())
+    except (OSError, subprocess.SubprocessError, RuntimeError):
+        return "unknown"
+    return ""
 
 
 def _environment_hash(notebook_code_only: bool = False) -> str:
@@ -125,10 +146,21 @@ def write_banners(generated: Path, banner: str | None) -> None:
 
 
 def run(cfg: Config, opts: RunOptions) -> dict:
-    """Run the whole evaluation; returns the manifest. Raises EvaluationError subclasses."""
-    progress = Progress(opts.quiet)
+    """Run the whole evaluation; returns the manifest. Raises EvaluationError subclasses.
+
+    One run at a time per build folder (build/.lock); Ctrl-C ends every worker and kernel and
+    removes the run's temporary files.
+    """
+    from evaluation.pipeline.interrupt import interruptible
+    from evaluation.pipeline.lock import build_lock
+
     build = opts.build.resolve()
-    build.mkdir(parents=True, exist_ok=True)
+    with build_lock(build, "evaluation run"), interruptible(build):
+        return _run(cfg, opts, build)
+
+
+def _run(cfg: Config, opts: RunOptions, build: Path) -> dict:
+    progress = Progress(opts.quiet)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     progress.say(f"validating inputs ({cfg.path.name}; data: {cfg.cases})")
@@ -227,6 +259,7 @@ def run(cfg: Config, opts: RunOptions) -> dict:
             "misses": sum(r.get("cache") == "miss" for r in records.values()),
         },
         "renderer": renderer,
+        "renderer_version": renderer_version(renderer),
         "versions": _versions(),
         "git_commit": hashing.git_commit(),
         "environment_sha256": environment,
