@@ -38,15 +38,17 @@ README = """\
 
 Run {run_key}, commit {commit}{synthetic}.
 
-| path | what |
-|---|---|
-| `report/` | the evaluation: `index.html` (opens offline), `evaluation.docx`, `evaluation.pdf` |
-| `results/` | the tidy table behind every figure and table; `results/metrics.json` holds the headline numbers with their intervals, n and N |
-| `manifest.json` | inputs (SHA-256), parameters of every notebook run, package versions, renderer, git commit, timings |
-| `checks/` | what validation of the input data found{checks} |
-| `config/evaluation.yml` | the configuration of the run: projects, periods, cut-offs, thresholds |
-| `LICENSE`, `CITATION.cff` | licence (MIT) and how to cite |
-| `SHA256SUMS` | checksums of every file: `sha256sum -c SHA256SUMS` in this folder |
+- `report/`: the evaluation, as `index.html` (opens offline), `evaluation.docx` and
+  `evaluation.pdf`.
+- `results/`: the tidy table behind every figure and table; `results/metrics.json` holds the
+  headline numbers, each with its interval, n and N.
+- `manifest.json`: inputs (SHA-256), parameters of every notebook run, package versions, the
+  renderer, the git commit and timings.
+- `checks/`: what validation of the input data found{checks}.
+- `config/evaluation.yml`: the configuration of the run (projects, periods, cut-offs,
+  thresholds).
+- `LICENSE`, `CITATION.cff`: the licence (MIT) and how to cite.
+- `SHA256SUMS`: checksums of every file; check them with `sha256sum -c SHA256SUMS` here.
 
 Only aggregates are included; counts below the disclosure threshold are suppressed. No
 case-level records, pseudonyms, keys or logs are part of this package.
@@ -101,7 +103,7 @@ def collect(build: Path, config: Path | None = None) -> dict[str, bytes]:
 
 def checksums(files: dict[str, bytes]) -> bytes:
     """SHA256SUMS in the format `sha256sum -c` reads."""
-    lines = [f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items())]
+    lines = [f"{hashlib.sha256(d).hexdigest()}  {name}\n" for name, d in sorted(files.items())]
     return "".join(lines).encode("utf-8")
 
 
