@@ -1,11 +1,13 @@
-# make report | make test | make bench | make lint | make clean
-# Every target that needs Python bootstraps .venv from requirements.lock first.
+# make report | make test | make validate [DIR=folder] | make verify | make render | make synth
+# make dist | make dictionary | make bench | make lint | make clean
+# Every target that needs Python bootstraps .venv from requirements.lock first; the same
+# commands are `.venv/bin/evaluation …` (or `evaluation …` after `source .venv/bin/activate`).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test bench lint clean setup
+.PHONY: report test bench lint clean setup validate verify render synth dist dictionary
 
 setup: $(STAMP)
 
@@ -20,6 +22,28 @@ $(STAMP): requirements.lock pyproject.toml
 
 report: $(STAMP)
 	$(BIN)/evaluation run
+	@echo "The report is build/report/index.html: open it in a web browser (it works offline),"
+	@echo "e.g. xdg-open build/report/index.html (Linux) or open build/report/index.html (macOS)."
+	@echo "Word and PDF: build/report/evaluation.docx and .pdf. To hand it over: make dist."
+
+validate: $(STAMP)
+	$(BIN)/evaluation validate $(DIR)
+
+verify: $(STAMP)
+	$(BIN)/evaluation verify
+
+render: $(STAMP)
+	$(BIN)/evaluation render
+
+synth: $(STAMP)
+	$(BIN)/evaluation synth
+
+dictionary: $(STAMP)
+	$(BIN)/evaluation dictionary
+
+# One archive for a funder or a replicator (report, public results, manifest, checksums).
+dist: report
+	$(BIN)/evaluation export build/dist
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     ip.add_argument("--end", required=True, help="last day, YYYY-MM-DD")
     ip.add_argument("--kind", choices=("return", "counselling"), default="return")
     ip.add_argument("--baseline", default="MOH1")
+    ip.add_argument(
+        "--cutoff", help="the date the export was taken, YYYY-MM-DD (default: data.cutoff)"
+    )
     ip.add_argument("--config", type=Path, default=Path("evaluation.yml"))
 
     d = sub.add_parser("dictionary", help="write the data dictionary (Markdown)")
@@ -202,7 +205,14 @@ def cmd_init_project(args: argparse.Namespace) -> int:
 
     print(
         init_project(
-            args.config, args.name, args.data, args.start, args.end, args.kind, args.baseline
+            args.config,
+            args.name,
+            args.data,
+            args.start,
+            args.end,
+            args.kind,
+            args.baseline,
+            args.cutoff,
         )
     )
     return 0

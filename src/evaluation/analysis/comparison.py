@@ -72,10 +72,10 @@ class Comparison:
         """Plain statement of the difference, its interval and what the data can detect."""
         d = self.difference
         pp = 100 * d.estimate
-        direction = "higher" if pp > 0 else "lower" if pp < 0 else "the same"
-        size = f"{abs(pp):.1f} percentage points {direction}" if pp else "the same"
+        direction = "higher than" if pp > 0 else "lower than"
+        size = f"{abs(pp):.1f} percentage points {direction}" if round(pp, 1) else "the same as"
         text = (
-            f"{self.other}'s return rate ({self.other_rate.describe()}) was {size} than "
+            f"{self.other}'s return rate ({self.other_rate.describe()}) was {size} "
             f"{self.baseline}'s ({self.baseline_rate.describe()}); 95 % CI for the difference "
             f"{100 * d.ci_low:+.1f} to {100 * d.ci_high:+.1f} points (Newcombe). "
         )

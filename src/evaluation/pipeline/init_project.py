@@ -53,6 +53,7 @@ def init_project(
     end: str,
     kind: str = "return",
     baseline: str | None = "MOH1",
+    cutoff: str | None = None,
 ) -> str:
     """Add the project to the configuration and create data/mapping.yaml; return a summary."""
     from evaluation import config
@@ -60,7 +61,9 @@ def init_project(
     cfg = config.load(config_path)
     if any(p.id.lower() == name.lower() for p in cfg.projects):
         raise ConfigError(f"project '{name}' is already in {config_path.name}")
-    for label, value in (("--start", start), ("--end", end)):
+    for label, value in (("--start", start), ("--end", end), ("--cutoff", cutoff)):
+        if value is None:
+            continue
         try:
             dt.date.fromisoformat(value)
         except ValueError:
@@ -70,6 +73,7 @@ def init_project(
         f"    kind: {kind}\n    start: {start}\n    end: {end}\n"
         f"    data: {_yaml_scalar(Path(data).as_posix())}   # this project's export folder\n"
         + (f"    baseline: {baseline}   # compared against this project\n" if baseline else "")
+        + (f"    cutoff: {cutoff}   # the date the export was taken\n" if cutoff else "")
     )
     text = config_path.read_text(encoding="utf-8")
     marker = "\nthresholds:"

@@ -20,14 +20,26 @@ from evaluation.pipeline.jobs import PUBLISHED, sweep_debris
 
 
 def _tree() -> list:
-    """Every descendant process of this one, deepest first (kernels before their workers)."""
+    """Every descendant process of this one, deepest first (kernels before their workers).
+
+    multiprocessing's resource tracker is left alone: it frees the shared semaphores when
+    this process exits, and ending it first would leak them.
+    """
     import psutil
 
     try:
         children = psutil.Process().children(recursive=True)
     except psutil.Error:
         return []
-    return list(reversed(children))
+    kept = []
+    for child in children:
+        try:
+            if any("resource_tracker" in a for a in child.cmdline()):
+                continue
+        except psutil.Error:
+            continue
+        kept.append(child)
+    return list(reversed(kept))
 
 
 def _connection_files(procs: list) -> list[Path]:
