@@ -72,9 +72,7 @@ def test_quoted_comparison_sentence_is_the_reports(documented):
     """The walkthrough's quoted sentence (a block quote) appears word for word in the report."""
     folder, _ = documented
     text = (ROOT / "docs" / "walkthrough.md").read_text(encoding="utf-8")
-    quote = " ".join(
-        line[2:].strip() for line in text.splitlines() if line.startswith("> ")
-    )
+    quote = " ".join(line[2:].strip() for line in text.splitlines() if line.startswith("> "))
     assert "MOH3" in quote
     report = " ".join(html_text(folder / "build" / "report" / "index.html").split())
     assert " ".join(quote.split()) in report
@@ -93,3 +91,23 @@ def test_rehearsal_folder_is_git_ignored():
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
     assert "/exports/" in ignored or "exports/" in ignored
     assert re.search(r"exports/moh3", (ROOT / "docs" / "walkthrough.md").read_text("utf-8"))
+
+
+@pytest.mark.e2e
+def test_adding_moh3_with_its_own_cutoff_leaves_moh2_unchanged(documented, default_build):
+    """The walkthrough adds MOH3 with cut-off 2023-12-31; MOH2 keeps 2020-12-31, so every
+    MOH2 results file and metric equals the default run's byte for byte / value for value.
+    (With one shared cut-off MOH2's 12-month worst case fell from 59.5 % to 37.9 %.)"""
+    import json
+
+    folder, _ = documented
+    ours, base = folder / "build" / "results", default_build / "results"
+    files = sorted(p.name for p in (base / "moh2").iterdir())
+    assert files and files == sorted(p.name for p in (ours / "moh2").iterdir())
+    for name in files:
+        assert (ours / "moh2" / name).read_bytes() == (base / "moh2" / name).read_bytes(), name
+    m_ours = json.loads((ours / "metrics.json").read_text(encoding="utf-8"))
+    m_base = json.loads((base / "metrics.json").read_text(encoding="utf-8"))
+    keys = sorted(k for k in m_base if k.startswith("moh2."))
+    assert keys and {k: m_ours[k] for k in keys} == {k: m_base[k] for k in keys}
+    assert "moh3.return_rate" in m_ours and "moh3.return_rate" not in m_base
