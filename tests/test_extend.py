@@ -334,7 +334,7 @@ def test_unmapped_header_and_unknown_code_are_reported(tmp_path):
 
     res = run_cli("validate", str(export), "--config", str(cfg), "--build", str(tmp_path / "b"))
     assert res.returncode == 1, res.stdout + res.stderr
-    report = json.loads((tmp_path / "b" / "validation" / "report.json").read_text("utf-8"))
+    report = json.loads((tmp_path / "b" / "validation-only" / "report.json").read_text("utf-8"))
     errors = {(p["table"], p["column"], p["rule"], p["row"]) for p in report["problems"]
               if p["severity"] == "error"}  # fmt: skip
     assert errors == {("clients", "sex", "missing_column", None),

@@ -307,7 +307,7 @@ def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
 
 
-def test_full_disk_exit_3(good):
+def test_full_disk_exit_4(good):
     build, before = good
     res = subprocess.run(
         [sys.executable, "-m", "evaluation", "run", "--build", str(build), "--no-render"],
@@ -319,25 +319,25 @@ def test_full_disk_exit_3(good):
         check=False,
         preexec_fn=_limit_file_size,
     )
-    assert_plain_failure(res, 3, "File too large", "earlier outputs are untouched")
+    assert_plain_failure(res, 4, "File too large", "earlier outputs are untouched")
     assert snapshot(build) == before
 
 
 def test_build_path_not_a_folder(tmp_path):
     (tmp_path / "file").write_text("a regular file")
     res = run_cli("run", "--build", str(tmp_path / "file" / "build"), "--no-render")
-    assert_plain_failure(res, 3, "Not a directory", str(tmp_path / "file"))
+    assert_plain_failure(res, 4, "Not a directory", str(tmp_path / "file"))
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes through read-only permissions")
-def test_read_only_build_exit_3(good):
+def test_read_only_build_exit_4(good):
     build, before = good
     os.chmod(build, 0o555)
     try:
         res = run_cli("run", "--build", str(build), "--no-render")
     finally:
         os.chmod(build, 0o755)
-    assert_plain_failure(res, 3, "permission denied", "earlier outputs are untouched")
+    assert_plain_failure(res, 4, "permission denied", "earlier outputs are untouched")
     assert snapshot(build) == before
 
 

@@ -110,7 +110,8 @@ def test_io_failures_exit_4_naming_the_path(monkeypatch, capsys, tmp_path, code,
     monkeypatch.setattr(run_module, "run", fail)
     assert cli.main(["run", "--build", str(tmp_path / "build"), "--quiet"]) == 4
     err = capsys.readouterr().err
-    assert f"cannot write or read {where}: {expected}" in err
+    assert f"cannot write or read {where} ({os.strerror(code)}): {expected}" in err
+    assert "earlier outputs are untouched" in err
     assert "--build DIR" in err or "free some space" in err
 
 

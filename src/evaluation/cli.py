@@ -268,6 +268,8 @@ _IO_ADVICE = {
     errno.ENOSPC: "the disk is full: free some space (for example `make clean` or remove old "
     "build folders) or choose a folder on another disk (--build DIR), then run again",
     errno.EDQUOT: "your disk quota is used up: free some space, then run again",
+    errno.EFBIG: "a file grew past what the system allows (a size limit or a full disk): free "
+    "space or lift the limit, or choose a folder on another disk (--build DIR)",
     errno.ENOTDIR: "a file stands where a folder is needed: remove or rename it, or choose "
     "another folder (--build DIR, --out DIR)",
     errno.EEXIST: "a file stands where a folder is needed: remove or rename it, or choose "
@@ -278,9 +280,9 @@ _IO_ADVICE = {
 def io_problem(exc: OSError) -> str:
     """One sentence for an I/O failure: the path, what went wrong and what to do (exit 4)."""
     path = exc.filename or "a file"
-    advice = _IO_ADVICE.get(exc.errno or 0)
-    what = advice or f"{exc.strerror or exc}: check the path and the disk, then run again"
-    return f"cannot write or read {path}: {what}. Earlier outputs are untouched"
+    reason = f" ({exc.strerror})" if exc.strerror else ""
+    what = _IO_ADVICE.get(exc.errno or 0, "check the path and the free disk space, then run again")
+    return f"cannot write or read {path}{reason}: {what}; earlier outputs are untouched"
 
 
 if __name__ == "__main__":
