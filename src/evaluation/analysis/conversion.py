@@ -145,7 +145,12 @@ def linked_returns(
     e = _project_enrolments(enrolments, project)
     dep = verified_departures(departures)
     if e.empty or dep.empty:
-        return pd.DataFrame({"client_id": pd.Series(dtype=str), "departure_date": []})
+        return pd.DataFrame(
+            {
+                "client_id": pd.Series(dtype=str),
+                "departure_date": pd.Series(dtype="datetime64[ns]"),
+            }
+        )
     dep = dep.rename(columns={"enrolment_id": "dep_enrolment_id"})
     if "dep_enrolment_id" not in dep:
         dep["dep_enrolment_id"] = pd.NA
@@ -161,6 +166,29 @@ def linked_returns(
         ok = direct.fillna(False) | (m["dep_enrolment_id"].isna() & in_window.fillna(False))
     hits = m.loc[ok, ["client_id", "departure_date"]]
     return hits.groupby("client_id", as_index=False)["departure_date"].min()
+
+
+def nothing_to_evaluate(
+    tables: Mapping[str, pd.DataFrame], projects: str | Sequence[str]
+) -> str | None:
+    """Why there is nothing to evaluate for these projects (a sentence), or None.
+
+    A project configured in evaluation.yml but without a single enrolment in the case records
+    (a header-only table, or an export of other projects only) is valid data: the notebooks then
+    say so instead of computing rates of nobody.
+    """
+    ids = [projects] if isinstance(projects, str) else list(projects)
+    enr = tables.get("enrolments")
+    present = set() if enr is None else set(enr["project"].dropna().astype(str))
+    empty = [p for p in ids if p not in present]
+    if not empty:
+        return None
+    names = " and ".join(empty)
+    verb = "has" if len(empty) == 1 else "have"
+    return (
+        f"Nothing to evaluate: {names} {verb} no enrolments in the case records, so no rate, "
+        "curve or model can be computed for " + ("it." if len(empty) == 1 else "them.")
+    )
 
 
 def client_frame(
@@ -237,6 +265,19 @@ def client_frame(
 
 
 def _step(step: str, n: int, N: int, of: str) -> dict:
+    """One funnel or chain step; with nobody in the denominator (N = 0) the share and its
+    interval do not exist and stay missing (the tables print '—' with the reason)."""
+    if int(N) <= 0:
+        nan = float("nan")
+        return {
+            "step": step,
+            "n": 0,
+            "N": 0,
+            "estimate": nan,
+            "ci_low": nan,
+            "ci_high": nan,
+            "of": of,
+        }
     r = wilson(int(n), int(N))
     return {
         "step": step,
@@ -368,6 +409,8 @@ def chain(
     for proj in targets:
         t = _project_enrolments(enr, proj)
         t = t.loc[t["client_id"].isin(referred)]
+        if t.empty:  # no referred client enrolled here (or nobody was referred at all)
+            continue
         t = t.loc[t["enrolment_date"] >= t["client_id"].map(first_ref)]
         enrolled |= set(t["client_id"])
         ret = linked_returns(t, tables["departures"], proj, "return")
@@ -376,9 +419,7 @@ def chain(
     rows = [
         _step(f"{source} clients referred to MOH", len(referred), n_src, f"enrolled in {source}"),
         _step(f"  enrolled in {target_txt}", len(enrolled), len(referred), "referred to MOH"),
-        _step("  returned (verified)", len(returned), len(enrolled), f"enrolled in {target_txt}")
-        if enrolled
-        else {"step": "  returned (verified)", "n": 0, "N": 0, "of": f"enrolled in {target_txt}"},
+        _step("  returned (verified)", len(returned), len(enrolled), f"enrolled in {target_txt}"),
     ]
     if referred:
         rows.append(

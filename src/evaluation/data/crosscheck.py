@@ -23,6 +23,7 @@ class Context:
     tables: dict[str, pd.DataFrame]
     files: dict[str, str]
     periods: dict[str, tuple[dt.date, dt.date]] | None
+    cutoff: dt.date | None = None
 
     def file(self, table: str) -> str:
         """File name of a table as the user named it."""
@@ -67,9 +68,10 @@ def run_rules(
     tables: dict[str, pd.DataFrame],
     files: dict[str, str],
     periods: dict[str, tuple[dt.date, dt.date]] | None,
+    cutoff: dt.date | None = None,
 ) -> list[Problem]:
     """Run every rule whose tables and columns are present."""
-    ctx = Context(tables, files, periods)
+    ctx = Context(tables, files, periods, cutoff)
     problems: list[Problem] = []
     for r in RULES:
         if r.table not in tables:

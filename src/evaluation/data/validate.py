@@ -452,7 +452,9 @@ def configured_projects(spec: TableSpec, projects: list[str]) -> tuple[TableSpec
 
 
 def validate_dataset(
-    data_dir: str | Path, periods: dict[str, tuple[dt.date, dt.date]]
+    data_dir: str | Path,
+    periods: dict[str, tuple[dt.date, dt.date]],
+    cutoff: dt.date | None = None,
 ) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """Read and validate every table of one dataset folder; all problems at once.
 
@@ -478,7 +480,7 @@ def validate_dataset(
         problems += found
         typed[name] = frame
         files[name] = table.file
-    problems += crosscheck.run_rules(typed, files, periods=periods)
+    problems += crosscheck.run_rules(typed, files, periods=periods, cutoff=cutoff)
     counts = {name: len(typed[name]) for name in TABLES if name in typed}
     tables = {name: _finish(frame, load_spec(name)) for name, frame in typed.items()}
     return tables, ValidationReport(_ordered(problems), counts)

@@ -6,15 +6,31 @@ import pandas as pd
 
 from evaluation.analysis.conversion import SUBGROUPS
 from evaluation.analysis.models import ModelResult, show_table
+from evaluation.analysis.rates import wilson
+
+
+NO_DENOMINATOR = "— (no one in the denominator)"
 
 
 def _pct_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Rate and interval as text. A share of nobody (N = 0) prints '—' with that reason, never
+    'nan'; a share given without an interval gets its Wilson interval from n and N."""
     out = df.copy()
-    out["rate"] = [f"{100 * e:.1f} %" for e in df["estimate"]]
-    out["95 % CI"] = [
-        f"{100 * lo:.1f}–{100 * hi:.1f} %"
-        for lo, hi in zip(df["ci_low"], df["ci_high"], strict=True)
-    ]
+    rates, cis = [], []
+    for n, N, e, lo, hi in zip(
+        df["n"], df["N"], df["estimate"], df["ci_low"], df["ci_high"], strict=True
+    ):
+        if pd.isna(N) or int(N) <= 0 or pd.isna(e):
+            rates.append("—")
+            cis.append(NO_DENOMINATOR)
+            continue
+        if pd.isna(lo) or pd.isna(hi):
+            w = wilson(int(n), int(N))
+            lo, hi = w.ci_low, w.ci_high
+        rates.append(f"{100 * e:.1f} %")
+        cis.append(f"{100 * lo:.1f}–{100 * hi:.1f} %")
+    out["rate"] = rates
+    out["95 % CI"] = cis
     return out
 
 

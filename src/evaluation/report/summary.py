@@ -48,11 +48,12 @@ class Headline:
 
     project: str
     kind: str
-    return_rate: Rate
+    return_rate: Rate | None
     referral_rate: Rate | None = None
     durable_complete: Rate | None = None
     durable_worst: Rate | None = None
     durable_best: Rate | None = None
+    nothing: str | None = None  # why there is nothing to evaluate (no enrolments), else None
 
 
 def _pct(x: float) -> str:
@@ -71,6 +72,9 @@ def headline(tables: Mapping[str, pd.DataFrame], project: str, kind: str, cutoff
     from evaluation.analysis import conversion as cv
     from evaluation.analysis import durability as du
 
+    nothing = cv.nothing_to_evaluate(tables, project)
+    if nothing is not None:
+        return Headline(project, kind, None, nothing=nothing)
     frame = cv.client_frame(tables, project, kind=kind)
     ret = cv.rate(frame, "returned")
     if kind == "counselling":
@@ -85,6 +89,9 @@ def headline_metrics(heads: Sequence[Headline]) -> dict[str, object]:
     out: dict[str, object] = {}
     for h in heads:
         k = f"summary.{h.project.lower()}"
+        if h.nothing is not None:
+            out[f"{k}.nothing_to_evaluate"] = {"reason": h.nothing}
+            continue
         out[f"{k}.return_rate"] = h.return_rate
         for name in ("referral_rate", "durable_complete", "durable_worst", "durable_best"):
             r = getattr(h, name)
@@ -101,14 +108,14 @@ def _said(r: Rate, threshold: int) -> str:
 
 def conversion_sentence(heads: Sequence[Headline], threshold: int = 5) -> str:
     """Executive-summary paragraph on conversion, from the case records of every project."""
-    bits = []
+    bits = [h.nothing for h in heads if h.nothing is not None]
     for h in heads:
         if h.referral_rate is not None:
             bits.append(
                 f"In {h.project}, {_said(h.referral_rate, threshold)} of the clients "
                 f"counselled were referred to a return organisation."
             )
-    ret = [h for h in heads if h.kind == "return"]
+    ret = [h for h in heads if h.kind == "return" and h.return_rate is not None]
     if ret:
         bits.append(
             "The share of enrolled clients who returned with a verified departure was "
@@ -163,7 +170,7 @@ def comparisons(
     by = {h.project: h for h in heads}
     out = []
     for base, other in pairs:
-        if base in by and other in by:
+        if base in by and other in by and by[base].return_rate and by[other].return_rate:
             a, b = by[other].return_rate, by[base].return_rate
             out.append((base, other, newcombe(a.n, a.N, b.n, b.N)))
     return out
@@ -214,6 +221,7 @@ def conclusions(
                 f"12 months, whatever happened to those not reached"
             )
         items.append(f"- **{h.project} durability.** {text}.")
+    items += [f"- **{h.project}.** {h.nothing}" for h in heads if h.nothing is not None]
     if not items:
         return "No conclusion can be drawn: no project has case records."
     return "\n".join(items)
@@ -342,6 +350,8 @@ def support_point_results(
 
     rows = []
     for p in projects:
+        if cv.nothing_to_evaluate(tables, p) is not None:
+            continue
         frame = cv.client_frame(tables, p, kind="return")
         enr = tables["enrolments"]
         first = (
@@ -352,6 +362,8 @@ def support_point_results(
         )
         frame = frame.assign(support_point=frame["client_id"].map(first).astype("str"))
         rows.append(frame[["support_point", "returned"]])
+    if not rows:
+        return pd.DataFrame(), "No return project has enrolments in the case records."
     data = pd.concat(rows, ignore_index=True)
     g = data.groupby("support_point")["returned"].agg(["sum", "size"]).reset_index()
     df = pd.DataFrame(

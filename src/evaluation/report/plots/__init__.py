@@ -49,6 +49,21 @@ def style() -> Iterator[None]:
         yield
 
 
+def placeholder(reason: str):
+    """A small figure that states why there is no figure (e.g. nothing to evaluate), so that a
+    labelled figure cell always has an output for the report to embed."""
+    import textwrap
+
+    import matplotlib.pyplot as plt
+
+    with style():
+        fig, ax = plt.subplots(figsize=(7.0, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, textwrap.fill(reason, 90), ha="center", va="center", fontsize=10)
+        plt.show()
+    return fig
+
+
 def count_label(n: int, threshold: int = 5) -> str:
     """A count as printed in a figure: 1 to threshold-1 become '<threshold' (disclosure)."""
     return f"<{threshold}" if 0 < n < threshold else str(n)
