@@ -108,7 +108,9 @@ def _ids_missing(
             text = f"{where(ctx.file(table), row, column)}: this client does not exist in {target}"
             value = None
         else:
-            text = f"{where(ctx.file(table), row, column)}: {value} does not exist in {target}"
+            text = (
+                f"{where(ctx.file(table), row, column)}: {show(value)} does not exist in {target}"
+            )
         out.append(Problem(table, column, int(row), rule_name, text, value))
     return out
 
@@ -195,7 +197,7 @@ def _enrolment_period(ctx: Context) -> list[Problem]:
                         int(row),
                         "enrolment_in_project_period",
                         f"{where(ctx.file('enrolments'), row, 'project')}: no period is configured "
-                        f"for project {project} in evaluation.yml",
+                        f"for project {show(project)} in evaluation.yml",
                         str(project),
                     )
                 )
@@ -385,7 +387,7 @@ def _departure_same_client(ctx: Context) -> list[Problem]:
             int(row),
             "departure_enrolment_same_client",
             f"{where(ctx.file('departures'), row, 'enrolment_id')}: enrolment "
-            f"{df.at[row, 'enrolment_id']} belongs to another client than this departure",
+            f"{show(df.at[row, 'enrolment_id'])} belongs to another client than this departure",
             str(df.at[row, "enrolment_id"]),
         )
         for row in df.index[bad]
@@ -631,7 +633,7 @@ def _not_reached_reason(ctx: Context) -> list[Problem]:
             "not_reached_reason",
             int(row),
             "not_reached_reason_iff_not_reached",
-            f"{where(file, row, 'not_reached_reason')}: {df.at[row, 'not_reached_reason']} "
+            f"{where(file, row, 'not_reached_reason')}: {show(df.at[row, 'not_reached_reason'])} "
             "given, but the client was reached",
             str(df.at[row, "not_reached_reason"]),
         )

@@ -1,7 +1,8 @@
 """Read one dataset folder (CSV, XLSX or Parquet per table) keeping each row's source row number.
 
-Row numbers are those the user sees: in a CSV the header is line 1 and the first data row is
-line 2; in an Excel sheet the sheet's own row number; in Parquet the 1-based position.
+Row numbers are those the user sees in a spreadsheet: in a CSV the header is row 1 and the first
+record row 2, and a record whose quoted cell spans several lines is still one row; in an Excel
+sheet the sheet's own row number; in Parquet the 1-based position.
 
 An Excel sheet whose header is not on row 1 is located (the row among the first 30 holding most
 of the expected column names), read from there so that every other problem is listed too, and
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from evaluation.data.problems import Problem
+from evaluation.data.problems import Problem, show
 from evaluation.errors import ConfigError
 
 FORMATS = (".csv", ".xlsx", ".parquet")
@@ -169,11 +170,18 @@ def read_table(
     raw, problems = result
     if raw is None:
         return None, problems
-    frame = raw.frame.rename(columns=columns_map)
-    dupes = frame.columns[frame.columns.duplicated()].unique()
-    for name in dupes:
+    problems += duplicate_columns(list(raw.frame.columns), path.name, table)
+    frame = raw.frame.loc[:, ~pd.Index(_header_keys(raw.frame.columns)).duplicated()]
+    frame = frame.rename(columns=columns_map)
+    for name in frame.columns[frame.columns.duplicated()].unique():
         problems.append(
-            Problem(table, name, 1, "duplicate_column", f"{path.name}: column {name} appears twice")
+            Problem(
+                table,
+                name,
+                1,
+                "duplicate_column",
+                f"{path.name}: two columns are mapped to {name} in {MAPPING_FILE}; map only one",
+            )
         )
     frame = frame.loc[:, ~frame.columns.duplicated()]
     for column, codes in (entry.get("codes") or {}).items():
@@ -188,12 +196,44 @@ def read_table(
                 name,
                 None,
                 "unknown_column",
-                f"{path.name}: column '{name}' is not in the contract and was not read "
+                f"{path.name}: column '{show(name)}' is not in the contract and was not read "
                 "(rename it or map it in mapping.yaml if it should be)",
                 severity="warning",
             )
         )
     return raw, problems
+
+
+def _header_keys(names) -> list[str]:
+    """Column names compared as a person reads them: case and spacing ignored."""
+    return [" ".join(str(n).split()).casefold() for n in names]
+
+
+def duplicate_columns(names: list[str], file: str, table: str) -> list[Problem]:
+    """Columns of the raw header whose names repeat, exactly or apart from case and spaces.
+
+    pandas would silently rename the second 'sex' to 'sex.1' and use the first, so this looks
+    at the header as written. Every repeat is an error: which of the two is right is unknown.
+    """
+    first: dict[str, int] = {}
+    out = []
+    for i, (name, key) in enumerate(zip(names, _header_keys(names), strict=True)):
+        if key not in first:
+            first[key] = i
+            continue
+        j = first[key]
+        same = "the same name" if names[j] == name else "the same name apart from case or spaces"
+        out.append(
+            Problem(
+                table,
+                str(names[j]),
+                1,
+                "duplicate_column",
+                f"{file} row 1: columns {j + 1} ('{show(names[j])}') and {i + 1} "
+                f"('{show(name)}') have {same}; keep one of them",
+            )
+        )
+    return out
 
 
 def _translate(values: pd.Series, lookup: dict[str, Any]) -> pd.Series:
@@ -250,6 +290,9 @@ def read_csv(path: Path, table: str) -> tuple[RawTable | None, list[Problem]]:
     problems: list[Problem] = []
     if frame is None:
         frame, rows, problems = _read_csv_records(text, sep, path.name, table)
+    header_cells = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    if len(header_cells) == len(frame.columns):
+        frame.columns = header_cells  # as written: pandas renames a repeated 'sex' to 'sex.1'
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     blank = (frame == "").all(axis=1).to_numpy() if len(frame.columns) else np.zeros(0, bool)
     if blank.any():
@@ -264,9 +307,9 @@ def _read_csv_records(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     header = next(reader)
     records, rows, problems = [], [], []
-    last = reader.line_num
-    for record in reader:
-        start, last = last + 1, reader.line_num
+    # A spreadsheet shows one row per record, however many lines a quoted cell spans (and one
+    # per blank line): the header is row 1, the k-th record after it row k + 1.
+    for start, record in enumerate(reader, start=2):
         if not record or all(v == "" for v in record):
             continue
         if len(record) != len(header):

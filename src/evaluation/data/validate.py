@@ -249,7 +249,7 @@ def coerce_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, list[Pro
             redact = name in spec.redacted
             shown = _as_text(values)[bad]
             for row, value in shown.items():
-                text = "this value" if redact else value
+                text = "this value" if redact else show(value)
                 problems.append(
                     Problem(
                         spec.name,

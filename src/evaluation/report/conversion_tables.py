@@ -8,7 +8,6 @@ from evaluation.analysis.conversion import SUBGROUPS
 from evaluation.analysis.models import ModelResult, show_table
 from evaluation.analysis.rates import wilson
 
-
 NO_DENOMINATOR = "— (no one in the denominator)"
 
 
