@@ -136,6 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from evaluation.data.crosscheck import cutoffs_of
     from evaluation.data.validate import validate_dataset
 
     cfg = _config(args)
@@ -144,7 +145,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from evaluation.errors import ConfigError
 
         raise ConfigError(f"{folder} is not a folder of case-data files")
-    _, report = validate_dataset(Path(folder), cfg.periods)
+    _, report = validate_dataset(Path(folder), cfg.periods, cutoff=cutoffs_of(cfg))
     # its own folder: build/validation/ belongs to the last run and stays as that run left it
     out = args.out or args.build / "validation-only"
     report.write(out)

@@ -454,7 +454,7 @@ def configured_projects(spec: TableSpec, projects: list[str]) -> tuple[TableSpec
 def validate_dataset(
     data_dir: str | Path,
     periods: dict[str, tuple[dt.date, dt.date]],
-    cutoff: dt.date | None = None,
+    cutoff: dt.date | dict[str, tuple[dt.date, str]] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """Read and validate every table of one dataset folder; all problems at once.
 

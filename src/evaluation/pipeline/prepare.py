@@ -12,6 +12,7 @@ from pathlib import Path
 
 from evaluation import hashing
 from evaluation.config import Config
+from evaluation.data.crosscheck import cutoffs_of
 from evaluation.errors import ConfigError, InvalidDataError
 from evaluation.pipeline.jobs import Progress, write_json_atomic
 
@@ -51,6 +52,25 @@ def _summary(name: str, report: object, build: Path) -> str:
     if len(problems) > 10:
         lines.append(f"  … and {len(problems) - 10} more in the report")
     return "\n".join(lines)
+
+
+def _warning_lines(name: str, report: object, build: Path) -> list[str]:
+    """Console summary of a report's warnings: count per rule and where the full list is."""
+    from collections import Counter
+
+    warnings = report.warnings  # type: ignore[attr-defined]
+    if not warnings:
+        return []
+    per_rule = Counter(p.rule for p in warnings)
+    rules = ", ".join(f"{rule} ({n})" for rule, n in sorted(per_rule.items()))
+    lines = [
+        f"  {name}: {len(warnings)} validation warning(s), not errors: {rules}. "
+        f"Full report: {build / 'validation' / 'report.md'}"
+    ]
+    lines += [f"    - {p.message}" for p in warnings[:3]]
+    if len(warnings) > 3:
+        lines.append(f"    … and {len(warnings) - 3} more in the report")
+    return lines
 
 
 def check_published(cfg: Config, build: Path, progress: Progress) -> str:
@@ -95,7 +115,9 @@ def prepare_dataset(
     if not data_dir.is_dir():
         raise ConfigError(f"case data folder {data_dir} does not exist")
     content = hashing.tree_sha256(data_dir)
-    dkey = hashing.combine(content, cfg.periods, key_fingerprint(key), _validation_code_hash())
+    dkey = hashing.combine(
+        content, cfg.periods, str(cutoffs_of(cfg)), key_fingerprint(key), _validation_code_hash()
+    )
     out = build / "data" / dkey[:16]
     if (out / ".complete").exists():
         progress.say(f"  {data_dir.name}: unchanged since last validation (cached)")
@@ -107,18 +129,22 @@ def prepare_dataset(
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("forkserver")) as pool:
-        report = pool.submit(_validate_and_write, data_dir, cfg.periods, key, out, dkey).result()
+        report = pool.submit(
+            _validate_and_write, data_dir, cfg.periods, cutoffs_of(cfg), key, out, dkey
+        ).result()
     return out, report, content
 
 
-def _validate_and_write(data_dir: Path, periods: dict, key: bytes, out: Path, dkey: str) -> object:
+def _validate_and_write(
+    data_dir: Path, periods: dict, cutoff: object, key: bytes, out: Path, dkey: str
+) -> object:
     """Validate one dataset; when clean, pseudonymise it into out/ (atomically). The report."""
     from evaluation.data import prepared
     from evaluation.data.pseudonymise import pseudonymise
     from evaluation.data.validate import validate_dataset
 
     try:
-        tables, report = validate_dataset(data_dir, periods)
+        tables, report = validate_dataset(data_dir, periods, cutoff=cutoff)
     except OSError as exc:  # validation only reads: this is an input the system cannot read
         raise InvalidDataError(
             f"cannot read {exc.filename or data_dir}: {exc.strerror or exc}; nothing was "
@@ -184,6 +210,10 @@ def prepare_all(cfg: Config, build: Path, progress: Progress) -> tuple[dict[str,
                 failed.append((str(data_dir), report))
     if reports:
         _write_reports(build, reports)
+        for name, report in reports:
+            if report.ok:  # type: ignore[attr-defined]
+                for line in _warning_lines(Path(name).name, report, build):
+                    progress.say(line)
     if failed:
         raise InvalidDataError("\n".join(_summary(n, r, build) for n, r in failed))
     result = {pid: where[d] for d, pids in datasets.items() for pid in pids}
