@@ -201,14 +201,62 @@ def _first_error(nb_path: Path) -> str:
     return "unknown cell"
 
 
-def execute(job: Job, cache: Path, failed_dir: Path) -> tuple[Path, float]:
+def _never_started(out_nb: Path) -> bool:
+    """True when no code cell ran: the kernel failed while starting, not the notebook's code."""
+    import nbformat
+
+    if not out_nb.exists():
+        return True
+    try:
+        nb = nbformat.read(out_nb, as_version=4)
+    except Exception:  # noqa: BLE001 - an unreadable half-written copy: nothing ran either
+        return True
+    return not any(
+        c.get("execution_count") or c.get("outputs") for c in nb.cells if c.cell_type == "code"
+    )
+
+
+def execute(job: Job, cache: Path, failed_dir: Path, quiet: bool = False) -> tuple[Path, float]:
     """Run one job with papermill into the cache; on failure keep the executed copy aside.
 
+    A kernel that dies while starting (before the first cell) is started once more, with a line
+    in the progress output; a second failure names the notebook and the kernel's log.
     Returns the cache folder and the seconds the run itself took (not its time in the queue).
     """
+    t0 = time.perf_counter()
+    log_path = failed_dir.parent / "logs" / f"{job.name}.log"
+    try:
+        return _execute_once(job, cache, failed_dir, t0, first_attempt=True)
+    except KernelStartError as first:
+        if not quiet:
+            print(
+                f"  {job.name}: the notebook kernel died while starting ({first.cause}); "
+                f"starting it once more (kernel log: {log_path})",
+                file=sys.stderr,
+                flush=True,
+            )
+    try:
+        return _execute_once(job, cache, failed_dir, t0, first_attempt=False)
+    except KernelStartError as second:
+        raise ExecutionError(
+            f"notebook {job.notebook.name} ({job.name}) could not run: its kernel died while "
+            f"starting, twice ({second.cause}). The kernel's log is {log_path}"
+        ) from second
+
+
+class KernelStartError(Exception):
+    """The kernel died before the first cell ran (worth one more try)."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+def _execute_once(
+    job: Job, cache: Path, failed_dir: Path, t0: float, first_attempt: bool
+) -> tuple[Path, float]:
     import papermill as pm
 
-    t0 = time.perf_counter()
     final = cache / job.key
     work = cache / f"{job.key}.tmp-{os.getpid()}-{time.time_ns()}"
     work.mkdir(parents=True)
@@ -219,7 +267,9 @@ def execute(job: Job, cache: Path, failed_dir: Path) -> tuple[Path, float]:
     log_dir = failed_dir.parent / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     saved_fd = os.dup(2)
-    log = open(log_dir / f"{job.name}.log", "w", encoding="utf-8")  # noqa: SIM115
+    # the second start appends, so that the log keeps what the first kernel said before dying
+    mode = "w" if first_attempt else "a"
+    log = open(log_dir / f"{job.name}.log", mode, encoding="utf-8")  # noqa: SIM115
     os.dup2(log.fileno(), 2)
     try:
         pm.execute_notebook(
@@ -233,6 +283,9 @@ def execute(job: Job, cache: Path, failed_dir: Path) -> tuple[Path, float]:
             request_save_on_cell_execute=False,
         )
     except Exception as exc:  # noqa: BLE001 - any notebook failure is reported the same way
+        if _never_started(out_nb):
+            shutil.rmtree(work, ignore_errors=True)
+            raise KernelStartError(f"{type(exc).__name__}: {exc}") from exc
         failed_dir.mkdir(parents=True, exist_ok=True)
         keep = failed_dir / f"{job.name}.ipynb"
         if out_nb.exists():
@@ -298,7 +351,9 @@ def run_jobs(
     # Processes, not threads: kernels started from threads of one process interfere.
     ctx = mp.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))), mp_context=ctx) as pool:
-        futures = {pool.submit(execute, job, cache, failed_dir): job for job in todo}
+        futures = {
+            pool.submit(execute, job, cache, failed_dir, progress.quiet): job for job in todo
+        }
         done = 0
         for fut in as_completed(futures):
             job = futures[fut]

@@ -164,6 +164,29 @@ def _run(cfg: Config, opts: RunOptions, build: Path) -> dict:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     progress.say(f"validating inputs ({cfg.path.name}; data: {cfg.cases})")
+    data_root = build / "data"
+    before = set(data_root.iterdir()) if data_root.is_dir() else set()
+    try:
+        return _run_validated(cfg, opts, build, progress, timings, t0)
+    except BaseException:
+        # a failed run leaves no new pseudonymised copy of the data behind
+        for path in (set(data_root.iterdir()) if data_root.is_dir() else set()) - before:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
+
+
+def _run_validated(
+    cfg: Config,
+    opts: RunOptions,
+    build: Path,
+    progress: Progress,
+    timings: dict[str, float],
+    t0: float,
+) -> dict:
+    """Everything from validation on; run() removes what it created if this fails."""
     prepared, inputs = validate_inputs(cfg, build, progress)
     timings["validate_prepare"] = round(time.perf_counter() - t0, 3)
 
