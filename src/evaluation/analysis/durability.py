@@ -270,13 +270,23 @@ def score_distribution(scored: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+CUTOFF_TOLERANCE = 1e-9  # scores carry 3 decimals; a weighted mean of them is not exact
+
+
+def at_or_above(scores: pd.Series | np.ndarray, cutoff: float) -> int:
+    """How many scores are at or above the cut-off, a score equal to it up to floating-point
+    error included (0.1·0.3 + … gives 0.32999999999999996 for a composite of exactly 0.33)."""
+    x = np.asarray(scores, dtype=float)
+    return int(np.sum(x >= cutoff - CUTOFF_TOLERANCE))
+
+
 def share_above(scored: pd.DataFrame, cutoffs: Sequence[float]) -> pd.DataFrame:
     """Per window and cut-off: returnees with composite at or above it, n of N scored, Wilson CI."""
     rows = []
     for window in WINDOWS:
         x = scored.loc[scored["window"] == window, "rss_composite"].dropna()
         for c in cutoffs:
-            row = {"window": window, "cutoff": float(c), "n": int((x >= c).sum()), "N": len(x)}
+            row = {"window": window, "cutoff": float(c), "n": at_or_above(x, c), "N": len(x)}
             r = wilson(row["n"], row["N"]) if len(x) else None
             row |= {
                 "estimate": r.estimate if r else np.nan,
@@ -332,11 +342,15 @@ class Bounds:
     due: int
 
     def as_dict(self) -> dict[str, Any]:
-        """Metric form: complete / worst / best, each {estimate, ci_low, ci_high, n, N}."""
-        return {
-            k: (getattr(self, k).as_dict() if getattr(self, k) else None)
-            for k in ("complete", "worst", "best")
+        """Metric form: complete / worst / best, each {estimate, ci_low, ci_high, n, N}, or
+        {estimate: None, reason} when nobody is in its denominator."""
+        label = WINDOW_LABELS.get(self.window, self.window).lower()
+        reasons = {
+            "complete": f"no returnee with a known residence at {label}",
+            "worst": f"no returnee was due for the {label} contact",
+            "best": f"no returnee was due for the {label} contact",
         }
+        return {k: _rate_or_reason(getattr(self, k), reasons[k]) for k in reasons}
 
     def table(self) -> pd.DataFrame:
         """Tidy rows: approach, what counts, n, N, estimate and interval."""
@@ -801,8 +815,11 @@ def analyse(
     )
 
 
-def _rate_or_none(r: Rate | None) -> dict | None:
-    return r.as_dict() if r is not None else None
+def _rate_or_reason(r: Rate | None, reason: str) -> dict:
+    """A rate's metric form, or estimate None with the reason there is none (N = 0)."""
+    if r is not None:
+        return r.as_dict()
+    return {"estimate": None, "ci_low": None, "ci_high": None, "n": 0, "N": 0, "reason": reason}
 
 
 def composite_metric(a: DurabilityAnalysis, window: str = "m12") -> dict[str, Any]:
@@ -814,10 +831,12 @@ def composite_metric(a: DurabilityAnalysis, window: str = "m12") -> dict[str, An
         "rss_config_version": a.rss.version,
         "rss_verified": a.rss.verified,
     }
+    label = WINDOW_LABELS.get(window, window).lower()
+    if not len(x):
+        out["reason"] = f"no returnee was scored at {label}"
     for c in a.rss.cutoffs:
-        out[f"share_above_{c:g}"] = (
-            wilson(int((x >= c).sum()), len(x)).as_dict() if len(x) else None
-        )
+        r = wilson(at_or_above(x, c), len(x)) if len(x) else None
+        out[f"share_above_{c:g}"] = _rate_or_reason(r, f"no returnee was scored at {label}")
     return out
 
 
@@ -828,9 +847,15 @@ def metrics(a: DurabilityAnalysis) -> dict[str, Any]:
         f"{k}.returnees": len(a.returnees),
         f"{k}.durability_12m": a.bounds["m12"].as_dict(),
         f"{k}.durability_6m": a.bounds["m6"].as_dict(),
-        f"{k}.staying_6m": _rate_or_none(a.bounds["m6"].complete),
-        f"{k}.staying_12m": _rate_or_none(a.bounds["m12"].complete),
-        f"{k}.reached_12m": _rate_or_none(reached_rate(a, "m12")),
+        f"{k}.staying_6m": _rate_or_reason(
+            a.bounds["m6"].complete, "no returnee with a known residence at 6 months"
+        ),
+        f"{k}.staying_12m": _rate_or_reason(
+            a.bounds["m12"].complete, "no returnee with a known residence at 12 months"
+        ),
+        f"{k}.reached_12m": _rate_or_reason(
+            reached_rate(a, "m12"), "no returnee was due for the 12-month contact"
+        ),
         f"{k}.rss_composite_12m": composite_metric(a, "m12"),
         f"{k}.durability_12m_ipw": a.ipw.as_dict(),
         f"{k}.trajectory": {
@@ -897,5 +922,12 @@ def comparison_metrics(analyses: Sequence[DurabilityAnalysis]) -> dict[str, Any]
     for a in analyses[1:]:
         ra = a.bounds["m12"].complete
         key = f"comparison.{a.key}_vs_{base.key}.durability_12m_complete_difference"
-        out[key] = newcombe(ra.n, ra.N, rb.n, rb.N).as_dict() if ra and rb else None
+        if ra and rb:
+            out[key] = newcombe(ra.n, ra.N, rb.n, rb.N).as_dict()
+        else:
+            lacking = " and ".join(x.project for x, r in ((a, ra), (base, rb)) if r is None)
+            out[key] = {
+                "estimate": None,
+                "reason": f"{lacking}: no returnee with a known residence at 12 months",
+            }
     return out

@@ -103,6 +103,14 @@ class CumulativeIncidence:
         cols = ["horizon_months", "estimate", "ci_low", "ci_high", "n", "N", "at_risk", "method"]
         return df[cols]
 
+    def median_metric(self) -> dict:
+        """Median time to the event as a metric, with the reason when it is not reached."""
+        m = self.median()
+        out: dict = {"estimate": m, "N": self.N, "method": self.method}
+        if m is None:
+            out["reason"] = "not reached: the cumulative incidence stays below 50 %"
+        return out
+
     def median(self) -> float | None:
         """First time the incidence reaches 50 %; None when it never does (not reached)."""
         hit = self.curve.loc[self.curve["estimate"] >= 0.5 - 1e-12, "time"]
