@@ -73,19 +73,31 @@ def publishable_subgroups(table: pd.DataFrame, threshold: int = 5) -> tuple[pd.D
 
 def publishable_steps(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
     """Funnel or chain steps for funders: n withheld where n or N − n is below the threshold."""
-    from evaluation.publish.disclosure import suppress_table
+    from evaluation.publish.disclosure import DisclosureError, suppress_table
 
     df = _pct_cells(steps)
     keep = [c for c in ("cohort", "step") if c in df] + ["n", "N", "rate", "95 % CI", "of"]
-    st = suppress_table(
-        df[keep].reset_index(drop=True),
-        ["n", "N"],
-        threshold=threshold,
-        total_row=False,
-        public_totals=True,
-        rate_pairs=[("n", "N", ["rate", "95 % CI"])],
+    for split in (True, False):  # plain 'x' markers reveal less, so fewer cells must be hidden
+        try:
+            st = suppress_table(
+                df[keep].reset_index(drop=True),
+                ["n", "N"],
+                threshold=threshold,
+                total_row=False,
+                public_totals=True,
+                rate_pairs=[("n", "N", ["rate", "95 % CI"])],
+                split_markers=split,
+            )
+            return st.table, st.legend
+        except DisclosureError:
+            continue
+    # e.g. a single client: every count could be worked out from the others whatever is hidden
+    withheld = df[keep].reset_index(drop=True).astype(object)
+    withheld[["n", "N", "rate", "95 % CI"]] = "x"
+    return withheld, (
+        f"x: withheld, the counts are too small (fewer than {threshold}) to publish any of "
+        "them safely."
     )
-    return st.table, st.legend
 
 
 def publishable_chain(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
