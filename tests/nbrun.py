@@ -46,7 +46,20 @@ def run_notebook(name: str, params: dict, workdir: Path) -> dict:
     exec(compile(cells[0], f"{name}[0]", "exec"), ns)  # defaults, as papermill keeps them
     ns.update(params)
     workdir.mkdir(parents=True, exist_ok=True)
-    with contextlib.chdir(workdir), contextlib.redirect_stdout(io.StringIO()) as out:
+    import IPython.display
+
+    def display(*objs, **kwargs) -> None:  # Markdown outputs as their text, like a report
+        for obj in objs:
+            print(getattr(obj, "data", obj))
+
+    shown = IPython.display.display
+    IPython.display.display = display
+    with (
+        contextlib.chdir(workdir),
+        contextlib.redirect_stdout(io.StringIO()) as out,
+        contextlib.ExitStack() as undo,
+    ):
+        undo.callback(setattr, IPython.display, "display", shown)
         for i, src in enumerate(cells[1:], start=1):
             try:
                 exec(compile(src, f"{name}[{i}]", "exec"), ns)
