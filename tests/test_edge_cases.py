@@ -67,8 +67,13 @@ def test_header_only_referrals_run_the_conversion_notebook(tmp_path: Path) -> No
     )
     assert "No ENH client was referred to MOH" in ns["_stdout"]
     chain = pd.read_csv(tmp_path / "results" / "conversion_chain.csv")
-    # nobody referred: 0 of the 2 ENH clients; the later steps have nobody in the denominator
-    assert chain["n"].tolist()[:1] == ["x"] or chain["N"].astype(str).tolist()[1:3] == ["0", "0"]
+    # three steps (no 'of all referred' row without referrals), all withheld: 2 ENH clients
+    assert chain["step"].str.strip().tolist() == [
+        "ENH clients referred to MOH",
+        "enrolled in MOH1 or MOH2",
+        "returned (verified)",
+    ]
+    assert set(chain[["n", "N", "rate"]].to_numpy().ravel()) == {"x"}
     assert "nan" not in (tmp_path / "results" / "conversion_chain.csv").read_text()
 
 
