@@ -18,7 +18,7 @@ from pathlib import Path
 import casegen
 import nbrun
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from evaluation import config
@@ -28,6 +28,7 @@ from evaluation.data.validate import validate_dataset
 ROOT = Path(__file__).resolve().parents[1]
 FAST = settings(
     derandomize=True,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: a failure is reported as found
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -82,7 +83,7 @@ def _config(tmp: Path) -> config.Config:
 def _library_metrics(cfg: config.Config, tables: dict) -> dict:
     """The metrics the notebooks compute, through the same library calls."""
     from evaluation.analysis import conversion as cv
-    from evaluation.analysis import durability, survival
+    from evaluation.analysis import durability, models, survival
     from evaluation.publish.results import _plain
     from evaluation.report import conversion_tables, durability_text
     from evaluation.report import summary as sm
@@ -108,6 +109,15 @@ def _library_metrics(cfg: config.Config, tables: dict) -> dict:
                 out[f"{k}.return_cif_{h}m"] = inc.at(h)
             out[f"{k}.return_median_months"] = inc.median_metric()
             conversion_tables.publishable_subgroups(cv.subgroup_rates(frame, "returned"), 5)
+            covariates = list(cv.MODEL_COVARIATES)
+            data, _ = cv.model_frame(frame)  # may be empty: every client lacks a covariate
+            logit = models.logistic(data, "returned", covariates, reference={"sex": "male"})
+            cox = models.cox(
+                data[covariates].join(times[["time", "status"]]), "time", "status", covariates
+            )
+            for fitted in (logit, cox):
+                conversion_tables.publishable_model(fitted, 5)
+                assert fitted.describe()
         if p.kind == "return":
             a = durability.analyse(tables, p.id, cutoff=cfg.cutoff)
             out |= durability.metrics(a)

@@ -44,6 +44,9 @@ def publishable_subgroups(table: pd.DataFrame, threshold: int = 5) -> tuple[pd.D
     from evaluation.publish.disclosure import legend as legend_for
 
     parts, legend = [], legend_for(threshold)
+    if table.empty:  # e.g. every client left out of a model for missing covariates
+        cols = ["label", "group", "n", "N", "rate", "95 % CI"]
+        return pd.DataFrame(columns=cols), "No client has values for these groups."
     for var, g in table.groupby("variable", sort=False):
         df = _pct_cells(g)
         df["not"] = df["N"] - df["n"]
