@@ -111,10 +111,10 @@ def _library_metrics(cfg: config.Config, tables: dict) -> dict:
             conversion_tables.publishable_subgroups(cv.subgroup_rates(frame, "returned"), 5)
             covariates = list(cv.MODEL_COVARIATES)
             data, _ = cv.model_frame(frame)  # may be empty: every client lacks a covariate
-            logit = models.logistic(data, "returned", covariates, reference={"sex": "male"})
-            cox = models.cox(
-                data[covariates].join(times[["time", "status"]]), "time", "status", covariates
-            )
+            ref = {"household_type": "single", "sex": "male"}  # as in conversion.ipynb
+            logit = models.logistic(data, "returned", covariates, reference=ref)
+            cox_data = data[covariates].join(times[["time", "status"]])
+            cox = models.cox(cox_data, "time", "status", covariates, reference=ref)
             for fitted in (logit, cox):
                 conversion_tables.publishable_model(fitted, 5)
                 assert fitted.describe()

@@ -72,6 +72,8 @@ def design(
             continue
         x = x.astype(str)
         counts = x.value_counts()
+        if not reference.get(var) and counts.empty:  # nobody to model: no levels, no terms
+            continue
         ref = reference.get(var) or sorted(counts[counts == counts.max()].index)[0]
         reference[var] = ref
         for level in sorted(set(x) - {ref}):
