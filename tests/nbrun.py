@@ -19,10 +19,11 @@ KEY = b"test-key-not-secret-0123456789abcdef"
 def prepare(data_dir: Path, cfg, out: Path):
     """Validate data_dir against cfg; when clean, write the prepared tables into out/."""
     from evaluation.data import prepared
+    from evaluation.data.crosscheck import cutoffs_of
     from evaluation.data.pseudonymise import pseudonymise
     from evaluation.data.validate import validate_dataset
 
-    tables, report = validate_dataset(data_dir, cfg.periods, cutoff=cfg.cutoff)
+    tables, report = validate_dataset(data_dir, cfg.periods, cutoff=cutoffs_of(cfg))
     if report.ok:
         prepared.write(pseudonymise(tables, KEY), out)
         (out / "validation.md").write_text(report.to_markdown(), encoding="utf-8")
@@ -93,12 +94,19 @@ def run_all(cfg, prepared_dir: Path, workdir: Path) -> dict[str, dict]:
             {**common, "projects": ",".join(returning), "results_dir": res},
             workdir / "cwd",
         )
+    if returning:
+        done["efficiency"] = run_notebook(
+            "efficiency",
+            {**common, "projects": ",".join(returning), "results_dir": str(workdir / "eff")},
+            workdir / "cwd",
+        )
     done["summary"] = run_notebook(
         "summary",
         {
             **common,
             "published_file": str(cfg.published),
             "results_dir": str(workdir / "summary"),
+            "projects": ",".join(p.id for p in cfg.projects),
         },
         workdir / "cwd",
     )

@@ -34,7 +34,15 @@ FAST = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 # not proportions: months, counts, differences of proportions, power calculations
-NOT_A_SHARE = ("median_months", "return_exits", "returnees", "trajectory", "mdd_", "_diff")
+NOT_A_SHARE = (
+    "median_months",
+    "return_exits",
+    "returnees",
+    "trajectory",
+    "mdd_",
+    "_diff",
+    "support_eur",
+)
 
 
 def metric_problems(metrics: dict) -> list[str]:

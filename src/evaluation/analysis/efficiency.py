@@ -115,7 +115,16 @@ def efficiency(
 
 def project_efficiency(tables: dict[str, pd.DataFrame], project: str, cutoff=None) -> Efficiency:
     """Efficiency of one return project from the prepared tables (stayers: the 12-month contact)."""
-    frame = conversion.client_frame(tables, project, kind="return")
+    if conversion.nothing_to_evaluate(tables, project):  # no enrolments: ratios of nobody
+        frame = pd.DataFrame(
+            {
+                "client_id": pd.Series(dtype=str),
+                "returned": pd.Series(dtype=bool),
+                "departure_date": pd.Series(dtype="datetime64[ns]"),
+            }
+        )
+    else:
+        frame = conversion.client_frame(tables, project, kind="return")
     fol = durability.follow_up(
         tables["monitoring"], durability.returnees(tables, project), cutoff=cutoff
     )
