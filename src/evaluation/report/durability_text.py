@@ -91,7 +91,7 @@ def bounds_table(a: DurabilityAnalysis, window: str = "m12") -> str:
             "N": t["N"].astype(int),
             "Share (%)": (100 * t["estimate"]).round(1),
             "95 % CI (%)": [
-                f"{100 * lo:.1f}–{100 * hi:.1f}" if pd.notna(lo) else ""
+                f"{100 * lo:.1f}–{100 * hi:.1f}" if pd.notna(lo) else "— (N = 0: nobody to count)"
                 for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
             ],
         }
