@@ -23,6 +23,7 @@ from evaluation.analysis.plan import Plan
 from evaluation.analysis.survival import cumulative_incidence
 
 COLUMNS = [
+    "id",
     "estimand",
     "analysis",
     "group",
@@ -100,7 +101,11 @@ def return_sensitivity(
             ]
         for period, t in periods:
             for c in contrasts:
-                row = {"estimand": f"{plan.return_.label}, {h:g} months", "analysis": label}
+                row = {
+                    "id": sid,
+                    "estimand": f"{plan.return_.label}, {h:g} months",
+                    "analysis": label,
+                }
                 row["group"] = f"{c.other} − {c.baseline}" + (f", {period}" if period else "")
                 n_base = int((t["project"] == c.baseline).sum())
                 n_other = int((t["project"] == c.other).sum())
@@ -142,6 +147,7 @@ def durability_sensitivity(bounds: Mapping[str, object], plan: Plan) -> pd.DataF
         ):
             rows.append(
                 {
+                    "id": "durability_" + analysis.split()[0].lower(),
                     "estimand": estimand,
                     "analysis": analysis,
                     "group": project,
@@ -166,6 +172,7 @@ def durability_sensitivity(bounds: Mapping[str, object], plan: Plan) -> pd.DataF
                 )
             rows.append(
                 {
+                    "id": tip.id,
                     "estimand": estimand,
                     "analysis": tip.label,
                     "group": project,
