@@ -19,6 +19,10 @@ PLAN_FILE = "analysis_plan.yaml"
 DEFAULT_PLAN = Path(__file__).resolve().parents[3] / PLAN_FILE
 WITHDRAWAL_HANDLING = ("competing", "censored")
 CARRY_OVER = ("first_enrolment", "exclude")
+DEATHS = {
+    "leave_denominator": "leave the denominators from the window where the death was recorded",
+    "count_as_lost": "count as not reached (lost to follow-up)",
+}
 INTERVAL_METHODS = ("aalen_johansen_variance", "bootstrap")
 SENSITIVITY_IDS = (
     "withdrawal_alternative",
@@ -73,8 +77,21 @@ class DurabilityEstimand:
     summary_measure: str
     censoring: str
     window_grace_days: int
-    deaths: str
+    deaths: str  # a key of DEATHS
     landmark_months: float
+
+    @property
+    def deaths_text(self) -> str:
+        """How deaths are handled, in words."""
+        return DEATHS[self.deaths]
+
+    @property
+    def follow_up_options(self) -> dict:
+        """Keyword arguments for analysis.durability.follow_up / analyse."""
+        return {
+            "grace_days": self.window_grace_days,
+            "deaths_leave": self.deaths == "leave_denominator",
+        }
 
 
 @dataclass(frozen=True)
@@ -240,7 +257,7 @@ def _durability(d: dict, where: str) -> DurabilityEstimand:
         summary_measure=_text(d, "summary_measure", where),
         censoring=_text(d, "censoring", where),
         window_grace_days=int(grace),
-        deaths=_text(d, "deaths", where),
+        deaths=_choice(d, "deaths", where, tuple(DEATHS)),
         landmark_months=_number(d, "support_type_landmark_months", where, 0, 120),
     )
 

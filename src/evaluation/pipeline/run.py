@@ -91,6 +91,16 @@ def _environment_hash(notebook_code_only: bool = False) -> str:
     )
 
 
+def analysis_plan_record(cfg: Config) -> dict[str, str]:
+    """The analysis plan used with this configuration: file, sha256 and version (checked, so a
+    broken plan stops the run before any notebook with a message naming the key)."""
+    from evaluation.analysis.plan import load_plan, plan_path
+
+    path = plan_path(cfg.path)
+    plan = load_plan(path)
+    return {"file": str(path), "sha256": hashing.file_sha256(path), "version": plan.version}
+
+
 def validate_inputs(cfg: Config, build: Path, progress: Progress) -> tuple[dict, dict]:
     """Validate the published table and every case dataset; raise InvalidDataError on problems.
 
@@ -169,6 +179,7 @@ def _run(cfg: Config, opts: RunOptions, build: Path) -> dict:
 
     environment = _environment_hash()
     config_hash = hashing.file_sha256(cfg.path)
+    plan_record = analysis_plan_record(cfg)
     jobs = plan(cfg, prepared, inputs[str(cfg.published)])
     notebook_environment = _environment_hash(notebook_code_only=True)
     for job in jobs:
@@ -182,6 +193,7 @@ def _run(cfg: Config, opts: RunOptions, build: Path) -> dict:
         reports_hash,
         environment,
         config_hash,
+        plan_record["sha256"],
         opts.force_pandoc,
         opts.render,
     )[:16]
@@ -243,6 +255,7 @@ def _run(cfg: Config, opts: RunOptions, build: Path) -> dict:
     manifest = {
         "run_key": run_key,
         "config": {"file": str(cfg.path), "sha256": config_hash},
+        "analysis_plan": plan_record,
         "inputs": inputs,
         "synthetic": cfg.synthetic,
         "notebooks": [
