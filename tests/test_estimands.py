@@ -157,7 +157,7 @@ def _aalen_johansen(time, status, horizon):
 def test_difference_without_censoring_matches_the_binomial_interval():
     # No censoring: the Aalen–Johansen incidence is the plain share, its variance p(1−p)/N.
     rows = []
-    for proj, n_ev, n_comp, n_late, N in (("MOH1", 12, 8, 0, 40), ("MOH2", 24, 6, 0, 50)):
+    for proj, n_ev, n_comp, N in (("MOH1", 12, 8, 40), ("MOH2", 24, 6, 50)):
         for k in range(N):
             status = 1 if k < n_ev else 2 if k < n_ev + n_comp else 0
             rows.append({"project": proj, "client_id": f"{proj}{k}", "status": status,
