@@ -851,6 +851,7 @@ def metrics(a: DurabilityAnalysis) -> dict[str, Any]:
         f"{k}.durability_6m": a.bounds["m6"].as_dict(),
         f"{k}.staying_6m": _rate_or_none(a.bounds["m6"].complete),
         f"{k}.staying_12m": _rate_or_none(a.bounds["m12"].complete),
+        f"{k}.reached_6m": _rate_or_none(reached_rate(a, "m6")),
         f"{k}.reached_12m": _rate_or_none(reached_rate(a, "m12")),
         f"{k}.rss_composite_12m": composite_metric(a, "m12"),
         f"{k}.durability_12m_ipw": a.ipw.as_dict(),
