@@ -42,7 +42,7 @@ def first_project(enrolments: pd.DataFrame, projects: Sequence[str]) -> pd.Serie
 def person_times(
     tables: Mapping[str, pd.DataFrame],
     ends: Mapping[str, dt.date],
-    cutoff: dt.date | None,
+    cutoff: dt.date | Mapping[str, dt.date] | None,
     estimand: ReturnEstimand,
     withdrawal: str | None = None,
     carry_over: str | None = None,
@@ -52,7 +52,8 @@ def person_times(
     """One row per person: project, client_id, enrolment_date, cohort, time (months), status,
     cause, potential (months of follow-up possible by the administrative end), carry_over.
 
-    ends: project id → project end, for the return projects analysed together. withdrawal and
+    ends: project id → project end, for the return projects analysed together; cutoff: the data
+    cut-off, one date or one per project. withdrawal and
     carry_over override the plan (sensitivity analyses); censor_at adds an administrative
     censoring date (e.g. the start of COVID-19 travel restrictions). frames: client frames per
     project (cv.client_frame), when already built.
@@ -70,7 +71,8 @@ def person_times(
         f["carry_over"] = f["client_id"].isin(carried)
         if carry_over == "exclude":
             f = f.loc[~f["carry_over"]]
-        admin = [pd.Timestamp(d) for d in (ends[p], cutoff, censor_at) if d is not None]
+        cut = cutoff.get(p) if isinstance(cutoff, Mapping) else cutoff
+        admin = [pd.Timestamp(d) for d in (ends[p], cut, censor_at) if d is not None]
         f["admin_end"] = min(admin)
         f["project"] = p
         parts.append(f)

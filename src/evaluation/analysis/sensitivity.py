@@ -81,7 +81,7 @@ def _scenarios(plan: Plan) -> list[tuple[str, str, dict]]:
 def return_sensitivity(
     tables: Mapping[str, pd.DataFrame],
     ends: Mapping[str, dt.date],
-    cutoff: dt.date | None,
+    cutoff: dt.date | Mapping[str, dt.date] | None,
     plan: Plan,
     frames: Mapping[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:

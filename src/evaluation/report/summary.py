@@ -192,7 +192,8 @@ def primary_contrasts(tables: Mapping[str, pd.DataFrame], cfg, plan) -> list:
     declared = plan.contrasts_for(tuple(ends))
     if not declared:
         return []
-    person = estimands.person_times(tables, ends, cfg.cutoff, plan.return_)
+    cutoffs = {p.id: getattr(p, "cutoff", None) or cfg.cutoff for p in cfg.projects}
+    person = estimands.person_times(tables, ends, cutoffs, plan.return_)
     return [
         contrasts.cif_difference(person, c.baseline, c.other, h, plan.inference)
         for c in declared
