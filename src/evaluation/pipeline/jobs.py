@@ -23,7 +23,7 @@ from evaluation.config import Config
 from evaluation.errors import ExecutionError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-PUBLISHED = ("notebooks", "results", "report")
+PUBLISHED = ("notebooks", "results", "report", "disclosure")
 # Notebooks that read analysis_plan.yaml: a change to the plan reruns these and no others.
 PLAN_READERS = frozenset({"comparison", "durability_comparison", "summary", "durability"})
 

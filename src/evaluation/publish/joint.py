@@ -156,6 +156,8 @@ class _System:
                 if q != root:
                     parent[q] = root
         self.comp = {k: find(k) for k in ledger.cells}
+        # a finite box keeps the integer program quick; no cell can exceed every count together
+        self.cap = float(sum(abs(c.value) for c in ledger.cells.values())) + 1.0
         self.by_comp: dict[str, list] = {}
         for r in ledger.relations:
             self.by_comp.setdefault(self.comp[r.whole], []).append(r)
@@ -231,8 +233,13 @@ class _System:
                 rows.append(row)
                 rhs.append(b)
         # zeros are always shown, so a withheld count is at least 1; unpublished cells may be 0
-        lb = np.array([1.0 if cells[k].kind == COUNT and k in hidden else 0.0 for k in var_keys])
-        ub = np.full(len(var_keys), np.inf)
+        lb = np.array(
+            [
+                1.0 if cells[k].kind == COUNT and k in hidden and cells[k].artefacts else 0.0
+                for k in var_keys
+            ]
+        )
+        ub = np.full(len(var_keys), self.cap)
         integrality = np.array([1 if (integer and cells[k].kind == COUNT) else 0 for k in var_keys])
         pinned = _pinned(rels, idx, var_keys)
         if not rows:  # linked to nothing a reader sees: only the marker's own bound
@@ -255,6 +262,8 @@ class _System:
                 else:
                     ends.append(sign * res.fun)
             lo, hi = ends
+            if hi >= self.cap - 1e-6:
+                hi = math.inf
             if cells[t].kind == COUNT:
                 lo = math.ceil(lo - 1e-6)
                 hi = hi if math.isinf(hi) else math.floor(hi + 1e-6)
@@ -380,7 +389,7 @@ def information_lost(ledger: Ledger, decision: Decision) -> dict[str, Any]:
     published = [c for c in ledger.cells.values() if c.artefacts]
     lost = [c for c in published if c.key in decision.withheld]
     by_rule: dict[str, int] = {}
-    for k, why in decision.withheld.items():
+    for why in decision.withheld.values():
         by_rule[why] = by_rule.get(why, 0) + 1
     return {
         "published_cells": len(published),

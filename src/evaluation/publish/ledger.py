@@ -27,7 +27,7 @@ class LedgerError(ValueError):
 
 
 def make_key(*parts: object, **dims: object) -> str:
-    """Canonical cell key: 'MOH1/returned' plus sorted dimensions, e.g. 'MOH1/returned|cohort=2016H1'."""
+    """Canonical cell key: parts plus sorted dimensions ('MOH1/returned|cohort=2016-H1')."""
     head = "/".join(str(p) for p in parts)
     tail = "|".join(f"{k}={dims[k]}" for k in sorted(dims) if dims[k] is not None)
     return f"{head}|{tail}" if tail else head

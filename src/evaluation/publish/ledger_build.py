@@ -236,8 +236,9 @@ def durability_cells(
         in_step = inc[(inc["time"] >= m) & (inc["time"] < m + 1)]
         ev = _count(ledger, make_key(project, "km_events", month=m), in_step["event"].sum(), pop,
                     "re-migrations", (), public, d)  # fmt: skip
-        cens = _count(ledger, make_key(project, "km_censored", month=m),
-                      len(in_step) - in_step["event"].sum(), pop, "censored", (), public, d)  # fmt: skip
+        n_cens = len(in_step) - in_step["event"].sum()
+        cens = _count(ledger, make_key(project, "km_censored", month=m), n_cens, pop,
+                      "censored", (), public, d)  # fmt: skip
         leaving = _count(ledger, make_key(project, "km_leaving", month=m), len(in_step), pop,
                          "events and censorings", (), public, d)  # fmt: skip
         ledger.relate(leaving, [ev, cens], f"{project} month {m}: leaving = events + censored")
@@ -247,8 +248,9 @@ def durability_cells(
                       what="Kaplan–Meier step")  # fmt: skip
         prev = (at_risk, leaving)
     if prev is not None:
-        last_after = _count(ledger, make_key(project, "km_at_risk", month=KM_GRID[-1] + 1),
-                            (inc["time"] >= KM_GRID[-1] + 1).sum(), pop, "at risk", (), public)  # fmt: skip
+        after = KM_GRID[-1] + 1
+        last_after = _count(ledger, make_key(project, "km_at_risk", month=after),
+                            (inc["time"] >= after).sum(), pop, "at risk", (), public)  # fmt: skip
         ledger.relate(prev[0], [prev[1], last_after], f"{project}: at risk after the grid")
 
 
