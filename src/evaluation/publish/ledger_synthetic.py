@@ -53,8 +53,8 @@ def synthetic_ledger(
     for j in range(points):
         for what, arr in (("enrolled", cells), ("returned", returned)):
             parts = [make_key(p, what, point=j) for p in names]
-            k = led.count(make_key(union, what, point=j), arr[:, j, :].sum(),
-                          population=f"clients of {union}", numerator=what, artefact=art)  # fmt: skip
+            k = led.count(make_key(union, what, point=j), arr[:, j, :].sum(), artefact=art,
+                          population=f"clients of {union}", numerator=what)  # fmt: skip
             led.relate(k, parts)
         led.rate(make_key(union, "returned", point=j), make_key(union, "enrolled", point=j),
                  artefact=art)  # fmt: skip

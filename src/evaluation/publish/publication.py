@@ -6,7 +6,7 @@ the published figures and the configuration):
 * ``build/internal/disclosure/<key>/ledger.json`` and ``decision.json``: full precision, never
   published, left out of every export (the whole ``build/internal/`` folder is internal);
 * ``<run>/results/disclosure/checked_cells.csv``: every ledger cell as published (withheld
-  cells marked ``x``) — the one results file in which every count is a checked cell;
+  cells marked ``x``), and ``relations.csv``: which cells add up to which (structure only);
 * ``<run>/disclosure/report.md`` and ``report.json``: the output-checking report.
 """
 
@@ -161,6 +161,11 @@ def write(
         json.dumps(decision.as_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )
     write_csv(checked_cells(ledger, decision), results_dir / "checked_cells.csv")
+    # the structure a reader knows anyway (which counts add up to which), no values
+    write_csv(
+        pd.DataFrame([{"whole": r.whole, "parts": " + ".join(r.parts)} for r in ledger.relations]),
+        results_dir / "relations.csv",
+    )
     disclosure_dir.mkdir(parents=True, exist_ok=True)
     rep = report(ledger, decision)
     (disclosure_dir / "report.json").write_text(
