@@ -83,14 +83,31 @@ class Comparison:
         text += (
             "The interval excludes zero. "
             if excludes_zero
-            else "The interval includes zero: the data do not show a difference. "
+            else "The interval includes zero, which is not evidence that the rates are equal. "
         )
         text += (
+            "These crude shares describe clients followed for unequal times; the contrasts of "
+            "the pre-specified estimand (cumulative incidence at fixed horizons) are below. "
             f"With these sample sizes a true difference would need to be about "
-            f"{100 * self.mdd:.1f} points (above {self.baseline}'s rate) to be detected with "
-            f"{round(100 * self.power)} % power at the 5 % level."
+            f"{100 * self.mdd_down:.1f} points below or {100 * self.mdd:.1f} points above "
+            f"{self.baseline}'s rate to be detected with {round(100 * self.power)} % power at "
+            f"the {round(100 * self.alpha)} % level."
         )
         return text
+
+    @property
+    def mdd_down(self) -> float:
+        """Smallest fall below the baseline's rate detected with this power (Cohen's h)."""
+        import math
+
+        from statsmodels.stats.power import NormalIndPower
+
+        b, o = self.baseline_rate, self.other_rate
+        h = NormalIndPower().solve_power(
+            effect_size=None, nobs1=b.N, alpha=self.alpha, power=self.power, ratio=o.N / b.N
+        )
+        phi = 2 * math.asin(math.sqrt(b.estimate)) - h
+        return b.estimate - math.sin(max(phi, 0.0) / 2) ** 2
 
 
 def compare(

@@ -40,6 +40,8 @@ NOT_REACHED_REASONS: tuple[str, ...] = (
 )
 NO_RECORD = "no_record"  # no monitoring row for a window that was due: lost, like not reached
 NOT_DUE = "not_due"  # the window lies after the data cut-off: excluded from every denominator
+DIED = "died"  # the returnee's death was recorded at this or an earlier window (plan: deaths leave)
+OUT_OF_DENOMINATOR = (NOT_DUE, DIED)
 DIMENSIONS: tuple[str, ...] = ("economic", "social", "psychosocial")
 SCORES: tuple[str, ...] = ("rss_economic", "rss_social", "rss_psychosocial", "rss_composite")
 DAYS_PER_MONTH = 365.25 / 12
@@ -175,6 +177,8 @@ def follow_up(
     returnees: pd.DataFrame,
     cutoff: dt.date | None = None,
     carry_forward_remigration: bool = True,
+    grace_days: int = 0,
+    deaths_leave: bool = False,
 ) -> pd.DataFrame:
     """The full grid returnee × window with the contact, its response and the outcome.
 
@@ -183,6 +187,10 @@ def follow_up(
     status_unknown (reached, residence unknown) or lost. With carry_forward_remigration a
     re-migration seen at an earlier window makes later unknown windows 're_migrated' (flag
     carried_forward): someone known to have left is not 'durable' in a best case.
+    grace_days: a window that fell due less than this many days before the cut-off, with no
+    contact yet, is 'not_due' (partners had no fair chance to reach the returnee). deaths_leave:
+    the window where a death was recorded and every later one become 'died', outside every
+    denominator (analysis_plan.yaml, outcomes.durability.deaths).
     """
     ids = returnees[["client_id", "departure_date"]]
     grid = ids.merge(pd.DataFrame({"window": list(WINDOWS)}), how="cross")
@@ -201,7 +209,8 @@ def follow_up(
     f.loc[~has_row, "response"] = NO_RECORD
     if cutoff is not None:
         due_date = f["departure_date"] + pd.to_timedelta(f["months"] * DAYS_PER_MONTH, "D")
-        not_due = ~has_row & (due_date > pd.Timestamp(cutoff))
+        grace = pd.Timedelta(days=int(grace_days))
+        not_due = ~has_row & (due_date + grace > pd.Timestamp(cutoff))
         f.loc[not_due, "response"] = NOT_DUE
     status = f["residence_status"].astype("str").where(f["residence_status"].notna(), "")
     f["outcome"] = LOST
@@ -211,9 +220,16 @@ def follow_up(
     f["carried_forward"] = False
     f["window"] = pd.Categorical(f["window"], categories=list(WINDOWS), ordered=True)
     f = f.sort_values(["client_id", "window"]).reset_index(drop=True)
+    if deaths_leave:
+        dead = (f["response"] == "deceased").astype(int).groupby(f["client_id"]).cummax() == 1
+        f.loc[dead, "response"] = DIED
     if carry_forward_remigration:
         seen = (f["outcome"] == REMIGRATED).astype(int).groupby(f["client_id"]).cummax()
-        carry = (seen == 1) & f["outcome"].isin([LOST, UNKNOWN]) & (f["response"] != NOT_DUE)
+        carry = (
+            (seen == 1)
+            & f["outcome"].isin([LOST, UNKNOWN])
+            & ~f["response"].isin(OUT_OF_DENOMINATOR)
+        )
         f.loc[carry, "outcome"] = REMIGRATED
         f.loc[carry, "carried_forward"] = True
     f["window"] = f["window"].astype("str")
@@ -303,7 +319,7 @@ def share_above(scored: pd.DataFrame, cutoffs: Sequence[float]) -> pd.DataFrame:
 
 def completeness_matrix(follow: pd.DataFrame) -> pd.DataFrame:
     """Window × response counts: returnees due, reached, each not-reached reason, no record."""
-    due = follow[follow["response"] != NOT_DUE]
+    due = follow[~follow["response"].isin(OUT_OF_DENOMINATOR)]
     other = sorted(set(due["response"]) - {"reached", NO_RECORD, *NOT_REACHED_REASONS})
     cols = ["reached", *NOT_REACHED_REASONS, *other, NO_RECORD]
     counts = pd.crosstab(
@@ -384,7 +400,7 @@ def durability_bounds(follow: pd.DataFrame, window: str = "m12") -> Bounds:
     Unknown = not reached, no record, or reached without a residence status. Complete case:
     stayed / known; worst: stayed / due; best: (stayed + unknown) / due.
     """
-    w = follow[(follow["window"] == window) & (follow["response"] != NOT_DUE)]
+    w = follow[(follow["window"] == window) & ~follow["response"].isin(OUT_OF_DENOMINATOR)]
     stayed = int((w["outcome"] == STAYED).sum())
     remig = int((w["outcome"] == REMIGRATED).sum())
     due = len(w)
@@ -568,7 +584,7 @@ def ipw_durability(
     the estimate is the weighted share stayed (Hajek) with a sandwich interval that treats
     the weights as known. Done only when n allows (≥ min_responders and ≥ min_nonresponders).
     """
-    w = follow[(follow["window"] == window) & (follow["response"] != NOT_DUE)]
+    w = follow[(follow["window"] == window) & ~follow["response"].isin(OUT_OF_DENOMINATOR)]
     w = w[["client_id", "outcome"]].merge(returnees, on="client_id", how="left")
     resp = w["outcome"].isin([STAYED, REMIGRATED]).astype(int)
     n1, n0 = int(resp.sum()), int((1 - resp).sum())
@@ -781,6 +797,8 @@ def analyse(
     cutoff: dt.date | None = None,
     min_cell: int = 5,
     threshold: int = 5,
+    grace_days: int = 0,
+    deaths_leave: bool = False,
 ) -> DurabilityAnalysis:
     """Run every durability computation for one return project.
 
@@ -789,7 +807,10 @@ def analyse(
     """
     rss = rss or load_rss_config()
     ret = returnees(tables, project)
-    fol = composite_scores(follow_up(tables["monitoring"], ret, cutoff=cutoff), rss)
+    fol = follow_up(
+        tables["monitoring"], ret, cutoff=cutoff, grace_days=grace_days, deaths_leave=deaths_leave
+    )
+    fol = composite_scores(fol, rss)
     times = remigration_times(fol, ret)
     inc = times[times["included"]]
     km_s, notes_s = km_by_group(times, "main_support", min_cell)
@@ -852,6 +873,9 @@ def metrics(a: DurabilityAnalysis) -> dict[str, Any]:
         ),
         f"{k}.staying_12m": _rate_or_reason(
             a.bounds["m12"].complete, "no returnee with a known residence at 12 months"
+        ),
+        f"{k}.reached_6m": _rate_or_reason(
+            reached_rate(a, "m6"), "no returnee was due for the 6-month contact"
         ),
         f"{k}.reached_12m": _rate_or_reason(
             reached_rate(a, "m12"), "no returnee was due for the 12-month contact"

@@ -620,6 +620,41 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def disclosure_cost(sizes: tuple[int, ...] = (100_000, 1_000_000)) -> list[dict[str, Any]]:
+    """Wall time of the joint disclosure check alone on synthetic ledgers (publish.joint).
+
+    The ledger grows with the number of categories, not with clients: the ledger is given the
+    real one's structure (3 projects, 21 support points, 10 half-year cohorts, union) plus one
+    category per 2,000 clients (more points), as real data would have.
+    """
+    from evaluation.publish.joint import check
+    from evaluation.publish.ledger_synthetic import synthetic_ledger
+
+    out = []
+    for n in sizes:
+        points = 21 + n // 2_000
+        t0 = time.perf_counter()
+        led = synthetic_ledger(SEED, n, projects=3, points=points, cohorts=10)
+        t1 = time.perf_counter()
+        d = check(led)
+        t2 = time.perf_counter()
+        out.append(
+            {
+                "clients": n,
+                "cells": len(led.cells),
+                "relations": len(led.relations),
+                "withheld": len(d.withheld),
+                "build_seconds": round(t1 - t0, 3),
+                "check_seconds": round(t2 - t1, 3),
+            }
+        )
+        _say(
+            f"disclosure check, {n:,} clients: {len(led.cells):,} cells, "
+            f"{len(d.withheld):,} withheld, {t2 - t1:.1f} s"
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write bench.json, bench.png and bench.md to --out."""
     ap = argparse.ArgumentParser(prog="python -m evaluation.pipeline.bench", description=__doc__)
@@ -627,6 +662,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     ap.add_argument("--no-references", action="store_true", help="skip the default-data part")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per command (default 600)")
+    ap.add_argument(
+        "--disclosure-only", action="store_true", help="only time the joint disclosure check"
+    )
     args = ap.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -635,6 +673,12 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "load_before": _load()},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    result["disclosure_check"] = disclosure_cost()
+    if args.disclosure_only:
+        (out / "disclosure.json").write_text(
+            json.dumps(result["disclosure_check"], indent=2) + "\n", encoding="utf-8"
+        )
+        return 0
     result["help_seconds"] = time_help(env)
     _say(f"evaluation --help: {result['help_seconds']} s")
     if not args.no_references:

@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from evaluation import hashing
+from evaluation.analysis.plan import plan_path
 from evaluation.config import Config
 from evaluation.errors import ExecutionError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-PUBLISHED = ("notebooks", "results", "report")
+PUBLISHED = ("notebooks", "results", "report", "disclosure")
+# Notebooks that read analysis_plan.yaml: a change to the plan reruns these and no others.
+PLAN_READERS = frozenset({"comparison", "durability_comparison", "summary", "durability"})
 
 
 @dataclass
@@ -146,6 +149,10 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
                 {"data": data_dir.name, "published": published_hash},
             )
         )
+    plan_hash = hashing.file_sha256(plan_path(cfg.path))
+    for j in jobs:
+        if j.notebook.stem in PLAN_READERS:
+            j.inputs["analysis_plan"] = plan_hash
     return [j for j in jobs if j.notebook.exists()]
 
 

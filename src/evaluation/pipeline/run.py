@@ -91,6 +91,16 @@ def _environment_hash(notebook_code_only: bool = False) -> str:
     )
 
 
+def analysis_plan_record(cfg: Config) -> dict[str, str]:
+    """The analysis plan used with this configuration: file, sha256 and version (checked, so a
+    broken plan stops the run before any notebook with a message naming the key)."""
+    from evaluation.analysis.plan import load_plan, plan_path
+
+    path = plan_path(cfg.path)
+    plan = load_plan(path)
+    return {"file": str(path), "sha256": hashing.file_sha256(path), "version": plan.version}
+
+
 def validate_inputs(cfg: Config, build: Path, progress: Progress) -> tuple[dict, dict]:
     """Validate the published table and every case dataset; raise InvalidDataError on problems.
 
@@ -145,6 +155,51 @@ def write_banners(generated: Path, banner: str | None) -> None:
     (generated / "banner.typ").write_text(page_typ, encoding="utf-8")
 
 
+def check_disclosure(
+    cfg: Config,
+    prepared: dict,
+    build: Path,
+    inputs: dict,
+    environment: str,
+    config_hash: str,
+    progress: Progress,
+) -> Path:
+    """Fill the ledger and run the joint disclosure check once for the whole build (cached).
+
+    Returns build/internal/disclosure/<key>/ holding the internal ledger and decision, and the
+    public parts (results/checked_cells.csv, report/report.{md,json}) copied into the run.
+    """
+    import pandas as pd
+
+    from evaluation.data import prepared as prepared_data
+    from evaluation.publish import publication
+
+    data_dir = prepared.get("__all__") or next(iter(prepared.values()))
+    key = hashing.combine(
+        Path(data_dir).name, inputs[str(cfg.published)], environment, config_hash
+    )[:16]
+    out = build / publication.INTERNAL / "disclosure" / key
+    if (out / ".complete").exists():
+        return out
+    progress.say("disclosure: one joint check over every published cell")
+    tables = prepared_data.load(data_dir)
+    figures = pd.read_csv(cfg.published)
+    ledger, decision = publication.decide(
+        tables,
+        [(p.id, p.kind) for p in cfg.projects],
+        figures,
+        cfg.cutoff,
+        cfg.disclosure_min_count,
+    )
+    tmp = out.with_name(f"{key}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    publication.write(ledger, decision, tmp, tmp / "results", tmp / "report")
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
+    (out / ".complete").write_text(key + "\n")
+    return out
+
+
 def run(cfg: Config, opts: RunOptions) -> dict:
     """Run the whole evaluation; returns the manifest. Raises EvaluationError subclasses.
 
@@ -192,6 +247,10 @@ def _run_validated(
 
     environment = _environment_hash()
     config_hash = hashing.file_sha256(cfg.path)
+    plan_record = analysis_plan_record(cfg)
+    t_check = time.perf_counter()
+    checked = check_disclosure(cfg, prepared, build, inputs, environment, config_hash, progress)
+    timings["disclosure_check"] = round(time.perf_counter() - t_check, 3)
     jobs = plan(cfg, prepared, inputs[str(cfg.published)])
     notebook_environment = _environment_hash(notebook_code_only=True)
     for job in jobs:
@@ -205,12 +264,17 @@ def _run_validated(
         reports_hash,
         environment,
         config_hash,
+        plan_record["sha256"],
         opts.force_pandoc,
         opts.render,
     )[:16]
     run_dir = build / ".runs" / run_key
     manifest_path = build / "manifest.json"
-    names = ("notebooks", "results", "report") if opts.render else ("notebooks", "results")
+    names = (
+        ("notebooks", "results", "report", "disclosure")
+        if opts.render
+        else ("notebooks", "results", "disclosure")
+    )
     if (run_dir / ".complete").exists() and all(
         (build / n).is_symlink() and (build / n).resolve() == (run_dir / n).resolve() for n in names
     ):
@@ -235,6 +299,8 @@ def _run_validated(
             shutil.copytree(src / "results", run_dir / "results" / job.group, dirs_exist_ok=True)
     from evaluation.publish.results import merge_metrics
 
+    shutil.copytree(checked / "results", run_dir / "results" / "disclosure", dirs_exist_ok=True)
+    shutil.copytree(checked / "report", run_dir / "disclosure", dirs_exist_ok=True)
     metrics = merge_metrics(run_dir / "results")
     write_json_atomic(run_dir / "results" / "metrics.json", metrics)
 
@@ -266,6 +332,7 @@ def _run_validated(
     manifest = {
         "run_key": run_key,
         "config": {"file": str(cfg.path), "sha256": config_hash},
+        "analysis_plan": plan_record,
         "inputs": inputs,
         "synthetic": cfg.synthetic,
         "notebooks": [

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.analysis.bounds import no_event_bound
 from evaluation.analysis.durability import (
     NO_RECORD,
     NOT_REACHED_REASONS,
@@ -299,21 +300,31 @@ def describe_trajectory(a: DurabilityAnalysis) -> str:
     )
 
 
-def describe_survival(a: DurabilityAnalysis) -> str:
-    """Sentence on the Kaplan–Meier estimate of staying at the end of follow-up."""
+def describe_survival(a: DurabilityAnalysis, level: float = 0.95) -> str:
+    """Sentence on the Kaplan–Meier estimate of staying at the end of follow-up; with no
+    re-migration, a one-sided exact lower bound instead of a degenerate interval."""
     inc = a.times[a.times["included"]]
     out = len(a.times) - len(inc)
     if inc.empty:
         return f"No returnee of {a.project} had a contact confirming residence: no survival curve."
     km = a.km.iloc[-1]
+    events = int(inc["event"].sum())
+    horizon = inc["time"].max()
+    if events == 0:
+        bound = no_event_bound(int((inc["time"] >= horizon).sum()), level)
+        estimate = bound.describe() if bound else "not estimable"
+    else:
+        estimate = (
+            f"{100 * km['survival']:.1f} % (95 % CI {100 * km['ci_low']:.1f}–"
+            f"{100 * km['ci_high']:.1f} %)"
+        )
     left = "returnee was" if out == 1 and a.threshold <= 1 else "returnees were"
     small = [g.replace("_", " ") for g in a.group_notes.get("main_support", [])]
     small += a.group_notes.get("country", [])
     return (
         "Kaplan–Meier estimate of still being in the country of return "
-        f"{inc['time'].max():.0f} months after return: "
-        f"{100 * km['survival']:.1f} % (95 % CI {100 * km['ci_low']:.1f}–"
-        f"{100 * km['ci_high']:.1f} %), from {len(inc)} returnees with at least one contact "
+        f"{horizon:.0f} months after return: "
+        f"{estimate}, from {len(inc)} returnees with at least one contact "
         f"confirming their residence ({_count(int(inc['event'].sum()), a.threshold)} "
         f"re-migrations); {_count(out, a.threshold)} {left} never confirmed and are left out."
         + (

@@ -67,8 +67,16 @@ def _points(x: float) -> str:
 # --------------------------------------------------------------------------- headline numbers
 
 
-def headline(tables: Mapping[str, pd.DataFrame], project: str, kind: str, cutoff=None) -> Headline:
-    """Return (and for ENH referral) rate, and 12-month durability three ways, for a project."""
+def headline(
+    tables: Mapping[str, pd.DataFrame],
+    project: str,
+    kind: str,
+    cutoff=None,
+    grace_days: int = 0,
+    deaths_leave: bool = False,
+) -> Headline:
+    """Return (and for ENH referral) rate, and 12-month durability three ways, for a project
+    (grace_days, deaths_leave: the plan's handling of monitoring windows and deaths)."""
     from evaluation.analysis import conversion as cv
     from evaluation.analysis import durability as du
 
@@ -79,7 +87,13 @@ def headline(tables: Mapping[str, pd.DataFrame], project: str, kind: str, cutoff
     ret = cv.rate(frame, "returned")
     if kind == "counselling":
         return Headline(project, kind, ret, referral_rate=cv.rate(frame, "referred"))
-    follow = du.follow_up(tables["monitoring"], du.returnees(dict(tables), project), cutoff=cutoff)
+    follow = du.follow_up(
+        tables["monitoring"],
+        du.returnees(dict(tables), project),
+        cutoff=cutoff,
+        grace_days=grace_days,
+        deaths_leave=deaths_leave,
+    )
     b = du.durability_bounds(follow, "m12")
     return Headline(project, kind, ret, None, b.complete, b.worst, b.best)
 
@@ -176,10 +190,37 @@ def comparisons(
     return out
 
 
+def primary_contrasts(tables: Mapping[str, pd.DataFrame], cfg, plan) -> list:
+    """The plan's contrasts on the primary return estimand at every horizon (CifDifference),
+    recomputed here with the same library calls as the comparison notebook."""
+    from evaluation.analysis import contrasts, estimands
+
+    ends = {p.id: p.end for p in cfg.projects if p.kind == "return"}
+    declared = plan.contrasts_for(tuple(ends))
+    if not declared:
+        return []
+    cutoffs = {p.id: getattr(p, "cutoff", None) or cfg.cutoff for p in cfg.projects}
+    person = estimands.person_times(tables, ends, cutoffs, plan.return_)
+    return [
+        contrasts.cif_difference(person, c.baseline, c.other, h, plan.inference)
+        for c in declared
+        for h in plan.return_.horizons
+    ]
+
+
 def conclusions(
-    heads: Sequence[Headline], diffs: Sequence[tuple[str, str, Difference]], threshold: int = 5
+    heads: Sequence[Headline],
+    diffs: Sequence[tuple[str, str, Difference]],
+    threshold: int = 5,
+    contrasts: Sequence = (),
+    plan=None,
 ) -> str:
-    """Conclusions that follow from the numbers, hedged where intervals are wide."""
+    """Conclusions that follow from the numbers, hedged where intervals are wide.
+
+    Project differences are judged on the plan's primary estimand (contrasts: CifDifference
+    at the horizons, plan: the analysis plan); crude shares are described, never used to
+    claim that projects do not differ.
+    """
     items = []
     for h in heads:
         r = h.referral_rate if h.kind == "counselling" else h.return_rate
@@ -192,18 +233,22 @@ def conclusions(
         )
     for base, other, d in diffs:
         lo, hi = d.ci_low, d.ci_high
-        if lo <= 0 <= hi:
-            verdict = (
-                f"The data do not show a difference: the 95 % interval runs from "
-                f"{_points(lo)} to {_points(hi)} percentage points and includes zero"
+        verdict = (
+            f"The crude share returned of all enrolled differed by {_points(d.estimate)} "
+            f"percentage points (95 % CI {_points(lo)} to {_points(hi)}). This is a description "
+            f"only: clients who enrolled late could not be followed as long, so crude shares "
+            f"are not compared as evidence"
+            + (
+                "; an interval that includes zero does not show the projects are alike"
+                if lo <= 0 <= hi
+                else ""
             )
-        else:
-            way = "higher" if d.estimate > 0 else "lower"
-            verdict = (
-                f"{other} returned a {way} share, by {_points(d.estimate)} percentage "
-                f"points (95 % CI {_points(lo)} to {_points(hi)})"
-            )
-        items.append(f"- **{other} compared with {base}.** {verdict}.")
+        )
+        items.append(f"- **{other} compared with {base}, crude shares.** {verdict}.")
+    if plan is not None:
+        from evaluation.report.estimand_text import conclusion_items
+
+        items += conclusion_items(list(contrasts), plan)
     for h in heads:
         if h.kind != "return" or h.durable_worst is None or h.durable_best is None:
             continue

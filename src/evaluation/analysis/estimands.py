@@ -1,0 +1,121 @@
+"""The primary conversion estimand, per person: time from first return-project enrolment to
+verified return, as analysis_plan.yaml declares it.
+
+Each person is counted once: a carry-over client (enrolled in MOH1, later in MOH2) belongs to
+the project of their first enrolment, from that enrolment, and is followed in that project
+(plan `carry_over: first_enrolment`), or left out (`exclude`). Follow-up ends at verified
+return (status 1), at a competing exit (status 2; withdrawal and lost contact as the plan
+declares), or is censored (status 0) at another exit or administratively at the earlier of the
+project's end and the data cut-off. Nobody is counted as a non-returner for time they could not
+be followed: the cumulative incidence (Aalen–Johansen) handles that through censoring.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evaluation.analysis import conversion as cv
+from evaluation.analysis.plan import ReturnEstimand
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def carry_over_clients(enrolments: pd.DataFrame, projects: Sequence[str]) -> set[str]:
+    """Clients enrolled in more than one of the projects."""
+    e = enrolments.loc[enrolments["project"].isin(projects)]
+    n = e.groupby("client_id")["project"].nunique()
+    return set(n.index[n > 1])
+
+
+def first_project(enrolments: pd.DataFrame, projects: Sequence[str]) -> pd.Series:
+    """client_id → the project of the client's first enrolment among `projects`."""
+    e = enrolments.loc[enrolments["project"].isin(projects)].copy()
+    e["enrolment_date"] = pd.to_datetime(e["enrolment_date"], errors="coerce")
+    e = e.sort_values(["client_id", "enrolment_date", "enrolment_id"], kind="stable")
+    return e.groupby("client_id")["project"].first()
+
+
+def person_times(
+    tables: Mapping[str, pd.DataFrame],
+    ends: Mapping[str, dt.date],
+    cutoff: dt.date | Mapping[str, dt.date] | None,
+    estimand: ReturnEstimand,
+    withdrawal: str | None = None,
+    carry_over: str | None = None,
+    censor_at: dt.date | None = None,
+    frames: Mapping[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """One row per person: project, client_id, enrolment_date, cohort, time (months), status,
+    cause, potential (months of follow-up possible by the administrative end), carry_over.
+
+    ends: project id → project end, for the return projects analysed together; cutoff: the data
+    cut-off, one date or one per project. withdrawal and
+    carry_over override the plan (sensitivity analyses); censor_at adds an administrative
+    censoring date (e.g. the start of COVID-19 travel restrictions). frames: client frames per
+    project (cv.client_frame), when already built.
+    """
+    projects = list(ends)
+    carry_over = carry_over or estimand.carry_over
+    competing = set(estimand.exits_competing(withdrawal))
+    enr = tables["enrolments"]
+    first = first_project(enr, projects)
+    carried = carry_over_clients(enr, projects)
+    parts = []
+    for p in projects:
+        f = frames[p] if frames is not None else cv.client_frame(tables, p, kind="return")
+        f = f.loc[f["client_id"].map(first) == p].copy()
+        f["carry_over"] = f["client_id"].isin(carried)
+        if carry_over == "exclude":
+            f = f.loc[~f["carry_over"]]
+        cut = cutoff.get(p) if isinstance(cutoff, Mapping) else cutoff
+        admin = [pd.Timestamp(d) for d in (ends[p], cut, censor_at) if d is not None]
+        f["admin_end"] = min(admin)
+        f["project"] = p
+        parts.append(f)
+    f = pd.concat(parts, ignore_index=True)
+    start = f["enrolment_date"]
+    admin_end = f["admin_end"]
+    is_event = f["returned"] & (f["departure_date"] <= admin_end)
+    exited = f["exit_date"].notna() & (f["exit_date"] <= admin_end)
+    is_comp = ~is_event & exited & f["exit_reason"].isin(competing)
+    status = np.where(is_event, 1, np.where(is_comp, 2, 0))
+    stop = f["departure_date"].where(is_event, f["exit_date"].where(exited, admin_end))
+    days = (pd.to_datetime(stop) - start).dt.days.clip(lower=0)
+    cause = np.where(status == 1, "returned", np.where(status == 2, f["exit_reason"], "censored"))
+    potential = (admin_end - start).dt.days.clip(lower=0) / DAYS_PER_MONTH
+    return pd.DataFrame(
+        {
+            "project": f["project"],
+            "client_id": f["client_id"],
+            "enrolment_date": start,
+            "cohort": f["cohort"],
+            "time": days / DAYS_PER_MONTH,
+            "status": status.astype(int),
+            "cause": cause,
+            "potential": potential,
+            "carry_over": f["carry_over"].astype(bool),
+            "returned_ever": f["returned"].astype(bool),
+        }
+    ).reset_index(drop=True)
+
+
+def cohort_follow_up(times: pd.DataFrame, horizons: Sequence[float]) -> pd.DataFrame:
+    """Per project and half-year cohort: persons, shortest and median potential follow-up
+    (months), and how many could be followed to each horizon."""
+    rows = []
+    for (p, c), g in times.groupby(["project", "cohort"], sort=True):
+        row = {
+            "project": p,
+            "cohort": c,
+            "N": len(g),
+            "potential_min": float(g["potential"].min()),
+            "potential_median": float(g["potential"].median()),
+        }
+        for h in horizons:
+            row[f"followable_{h:g}m"] = int((g["potential"] >= h).sum())
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,55 @@
+"""A cause-specific Cox model of verified return with a project term, adjusted for case mix.
+
+Fitted on the persons of the primary estimand (each once, in the project of first enrolment);
+the project hazard ratio is other vs baseline. The usual guards of analysis.models apply: with
+too few events per parameter the result says so and gives descriptives instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from evaluation.analysis import conversion as cv
+from evaluation.analysis import models
+from evaluation.analysis.plan import Contrast, Inference
+
+REFERENCE = {"household_type": "single", "sex": "male"}
+
+
+def project_cox(
+    times: pd.DataFrame,
+    frames: Mapping[str, pd.DataFrame],
+    contrast: Contrast,
+    inference: Inference,
+) -> tuple[models.ModelResult, int]:
+    """(model, persons left out for missing covariates) for one declared contrast."""
+    t = times.loc[times["project"].isin([contrast.baseline, contrast.other])]
+    cov = pd.concat([frames[contrast.baseline], frames[contrast.other]], ignore_index=True)
+    cov, _ = cv.model_frame(cov.drop_duplicates("client_id"))
+    covariates = [c for c in inference.covariates if c in cov.columns]
+    data = t[["client_id", "project", "time", "status"]].merge(
+        cov[["client_id", *covariates]], on="client_id"
+    )
+    left_out = len(t) - len(data)
+    result = models.cox(
+        data,
+        "time",
+        "status",
+        ["project", *covariates],
+        cause=1,
+        reference={**REFERENCE, "project": contrast.baseline},
+        min_epv=inference.min_events_per_parameter,
+    )
+    return result, left_out
+
+
+def project_ratio(result: models.ModelResult, other: str) -> dict | None:
+    """The project term's hazard ratio row (estimate, ci_low, ci_high, p_value), if fitted."""
+    if not result.ok:
+        return None
+    row = result.table.loc[result.table["term"] == f"project: {other}"]
+    return (
+        None if row.empty else row.iloc[0][["estimate", "ci_low", "ci_high", "p_value"]].to_dict()
+    )

@@ -1,0 +1,403 @@
+"""One disclosure check for the whole ledger: primary, complement, dominance and joint secondary.
+
+Rules, applied to every cell of the ledger at once (``check``):
+
+* **primary**: a count in 1..threshold-1 is withheld (zeros are shown: "nobody" is not a
+  small cell). Public cells (already in ``data/published/figures.csv``) are never withheld.
+* **complement**: a rate n/N registers N − n as a cell of its own (``Ledger.rate``), so a small
+  complement is primary too, and n is then protected like any other linked cell.
+* **dominance** (amounts): a total or mean of an amount over fewer than ``threshold`` people is
+  withheld, and so is one where the ``nk_n`` largest contributions make up more than ``nk_k``
+  of the total ((n, k) rule) or where the total minus the two largest is less than ``p_ratio``
+  of the largest (p % rule: the second largest contributor could estimate the largest too well).
+* **secondary**: further cells are withheld, jointly over every relation of the ledger (margins,
+  unions of projects, cohorts against published totals, numerators shared by several bounds),
+  until an adversary who knows every shown cell and every relation and solves the integer
+  program cannot narrow any withheld count to a range narrower than ``threshold`` (max − min
+  ≥ threshold) nor an amount to within ``p_ratio`` of its value. Complements are chosen greedily
+  among the cells linked to an exposed cell, smallest first and headline figures last, so that
+  few people's worth of information is lost.
+
+Withheld cells all carry the same marker: a "<5" marker would itself tell a reader that the
+cell lies in 1..4, a range narrower than the threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from evaluation.publish.ledger import AMOUNT, COUNT, Ledger
+
+PRIMARY = "primary"
+DOMINANCE = "dominance"
+SECONDARY = "secondary"
+DERIVED = "derived"
+MARK = "x"
+
+
+class JointDisclosureError(ValueError):
+    """A withheld cell follows from public figures alone: no suppression can protect it."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Parameters of the check (threshold from evaluation.yml; dominance as in ACRO's defaults)."""
+
+    threshold: int = 5
+    nk_n: int = 2
+    nk_k: float = 0.9
+    p_ratio: float = 0.10
+
+
+@dataclass
+class Decision:
+    """What may be shown: withheld cells with the rule that withheld them, and what a reader
+    can still prove about each (its feasible range, itself safe to state)."""
+
+    rules: Rules
+    withheld: dict[str, str] = field(default_factory=dict)  # cell key -> rule
+    derived_withheld: dict[str, str] = field(default_factory=dict)  # derived key -> cell key
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # attacker's range
+    unprotectable: list[str] = field(default_factory=list)
+    rounds: int = 0
+
+    def shown(self, key: str) -> bool:
+        """True when the cell or derived statistic may be published."""
+        return key not in self.withheld and key not in self.derived_withheld
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form without any withheld value (ranges are what a reader can prove)."""
+        return {
+            "rules": self.rules.__dict__,
+            "withheld": dict(sorted(self.withheld.items())),
+            "derived_withheld": dict(sorted(self.derived_withheld.items())),
+            "ranges": {k: [_j(lo), _j(hi)] for k, (lo, hi) in sorted(self.ranges.items())},
+            "unprotectable": self.unprotectable,
+            "rounds": self.rounds,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Decision:
+        """Inverse of as_dict."""
+        return cls(
+            Rules(**d["rules"]),
+            dict(d["withheld"]),
+            dict(d["derived_withheld"]),
+            {k: (_unj(a), _unj(b)) for k, (a, b) in d["ranges"].items()},
+            list(d.get("unprotectable", [])),
+            int(d.get("rounds", 0)),
+        )
+
+
+def _j(x: float) -> float | None:
+    return None if math.isinf(x) else x
+
+
+def _unj(x: float | None) -> float:
+    return math.inf if x is None else float(x)
+
+
+# --------------------------------------------------------------------------- primary rules
+
+
+def dominance_fails(contributions: Iterable[float], rules: Rules) -> str | None:
+    """Why an amount total may not be shown ((n,k) or p % rule), or None when it may."""
+    xs = sorted((float(x) for x in contributions if x > 0), reverse=True)
+    total = sum(xs)
+    if len(xs) < rules.threshold:
+        return f"fewer than {rules.threshold} contributors"
+    if total <= 0:
+        return None
+    if sum(xs[: rules.nk_n]) > rules.nk_k * total:
+        return f"({rules.nk_n}, {rules.nk_k:.0%}) dominance"
+    if total - xs[0] - xs[1] < rules.p_ratio * xs[0]:
+        return f"p-ratio {rules.p_ratio:.0%}"
+    return None
+
+
+def primary(ledger: Ledger, rules: Rules) -> dict[str, str]:
+    """Cells withheld by the threshold and dominance rules."""
+    out: dict[str, str] = {}
+    for key, c in ledger.cells.items():
+        if c.public:
+            continue
+        if c.kind == COUNT and 1 <= c.value < rules.threshold:
+            out[key] = PRIMARY
+        elif c.kind == AMOUNT and c.contributions and dominance_fails(c.contributions, rules):
+            out[key] = DOMINANCE
+    return out
+
+
+# --------------------------------------------------------------------------- the adversary
+
+
+class _System:
+    """Relations grouped into connected components, for auditing withheld cells."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        parent: dict[str, str] = {k: k for k in ledger.cells}
+
+        def find(x: str) -> str:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for r in ledger.relations:
+            root = find(r.whole)
+            for p in r.parts:
+                q = find(p)
+                if q != root:
+                    parent[q] = root
+        self.comp = {k: find(k) for k in ledger.cells}
+        # a finite box keeps the integer program quick; no cell can exceed every count together
+        self.cap = float(sum(abs(c.value) for c in ledger.cells.values())) + 1.0
+        self.by_comp: dict[str, list] = {}
+        for r in ledger.relations:
+            self.by_comp.setdefault(self.comp[r.whole], []).append(r)
+        self.links: dict[str, set[str]] = {k: set() for k in ledger.cells}
+        for r in ledger.relations:
+            members = (r.whole, *r.parts)
+            for m in members:
+                self.links[m].update(members)
+
+    def ranges(
+        self, hidden: dict[str, str], cells: Iterable[str], integer: bool = True
+    ) -> dict[str, tuple[float, float]]:
+        """Smallest and largest value of each of `cells` consistent with everything shown.
+
+        Only the relations linking unknown cells to one another matter for a target: the
+        problem is split into groups of unknowns that share a relation, each solved alone.
+        """
+        targets = list(cells)
+        known = self.ledger.cells
+
+        def unknown(k: str) -> bool:
+            return k in hidden or not known[k].artefacts or k in wanted
+
+        wanted = set(targets)
+        parent: dict[str, str] = {}
+
+        def find(x: str) -> str:
+            parent.setdefault(x, x)
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        seen_comps = {self.comp[t] for t in targets}
+        rels = [r for c in seen_comps for r in self.by_comp.get(c, [])]
+        for r in rels:
+            us = [k for k in (r.whole, *r.parts) if unknown(k)]
+            for u in us[1:]:
+                a, b = find(us[0]), find(u)
+                if a != b:
+                    parent[b] = a
+        groups: dict[str, list] = {}
+        for r in rels:
+            us = [k for k in (r.whole, *r.parts) if unknown(k)]
+            if us:
+                groups.setdefault(find(us[0]), []).append(r)
+        by_group: dict[str, list[str]] = {}
+        for t in targets:
+            by_group.setdefault(find(t), []).append(t)
+        out: dict[str, tuple[float, float]] = {}
+        for g, ts in by_group.items():
+            out.update(self._solve(groups.get(g, []), hidden, ts, integer, unknown))
+        return out
+
+    def _solve(self, rels, hidden, targets, integer, unknown):
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        cells = self.ledger.cells
+        var_keys = sorted(
+            {k for r in rels for k in (r.whole, *r.parts) if unknown(k)} | set(targets)
+        )
+        idx = {k: i for i, k in enumerate(var_keys)}
+        rows, rhs = [], []
+        for r in rels:
+            row = np.zeros(len(var_keys))
+            b = 0.0
+            for k, coef in ((r.whole, -1.0), *((p, 1.0) for p in r.parts)):
+                if k in idx:
+                    row[idx[k]] += coef
+                else:
+                    b -= coef * cells[k].value
+            if row.any():
+                rows.append(row)
+                rhs.append(b)
+        # zeros are always shown, so a withheld count is at least 1; unpublished cells may be 0
+        lb = np.array(
+            [
+                1.0 if cells[k].kind == COUNT and k in hidden and cells[k].artefacts else 0.0
+                for k in var_keys
+            ]
+        )
+        ub = np.full(len(var_keys), self.cap)
+        integrality = np.array([1 if (integer and cells[k].kind == COUNT) else 0 for k in var_keys])
+        pinned = _pinned(rels, idx, var_keys)
+        if not rows:  # linked to nothing a reader sees: only the marker's own bound
+            return {t: (lb[idx[t]], math.inf) for t in targets}
+        cons = [LinearConstraint(np.array(rows), rhs, rhs)] if rows else []
+        out = {}
+        for t in targets:
+            if t in pinned:  # a one-unknown equation gives the cell away: no solver needed
+                out[t] = (cells[t].value, cells[t].value)
+                continue
+            ends = []
+            for sign in (1.0, -1.0):
+                cost = np.zeros(len(var_keys))
+                cost[idx[t]] = sign
+                res = milp(cost, integrality=integrality, bounds=Bounds(lb, ub), constraints=cons)
+                if res.status == 3 or (res.status != 0 and sign < 0 and res.x is None):
+                    ends.append(-sign * math.inf)
+                elif res.status != 0:
+                    raise RuntimeError(f"disclosure check: solver failed on {t}: {res.message}")
+                else:
+                    ends.append(sign * res.fun)
+            lo, hi = ends
+            if hi >= self.cap - 1e-6:
+                hi = math.inf
+            if cells[t].kind == COUNT:
+                lo = math.ceil(lo - 1e-6)
+                hi = hi if math.isinf(hi) else math.floor(hi + 1e-6)
+            out[t] = (lo, hi)
+        return out
+
+
+def _pinned(rels, idx, var_keys) -> set[str]:
+    """Unknowns that are the only unknown of some relation."""
+    out = set()
+    for r in rels:
+        unknown = [k for k in (r.whole, *r.parts) if k in idx]
+        if len(unknown) == 1:
+            out.add(unknown[0])
+    return out
+
+
+def _candidates(target, hidden, system, cells, kind, cost) -> list[str]:
+    """Shown cells that could hide `target`: its own relations first, then those reached
+    through cells a reader cannot see (withheld or never published), nearest first."""
+    seen, frontier, out = {target}, [target], []
+    while frontier:
+        ring: set[str] = set()
+        for k in frontier:
+            ring |= system.links[k] - seen
+        seen |= ring
+        found = [
+            k
+            for k in ring
+            if k not in hidden
+            and cells[k].artefacts
+            and not cells[k].public
+            and cells[k].value > 0
+            and cells[k].kind == kind
+        ]
+        out += sorted(found, key=cost)
+        frontier = [k for k in ring if k in hidden or not cells[k].artefacts]
+    return out
+
+
+def protected(value: float, kind: str, rng: tuple[float, float], rules: Rules) -> bool:
+    """Is a withheld cell safe given the range a reader can prove?"""
+    lo, hi = rng
+    if kind == COUNT:
+        return hi - lo >= rules.threshold
+    return hi - lo >= max(rules.p_ratio * abs(value), 1e-9)
+
+
+# --------------------------------------------------------------------------- the check
+
+
+def check(ledger: Ledger, rules: Rules | None = None, max_rounds: int = 10_000) -> Decision:
+    """Decide suppression for the whole ledger (see the module docstring for the rules)."""
+    rules = rules or Rules()
+    system = _System(ledger)
+    cells = ledger.cells
+    hidden = primary(ledger, rules)
+    decision = Decision(rules)
+
+    def cost(k: str) -> tuple:
+        c = cells[k]
+        return (c.headline, c.value, k)
+
+    def audited(h: dict[str, str]) -> list[str]:
+        return [k for k in h if system.links[k] - {k}]
+
+    def ok(k: str, rng: tuple[float, float]) -> bool:
+        return protected(cells[k].value, cells[k].kind, rng, rules)
+
+    rounds, integer = 0, False  # LP while choosing complements, then the integer program
+    while True:
+        rng = system.ranges(hidden, audited(hidden), integer=integer)
+        exposed = sorted(
+            (k for k, r in rng.items() if not ok(k, r)), key=lambda k: (cells[k].value, k)
+        )
+        if not exposed:
+            if integer:
+                break
+            integer = True
+            continue
+        rounds += 1
+        if rounds > max_rounds:
+            raise RuntimeError("disclosure check did not converge")
+        for target in exposed:
+            if ok(target, system.ranges(hidden, [target], integer)[target]):
+                continue  # protected meanwhile by a complement chosen for another cell
+            pool = _candidates(target, hidden, system, cells, cells[target].kind, cost)
+            if not pool:
+                decision.unprotectable.append(target)
+                raise JointDisclosureError(
+                    f"cell {target} can be worked out from published figures alone: "
+                    "no further suppression can protect it"
+                )
+            choice = None
+            for k in pool[:8]:
+                trial = {**hidden, k: SECONDARY}
+                if ok(target, system.ranges(trial, [target], integer)[target]):
+                    choice = k
+                    break
+            hidden[choice or pool[0]] = SECONDARY
+    decision.withheld = hidden
+    decision.rounds = rounds
+    decision.ranges = rng
+    for k in hidden:
+        decision.ranges.setdefault(k, (1.0 if cells[k].kind == COUNT else 0.0, math.inf))
+    # derived statistics: withheld when any cell (or derived entry) they rest on is withheld
+    changed = True
+    while changed:
+        changed = False
+        for d in ledger.derived.values():
+            if d.key in decision.derived_withheld:
+                continue
+            for dep in d.depends:
+                if dep in hidden or dep in decision.derived_withheld:
+                    decision.derived_withheld[d.key] = dep
+                    changed = True
+                    break
+    return decision
+
+
+def information_lost(ledger: Ledger, decision: Decision) -> dict[str, Any]:
+    """How much the check withheld: cells, people's worth of counts, derived statistics."""
+    published = [c for c in ledger.cells.values() if c.artefacts]
+    lost = [c for c in published if c.key in decision.withheld]
+    by_rule: dict[str, int] = {}
+    for why in decision.withheld.values():
+        by_rule[why] = by_rule.get(why, 0) + 1
+    return {
+        "published_cells": len(published),
+        "withheld_cells": len(lost),
+        "withheld_share": round(len(lost) / len(published), 4) if published else 0.0,
+        "withheld_count_total": int(sum(c.value for c in lost if c.kind == COUNT)),
+        "published_count_total": int(sum(c.value for c in published if c.kind == COUNT)),
+        "by_rule": dict(sorted(by_rule.items())),
+        "derived_statistics": len(ledger.derived),
+        "derived_withheld": len(decision.derived_withheld),
+    }

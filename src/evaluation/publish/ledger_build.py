@@ -1,0 +1,313 @@
+"""Fill the ledger from the prepared case tables and the published figures, before any notebook
+runs: the same estimators the notebooks call, counted once per population and linked.
+
+Artefact names say where a cell is printed: ``results/<group>/<file>.csv``, ``metrics.json``,
+``report:<label>``. Keys say whom a cell counts, so a cell printed in several artefacts is one
+cell with one decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from evaluation.publish.ledger import AMOUNT, Ledger, make_key
+
+# published figure id -> (project, what) in ledger terms
+PUBLISHED_CELLS = {
+    "clients_enrolled": "enrolled",
+    "returned_with_support": "returned",
+    "referred_moh": "referred_moh",
+    "referred_other": "referred_other",
+}
+KM_GRID = tuple(range(0, 13))  # months since return: the coarse grid of published curves
+WINDOWS = ("m6", "m12")
+
+
+def _published(ledger: Ledger, figures: pd.DataFrame | None) -> dict[str, int]:
+    """Cells VluchtelingenWerk already published: fixed, never withheld."""
+    out: dict[str, int] = {}
+    if figures is None:
+        return out
+    for _, row in figures.iterrows():
+        fid = str(row["figure_id"])
+        proj, _, what = fid.partition(".")
+        if what in PUBLISHED_CELLS and proj.upper() == str(row["project"]).upper():
+            out[make_key(str(row["project"]), PUBLISHED_CELLS[what])] = int(row["value"])
+    return out
+
+
+def _count(ledger, key, value, population, numerator, artefacts, public, dims=None, **kw):
+    return ledger.count(
+        key,
+        int(value),
+        population=population,
+        numerator=numerator,
+        dims=dims,
+        artefact=artefacts,
+        public=key in public and public[key] == int(value),
+        **kw,
+    )
+
+
+def conversion_cells(
+    ledger: Ledger, tables: Mapping[str, pd.DataFrame], project: str, kind: str, public: dict
+) -> pd.DataFrame:
+    """Funnel, cohorts, subgroups and exits of one project; returns the client frame."""
+    from evaluation.analysis import conversion as cv
+
+    frame = cv.client_frame(tables, project, kind=kind)
+    g = project.lower()
+    pop = f"clients enrolled in {project}"
+    arts_total = [f"results/{g}/conversion_funnel.csv", "metrics.json", f"report:{g}"]
+    enrolled = _count(
+        ledger,
+        make_key(project, "enrolled"),
+        len(frame),
+        pop,
+        "enrolled",
+        arts_total,
+        public,
+        {"project": project},
+        headline=True,
+    )
+    outcomes = ["returned"] + (["referred", "referred_moh"] if kind == "counselling" else [])
+    for out in outcomes:
+        col = {"referred_moh": f"referred_{cv.MOH}"}.get(out, out)
+        if col not in frame:
+            continue
+        k = _count(
+            ledger,
+            make_key(project, out),
+            frame[col].sum(),
+            pop,
+            out,
+            arts_total,
+            public,
+            {"project": project},
+            headline=True,
+        )
+        ledger.rate(k, enrolled, artefact=arts_total)
+    # half-year cohorts: they add up to the project totals (some of which are published)
+    arts_c = [f"results/{g}/conversion_funnel_cohorts.csv", f"report:{g}"]
+    parts_n, parts_r = [], []
+    for c, sub in frame.groupby("cohort", sort=True):
+        d = {"project": project, "cohort": c}
+        n = _count(ledger, make_key(project, "enrolled", cohort=c), len(sub), pop, "enrolled",
+                   arts_c, public, d)  # fmt: skip
+        r = _count(ledger, make_key(project, "returned", cohort=c), sub["returned"].sum(), pop,
+                   "returned", arts_c, public, d)  # fmt: skip
+        ledger.rate(r, n, artefact=arts_c)
+        parts_n.append(n)
+        parts_r.append(r)
+    ledger.relate(enrolled, parts_n, f"{project}: cohorts add up to enrolled")
+    ledger.relate(make_key(project, "returned"), parts_r, f"{project}: cohorts add up to returned")
+    # subgroups: each variable splits the same people another way
+    outcome = "referred" if kind == "counselling" else "returned"
+    arts_s = [f"results/{g}/conversion_subgroups.csv", f"report:{g}"]
+    for var in cv.SUBGROUPS:
+        if var not in frame:
+            continue
+        parts_n, parts_r = [], []
+        for level, sub in frame.groupby(frame[var].astype("str"), sort=True):
+            d = {"project": project, "subgroup": f"{var}={level}"}
+            n = _count(ledger, make_key(project, "enrolled", subgroup=f"{var}={level}"),
+                       len(sub), pop, "enrolled", arts_s, public, d)  # fmt: skip
+            r = _count(ledger, make_key(project, outcome, subgroup=f"{var}={level}"),
+                       sub[outcome].sum(), pop, outcome, arts_s, public, d)  # fmt: skip
+            ledger.rate(r, n, artefact=arts_s)
+            parts_n.append(n)
+            parts_r.append(r)
+        ledger.relate(enrolled, parts_n, f"{project}: {var} adds up to enrolled")
+        ledger.relate(make_key(project, outcome), parts_r, f"{project}: {var} adds up")
+    return frame
+
+
+def support_point_cells(
+    ledger: Ledger, frames: Mapping[str, pd.DataFrame], tables, public: dict
+) -> None:
+    """Per support point of first enrolment, per return project and for their union."""
+    arts = ["results/summary/support_points.csv", "report:summary"]
+    enr = tables["enrolments"]
+    per_point: dict[str, dict[str, list[str]]] = {}
+    for p, frame in frames.items():
+        first = (
+            enr[enr["project"] == p]
+            .sort_values("enrolment_date")
+            .drop_duplicates("client_id")
+            .set_index("client_id")["support_point"]
+        )
+        sp = frame["client_id"].map(first).astype("str")
+        parts_n, parts_r = [], []
+        for point, sub in frame.groupby(sp, sort=True):
+            d = {"project": p, "support_point": point}
+            pop = f"clients enrolled in {p}"
+            n = _count(ledger, make_key(p, "enrolled", first_point=point), len(sub), pop,
+                       "enrolled", (), public, d)  # fmt: skip
+            r = _count(ledger, make_key(p, "returned", first_point=point), sub["returned"].sum(),
+                       pop, "returned", (), public, d)  # fmt: skip
+            parts_n.append(n)
+            parts_r.append(r)
+            per_point.setdefault(point, {}).setdefault("n", []).append(n)
+            per_point[point].setdefault("r", []).append(r)
+        ledger.relate(make_key(p, "enrolled"), parts_n, f"{p}: support points add up")
+        ledger.relate(make_key(p, "returned"), parts_r, f"{p}: support points add up")
+    union = "+".join(sorted(frames))
+    tot_n, tot_r = [], []
+    for point, ks in sorted(per_point.items()):
+        pop = f"clients enrolled in {union}"
+        d = {"project": union, "support_point": point}
+        vn = sum(ledger.cells[k].value for k in ks["n"])
+        vr = sum(ledger.cells[k].value for k in ks["r"])
+        n = _count(ledger, make_key(union, "enrolled", first_point=point), vn, pop, "enrolled",
+                   arts, public, d)  # fmt: skip
+        r = _count(ledger, make_key(union, "returned", first_point=point), vr, pop, "returned",
+                   arts, public, d)  # fmt: skip
+        ledger.relate(n, ks["n"], f"{union} = sum of projects at {point}")
+        ledger.relate(r, ks["r"], f"{union} = sum of projects at {point}")
+        ledger.rate(r, n, artefact=arts)
+        tot_n.append(n)
+        tot_r.append(r)
+    if frames:
+        vn = sum(len(f) for f in frames.values())
+        vr = sum(int(f["returned"].sum()) for f in frames.values())
+        n = _count(ledger, make_key(union, "enrolled"), vn, f"clients of {union}", "enrolled",
+                   arts, public)  # fmt: skip
+        r = _count(ledger, make_key(union, "returned"), vr, f"clients of {union}", "returned",
+                   arts, public)  # fmt: skip
+        ledger.relate(n, tot_n, f"{union}: support points add up")
+        ledger.relate(r, tot_r, f"{union}: support points add up")
+        ledger.relate(n, [make_key(p, "enrolled") for p in frames], f"{union} = projects")
+        ledger.relate(r, [make_key(p, "returned") for p in frames], f"{union} = projects")
+
+
+def durability_cells(
+    ledger: Ledger, tables: Mapping[str, pd.DataFrame], project: str, cutoff, public: dict
+) -> None:
+    """Staying three ways at 6 and 12 months (shared numerators), completeness, and the
+    Kaplan–Meier curve on a monthly grid with numbers at risk, events and censorings."""
+    from evaluation.analysis import durability as du
+
+    g = project.lower()
+    ret = du.returnees(dict(tables), project)
+    follow = du.follow_up(tables["monitoring"], ret, cutoff=cutoff)
+    pop = f"returnees of {project}"
+    arts_b = [f"results/{g}/durability_bounds.csv", "metrics.json", f"report:{g}",
+              "results/comparison/durability_comparison.csv", "report:comparison"]  # fmt: skip
+    returnees = _count(ledger, make_key(project, "returnees"), len(ret), pop, "returnees",
+                       [f"report:{g}"], public, {"project": project})  # fmt: skip
+    for w in WINDOWS:
+        b = du.durability_bounds(follow, w)
+        d = {"project": project, "window": w}
+
+        def c(what, v, d=d, w=w):
+            return _count(ledger, make_key(project, what, window=w), v, pop, what, arts_b,
+                          public, d)  # fmt: skip
+
+        due, stayed = c("due", b.due), c("stayed", b.stayed)
+        remig, unknown = c("re_migrated", b.re_migrated), c("unknown", b.unknown)
+        known = c("known", b.stayed + b.re_migrated)
+        best = c("stayed_or_unknown", b.stayed + b.unknown)
+        ledger.relate(due, [stayed, remig, unknown], f"{project} {w}: due splits three ways")
+        ledger.relate(known, [stayed, remig], f"{project} {w}: known = stayed + re-migrated")
+        ledger.relate(best, [stayed, unknown], f"{project} {w}: best-case numerator")
+        ledger.relate(due, [known, unknown], f"{project} {w}: due = known + unknown")
+        not_due = c("not_due", len(ret) - b.due)
+        ledger.relate(returnees, [due, not_due], f"{project} {w}: due + not yet due")
+        for approach, (n, big) in {
+            "complete": (stayed, known),
+            "worst": (stayed, due),
+            "best": (best, due),
+        }.items():
+            ledger.derive(f"{project}/durability_{approach}|window={w}", [n, big],
+                          artefact=arts_b, what=f"{approach}-case share")  # fmt: skip
+        reached = c("reached", int(((follow["window"] == w) & follow["reached"]).sum()))
+        ledger.rate(reached, due, artefact=[f"results/{g}/durability_completeness.csv"])
+    times = du.remigration_times(follow, ret)
+    inc = times[times["included"]]
+    arts_km = [f"results/{g}/durability_km.csv", f"results/{g}/durability_at_risk.csv",
+               f"report:{g}"]  # fmt: skip
+    prev = None
+    for m in KM_GRID:
+        d = {"project": project, "month": m}
+        at_risk = _count(ledger, make_key(project, "km_at_risk", month=m),
+                         (inc["time"] >= m).sum(), pop, "at risk", arts_km, public, d)  # fmt: skip
+        in_step = inc[(inc["time"] >= m) & (inc["time"] < m + 1)]
+        ev = _count(ledger, make_key(project, "km_events", month=m), in_step["event"].sum(), pop,
+                    "re-migrations", (), public, d)  # fmt: skip
+        n_cens = len(in_step) - in_step["event"].sum()
+        cens = _count(ledger, make_key(project, "km_censored", month=m), n_cens, pop,
+                      "censored", (), public, d)  # fmt: skip
+        leaving = _count(ledger, make_key(project, "km_leaving", month=m), len(in_step), pop,
+                         "events and censorings", (), public, d)  # fmt: skip
+        ledger.relate(leaving, [ev, cens], f"{project} month {m}: leaving = events + censored")
+        if prev is not None:
+            ledger.relate(prev[0], [prev[1], at_risk], f"{project}: at risk steps down")
+        ledger.derive(make_key(project, "km_step", month=m), [ev, at_risk], artefact=arts_km,
+                      what="Kaplan–Meier step")  # fmt: skip
+        prev = (at_risk, leaving)
+    if prev is not None:
+        after = KM_GRID[-1] + 1
+        last_after = _count(ledger, make_key(project, "km_at_risk", month=after),
+                            (inc["time"] >= after).sum(), pop, "at risk", (), public)  # fmt: skip
+        ledger.relate(prev[0], [prev[1], last_after], f"{project}: at risk after the grid")
+
+
+def amount_cells(
+    ledger: Ledger, tables: Mapping[str, pd.DataFrame], project: str, public: dict
+) -> None:
+    """Support in kind (amount_eur) per support type: totals and means, with dominance."""
+    sup, enr = tables["support"], tables["enrolments"]
+    if "amount_eur" not in sup:
+        return
+    ids = set(enr.loc[enr["project"] == project, "client_id"])
+    s = sup[sup["client_id"].isin(ids)]
+    g = project.lower()
+    arts = [f"results/{g}/support_amounts.csv"]
+    parts = []
+    per_person_all = s.groupby("client_id")["amount_eur"].sum()
+    for t, sub in s.groupby("support_type", sort=True):
+        per_person = sub.groupby("client_id")["amount_eur"].sum()
+        d = {"project": project, "support_type": t}
+        k = ledger.count(make_key(project, "amount_eur", support_type=t), float(per_person.sum()),
+                         population=f"clients of {project} with support", numerator="euros",
+                         dims=d, artefact=arts, kind=AMOUNT,
+                         contributions=per_person.tolist())  # fmt: skip
+        people = _count(ledger, make_key(project, "supported", support_type=t), len(per_person),
+                        f"clients of {project}", "supported", arts, public, d)  # fmt: skip
+        ledger.derive(f"{project}/amount_mean|support_type={t}", [k, people], artefact=arts,
+                      what="mean amount per person")  # fmt: skip
+        parts.append(k)
+    if parts:
+        tot = ledger.count(make_key(project, "amount_eur"), float(per_person_all.sum()),
+                           population=f"clients of {project} with support", numerator="euros",
+                           dims={"project": project}, artefact=arts, kind=AMOUNT,
+                           contributions=per_person_all.tolist())  # fmt: skip
+        ledger.relate(tot, parts, f"{project}: amounts add up over support types")
+
+
+def build(
+    tables: Mapping[str, pd.DataFrame],
+    projects: Sequence[tuple[str, str]],
+    figures: pd.DataFrame | None = None,
+    cutoff=None,
+) -> Ledger:
+    """The whole ledger: projects given as (id, kind); figures = data/published/figures.csv."""
+    ledger = Ledger()
+    public = _published(ledger, figures)
+    frames = {}
+    for pid, kind in projects:
+        frames[pid] = conversion_cells(ledger, tables, pid, kind, public)
+        if kind == "return":
+            durability_cells(ledger, tables, pid, cutoff, public)
+        amount_cells(ledger, tables, pid, public)
+    returning = {p: frames[p] for p, k in projects if k == "return"}
+    if returning:
+        support_point_cells(ledger, returning, tables, public)
+    for key, value in public.items():
+        cell = ledger.cells.get(key)
+        if cell is not None and cell.value == value:
+            cell.public = True
+            cell.artefacts.add("data/published/figures.csv")
+    return ledger
