@@ -188,7 +188,7 @@ def check_disclosure(
         tables,
         [(p.id, p.kind) for p in cfg.projects],
         figures,
-        cfg.cutoff,
+        {p.id: p.cutoff or cfg.cutoff for p in cfg.projects},
         cfg.disclosure_min_count,
     )
     tmp = out.with_name(f"{key}.tmp-{os.getpid()}")

@@ -293,16 +293,21 @@ def build(
     figures: pd.DataFrame | None = None,
     cutoff=None,
 ) -> Ledger:
-    """The whole ledger: projects given as (id, kind); figures = data/published/figures.csv."""
+    """The whole ledger: projects given as (id, kind); figures = data/published/figures.csv;
+    cutoff: one date or one per project id."""
     ledger = Ledger()
     public = _published(ledger, figures)
     frames = {}
+    enrolled = set(tables["enrolments"]["project"].astype("str").str.upper())
     for pid, kind in projects:
+        if pid.upper() not in enrolled:  # nothing to evaluate, nothing published
+            continue
         frames[pid] = conversion_cells(ledger, tables, pid, kind, public)
         if kind == "return":
-            durability_cells(ledger, tables, pid, cutoff, public)
+            cut = cutoff.get(pid) if isinstance(cutoff, Mapping) else cutoff
+            durability_cells(ledger, tables, pid, cut, public)
         amount_cells(ledger, tables, pid, public)
-    returning = {p: frames[p] for p, k in projects if k == "return"}
+    returning = {p: frames[p] for p, k in projects if k == "return" and p in frames}
     if returning:
         support_point_cells(ledger, returning, tables, public)
     for key, value in public.items():

@@ -57,7 +57,9 @@ def checked_cells(ledger: Ledger, decision: joint.Decision) -> pd.DataFrame:
                 "kind": c.kind,
             }
         )
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(
+        rows, columns=["key", "population", "counts", "value", "kind"] if not rows else None
+    )
     dims = sorted(c for c in df.columns if c.startswith("dim_"))
     return df[["key", "population", "counts", *dims, "value", "kind"]].sort_values("key")
 

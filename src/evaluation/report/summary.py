@@ -195,7 +195,8 @@ def primary_contrasts(tables: Mapping[str, pd.DataFrame], cfg, plan) -> list:
     recomputed here with the same library calls as the comparison notebook."""
     from evaluation.analysis import contrasts, estimands
 
-    ends = {p.id: p.end for p in cfg.projects if p.kind == "return"}
+    enrolled = set(tables["enrolments"]["project"].astype("str").str.upper())
+    ends = {p.id: p.end for p in cfg.projects if p.kind == "return" and p.id.upper() in enrolled}
     declared = plan.contrasts_for(tuple(ends))
     if not declared:
         return []
