@@ -175,8 +175,14 @@ def check_disclosure(
     from evaluation.publish import publication
 
     data_dir = prepared.get("__all__") or next(iter(prepared.values()))
+    from evaluation.analysis.plan import plan_path
+
     key = hashing.combine(
-        Path(data_dir).name, inputs[str(cfg.published)], environment, config_hash
+        Path(data_dir).name,
+        inputs[str(cfg.published)],
+        environment,
+        config_hash,
+        hashing.file_sha256(plan_path(cfg.path)),
     )[:16]
     out = build / publication.INTERNAL / "disclosure" / key
     if (out / ".complete").exists():
@@ -184,12 +190,16 @@ def check_disclosure(
     progress.say("disclosure: one joint check over every published cell")
     tables = prepared_data.load(data_dir)
     figures = pd.read_csv(cfg.published)
+    from evaluation.analysis.plan import load_plan, plan_path
+
+    plan = load_plan(plan_path(cfg.path))
     ledger, decision = publication.decide(
         tables,
         [(p.id, p.kind) for p in cfg.projects],
         figures,
         {p.id: p.cutoff or cfg.cutoff for p in cfg.projects},
         cfg.disclosure_min_count,
+        plan.durability.follow_up_options,
     )
     tmp = out.with_name(f"{key}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)

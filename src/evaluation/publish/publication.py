@@ -31,11 +31,12 @@ def decide(
     figures: pd.DataFrame | None,
     cutoff: Any,
     threshold: int,
+    follow_up_options: Mapping | None = None,
 ) -> tuple[Ledger, joint.Decision]:
     """Build the ledger of every published cell and decide suppression for all of it at once."""
     from evaluation.publish import ledger_build
 
-    ledger = ledger_build.build(tables, projects, figures, cutoff)
+    ledger = ledger_build.build(tables, projects, figures, cutoff, follow_up_options)
     decision = joint.check(ledger, joint.Rules(threshold=threshold))
     # headline shares the check withholds: a safe lower bound on the numerator, if one exists
     for pid, kind in projects:

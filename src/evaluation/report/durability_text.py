@@ -403,6 +403,12 @@ def describe_survival(a: DurabilityAnalysis, level: float = 0.95) -> str:
             f"{100 * km['survival']:.1f} % (95 % CI {100 * km['ci_low']:.1f}–"
             f"{100 * km['ci_high']:.1f} %)"
         )
+    v = _view()
+    if v is not None and events and not all(
+        v.shown(f"{a.project}/km_step|month={m}") for m in range(int(horizon) + 1)
+        if f"{a.project}/km_step|month={m}" in v.derived
+    ):  # fmt: skip
+        estimate = "withheld (a step of the curve would let fewer than 5 people be worked out)"
     left = "returnee was" if out == 1 and a.threshold <= 1 else "returnees were"
     small = [g.replace("_", " ") for g in a.group_notes.get("main_support", [])]
     small += a.group_notes.get("country", [])
