@@ -408,7 +408,7 @@ def describe_survival(a: DurabilityAnalysis, level: float = 0.95) -> str:
         v.shown(f"{a.project}/km_step|month={m}") for m in range(int(horizon) + 1)
         if f"{a.project}/km_step|month={m}" in v.derived
     ):  # fmt: skip
-        estimate = "withheld (a step of the curve would let fewer than 5 people be worked out)"
+        estimate = f"withheld (a step would let fewer than {v.threshold} be worked out)"
     left = "returnee was" if out == 1 and a.threshold <= 1 else "returnees were"
     small = [g.replace("_", " ") for g in a.group_notes.get("main_support", [])]
     small += a.group_notes.get("country", [])
