@@ -145,9 +145,15 @@ def test_time_to_event_files_on_monthly_grid(default_build):
         months = pd.read_csv(path)["months"]
         assert list(months) == list(range(13))
     km = pd.read_csv(default_build / "results" / "moh1" / "durability_km.csv", dtype=str)
-    # 2 re-migrations in month 6 are a withheld step: the curve stops before month 7
+    decision = json.loads(
+        next((default_build / "internal" / "disclosure").glob("*/decision.json")).read_text()
+    )
+    steps = {f"MOH1/km_step|month={m}" for m in range(13)}
+    assert "MOH1/km_step|month=6" in decision["derived_withheld"]  # 2 re-migrations in month 6
+    first_hidden = min(int(k.split("=")[1]) for k in steps & set(decision["derived_withheld"]))
+    # the curve ends before the first withheld step: nothing after it is printed
     assert list(km["months"].astype(int)) == list(range(13))
-    assert (km.loc[km["months"].astype(int) >= 7, "survival"] == "x").all()
-    assert (km.loc[km["months"].astype(int) <= 6, "survival"] != "x").all()
+    assert (km.loc[km["months"].astype(int) > first_hidden, "survival"] == "x").all()
+    assert (km.loc[km["months"].astype(int) <= first_hidden, "survival"] != "x").all()
     assert not (default_build / "results" / "internal").exists()
     assert (default_build / "internal" / "results" / "moh1" / "durability_km.csv").exists()

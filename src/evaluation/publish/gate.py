@@ -140,6 +140,8 @@ def _steps(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
             continue  # not a ledger cell: the notebook's own protection stays
         dims = {"cohort": r["cohort"]} if "cohort" in df else {}
         nk, dk = key(project, what[0], **dims), key(project, what[1], **dims)
+        if nk not in view.values:
+            continue  # not a ledger cell (e.g. referrals by cohort): the notebook's protection
         if not view.shown(nk):
             _mask(out, i, ["n"])
         if not view.shown(dk):
@@ -224,9 +226,8 @@ def _metric(name: str, v: Any, view: View) -> Any:
         return v
     head, _, what = name.rpartition(".")
     p = head.split(".")[-1].upper()
-    if what in ("return_rate", "referral_rate", "referral_rate_moh") and not head.startswith(
-        "published"
-    ):
+    known_project = key(p, "enrolled") in view.values  # benchmarks are published figures
+    if what in ("return_rate", "referral_rate", "referral_rate_moh") and known_project:
         out = {"return_rate": "returned", "referral_rate": "referred"}.get(what, "referred_moh")
         return _rate_entry(v, view, key(p, out), key(p, "enrolled"))
     for w, label in (("m6", "6m"), ("m12", "12m")):
