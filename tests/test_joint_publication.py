@@ -108,6 +108,11 @@ def reader_view(build) -> tuple[dict, set, list, list[str]]:
         p, n, big = m.group(1), float(m.group(2)), float(m.group(3))
         learn(f"{p}/stayed|window=m12", n, "report")
         learn(f"{p}/known|window=m12", big, "report")
+    for m in re.finditer(r"Monitoring partners reached the (\w+) returnees due in (.*?)\.(?: |$)",
+                         text):  # fmt: skip
+        for n, big, label in re.findall(r"(\d+) of (\d+)\) at (\d+) months", m.group(2)):
+            learn(f"{m.group(1)}/reached|window=m{label}", float(n), "report")
+            learn(f"{m.group(1)}/due|window=m{label}", float(big), "report")
     return shown, withheld, sums, conflicts
 
 

@@ -358,7 +358,12 @@ def describe_completeness(a: DurabilityAnalysis) -> str:
     bits = []
     for w in ("m6", "m12"):
         r = reached_rate(a, w)
-        if r is not None:
+        v = _view()
+        if r is not None and v is not None:
+            ok = v.rate_shown(_key(a.project, "reached", w), _key(a.project, "due", w))
+            text = r.describe() if ok else "a withheld share"
+            bits.append(f"{text} at {WINDOW_LABELS[w].lower()}")
+        elif r is not None:
             bits.append(f"{_rate_text(r, a.threshold)} at {WINDOW_LABELS[w].lower()}")
     if not bits:
         return f"No monitoring window was due for {a.project}."
