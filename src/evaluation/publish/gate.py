@@ -68,6 +68,11 @@ def _bounds(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
     return out
 
 
+def completeness_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    """The completeness table (analysis.durability) as the joint decision shows it."""
+    return _completeness(df, view, project)
+
+
 def _completeness(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
     """Reached and due per window; the reasons for not reaching are not ledger cells."""
     rows = []

@@ -142,6 +142,25 @@ def _legend(threshold: int) -> str:
 def completeness_table(a: DurabilityAnalysis) -> str:
     """Contact completeness per window (reached and each reason), small cells suppressed."""
     c = a.completeness
+    v = _view()
+    if v is not None:  # the joint decision: windows and counts that are ledger cells only
+        from evaluation.publish.gate import MARK, completeness_shown
+        from evaluation.report.tables import markdown_table
+
+        g = completeness_shown(c, v, a.project)
+        out = pd.DataFrame(
+            {
+                "Window": g["window"].map(WINDOW_LABELS),
+                "Reached": g["reached"].astype(str),
+                "Due": g["due"].astype(str),
+                "Reached (%)": [
+                    MARK if str(x) == MARK else f"{100 * float(x):.1f}" for x in g["share_reached"]
+                ],
+            }
+        )
+        out = out[(out[["Reached", "Due"]] != MARK).any(axis=1)]
+        md = markdown_table(out, align={c: "right" for c in out.columns if c != "Window"})
+        return md + (f"\n\n{_legend(v.threshold)}" if (out == MARK).to_numpy().any() else "")
     reasons = [r for r in (*NOT_REACHED_REASONS, NO_RECORD) if r in c and c[r].sum() > 0]
     out = pd.DataFrame({"Window": c["window"].map(WINDOW_LABELS), "Reached": c["reached"]})
     for r in reasons:
