@@ -21,6 +21,7 @@ from evaluation import hashing
 from evaluation.analysis.plan import plan_path
 from evaluation.config import Config
 from evaluation.errors import ExecutionError
+from evaluation.publish.view import ENV as VIEW_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PUBLISHED = ("notebooks", "results", "report", "disclosure")
@@ -162,7 +163,9 @@ def job_key(job: Job, environment: str, config_hash: str) -> str:
     The prepared data folder enters by its content-addressed name (also in job.inputs), not its
     absolute path: a build folder that is moved or copied keeps its cache and its run key.
     """
-    params = {k: Path(v).name if k == "data_dir" else v for k, v in job.params.items()}
+    # folders enter by their content-addressed names (the decision folder is named by its hash)
+    named = {"data_dir", "disclosure_dir"}
+    params = {k: Path(v).name if k in named else v for k, v in job.params.items()}
     return hashing.combine(
         hashing.file_sha256(job.notebook),
         params,
@@ -270,6 +273,8 @@ def _execute_once(
     out_nb = work / "notebook.ipynb"
     env_before = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    # the joint disclosure decision, for the display helpers and results writers (publish.view)
+    os.environ[VIEW_ENV] = str(job.params.get("disclosure_dir", ""))
     # The kernel inherits this worker's stderr: send its chatter to a log, not the terminal.
     log_dir = failed_dir.parent / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -175,8 +175,14 @@ def check_disclosure(
     from evaluation.publish import publication
 
     data_dir = prepared.get("__all__") or next(iter(prepared.values()))
+    from evaluation.analysis.plan import plan_path
+
     key = hashing.combine(
-        Path(data_dir).name, inputs[str(cfg.published)], environment, config_hash
+        Path(data_dir).name,
+        inputs[str(cfg.published)],
+        environment,
+        config_hash,
+        hashing.file_sha256(plan_path(cfg.path)),
     )[:16]
     out = build / publication.INTERNAL / "disclosure" / key
     if (out / ".complete").exists():
@@ -184,12 +190,16 @@ def check_disclosure(
     progress.say("disclosure: one joint check over every published cell")
     tables = prepared_data.load(data_dir)
     figures = pd.read_csv(cfg.published)
+    from evaluation.analysis.plan import load_plan, plan_path
+
+    plan = load_plan(plan_path(cfg.path))
     ledger, decision = publication.decide(
         tables,
         [(p.id, p.kind) for p in cfg.projects],
         figures,
         {p.id: p.cutoff or cfg.cutoff for p in cfg.projects},
         cfg.disclosure_min_count,
+        plan.durability.follow_up_options,
     )
     tmp = out.with_name(f"{key}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -198,6 +208,21 @@ def check_disclosure(
     os.replace(tmp, out)
     (out / ".complete").write_text(key + "\n")
     return out
+
+
+def publish_checked_results(cfg: Config, results: Path, build: Path, checked: Path) -> None:
+    """Every results file through the joint decision (publish.gate); the unchecked copies go to
+    build/internal/results/, which nothing published reads and no export takes."""
+    import json
+
+    from evaluation.publish import gate, view
+
+    groups = {p.key: p.id for p in cfg.projects}
+    groups["summary"] = ",".join(p.id for p in cfg.projects if p.kind == "return")
+    internal = build / "internal" / "results"
+    shutil.rmtree(internal, ignore_errors=True)
+    record = gate.publish_results(results, internal, view.load(str(checked)), groups)
+    (build / "internal" / "gate.json").write_text(json.dumps(record, indent=1) + "\n", "utf-8")
 
 
 def run(cfg: Config, opts: RunOptions) -> dict:
@@ -252,6 +277,8 @@ def _run_validated(
     checked = check_disclosure(cfg, prepared, build, inputs, environment, config_hash, progress)
     timings["disclosure_check"] = round(time.perf_counter() - t_check, 3)
     jobs = plan(cfg, prepared, inputs[str(cfg.published)])
+    for job in jobs:  # every kernel shows the one joint decision (publish.view)
+        job.params["disclosure_dir"] = str(checked)
     notebook_environment = _environment_hash(notebook_code_only=True)
     for job in jobs:
         job.key = job_key(job, notebook_environment, config_hash)
@@ -297,8 +324,10 @@ def _run_validated(
         shutil.copy2(src / "notebook.ipynb", nb_dest)
         if (src / "results").is_dir():
             shutil.copytree(src / "results", run_dir / "results" / job.group, dirs_exist_ok=True)
+
     from evaluation.publish.results import merge_metrics
 
+    publish_checked_results(cfg, run_dir / "results", build, checked)
     shutil.copytree(checked / "results", run_dir / "results" / "disclosure", dirs_exist_ok=True)
     shutil.copytree(checked / "report", run_dir / "disclosure", dirs_exist_ok=True)
     metrics = merge_metrics(run_dir / "results")

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.publish.ledger import AMOUNT, COUNT, Ledger
+from evaluation.publish.ledger import AMOUNT, COUNT, Ledger, Relation
 
 PRIMARY = "primary"
 DOMINANCE = "dominance"
@@ -65,6 +65,7 @@ class Decision:
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # attacker's range
     unprotectable: list[str] = field(default_factory=list)
     rounds: int = 0
+    bounds: dict[str, float] = field(default_factory=dict)  # withheld count -> safe lower bound
 
     def shown(self, key: str) -> bool:
         """True when the cell or derived statistic may be published."""
@@ -79,6 +80,7 @@ class Decision:
             "ranges": {k: [_j(lo), _j(hi)] for k, (lo, hi) in sorted(self.ranges.items())},
             "unprotectable": self.unprotectable,
             "rounds": self.rounds,
+            "bounds": dict(sorted(self.bounds.items())),
         }
 
     @classmethod
@@ -91,6 +93,7 @@ class Decision:
             {k: (_unj(a), _unj(b)) for k, (a, b) in d["ranges"].items()},
             list(d.get("unprotectable", [])),
             int(d.get("rounds", 0)),
+            {k: float(v) for k, v in d.get("bounds", {}).items()},
         )
 
 
@@ -401,3 +404,48 @@ def information_lost(ledger: Ledger, decision: Decision) -> dict[str, Any]:
         "derived_statistics": len(ledger.derived),
         "derived_withheld": len(decision.derived_withheld),
     }
+
+
+def safe_lower_bound(ledger: Ledger, decision: Decision, target: str) -> float | None:
+    """A statement 'target ≥ L' that is safe to print, or None.
+
+    L depends on published information only: the reader's upper end hi minus the threshold.
+    The statement is printed when the true value is at least L, and omitted otherwise, so a
+    reader learns which side of L the cell is on; it is offered only when, on either side,
+    every withheld cell still has a range at least the threshold wide (checked by the same
+    integer program as the joint check).
+    """
+    from evaluation.publish.ledger import Ledger as _L
+
+    rules, cell = decision.rules, ledger.cells.get(target)
+    if cell is None or cell.kind != COUNT or target not in decision.withheld:
+        return None
+    lo, hi = decision.ranges.get(target, (1.0, math.inf))
+    if math.isinf(hi):
+        return None
+    bound = hi - rules.threshold
+    if bound - 1 - lo < rules.threshold:
+        return None
+    for side, value in (("at_least", bound), ("below", bound - 1)):
+        trial = _L(dict(ledger.cells), list(ledger.relations), dict(ledger.derived))
+        b, s = f"{target}~bound", f"{target}~slack"
+        true_b = value
+        slack = cell.value - value if side == "at_least" else value - cell.value
+        trial.cells[b] = type(cell)(b, int(true_b), "", "", artefacts={"bound"}, public=True)
+        # the slack may be negative for the side the data are not on: only feasibility matters
+        trial.cells[s] = type(cell)(s, int(slack), "", "")
+        if side == "at_least":
+            trial.relations.append(Relation(target, (b, s), "stated bound"))
+        else:
+            trial.relations.append(Relation(b, (target, s), "stated bound"))
+        system = _System(trial)
+        hidden = dict(decision.withheld)
+        linked = [k for k in hidden if system.comp.get(k) == system.comp[target]]
+        try:
+            rng = system.ranges(hidden, linked, integer=True)
+        except RuntimeError:
+            return None
+        if not all(protected(trial.cells[k].value, trial.cells[k].kind, r, rules)
+                   for k, r in rng.items()):  # fmt: skip
+            return None
+    return float(bound) if cell.value >= bound else None

@@ -183,7 +183,12 @@ def support_point_cells(
 
 
 def durability_cells(
-    ledger: Ledger, tables: Mapping[str, pd.DataFrame], project: str, cutoff, public: dict
+    ledger: Ledger,
+    tables: Mapping[str, pd.DataFrame],
+    project: str,
+    cutoff,
+    public: dict,
+    follow_up_options: Mapping | None = None,
 ) -> None:
     """Staying three ways at 6 and 12 months (shared numerators), completeness, and the
     Kaplan–Meier curve on a monthly grid with numbers at risk, events and censorings."""
@@ -191,7 +196,9 @@ def durability_cells(
 
     g = project.lower()
     ret = du.returnees(dict(tables), project)
-    follow = du.follow_up(tables["monitoring"], ret, cutoff=cutoff)
+    # the same follow-up rules as the analysis (grace period, deaths), or the cells would count
+    # other people than the tables that print them
+    follow = du.follow_up(tables["monitoring"], ret, cutoff=cutoff, **(follow_up_options or {}))
     pop = f"returnees of {project}"
     arts_b = [f"results/{g}/durability_bounds.csv", "metrics.json", f"report:{g}",
               "results/comparison/durability_comparison.csv", "report:comparison"]  # fmt: skip
@@ -292,9 +299,10 @@ def build(
     projects: Sequence[tuple[str, str]],
     figures: pd.DataFrame | None = None,
     cutoff=None,
+    follow_up_options: Mapping | None = None,
 ) -> Ledger:
     """The whole ledger: projects given as (id, kind); figures = data/published/figures.csv;
-    cutoff: one date or one per project id."""
+    cutoff one date or {project id: date}; follow_up_options as the analysis plan's."""
     ledger = Ledger()
     public = _published(ledger, figures)
     frames = {}
@@ -305,7 +313,7 @@ def build(
         frames[pid] = conversion_cells(ledger, tables, pid, kind, public)
         if kind == "return":
             cut = cutoff.get(pid) if isinstance(cutoff, Mapping) else cutoff
-            durability_cells(ledger, tables, pid, cut, public)
+            durability_cells(ledger, tables, pid, cut, public, follow_up_options)
         amount_cells(ledger, tables, pid, public)
     returning = {p: frames[p] for p, k in projects if k == "return" and p in frames}
     if returning:

@@ -31,12 +31,22 @@ def decide(
     figures: pd.DataFrame | None,
     cutoff: Any,
     threshold: int,
+    follow_up_options: Mapping | None = None,
 ) -> tuple[Ledger, joint.Decision]:
     """Build the ledger of every published cell and decide suppression for all of it at once."""
     from evaluation.publish import ledger_build
 
-    ledger = ledger_build.build(tables, projects, figures, cutoff)
-    return ledger, joint.check(ledger, joint.Rules(threshold=threshold))
+    ledger = ledger_build.build(tables, projects, figures, cutoff, follow_up_options)
+    decision = joint.check(ledger, joint.Rules(threshold=threshold))
+    # headline shares the check withholds: a safe lower bound on the numerator, if one exists
+    for pid, kind in projects:
+        for w in ledger_build.WINDOWS:
+            stayed = f"{pid}/stayed|window={w}"
+            if kind == "return" and stayed in decision.withheld:
+                bound = joint.safe_lower_bound(ledger, decision, stayed)
+                if bound is not None:
+                    decision.bounds[stayed] = bound
+    return ledger, decision
 
 
 def checked_cells(ledger: Ledger, decision: joint.Decision) -> pd.DataFrame:
@@ -161,6 +171,9 @@ def write(
     )
     (internal_dir / "decision.json").write_text(
         json.dumps(decision.as_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    (internal_dir / "derived.json").write_text(
+        json.dumps(sorted(ledger.derived), indent=0) + "\n", encoding="utf-8"
     )
     write_csv(checked_cells(ledger, decision), results_dir / "checked_cells.csv")
     # the structure a reader knows anyway (which counts add up to which), no values

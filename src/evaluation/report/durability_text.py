@@ -59,9 +59,108 @@ def _protected(
     return md + (f"\n\n{st.legend}" if hidden else "")
 
 
+# ---------------------------------------------------------------------------------------------
+# The joint decision (publish.view): inside a pipeline run every cell is looked up by its key
+
+APPROACHES = {"complete": ("stayed", "known"), "worst": ("stayed", "due"),
+              "best": ("stayed_or_unknown", "due")}  # fmt: skip
+
+
+def _view():
+    from evaluation.publish.view import current
+
+    return current()
+
+
+def _key(project: str, what: str, window: str) -> str:
+    from evaluation.publish.view import key
+
+    return key(project, what, window=window)
+
+
+def _joint_count(project: str, what: str, window: str, value: int, threshold: int) -> str:
+    v = _view()
+    if v is None:
+        return _count(value, threshold)
+    return str(value) if v.shown(_key(project, what, window)) else "a withheld number of"
+
+
+def share_text(project: str, r: Rate | None, window: str, approach: str, threshold: int) -> str:
+    """A durability share as the joint decision allows: the rate with n/N and interval; or,
+    when withheld, the safe lower bound the check found ("at least 75 % ..."); or 'withheld'."""
+    v = _view()
+    if v is None or r is None:
+        return _rate_text(r, threshold)
+    if v.shown(f"{project}/durability_{approach}|window={window}"):
+        return r.describe()
+    num, den = APPROACHES[approach]
+    bound = v.decision.bounds.get(_key(project, num, window))
+    if bound is not None and v.shown(_key(project, den, window)) and r.N:
+        return (
+            f"at least {int(100 * bound // r.N)} % (at least {bound:.0f} of {r.N}; the exact "
+            f"figure is withheld so that no group of fewer than {threshold} can be worked out)"
+        )
+    return f"withheld (it would let a group of fewer than {threshold} be worked out)"
+
+
+def _joint_bounds_table(a: DurabilityAnalysis, window: str, v) -> str:
+    from evaluation.report.tables import markdown_table
+
+    t = a.bounds[window].table()
+    names = {"complete": "Complete cases", "worst": "Worst case", "best": "Best case"}
+    rows = []
+    for _, r in t.iterrows():
+        num, den = APPROACHES[str(r["approach"])]
+        shown = v.shown(f"{a.project}/durability_{r['approach']}|window={window}")
+        rows.append(
+            {
+                "Approach": names[str(r["approach"])],
+                "Counts as durable": str(r["definition"]),
+                "n": int(r["n"]) if v.shown(_key(a.project, num, window)) else "x",
+                "N": int(r["N"]) if v.shown(_key(a.project, den, window)) else "x",
+                "Share (%)": f"{100 * r['estimate']:.1f}" if shown else "x",
+                "95 % CI (%)": f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}"
+                if shown and pd.notna(r["ci_low"])
+                else ("x" if not shown else ""),
+            }
+        )
+    out = pd.DataFrame(rows)
+    align = {c: ("left" if c in ("Approach", "Counts as durable") else "right") for c in out}
+    md = markdown_table(out, align=align)
+    if (out == "x").to_numpy().any():
+        md += f"\n\n{_legend(v.threshold)}"
+    return md
+
+
+def _legend(threshold: int) -> str:
+    return (
+        "x: withheld by the one disclosure check of the whole report, so that no group of "
+        f"fewer than {threshold} people can be worked out from this or any other table."
+    )
+
+
 def completeness_table(a: DurabilityAnalysis) -> str:
     """Contact completeness per window (reached and each reason), small cells suppressed."""
     c = a.completeness
+    v = _view()
+    if v is not None:  # the joint decision: windows and counts that are ledger cells only
+        from evaluation.publish.gate import MARK, completeness_shown
+        from evaluation.report.tables import markdown_table
+
+        g = completeness_shown(c, v, a.project)
+        out = pd.DataFrame(
+            {
+                "Window": g["window"].map(WINDOW_LABELS),
+                "Reached": g["reached"].astype(str),
+                "Due": g["due"].astype(str),
+                "Reached (%)": [
+                    MARK if str(x) == MARK else f"{100 * float(x):.1f}" for x in g["share_reached"]
+                ],
+            }
+        )
+        out = out[(out[["Reached", "Due"]] != MARK).any(axis=1)]
+        md = markdown_table(out, align={c: "right" for c in out.columns if c != "Window"})
+        return md + (f"\n\n{_legend(v.threshold)}" if (out == MARK).to_numpy().any() else "")
     reasons = [r for r in (*NOT_REACHED_REASONS, NO_RECORD) if r in c and c[r].sum() > 0]
     out = pd.DataFrame({"Window": c["window"].map(WINDOW_LABELS), "Reached": c["reached"]})
     for r in reasons:
@@ -81,6 +180,9 @@ def completeness_table(a: DurabilityAnalysis) -> str:
 
 def bounds_table(a: DurabilityAnalysis, window: str = "m12") -> str:
     """Durability at a window three ways (and IPW when done), small cells suppressed."""
+    v = _view()
+    if v is not None:
+        return _joint_bounds_table(a, window, v)
     t = a.bounds[window].table()
     out = pd.DataFrame(
         {
@@ -194,12 +296,13 @@ def _rate_text(r: Rate | None, threshold: int) -> str:
 def describe_staying(a: DurabilityAnalysis) -> str:
     """Sentence on staying at 6 and 12 months with n/N and intervals."""
     b6, b12 = a.bounds["m6"], a.bounds["m12"]
-    t = a.threshold
+    t, p = a.threshold, a.project
     return (
         f"Still in the country of return, among the {a.project} returnees whose residence was "
-        f"known: at 6 months {_rate_text(b6.complete, t)}; at 12 months "
-        f"{_rate_text(b12.complete, t)}. Residence was unknown for {_count(b6.unknown, t)} "
-        f"returnees at 6 months and {_count(b12.unknown, t)} at 12 months; they are not counted "
+        f"known: at 6 months {share_text(p, b6.complete, 'm6', 'complete', t)}; at 12 months "
+        f"{share_text(p, b12.complete, 'm12', 'complete', t)}. Residence was unknown for "
+        f"{_joint_count(p, 'unknown', 'm6', b6.unknown, t)} returnees at 6 months and "
+        f"{_joint_count(p, 'unknown', 'm12', b12.unknown, t)} at 12 months; they are not counted "
         "as staying."
     )
 
@@ -213,13 +316,14 @@ def describe_bounds(a: DurabilityAnalysis, window: str = "m12") -> str:
             f"At {label} no returnee of {a.project} had a known residence; "
             "durability is not estimable."
         )
-    t = a.threshold
+    t, p = a.threshold, a.project
     return (
         f"Still in the country of return at {label} ({a.project}): among returnees with a "
-        f"known residence (complete cases) {_rate_text(b.complete, t)}; counting the "
-        f"{_count(b.unknown, t)} returnees with unknown residence as not durable (worst case) "
-        f"{_rate_text(b.worst, t)}; counting them as durable (best case) "
-        f"{_rate_text(b.best, t)}. The true share lies between the worst and the best case; "
+        f"known residence (complete cases) {share_text(p, b.complete, window, 'complete', t)}; "
+        f"counting the {_joint_count(p, 'unknown', window, b.unknown, t)} returnees with unknown "
+        f"residence as not durable (worst case) {share_text(p, b.worst, window, 'worst', t)}; "
+        f"counting them as durable (best case) {share_text(p, b.best, window, 'best', t)}. "
+        "The true share lies between the worst and the best case; "
         "the complete-case figure assumes that those not reached resemble those reached."
     )
 
@@ -273,7 +377,12 @@ def describe_completeness(a: DurabilityAnalysis) -> str:
     bits = []
     for w in ("m6", "m12"):
         r = reached_rate(a, w)
-        if r is not None:
+        v = _view()
+        if r is not None and v is not None:
+            ok = v.rate_shown(_key(a.project, "reached", w), _key(a.project, "due", w))
+            text = r.describe() if ok else "a withheld share"
+            bits.append(f"{text} at {WINDOW_LABELS[w].lower()}")
+        elif r is not None:
             bits.append(f"{_rate_text(r, a.threshold)} at {WINDOW_LABELS[w].lower()}")
     if not bits:
         return f"No monitoring window was due for {a.project}."
@@ -318,6 +427,12 @@ def describe_survival(a: DurabilityAnalysis, level: float = 0.95) -> str:
             f"{100 * km['survival']:.1f} % (95 % CI {100 * km['ci_low']:.1f}–"
             f"{100 * km['ci_high']:.1f} %)"
         )
+    v = _view()
+    if v is not None and events and not all(
+        v.shown(f"{a.project}/km_step|month={m}") for m in range(int(horizon) + 1)
+        if f"{a.project}/km_step|month={m}" in v.derived
+    ):  # fmt: skip
+        estimate = f"withheld (a step would let fewer than {v.threshold} be worked out)"
     left = "returnee was" if out == 1 and a.threshold <= 1 else "returnees were"
     small = [g.replace("_", " ") for g in a.group_notes.get("main_support", [])]
     small += a.group_notes.get("country", [])
@@ -343,6 +458,9 @@ def describe_survival(a: DurabilityAnalysis, level: float = 0.95) -> str:
 def comparison_table(analyses: Sequence[DurabilityAnalysis], threshold: int = 5) -> str:
     """Projects side by side at 12 months (reached, durability three ways), cells suppressed."""
     f = comparison_frame(analyses)
+    v = _view()
+    if v is not None:
+        return _joint_comparison_table(f, v)
 
     def fmt(prefix: str) -> list[str]:
         return [
@@ -377,6 +495,41 @@ def comparison_table(analyses: Sequence[DurabilityAnalysis], threshold: int = 5)
     )
 
 
+def _joint_comparison_table(f: pd.DataFrame, v) -> str:
+    from evaluation.publish.gate import MARK, durability_comparison_shown
+    from evaluation.report.tables import markdown_table
+
+    g = durability_comparison_shown(f, v)
+
+    def num(col: str) -> list[str]:
+        return [str(x) if str(x) == MARK else str(int(x)) for x in g[col]]
+
+    def pct(prefix: str) -> list[str]:
+        return [
+            MARK if MARK in (str(e), str(lo))
+            else f"{100 * e:.1f} ({100 * lo:.1f}–{100 * hi:.1f})" if pd.notna(e) else ""
+            for e, lo, hi in zip(
+                g[f"{prefix}_estimate"], g[f"{prefix}_ci_low"], g[f"{prefix}_ci_high"], strict=True
+            )
+        ]  # fmt: skip
+
+    out = pd.DataFrame(
+        {
+            "Project": g["project"].astype("str"),
+            "Returnees": num("returnees"),
+            "Due at 12 m": num("due_12m"),
+            "Reached at 12 m": num("reached_12m"),
+            "Stayed": num("complete_12m_n"),
+            "Known residence": num("complete_12m_N"),
+            "Complete cases (%, CI)": pct("complete_12m"),
+            "Worst case (%, CI)": pct("worst_12m"),
+            "Best case (%, CI)": pct("best_12m"),
+        }
+    )
+    md = markdown_table(out, align={c: ("left" if c == "Project" else "right") for c in out})
+    return md + (f"\n\n{_legend(v.threshold)}" if (out == MARK).to_numpy().any() else "")
+
+
 def describe_comparison(analyses: Sequence[DurabilityAnalysis], threshold: int = 5) -> str:
     """Sentence giving complete-case durability at 12 months of every project, and the
     difference of each project from the first (Newcombe) where neither rate is withheld.
@@ -390,13 +543,22 @@ def describe_comparison(analyses: Sequence[DurabilityAnalysis], threshold: int =
     have = [a for a in analyses if a.bounds["m12"].complete is not None]
     if len(have) < 2:
         return "Fewer than two projects have returnees with a known residence at 12 months."
-    parts = [f"{a.project} {_rate_text(a.bounds['m12'].complete, threshold)}" for a in have]
+    parts = [
+        f"{a.project} "
+        + share_text(a.project, a.bounds["m12"].complete, "m12", "complete", threshold)
+        for a in have
+    ]
+    v = _view()
     text = "Still in the country of return at 12 months (complete cases): " + "; ".join(parts) + "."
     base = have[0]
     rb = base.bounds["m12"].complete
     for other in have[1:]:
         ro = other.bounds["m12"].complete
         if any(is_withheld(r.n, r.N, threshold) for r in (ro, rb)):
+            continue
+        if v is not None and not all(
+            v.shown(f"{q.project}/durability_complete|window=m12") for q in (other, base)
+        ):
             continue
         d = newcombe(ro.n, ro.N, rb.n, rb.N)
         text += (

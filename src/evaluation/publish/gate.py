@@ -1,0 +1,324 @@
+"""The results files as published: numbers looked up by ledger key in the joint decision.
+
+The pipeline passes every results CSV and metrics fragment of a run through ``publish_file``
+before anything is published. Files with a mapping below have each number looked up by its
+ledger key (``publish.view``): a cell withheld by the joint check becomes ``x`` (CSV) or is left
+out (metrics), whatever table it is in. Time-to-event curves are cut to the monthly grid of the
+ledger and end before the first withheld step. The unchecked full-precision tables go to
+``build/internal/results/`` (never published, never exported). ``UNMAPPED`` lists the files whose
+numbers are not ledger cells yet: they keep their own per-table protection (publish.disclosure).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evaluation.publish.export import write_csv
+from evaluation.publish.view import View, key
+
+MARK = "x"
+GRID = tuple(range(0, 13))  # months: the grid of published time-to-event output
+APPROACH = {  # durability approach -> (numerator, denominator) in ledger terms
+    "complete": ("stayed", "known"),
+    "worst": ("stayed", "due"),
+    "best": ("stayed_or_unknown", "due"),
+}
+STEP_WHAT = {
+    "Enrolled in {p}": ("enrolled", "enrolled"),
+    "Returned (verified departure)": ("returned", "enrolled"),
+    "Referred to a return organisation": ("referred", "enrolled"),
+    "  to MOH": ("referred_moh", "enrolled"),
+}
+UNMAPPED = (
+    "conversion_chain, conversion_exits, conversion_cox, conversion_logistic, "
+    "conversion_cif_horizons, comparison_*, efficiency, durability_score_distribution, "
+    "durability_share_above, durability_trajectory, durability_km_by_*"
+)
+
+
+def _mask(df: pd.DataFrame, rows: Any, cols: list[str]) -> None:
+    cols = [c for c in cols if c in df]
+    if cols:
+        df[cols] = df[cols].astype(object)
+        df.loc[rows, cols] = MARK
+
+
+def _bounds(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    out = df.copy()
+    for i, r in df.iterrows():
+        num, den = APPROACH.get(str(r["approach"]), (None, None))
+        if num is None:
+            _mask(out, i, ["n", "N", "estimate", "ci_low", "ci_high"])
+            continue
+        w = str(r["window"])
+        nk, dk = key(project, num, window=w), key(project, den, window=w)
+        if not view.shown(nk):
+            _mask(out, i, ["n"])
+        if not view.shown(dk):
+            _mask(out, i, ["N"])
+        if not view.shown(f"{project}/durability_{r['approach']}|window={w}"):
+            _mask(out, i, ["estimate", "ci_low", "ci_high"])
+    return out
+
+
+def completeness_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    """The completeness table (analysis.durability) as the joint decision shows it."""
+    return _completeness(df, view, project)
+
+
+def _completeness(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    """Reached and due per window; the reasons for not reaching are not ledger cells."""
+    rows = []
+    for _, r in df.iterrows():
+        w = str(r["window"])
+        rk, dk = key(project, "reached", window=w), key(project, "due", window=w)
+        rows.append(
+            {
+                "window": w,
+                "due": r["due"] if view.shown(dk) else MARK,
+                "reached": r["reached"] if view.shown(rk) else MARK,
+                "share_reached": r["share_reached"] if view.rate_shown(rk, dk) else MARK,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def step_on_grid(times: pd.Series, values: pd.DataFrame, grid=GRID) -> pd.DataFrame:
+    """Right-continuous step function read at whole months."""
+    order = np.argsort(times.to_numpy(), kind="stable")
+    t = times.to_numpy()[order]
+    out = []
+    for m in grid:
+        i = np.searchsorted(t, m, side="right") - 1
+        out.append({"months": m, **(values.iloc[order[i]].to_dict() if i >= 0 else {})})
+    return pd.DataFrame(out)
+
+
+def _km(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    """Survival on the monthly grid up to the first withheld step; at risk where shown."""
+    cols = [c for c in ("survival", "ci_low", "ci_high") if c in df]
+    grid = step_on_grid(df["time"], df[cols])
+    rows, open_ = [], True
+    for _, r in grid.iterrows():
+        m = int(r["months"])
+        # survival at month m rests on the steps of every earlier month
+        open_ = open_ and (m == 0 or view.shown(key(project, "km_step", month=m - 1)))
+        at = key(project, "km_at_risk", month=m)
+        rows.append(
+            {
+                "months": m,
+                "at_risk": view.count(at) if view.shown(at) else MARK,
+                **{c: (r[c] if open_ else MARK) for c in cols},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _at_risk(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    out = df.copy().astype({"at_risk": object})
+    for i, r in df.iterrows():
+        k = key(project, "km_at_risk", month=int(r["months"]))
+        if not view.shown(k) or view.count(k) != int(r["at_risk"]):
+            out.loc[i, "at_risk"] = MARK
+    return out
+
+
+def _cif_curve(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    """Cumulative incidence on the monthly grid only (no event times to the day)."""
+    days = df["time"]
+    return step_on_grid(days, df[[c for c in ("estimate", "ci_low", "ci_high") if c in df]])
+
+
+def _steps(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    out = df.copy()
+    for i, r in df.iterrows():
+        step = str(r["step"])
+        what = STEP_WHAT.get(step.replace(project, "{p}"))
+        if what is None:
+            continue  # not a ledger cell: the notebook's own protection stays
+        dims = {"cohort": r["cohort"]} if "cohort" in df else {}
+        nk, dk = key(project, what[0], **dims), key(project, what[1], **dims)
+        if nk not in view.values:
+            continue  # not a ledger cell (e.g. referrals by cohort): the notebook's protection
+        if not view.shown(nk):
+            _mask(out, i, ["n"])
+        if not view.shown(dk):
+            _mask(out, i, ["N"])
+        if nk != dk and not view.rate_shown(nk, dk):
+            _mask(out, i, ["rate", "95 % CI"])
+    return out
+
+
+def durability_comparison_shown(df: pd.DataFrame, view: View) -> pd.DataFrame:
+    """publish.gate's durability comparison (analysis.durability.comparison_frame) as shown."""
+    return _durability_comparison(df, view, "")
+
+
+def _durability_comparison(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    """Per project at 12 months (and staying at 6): cells by key; score columns dropped."""
+    out = df.drop(columns=[c for c in ("composite_mean_12m", "scored_12m") if c in df]).copy()
+    for i, r in df.iterrows():
+        p = str(r["project"])
+        if not view.shown(key(p, "returnees")):
+            _mask(out, i, ["returnees"])
+        if not view.shown(key(p, "reached", window="m12")):
+            _mask(out, i, ["reached_12m"])
+        if not view.shown(key(p, "due", window="m12")):
+            _mask(out, i, ["due_12m"])
+        for prefix, approach, w in (
+            ("staying_6m", "complete", "m6"),
+            ("complete_12m", "complete", "m12"),
+            ("worst_12m", "worst", "m12"),
+            ("best_12m", "best", "m12"),
+        ):
+            num, den = APPROACH[approach]
+            if not view.shown(key(p, num, window=w)):
+                _mask(out, i, [f"{prefix}_n"])
+            if not view.shown(key(p, den, window=w)):
+                _mask(out, i, [f"{prefix}_N"])
+            if not view.shown(f"{p}/durability_{approach}|window={w}"):
+                _mask(out, i, [f"{prefix}_estimate", f"{prefix}_ci_low", f"{prefix}_ci_high"])
+    return out
+
+
+def _support_points(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    union = "+".join(sorted(project.split(",")))
+    out = df.copy()
+    for i, r in df.iterrows():
+        point = str(r.iloc[0])
+        n = key(union, "returned", first_point=point)
+        big = key(union, "enrolled", first_point=point)
+        comp = f"{big}~not~returned"
+        for col, k in (("Returned", n), ("Enrolled", big), ("Not returned", comp)):
+            if col in df and not view.shown(k):
+                _mask(out, i, [col])
+        if not view.rate_shown(n, big):
+            _mask(out, i, [c for c in df.columns if "rate" in c.lower()])
+    return out
+
+
+TABLES: dict[str, Callable[[pd.DataFrame, View, str], pd.DataFrame]] = {
+    "durability_bounds": _bounds,
+    "durability_completeness": _completeness,
+    "durability_km": _km,
+    "durability_at_risk": _at_risk,
+    "conversion_cif_curve": _cif_curve,
+    "conversion_funnel": _steps,
+    "conversion_funnel_cohorts": _steps,
+    "durability_comparison": _durability_comparison,
+    "support_points": _support_points,
+}
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def _rate_entry(v: Any, view: View, nk: str, dk: str, derived: str | None = None) -> Any:
+    ok = view.shown(derived) if derived else view.rate_shown(nk, dk)
+    return v if ok else None
+
+
+def _metric(name: str, v: Any, view: View) -> Any:
+    """The entry as published, or None when it rests on a withheld (or unknown) cell."""
+    if not isinstance(v, dict):
+        return v
+    head, _, what = name.rpartition(".")
+    p = head.split(".")[-1].upper()
+    known_project = key(p, "enrolled") in view.values  # benchmarks are published figures
+    if what in ("return_rate", "referral_rate", "referral_rate_moh") and known_project:
+        out = {"return_rate": "returned", "referral_rate": "referred"}.get(what, "referred_moh")
+        return _rate_entry(v, view, key(p, out), key(p, "enrolled"))
+    for w, label in (("m6", "6m"), ("m12", "12m")):
+        if what in (f"staying_{label}", f"durable_complete_{label}"):
+            return _rate_entry(v, view, "", "", f"{p}/durability_complete|window={w}")
+        if what == f"durable_worst_{label}":
+            return _rate_entry(v, view, "", "", f"{p}/durability_worst|window={w}")
+        if what == f"durable_best_{label}":
+            return _rate_entry(v, view, "", "", f"{p}/durability_best|window={w}")
+        if what == f"reached_{label}":
+            return _rate_entry(v, view, key(p, "reached", window=w), key(p, "due", window=w))
+        if what == f"durability_{label}":
+            return {
+                a: (r if view.shown(f"{p}/durability_{a}|window={w}") else None)
+                for a, r in v.items()
+            }
+    if what == "durability_12m_complete_difference":
+        a, b = head.split(".")[-1].split("_vs_")
+        ok = all(view.shown(f"{q.upper()}/durability_complete|window=m12") for q in (a, b))
+        return v if ok else None
+    return _fallback(v, view.threshold)
+
+
+def _fallback(v: dict, threshold: int) -> Any:
+    """Entries that are no ledger cell: left out when any count in them is small, or when an
+    estimate times N would give a small count back."""
+    ns, bigs = v.get("n"), v.get("N")
+    ns = ns if isinstance(ns, list) else [ns]
+    bigs = bigs if isinstance(bigs, list) else [bigs]
+    for n, big in zip(ns, bigs, strict=False):
+        if isinstance(n, int | float) and 0 < n < threshold:
+            return None
+        if isinstance(n, int | float) and isinstance(big, int | float) and 0 < big - n < threshold:
+            return None
+    est, big = v.get("estimate"), v.get("N")
+    if isinstance(est, float) and isinstance(big, int | float) and math.isfinite(est):
+        k = est * big
+        if 0.5 <= k < threshold - 0.5 or 0.5 <= big - k < threshold - 0.5:
+            return None
+    return v
+
+
+def publish_metrics(metrics: dict[str, Any], view: View) -> tuple[dict[str, Any], list[str]]:
+    """(published metrics, names of entries left out)."""
+    out, dropped = {}, []
+    for name, v in metrics.items():
+        shown = _metric(name, v, view)
+        if shown is None and v is not None:
+            dropped.append(name)
+            continue
+        out[name] = shown
+    return out, dropped
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def publish_results(results: Path, internal: Path, view: View, projects: dict[str, str]) -> dict:
+    """Apply the decision to every file under results/ (in place); full copies to internal/.
+
+    projects: results group -> project id (for per-project files; 'summary' -> the union).
+    Returns what was withheld or dropped, for the output-checking report.
+    """
+    import shutil
+
+    record: dict[str, Any] = {"tables": {}, "metrics_dropped": [], "unmapped": UNMAPPED}
+    for path in sorted(results.rglob("*")):
+        rel = path.relative_to(results)
+        if not path.is_file() or rel.parts[0] == "disclosure":
+            continue
+        group = rel.parts[0] if len(rel.parts) > 1 else ""
+        dest = internal / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
+        if path.suffix == ".json" and path.name.startswith("metrics."):
+            m = json.loads(path.read_text(encoding="utf-8"))
+            shown, dropped = publish_metrics(m, view)
+            record["metrics_dropped"] += dropped
+            path.write_text(
+                json.dumps(shown, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8"
+            )
+        elif path.suffix == ".csv" and path.stem in TABLES:
+            df = pd.read_csv(path)
+            proj = projects.get(group, "")
+            shown = TABLES[path.stem](df, view, proj)
+            write_csv(shown, path)
+            masked = int((shown.astype(str) == MARK).to_numpy().sum())
+            record["tables"][str(rel)] = masked
+    return record

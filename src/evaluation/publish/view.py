@@ -1,0 +1,81 @@
+"""The joint disclosure decision as the kernels see it: is this ledger cell shown?
+
+The pipeline runs the joint check once (publish.publication) before any notebook and passes the
+folder holding the decision to every kernel (the notebook parameter ``disclosure_dir``, also
+set as the environment variable ``EVALUATION_DISCLOSURE_DIR``; a path, not a secret). Display
+helpers and results writers then look each number up by its ledger key, so a cell withheld
+anywhere is withheld everywhere. Outside a pipeline run (tests, interactive use) no view is
+active and the helpers fall back to their own per-table rules.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from evaluation.publish.joint import Decision
+from evaluation.publish.ledger import make_key
+
+ENV = "EVALUATION_DISCLOSURE_DIR"
+
+
+@dataclass(frozen=True)
+class View:
+    """The decision plus the ledger's keys (values kept for consistency checks; internal)."""
+
+    decision: Decision
+    values: dict[str, float]
+    derived: frozenset[str]
+
+    @property
+    def threshold(self) -> int:
+        return self.decision.rules.threshold
+
+    def shown(self, key: str) -> bool:
+        """A cell or derived statistic is shown only if the ledger knows it and the check
+        did not withhold it: a number that cannot be mapped to a cell is never published."""
+        known = key in self.values or key in self.derived
+        return known and self.decision.shown(key)
+
+    def count(self, key: str) -> int | None:
+        """The count to print, or None when withheld (or unknown)."""
+        return int(self.values[key]) if self.shown(key) else None
+
+    def rate_shown(self, n_key: str, big_key: str) -> bool:
+        """A rate n/N (and its interval) is shown iff n, N and N − n all are."""
+        derived = f"rate:{n_key}÷{big_key}"
+        if derived in self.derived:
+            return self.shown(derived)
+        comp = f"{big_key}~not~{n_key.split('/', 1)[1].split('|')[0]}"
+        return self.shown(n_key) and self.shown(big_key) and (comp not in self.values
+                                                              or self.shown(comp))  # fmt: skip
+
+    def reader_range(self, key: str) -> tuple[float, float]:
+        """What a reader can prove about a withheld count (safe to state by construction)."""
+        return self.decision.ranges.get(key, (1.0, math.inf))
+
+
+def key(project: str, what: str, **dims: object) -> str:
+    """Ledger key, as publish.ledger.make_key."""
+    return make_key(project, what, **dims)
+
+
+@lru_cache(maxsize=4)
+def load(folder: str) -> View:
+    """Read decision.json and ledger.json from the internal disclosure folder."""
+    path = Path(folder)
+    decision = Decision.from_dict(json.loads((path / "decision.json").read_text("utf-8")))
+    cells = json.loads((path / "ledger.json").read_text("utf-8"))
+    derived = path / "derived.json"
+    keys = json.loads(derived.read_text("utf-8")) if derived.exists() else []
+    return View(decision, {c["key"]: c["value"] for c in cells}, frozenset(keys))
+
+
+def current() -> View | None:
+    """The view of this pipeline run, or None outside one."""
+    folder = os.environ.get(ENV, "")
+    return load(folder) if folder and Path(folder, "decision.json").exists() else None

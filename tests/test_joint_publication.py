@@ -1,0 +1,164 @@
+"""The attack a reader can make on everything the default build publishes: the checked cells
+and their relations, the results CSVs, metrics.json (percentages times N included) and the
+rendered HTML. Numbers are mapped to cells the way a reader would, from file and column names;
+the integer program is tests/adversary.py, written apart from publish.joint."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+from adversary import feasible_ranges
+from textutil import html_text
+
+THRESHOLD = 5
+APPROACH = {"complete": ("stayed", "known"), "worst": ("stayed", "due"),
+            "best": ("stayed_or_unknown", "due")}  # fmt: skip
+
+
+def _num(x) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if v != v else v
+
+
+def reader_view(build) -> tuple[dict, set, list, list[str]]:
+    """(shown values, withheld keys, relations, conflicts) from the published files only."""
+    res = build / "results"
+    cells = pd.read_csv(res / "disclosure" / "checked_cells.csv", dtype=str)
+    cells = cells[cells["kind"] == "count"]
+    rel = pd.read_csv(res / "disclosure" / "relations.csv", dtype=str)
+    sums = [(w, p.split(" + ")) for w, p in zip(rel["whole"], rel["parts"], strict=True)]
+    sums = [(w, ps) for w, ps in sums if not w.endswith("amount_eur")]
+    shown = {k: float(v) for k, v in zip(cells["key"], cells["value"], strict=True) if v != "x"}
+    withheld = set(cells.loc[cells["value"] == "x", "key"])
+    conflicts: list[str] = []
+
+    def learn(key: str, value: float | None, where: str) -> None:
+        if value is None:
+            return
+        value = round(value)
+        if key in withheld or key not in shown:
+            conflicts.append(f"{where}: {key} = {value}")
+        shown.setdefault(key, value)
+
+    for path in sorted(res.glob("*/durability_bounds.csv")):
+        p = path.parent.name.upper()
+        for _, r in pd.read_csv(path, dtype=str).iterrows():
+            num, den = APPROACH[r["approach"]]
+            w = r["window"]
+            learn(f"{p}/{num}|window={w}", _num(r["n"]), path.name)
+            learn(f"{p}/{den}|window={w}", _num(r["N"]), path.name)
+            est, big = _num(r["estimate"]), _num(r["N"])
+            if est is not None and big is not None:  # percentage times N
+                learn(f"{p}/{num}|window={w}", est * big, path.name + " (share × N)")
+    comp = res / "comparison" / "durability_comparison.csv"
+    if comp.exists():
+        for _, r in pd.read_csv(comp, dtype=str).iterrows():
+            p = r["project"]
+            for prefix, (approach, w) in {
+                "staying_6m": ("complete", "m6"),
+                "complete_12m": ("complete", "m12"),
+                "worst_12m": ("worst", "m12"),
+                "best_12m": ("best", "m12"),
+            }.items():
+                num, den = APPROACH[approach]
+                learn(f"{p}/{num}|window={w}", _num(r[f"{prefix}_n"]), comp.name)
+                learn(f"{p}/{den}|window={w}", _num(r[f"{prefix}_N"]), comp.name)
+                e, big = _num(r[f"{prefix}_estimate"]), _num(r[f"{prefix}_N"])
+                if e is not None and big is not None:
+                    learn(f"{p}/{num}|window={w}", e * big, comp.name + " (share × N)")
+    for path in sorted(res.glob("*/durability_km.csv")):
+        p = path.parent.name.upper()
+        km = pd.read_csv(path, dtype=str)
+        if "months" in km and "at_risk" in km:  # the published monthly grid
+            for _, r in km.iterrows():
+                learn(f"{p}/km_at_risk|month={r['months']}", _num(r["at_risk"]), path.name)
+    metrics = json.loads((res / "metrics.json").read_text())
+    for name, v in metrics.items():
+        if not isinstance(v, dict):
+            continue
+        head, _, what = name.rpartition(".")
+        p = head.split(".")[-1].upper()
+        for w, label in (("m6", "6m"), ("m12", "12m")):
+            pairs = []
+            if what in (f"staying_{label}", f"durable_complete_{label}"):
+                pairs = [(v, *APPROACH["complete"])]
+            elif what == f"durability_{label}":
+                pairs = [(v[a], *APPROACH[a]) for a in APPROACH if v.get(a)]
+            elif what in (f"durable_worst_{label}", f"durable_best_{label}"):
+                pairs = [(v, *APPROACH[what.split("_")[1]])]
+            elif what == f"reached_{label}":
+                pairs = [(v, "reached", "due")]
+            for r, num, den in pairs:
+                learn(f"{p}/{num}|window={w}", _num(r.get("n")), name)
+                learn(f"{p}/{den}|window={w}", _num(r.get("N")), name)
+        if what.endswith("durability_12m_complete_difference"):
+            a, b = head.split(".")[-1].split("_vs_")
+            for q, n, big in zip((a, b), v["n"], v["N"], strict=True):
+                learn(f"{q.upper()}/stayed|window=m12", n, name)
+                learn(f"{q.upper()}/known|window=m12", big, name)
+    # the rendered report: "n of N" next to a project's durability at 12 months
+    text = html_text(build / "report" / "index.html")
+    for m in re.finditer(r"at 12 months \((\w+)\): among returnees with a known residence"
+                         r" \(complete cases\) [\d.]+ % \((\d+) of (\d+)", text):  # fmt: skip
+        p, n, big = m.group(1), float(m.group(2)), float(m.group(3))
+        learn(f"{p}/stayed|window=m12", n, "report")
+        learn(f"{p}/known|window=m12", big, "report")
+    for m in re.finditer(r"Monitoring partners reached the (\w+) returnees due in (.*?)\.(?: |$)",
+                         text):  # fmt: skip
+        for n, big, label in re.findall(r"(\d+) of (\d+)\) at (\d+) months", m.group(2)):
+            learn(f"{m.group(1)}/reached|window=m{label}", float(n), "report")
+            learn(f"{m.group(1)}/due|window=m{label}", float(big), "report")
+    return shown, withheld, sums, conflicts
+
+
+def test_no_artefact_prints_what_another_withholds(default_build):
+    _, _, _, conflicts = reader_view(default_build)
+    assert conflicts == []
+
+
+def test_attack_on_everything_published(default_build):
+    shown, withheld, sums, _ = reader_view(default_build)
+    named = set(shown) | withheld
+    unpublished = {k for w, ps in sums for k in (w, *ps) if k not in named}
+    still_withheld = {k for k in withheld if k not in shown}
+    ranges = feasible_ranges(shown, still_withheld, unpublished, sums)
+    narrow = {k: r for k, r in ranges.items() if r[1] - r[0] < THRESHOLD}
+    assert narrow == {}
+
+
+def test_withheld_headline_states_a_safe_bound(default_build):
+    """MOH1's complete-case share at 12 months is withheld (2 re-migrated); the report gives
+    the bound the joint check found safe instead of a bare 'withheld'."""
+    text = html_text(default_build / "report" / "index.html")
+    decision = json.loads(
+        next((default_build / "internal" / "disclosure").glob("*/decision.json")).read_text()
+    )
+    bound = decision["bounds"]["MOH1/stayed|window=m12"]
+    lo, hi = decision["ranges"]["MOH1/stayed|window=m12"]
+    # stating "≥ bound" leaves a range of at least the threshold on either side
+    assert hi - bound >= THRESHOLD and bound - 1 - lo >= THRESHOLD
+    assert f"at least {int(100 * bound // 24)} % (at least {bound:.0f} of 24" in text
+
+
+def test_time_to_event_files_on_monthly_grid(default_build):
+    for path in default_build.glob("results/*/conversion_cif_curve.csv"):
+        months = pd.read_csv(path)["months"]
+        assert list(months) == list(range(13))
+    km = pd.read_csv(default_build / "results" / "moh1" / "durability_km.csv", dtype=str)
+    decision = json.loads(
+        next((default_build / "internal" / "disclosure").glob("*/decision.json")).read_text()
+    )
+    steps = {f"MOH1/km_step|month={m}" for m in range(13)}
+    assert "MOH1/km_step|month=6" in decision["derived_withheld"]  # 2 re-migrations in month 6
+    first_hidden = min(int(k.split("=")[1]) for k in steps & set(decision["derived_withheld"]))
+    # the curve ends before the first withheld step: nothing after it is printed
+    assert list(km["months"].astype(int)) == list(range(13))
+    assert (km.loc[km["months"].astype(int) > first_hidden, "survival"] == "x").all()
+    assert (km.loc[km["months"].astype(int) <= first_hidden, "survival"] != "x").all()
+    assert not (default_build / "results" / "internal").exists()
+    assert (default_build / "internal" / "results" / "moh1" / "durability_km.csv").exists()
