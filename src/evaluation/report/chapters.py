@@ -18,7 +18,9 @@ from evaluation.report.embed import EMBED, expand_includes, read_notebook
 from evaluation.report.matrix import load_matrix, matrix_table
 from evaluation.report.tables import markdown_table
 
-NB_REL = "../../build/notebooks"  # from reports/_generated/ to the staged notebooks
+# from reports/ to the staged notebooks: Quarto pastes included chapters into reports/index.qmd,
+# so embed paths in reports/_generated/*.qmd resolve from reports/, not from _generated/
+NB_REL = "../build/notebooks"
 SAVE = re.compile(r"save_table\([^,]+,\s*[^,]+,\s*[\"']([\w.-]+)[\"']")
 # words of a cell label that name a results file differently (label word -> file word)
 ALIASES = {
@@ -122,6 +124,53 @@ def shows_exhibit(label: str, outputs: list[dict]) -> bool:
         if label.startswith("tbl-") and any(ln.lstrip().startswith("|") for ln in md.splitlines()):
             return True
     return False
+
+
+CAPTION_OPTION = re.compile(r"^#\|\s*(?:fig|tbl)-(?:cap|alt|subcap)\s*:")
+
+
+def demote_non_exhibits(notebooks: Path, reports: Path) -> dict[str, str]:
+    """In a staged project: relabel each fig-/tbl- cell that showed a note instead of its
+    figure or table ('Not applicable…', 'Table withheld…') as note-…, drop its caption, and
+    point the embeds in reports/ at the new label. Quarto numbers every fig-/tbl- cell, the
+    fallback only those that show one: this way both number the same exhibits.
+
+    Returns old label -> new label.
+    """
+    renamed: dict[Path, dict[str, str]] = {}
+    for nb_path in sorted(notebooks.rglob("*.ipynb")):
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        changes: dict[str, str] = {}
+        for cell in nb.get("cells", []):
+            if cell.get("cell_type") != "code" or not cell.get("outputs"):
+                continue
+            src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            label = _cell_label(src)
+            if not label or not label.startswith(("fig-", "tbl-")):
+                continue
+            if shows_exhibit(label, cell["outputs"]):
+                continue
+            changes[label] = "note-" + label[4:]
+            lines = [
+                ln.replace(label, changes[label]) if _cell_label(ln) == label else ln
+                for ln in src.splitlines(keepends=True)
+                if not CAPTION_OPTION.match(ln)
+            ]
+            cell["source"] = "".join(lines)
+        if changes:
+            nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
+            renamed[nb_path.resolve()] = changes
+
+    def repoint(m: re.Match) -> str:
+        new = renamed.get((reports / m.group(1)).resolve(), {}).get(m.group(2))
+        return m.group(0).replace(f"#{m.group(2)}", f"#{new}") if new else m.group(0)
+
+    for qmd in sorted(reports.rglob("*.qmd")):
+        text = qmd.read_text(encoding="utf-8")
+        changed = EMBED.sub(repoint, text)
+        if changed != text:
+            qmd.write_text(changed, encoding="utf-8")
+    return {old: new for changes in renamed.values() for old, new in changes.items()}
 
 
 def _cell_label(src: str) -> str | None:
