@@ -219,10 +219,11 @@ def exhibit_list(run_dir: Path, order: list[str] | None = None) -> pd.DataFrame:
             rows.append(
                 {
                     "Exhibit": f"@{label}",
-                    "Notebook": f"notebooks/{nb_path.name} ({group})",
+                    "Notebook": f"{nb_path.name} ({group})",
                     "Cell label": f"`{label}`",
-                    "Results files": ", ".join(f"`results/{group}/{f}`" for f in used)
-                    or "`results/metrics.json`",
+                    # file names only (the folder is results/<group>/): a full path in code
+                    # cannot wrap and ran past the margin of the PDF
+                    "Results files": ", ".join(f"`{f}`" for f in used) or "`metrics.json`",
                     "_label": label,
                 }
             )
@@ -293,8 +294,9 @@ def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
     ex = exhibit_list(run_dir, order)
     (out / "exhibits.qmd").write_text(
         markdown_table(ex) + "\n\n: Exhibit list: every figure and table in the order shown, "
-        "the notebook and cell that made it, and the tidy results files behind it. "
-        "{#tbl-exhibits}\n"
+        "the notebook in `notebooks/` and the cell that made it (the project in brackets), and "
+        "the tidy results files behind it, in `results/<project>/` (`metrics.json` in "
+        "`results/`). {#tbl-exhibits}\n"
         if not ex.empty
         else "_No exhibits._\n",
         encoding="utf-8",

@@ -372,24 +372,26 @@ def render_quarto(
         raise ExecutionError("cannot render: " + "; ".join(problems))
     produced = stage / "build" / "report"
     shutil.rmtree(produced, ignore_errors=True)
-    cmd = [
-        renderer.executable,
-        "render",
-        str(stage),
-        "--to",
-        ",".join(QUARTO_FORMATS[f] for f in formats),
-        "--no-execute",
-    ]
+    # every format of _quarto.yml in one call; a subset one call each (`--to` takes one)
+    targets = (
+        [None] if set(formats) >= set(QUARTO_FORMATS) else [QUARTO_FORMATS[f] for f in formats]
+    )
     env = dict(os.environ, QUARTO_PRINT_STACK="false")
-    try:
-        res = subprocess.run(cmd, cwd=stage, capture_output=True, text=True, env=env, check=False)
-    except OSError as exc:
-        raise ExecutionError(f"Quarto could not be started ({renderer.executable}): {exc}") from exc
-    log = _clean(res.stderr) + "\n" + _clean(res.stdout)
-    if res.returncode != 0:
-        raise ExecutionError(
-            f"Quarto {renderer.version} failed (exit {res.returncode}):\n" + quarto_errors(log)
-        )
+    log = ""
+    for to in targets:
+        cmd = [renderer.executable, "render", str(stage), "--no-execute"]
+        cmd += ["--to", to] if to else []
+        try:
+            res = subprocess.run(cmd, cwd=stage, capture_output=True, text=True, env=env)
+        except OSError as exc:
+            raise ExecutionError(
+                f"Quarto could not be started ({renderer.executable}): {exc}"
+            ) from exc
+        log += _clean(res.stderr) + "\n" + _clean(res.stdout) + "\n"
+        if res.returncode != 0:
+            raise ExecutionError(
+                f"Quarto {renderer.version} failed (exit {res.returncode}):\n" + quarto_errors(log)
+            )
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs = {}
     for f in formats:
