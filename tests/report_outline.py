@@ -50,6 +50,8 @@ def html_exhibits(path: Path) -> list[tuple[str, str]]:
     raw = _body(path.read_text(encoding="utf-8"))
     out = []
     for m in re.finditer(r'\bid="((?:fig|tbl)-[\w-]+)"', raw):
+        if "-caption" in m.group(1):  # Quarto's id of the caption itself
+            continue
         cap = CAPTION.search(raw, m.end())
         number = EXHIBIT.match(_text(cap.group(2))) if cap else None
         if number and all(label != m.group(1) for label, _ in out):

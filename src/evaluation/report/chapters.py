@@ -31,6 +31,8 @@ ALIASES = {
     "cif": "cif",
 }
 RUN_RECORD = "run_record.tsv"
+# Exhibit, Notebook, Cell label (breaks at hyphens), Results files: relative widths in %
+EXHIBIT_WIDTHS = (9, 31, 20, 40)
 
 INTRO = {
     "conversion": (
@@ -239,6 +241,18 @@ def exhibit_list(run_dir: Path, order: list[str] | None = None) -> pd.DataFrame:
     )
 
 
+def with_widths(table: str, widths: tuple[int, ...]) -> str:
+    """A pipe table with relative column widths (in %) set by its rule line, so that unbreakable
+    names (notebook and file names) get the room they need in the PDF and in Word."""
+    lines = table.splitlines()
+    cells = lines[1].strip("|").split("|")
+    rule = [
+        (":" if c.startswith(":") else "") + "-" * w + (":" if c.endswith(":") else "")
+        for c, w in zip(cells, widths, strict=True)
+    ]
+    return "\n".join([lines[0], "|" + "|".join(rule) + "|", *lines[2:]])
+
+
 def report_order(index_qmd: Path) -> list[str]:
     """fig-/tbl- labels in the order the (expanded) report embeds them."""
     text = expand_includes(index_qmd)
@@ -293,10 +307,10 @@ def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
     order = report_order(index) if index.is_file() else None
     ex = exhibit_list(run_dir, order)
     (out / "exhibits.qmd").write_text(
-        markdown_table(ex) + "\n\n: Exhibit list: every figure and table in the order shown, "
-        "the notebook in `notebooks/` and the cell that made it (the project in brackets), and "
-        "the tidy results files behind it, in `results/<project>/` (`metrics.json` in "
-        "`results/`). {#tbl-exhibits}\n"
+        with_widths(markdown_table(ex), EXHIBIT_WIDTHS)
+        + "\n\n: Exhibit list: every figure and table in the order shown, the notebook in "
+        "`notebooks/` and the cell that made it (the project in brackets), and the tidy results "
+        "files behind it, in `results/<project>/` (`metrics.json` in `results/`). {#tbl-exhibits}\n"
         if not ex.empty
         else "_No exhibits._\n",
         encoding="utf-8",
