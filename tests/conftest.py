@@ -15,11 +15,17 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_KEY = "test-key-not-secret-0123456789abcdef"
 
 
-def cli_env(**extra: str) -> dict[str, str]:
-    """Environment for CLI subprocesses: a test pseudonymisation key, no user key file."""
+def cli_env(quarto: bool = False, **extra: str) -> dict[str, str]:
+    """Environment for CLI subprocesses: a test pseudonymisation key, no user key file, and the
+    pandoc fallback unless `quarto` is asked for (QUARTO_PATH names no program), so that only
+    the tests that compare renderers pay for Quarto renders."""
     env = dict(os.environ)
     env["EVALUATION_PSEUDONYM_KEY"] = TEST_KEY
     env.pop("EVALUATION_PSEUDONYM_KEY_FILE", None)
+    if quarto:
+        env.pop("QUARTO_PATH", None)
+    else:
+        env["QUARTO_PATH"] = os.devnull
     env.update(extra)
     return env
 
@@ -63,7 +69,7 @@ def quarto_build(default_build, tmp_path_factory) -> Path:
         pytest.skip("quarto CLI not on PATH: only the pandoc fallback is tested")
     build = tmp_path_factory.mktemp("build-quarto")
     shutil.copytree(default_build, build, symlinks=True, dirs_exist_ok=True)
-    res = run_cli("render", "--build", str(build))
+    res = run_cli("render", "--build", str(build), env=cli_env(quarto=True))
     assert res.returncode == 0, f"evaluation render (quarto) failed:\n{res.stdout}\n{res.stderr}"
     manifest = json.loads((build / "manifest.json").read_text())
     assert manifest["renderer"] == "quarto", manifest["renderer"]

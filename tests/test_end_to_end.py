@@ -9,7 +9,7 @@ import subprocess
 import zipfile
 
 import pytest
-from conftest import run_cli
+from conftest import cli_env, run_cli
 from textutil import docx_text, html_text, pdf_text
 
 from evaluation.analysis.rates import wilson
@@ -119,6 +119,6 @@ def test_manifest_names_the_renderer_that_ran(report_build):
 def test_rerun_with_nothing_changed_does_no_work(report_build):
     renderer = json.loads((report_build / "manifest.json").read_text())["renderer"]
     flags = ["--pandoc"] if renderer == "pandoc" else []
-    res = run_cli("run", "--build", str(report_build), *flags)
+    res = run_cli("run", "--build", str(report_build), *flags, env=cli_env(quarto=True))
     assert res.returncode == 0, res.stderr
     assert "nothing changed" in res.stderr

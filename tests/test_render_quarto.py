@@ -65,8 +65,7 @@ def test_cli_render_fails_with_quartos_message_and_keeps_the_last_report(
     shutil.copytree(default_build, build, symlinks=True)
     report = build / "report" / "index.html"
     before = hashlib.sha256(report.read_bytes()).hexdigest()
-    env = cli_env(PATH=f"{failing_quarto.parent}{os.pathsep}{os.environ['PATH']}")
-    env.pop("QUARTO_PATH", None)
+    env = cli_env(quarto=True, PATH=f"{failing_quarto.parent}{os.pathsep}{os.environ['PATH']}")
     res = run_cli("render", "--build", str(build), env=env)
     assert res.returncode == 3, res.stderr
     assert "nothing changed" not in res.stderr

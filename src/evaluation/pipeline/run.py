@@ -233,6 +233,7 @@ def _run_validated(
         config_hash,
         plan_record["sha256"],
         renderer.key if renderer else "not rendered",
+        opts.force_pandoc,  # --pandoc asks for a fresh fallback render, as it always did
     )[:16]
     run_dir = build / ".runs" / run_key
     manifest_path = build / "manifest.json"
