@@ -335,9 +335,8 @@ def _run_validated(
         progress.say("not rendered: build/report still holds the last rendered report")
     write_json_atomic(manifest_path, manifest)
     prune_runs(build)
-    by = f"{rendered_by} {rendered_version}".strip()
     metrics_file = build / "results" / "metrics.json"
-    progress.say(f"done: {build / 'report'} ({by}); metrics in {metrics_file}")
+    progress.say(f"done: {build / 'report'} ({rendered_by}); metrics in {metrics_file}")
     return manifest
 
 
