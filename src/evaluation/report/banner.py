@@ -15,8 +15,8 @@ import zipfile
 from pathlib import Path
 
 # tables sit in figures, which typst keeps on one page: a long table ran off the page or was
-# printed over itself
-TYPST_BREAKABLE = "#show figure: set block(breakable: true)\n"
+# printed over itself; and table text a little smaller than body text, as in print
+TYPST_TABLES = "#show figure: set block(breakable: true)\n#show table: set text(size: 0.9em)\n"
 
 HEADER_PART = "word/header-banner.xml"
 HEADER_ID = "rIdSyntheticBanner"
@@ -37,7 +37,7 @@ def html_banner(banner: str | None) -> str:
 
 def typst_page_setup(banner: str | None) -> str:
     """Typst rules: breakable tables and, with a banner, a header on every page."""
-    text = TYPST_BREAKABLE
+    text = TYPST_TABLES
     if banner:
         safe = re.sub(r"([\\\[\]#*_`$<>@])", r"\\\1", banner)
         text += f'#set page(header: align(center, text(size: 8pt, weight: "bold")[{safe}]))\n'

@@ -32,7 +32,7 @@ ALIASES = {
 }
 RUN_RECORD = "run_record.tsv"
 # Exhibit, Notebook, Cell label (breaks at hyphens), Results files: relative widths in %
-EXHIBIT_WIDTHS = (9, 31, 20, 40)
+EXHIBIT_WIDTHS = (11, 28, 23, 38)
 
 INTRO = {
     "conversion": (
@@ -221,11 +221,11 @@ def exhibit_list(run_dir: Path, order: list[str] | None = None) -> pd.DataFrame:
             rows.append(
                 {
                     "Exhibit": f"@{label}",
+                    # plain text and file names only (the folder is results/<group>/): code
+                    # spans and full paths cannot wrap and ran past the margin of the PDF
                     "Notebook": f"{nb_path.name} ({group})",
-                    "Cell label": f"`{label}`",
-                    # file names only (the folder is results/<group>/): a full path in code
-                    # cannot wrap and ran past the margin of the PDF
-                    "Results files": ", ".join(f"`{f}`" for f in used) or "`metrics.json`",
+                    "Cell label": label,
+                    "Results files": ", ".join(used) or "metrics.json",
                     "_label": label,
                 }
             )
