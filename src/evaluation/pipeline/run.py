@@ -53,12 +53,10 @@ def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for name in PACKAGES:
         dist = {"pypandoc": "pypandoc-binary"}.get(name, name)
-        # the `quarto` Python package only finds the CLI; the CLI's version is `renderer_version`
-        key = {"quarto": "quarto-python-wrapper"}.get(name, name)
         try:
-            out[key] = version(dist)
+            out[name] = version(dist)
         except PackageNotFoundError:
-            out[key] = "not installed"
+            out[name] = "not installed"
     return out
 
 
