@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +15,17 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_KEY = "test-key-not-secret-0123456789abcdef"
 
 
-def cli_env(**extra: str) -> dict[str, str]:
-    """Environment for CLI subprocesses: a test pseudonymisation key, no user key file."""
+def cli_env(quarto: bool = False, **extra: str) -> dict[str, str]:
+    """Environment for CLI subprocesses: a test pseudonymisation key, no user key file, and the
+    pandoc fallback unless `quarto` is asked for (QUARTO_PATH names no program), so that only
+    the tests that compare renderers pay for Quarto renders."""
     env = dict(os.environ)
     env["EVALUATION_PSEUDONYM_KEY"] = TEST_KEY
     env.pop("EVALUATION_PSEUDONYM_KEY_FILE", None)
+    if quarto:
+        env.pop("QUARTO_PATH", None)
+    else:
+        env["QUARTO_PATH"] = os.devnull
     env.update(extra)
     return env
 
@@ -42,3 +50,35 @@ def default_build(tmp_path_factory) -> Path:
     res = run_cli("run", "--build", str(build), "--pandoc")
     assert res.returncode == 0, f"evaluation run failed:\n{res.stdout}\n{res.stderr}"
     return build
+
+
+def _renderers() -> list[str]:
+    from evaluation.report.render import quarto_available
+
+    return ["pandoc", "quarto"] if quarto_available() else ["pandoc"]
+
+
+RENDERERS = _renderers()
+
+
+@pytest.fixture(scope="session")
+def quarto_build(default_build, tmp_path_factory) -> Path:
+    """The default build rendered again with Quarto: a copy of the fallback build (its executed
+    notebooks are cached), so `evaluation render` only renders."""
+    if "quarto" not in RENDERERS:
+        pytest.skip("quarto CLI not on PATH: only the pandoc fallback is tested")
+    build = tmp_path_factory.mktemp("build-quarto")
+    shutil.copytree(default_build, build, symlinks=True, dirs_exist_ok=True)
+    res = run_cli("render", "--build", str(build), env=cli_env(quarto=True))
+    assert res.returncode == 0, f"evaluation render (quarto) failed:\n{res.stdout}\n{res.stderr}"
+    manifest = json.loads((build / "manifest.json").read_text())
+    assert manifest["renderer"] == "quarto", manifest["renderer"]
+    assert manifest["cache"]["misses"] == 0, "the Quarto render re-executed notebooks"
+    return build
+
+
+@pytest.fixture(scope="session", params=RENDERERS)
+def report_build(request) -> Path:
+    """The default build as rendered by each renderer available (pandoc always, Quarto when its
+    CLI is on PATH); built once per renderer and shared."""
+    return request.getfixturevalue("default_build" if request.param == "pandoc" else "quarto_build")

@@ -1,11 +1,15 @@
-"""`evaluation run` on the default data, read back from the rendered report like a funder would."""
+"""`evaluation run` on the default data, read back from the rendered report like a funder would,
+once per renderer available (the pandoc fallback always, Quarto when its CLI is on PATH)."""
 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import zipfile
 
 import pytest
-from conftest import run_cli
+from conftest import cli_env, run_cli
 from textutil import docx_text, html_text, pdf_text
 
 from evaluation.analysis.rates import wilson
@@ -27,11 +31,11 @@ PERCENT = {
 }
 
 
-def test_outputs_exist(default_build):
+def test_outputs_exist(report_build):
     for name in ("index.html", "evaluation.docx", "evaluation.pdf"):
-        assert (default_build / "report" / name).stat().st_size > 10_000, name
-    assert (default_build / "manifest.json").is_file()
-    assert (default_build / "results" / "metrics.json").is_file()
+        assert (report_build / "report" / name).stat().st_size > 10_000, name
+    assert (report_build / "manifest.json").is_file()
+    assert (report_build / "results" / "metrics.json").is_file()
 
 
 @pytest.mark.parametrize("key", HEADLINE)
@@ -46,10 +50,10 @@ def test_headline_rate_in_metrics(default_build, key):
 
 
 @pytest.mark.parametrize("fmt", ["html", "docx", "pdf"])
-def test_each_rate_with_interval_and_denominator_in_report(default_build, fmt):
+def test_each_rate_with_interval_and_denominator_in_report(report_build, fmt):
     reader = {"html": html_text, "docx": docx_text, "pdf": pdf_text}[fmt]
     name = {"html": "index.html", "docx": "evaluation.docx", "pdf": "evaluation.pdf"}[fmt]
-    text = reader(default_build / "report" / name)
+    text = reader(report_build / "report" / name)
     flat = " ".join(text.split())
     for key, (n, N) in HEADLINE.items():
         r = wilson(n, N)
@@ -58,17 +62,32 @@ def test_each_rate_with_interval_and_denominator_in_report(default_build, fmt):
         assert f"{n} of {N}" in flat, (fmt, key)
 
 
-def test_synthetic_banner_in_every_format(default_build):
-    assert "SYNTHETIC CASE DATA" in html_text(default_build / "report" / "index.html")
-    assert "Synthetic data" in docx_text(default_build / "report" / "evaluation.docx")
+def test_synthetic_banner_in_every_format(report_build):
+    from evaluation.pipeline.run import SYNTHETIC_BANNER
+
+    assert SYNTHETIC_BANNER in html_text(report_build / "report" / "index.html")
+    assert "Synthetic data" in docx_text(report_build / "report" / "evaluation.docx")
+    # Word: the banner is the page header of the body's section, so on every page
+    with zipfile.ZipFile(report_build / "report" / "evaluation.docx") as z:
+        document = z.read("word/document.xml").decode("utf-8")
+        rels = z.read("word/_rels/document.xml.rels").decode("utf-8")
+        section = re.findall(r"<w:sectPr\b.*?</w:sectPr>", document, re.S)[-1]
+        ref = re.search(r'<w:headerReference[^>]*w:type="default"[^>]*r:id="(\w+)"', section)
+        ref = ref or re.search(r'<w:headerReference[^>]*r:id="(\w+)"[^>]*w:type="default"', section)
+        assert ref, "no default page header in the Word file"
+        target = re.search(rf'Id="{ref.group(1)}"[^>]*Target="([^"]+)"', rels) or re.search(
+            rf'Target="([^"]+)"[^>]*Id="{ref.group(1)}"', rels
+        )
+        header = z.read("word/" + target.group(1)).decode("utf-8")
+    assert SYNTHETIC_BANNER in re.sub(r"<[^>]+>", "", header)
     from pypdf import PdfReader
 
-    pages = PdfReader(default_build / "report" / "evaluation.pdf").pages
+    pages = PdfReader(report_build / "report" / "evaluation.pdf").pages
     assert all("SYNTHETIC CASE DATA" in (p.extract_text() or "") for p in pages)
 
 
-def test_manifest_records_inputs_parameters_versions(default_build):
-    m = json.loads((default_build / "manifest.json").read_text())
+def test_manifest_records_inputs_parameters_versions(report_build):
+    m = json.loads((report_build / "manifest.json").read_text())
     assert any(k.endswith("figures.csv") for k in m["inputs"])
     assert all(len(v) == 64 for v in m["inputs"].values())
     names = {nb["name"] for nb in m["notebooks"]}
@@ -78,7 +97,28 @@ def test_manifest_records_inputs_parameters_versions(default_build):
     assert set(m["timings_seconds"]) >= {"validate_prepare", "execute", "render", "total"}
 
 
-def test_rerun_with_nothing_changed_does_no_work(default_build):
-    res = run_cli("run", "--build", str(default_build), "--pandoc")
+def test_manifest_names_the_renderer_that_ran(report_build):
+    """The renderer's own version, asked independently of the pipeline, not the version of the
+    `quarto` Python package (0.1.0), which only finds the CLI."""
+    import shutil
+
+    import pypandoc
+
+    m = json.loads((report_build / "manifest.json").read_text())
+    if m["renderer"] == "quarto":
+        cli = subprocess.run(
+            [shutil.which("quarto"), "--version"], capture_output=True, text=True, check=True
+        )
+        assert m["renderer_version"] == cli.stdout.strip()
+        assert m["renderer_version"] != "0.1.0"  # the wrapper's version
+    else:
+        assert m["renderer"] == "pandoc"
+        assert m["renderer_version"].startswith(pypandoc.get_pandoc_version())
+
+
+def test_rerun_with_nothing_changed_does_no_work(report_build):
+    renderer = json.loads((report_build / "manifest.json").read_text())["renderer"]
+    flags = ["--pandoc"] if renderer == "pandoc" else []
+    res = run_cli("run", "--build", str(report_build), *flags, env=cli_env(quarto=True))
     assert res.returncode == 0, res.stderr
     assert "nothing changed" in res.stderr

@@ -1,6 +1,7 @@
-"""The fallback renderer's report against its .qmd sources: every numbered section, every
-embedded figure and table with its number, native Word tables, resolved cross-references and
-the synthetic-data banner."""
+"""Each renderer's report against its .qmd sources: every numbered section, every embedded
+figure and table with its number, native Word tables, resolved cross-references, A4 PDF with
+numbered headings, no link to a missing file, and the synthetic-data banner. Runs once per
+renderer available (the pandoc fallback always, Quarto when its CLI is on PATH)."""
 
 from __future__ import annotations
 
@@ -8,35 +9,43 @@ import re
 from pathlib import Path
 
 import pytest
-from textutil import docx_table_count, docx_text, html_text
+from report_outline import (
+    docx_data_tables,
+    html_exhibits,
+    html_sections,
+    html_table_count,
+    html_xrefs,
+)
+from textutil import docx_text, html_text, pdf_text
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
 REF = re.compile(r"(?<![\w@])@((?:fig|tbl|sec)-[\w-]*\w)")
 INLINE_TABLE = re.compile(r"^:\s.*\{#(tbl-[\w-]+)\}\s*$")
+A4 = (595.3, 841.9)  # points
 
 
 @pytest.fixture(scope="module")
-def sources(default_build, tmp_path_factory) -> tuple[str, Path]:
-    """The expanded Quarto source exactly as staged for the default build's render."""
+def sources(report_build, tmp_path_factory) -> tuple[str, Path]:
+    """The expanded Quarto source exactly as staged for the build's render."""
     from evaluation import config
     from evaluation.pipeline.run import stage_report
     from evaluation.report.embed import expand_includes
 
     stage = tmp_path_factory.mktemp("stage")
     cfg = config.load(ROOT / "evaluation.yml")
-    stage_report(cfg, (default_build / "results").resolve().parent, stage)
+    stage_report(cfg, (report_build / "results").resolve().parent, stage)
     index = stage / "reports" / "index.qmd"
     return expand_includes(index), index.parent
 
 
 @pytest.fixture(scope="module")
-def html(default_build) -> str:
-    return (default_build / "report" / "index.html").read_text(encoding="utf-8")
+def html(report_build) -> Path:
+    return report_build / "report" / "index.html"
 
 
-def expected_sections(text: str) -> dict[str, tuple[int, str]]:
-    """sec- id -> (heading level, number), counted here the way number-sections numbers."""
+def expected_sections(text: str) -> dict[str, tuple[int, str, str]]:
+    """sec- id -> (heading level, number, title), counted the way number-sections numbers."""
     counters = [0] * 6
     out: dict[str, tuple[int, str]] = {}
     fence = False
@@ -51,7 +60,8 @@ def expected_sections(text: str) -> dict[str, tuple[int, str]]:
         counters[level:] = [0] * (6 - level)
         ident = re.search(r"#(sec-[\w-]+)", m.group(3) or "")
         if ident:
-            out[ident.group(1)] = (level, ".".join(str(c) for c in counters[:level]))
+            number = ".".join(str(c) for c in counters[:level])
+            out[ident.group(1)] = (level, number, m.group(2))
     return out
 
 
@@ -96,50 +106,85 @@ def test_every_numbered_section_appears_with_its_number(sources, html):
         "sec-glossary",
         "sec-organisation",
     } <= set(sections)
-    for ident, (level, number) in sections.items():
-        tag = f'<h{level} data-number="{number}" id="{ident}">'
-        assert tag in html, f"section {ident} should be heading {number}"
+    shown = html_sections(html)
+    for ident, (_, number, _) in sections.items():
+        assert shown.get(ident) == number, f"section {ident} should be heading {number}"
 
 
 def test_every_figure_and_table_is_there_with_its_number(sources, html):
     text, base = sources
     exhibits = expected_exhibits(text, base)
-    figures = [e for e in exhibits if e[0].startswith("fig-")]
-    tables = [e for e in exhibits if e[0].startswith("tbl-")]
-    assert len(figures) >= 10 and len(tables) >= 20
-    for label, number in figures:
-        m = re.search(rf'<figure id="{label}">(.*?)</figure>', html, re.S)
-        assert m, f"{label} missing"
-        assert "<img" in m.group(1) and f"{number}:" in m.group(1), f"{label} is not {number}"
-    for label, number in tables:
-        assert re.search(rf'<table id="{label}"[^>]*>\s*<caption>{number}:', html), (
-            f"{label} should be a table captioned '{number}:'"
-        )
+    assert len([e for e in exhibits if e[0].startswith("fig-")]) >= 10
+    assert len([e for e in exhibits if e[0].startswith("tbl-")]) >= 20
+    # exactly these, in this order and with these numbers: notes such as "Table withheld" or
+    # "Not applicable" get no number in either renderer
+    assert html_exhibits(html) == exhibits
+    raw = html.read_text(encoding="utf-8")
+    for label, _ in exhibits:
+        if label.startswith("fig-"):
+            start = raw.index(f'id="{label}"')
+            assert "<img" in raw[start : raw.index("</figure>", start)], f"{label} has no image"
 
 
-def test_docx_has_one_native_table_per_html_table(default_build, html):
-    n_html = len(re.findall(r"<table\b", html))
+def test_docx_has_one_native_table_per_html_table(report_build, html):
+    n_html = html_table_count(html)
     assert n_html >= 20
-    assert docx_table_count(default_build / "report" / "evaluation.docx") == n_html
+    assert docx_data_tables(report_build / "report" / "evaluation.docx") == n_html
 
 
-def test_every_cross_reference_is_resolved(sources, html, default_build):
+def test_every_cross_reference_is_resolved(sources, html, report_build):
     text, _ = sources
     refs = set(REF.findall(text))
     assert {"sec-conclusions", "tbl-reconciliation", "tbl-amif"} <= refs
+    linked = {target for target, _ in html_xrefs(html)}
     for label in refs:
-        assert f'href="#{label}"' in html, f"@{label} does not link anywhere"
-    assert "?@" not in html_text(default_build / "report" / "index.html")
-    assert "?@" not in docx_text(default_build / "report" / "evaluation.docx")
+        assert label in linked, f"@{label} does not link anywhere"
+    assert "?@" not in html_text(html)
+    assert "?@" not in docx_text(report_build / "report" / "evaluation.docx")
 
 
-def test_synthetic_banner_in_every_format(default_build, html):
+def test_no_semicolon_right_after_a_cross_reference(sources):
+    """typst reads `#ref(..);` as the end of the call and drops the ';' in Quarto's PDF."""
+    text, _ = sources
+    assert not re.findall(r"(?<![\w@])@(?:fig|tbl|sec)-[\w-]*\w;", text)
+
+
+def test_html_links_only_to_files_that_exist(html):
+    """Self-contained: no link to a local file (Quarto's notebook previews were not shipped)."""
+    raw = re.sub(r"<(script|style)\b.*?</\1>", " ", html.read_text(encoding="utf-8"), flags=re.S)
+    missing = []
+    for target in re.findall(r'(?:href|src)="([^"]*)"', raw):
+        if not target or target.startswith(("#", "data:", "http://", "https://", "mailto:")):
+            continue
+        if not (html.parent / target.split("#")[0]).exists():
+            missing.append(target)
+    assert not missing, f"links to missing files: {missing[:5]}"
+    assert "-preview.html" not in raw
+
+
+def test_pdf_is_a4_with_numbered_headings(sources, report_build):
+    from pypdf import PdfReader
+
+    pdf = report_build / "report" / "evaluation.pdf"
+    for page in PdfReader(pdf).pages:
+        size = (float(page.mediabox.width), float(page.mediabox.height))
+        assert size == pytest.approx(A4, abs=1), size
+    flat = " ".join(pdf_text(pdf).split())
+    text, _ = sources
+    for ident, (_, number, title) in expected_sections(text).items():
+        # number and first words (a long title wraps in the table of contents)
+        heading = f"{number} {' '.join(re.sub(r'[*_`]', '', title).split()[:4])}"
+        # once in the table of contents, once above the section itself
+        assert flat.count(heading) >= 2, f"PDF heading '{heading}' ({ident}) missing or unnumbered"
+
+
+def test_synthetic_banner_in_every_format(report_build, html):
     from pypdf import PdfReader
 
     from evaluation.pipeline.run import SYNTHETIC_BANNER
 
-    assert SYNTHETIC_BANNER in html_text(default_build / "report" / "index.html")
-    assert "Synthetic data" in docx_text(default_build / "report" / "evaluation.docx")
-    pages = PdfReader(default_build / "report" / "evaluation.pdf").pages
+    assert SYNTHETIC_BANNER in html_text(html)
+    assert "Synthetic data" in docx_text(report_build / "report" / "evaluation.docx")
+    pages = PdfReader(report_build / "report" / "evaluation.pdf").pages
     banner = re.sub(r"\s+", "", SYNTHETIC_BANNER)
     assert all(banner in re.sub(r"\s+", "", p.extract_text() or "") for p in pages)

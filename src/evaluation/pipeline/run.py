@@ -60,28 +60,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def renderer_version(renderer: str) -> str:
-    """The version of the renderer that actually ran: the Quarto CLI's or the bundled pandoc's.
-
-    (The `quarto` Python package is only a wrapper; its version says nothing about the CLI.)
-    """
-    import subprocess
-
-    try:
-        if renderer == "quarto":
-            out = subprocess.run(
-                ["quarto", "--version"], capture_output=True, text=True, timeout=60, check=True
-            )
-            return out.stdout.strip()
-        if renderer == "pandoc":
-            import pypandoc
-
-            return str(pypandoc.get_pandoc_version())
-    except (OSError, subprocess.SubprocessError, RuntimeError):
-        return "unknown"
-    return ""
-
-
 def _environment_hash(notebook_code_only: bool = False) -> str:
     """Library source and lock file; for notebook cache keys only the code notebooks import."""
     lock = REPO_ROOT / "requirements.lock"
@@ -118,6 +96,7 @@ def validate_inputs(cfg: Config, build: Path, progress: Progress) -> tuple[dict,
 def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     """Lay out a Quarto project in stage/: _quarto.yml, reports/, build/notebooks/."""
     from evaluation.report import chapters
+    from evaluation.report.banner import write_banners
 
     if stage.exists():
         shutil.rmtree(stage)
@@ -130,29 +109,8 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     shutil.copytree(run_dir / "results", stage / "build" / "results")
     generated = stage / "reports" / "_generated"
     chapters.write_generated(cfg, generated, run_dir)
+    chapters.demote_non_exhibits(stage / "build" / "notebooks", stage / "reports")
     write_banners(generated, SYNTHETIC_BANNER if cfg.synthetic else None)
-
-
-def write_banners(generated: Path, banner: str | None) -> None:
-    """Quarto's include files for the synthetic-data banner (empty when the data are real)."""
-    import html
-
-    generated.mkdir(parents=True, exist_ok=True)
-    page_html = (
-        f'<div class="synthetic-banner" style="position:sticky;top:0;z-index:10;background:#222;'
-        f'color:#fff;text-align:center;padding:.35rem;font-weight:bold">{html.escape(banner)}</div>\n'
-        if banner
-        else ""
-    )
-    page_typ = (
-        '#set page(header: align(center, text(size: 8pt, weight: "bold")['
-        + banner.replace("[", "(").replace("]", ")")
-        + "]))\n"
-        if banner
-        else ""
-    )
-    (generated / "banner.html").write_text(page_html, encoding="utf-8")
-    (generated / "banner.typ").write_text(page_typ, encoding="utf-8")
 
 
 def check_disclosure(
@@ -280,6 +238,13 @@ def _run_validated(
     for job in jobs:  # every kernel shows the one joint decision (publish.view)
         job.params["disclosure_dir"] = str(checked)
     notebook_environment = _environment_hash(notebook_code_only=True)
+    renderer = None
+    if opts.render:
+        from evaluation.report import render
+
+        # the renderer and its version are part of the key: a report rendered by pandoc is not
+        # up to date for a run that has Quarto (or another Quarto version)
+        renderer = render.choose_renderer(opts.force_pandoc)
     for job in jobs:
         job.key = job_key(job, notebook_environment, config_hash)
     reports_hash = hashing.combine(
@@ -292,8 +257,8 @@ def _run_validated(
         environment,
         config_hash,
         plan_record["sha256"],
-        opts.force_pandoc,
-        opts.render,
+        renderer.key if renderer else "not rendered",
+        opts.force_pandoc,  # --pandoc asks for a fresh fallback render, as it always did
     )[:16]
     run_dir = build / ".runs" / run_key
     manifest_path = build / "manifest.json"
@@ -335,10 +300,8 @@ def _run_validated(
 
     t2 = time.perf_counter()
     stage = build / f".stage-{os.getpid()}"
-    renderer = "none"
-    if opts.render:
-        from evaluation.report import render
-
+    rendered_by, rendered_version = "none", ""
+    if renderer is not None:
         try:
             stage_report(cfg, run_dir, stage)
             res = render.render(
@@ -348,8 +311,9 @@ def _run_validated(
                 banner=SYNTHETIC_BANNER if cfg.synthetic else None,
                 force_pandoc=opts.force_pandoc,
                 say=progress.say,
+                renderer=renderer,
             )
-            renderer = res.renderer
+            rendered_by, rendered_version = res.renderer, res.version
             for w in res.warnings:
                 progress.say(f"render warning: {w}")
         finally:
@@ -377,8 +341,8 @@ def _run_validated(
             "hits": sum(r.get("cache") == "hit" for r in records.values()),
             "misses": sum(r.get("cache") == "miss" for r in records.values()),
         },
-        "renderer": renderer,
-        "renderer_version": renderer_version(renderer),
+        "renderer": rendered_by,
+        "renderer_version": rendered_version,
         "versions": _versions(),
         "git_commit": hashing.git_commit(),
         "environment_sha256": environment,
@@ -398,9 +362,8 @@ def _run_validated(
         progress.say("not rendered: build/report still holds the last rendered report")
     write_json_atomic(manifest_path, manifest)
     prune_runs(build)
-    progress.say(
-        f"done: {build / 'report'} ({renderer}); metrics in {build / 'results' / 'metrics.json'}"
-    )
+    metrics_file = build / "results" / "metrics.json"
+    progress.say(f"done: {build / 'report'} ({rendered_by}); metrics in {metrics_file}")
     return manifest
 
 

@@ -18,7 +18,9 @@ from evaluation.report.embed import EMBED, expand_includes, read_notebook
 from evaluation.report.matrix import load_matrix, matrix_table
 from evaluation.report.tables import markdown_table
 
-NB_REL = "../../build/notebooks"  # from reports/_generated/ to the staged notebooks
+# from reports/ to the staged notebooks: Quarto pastes included chapters into reports/index.qmd,
+# so embed paths in reports/_generated/*.qmd resolve from reports/, not from _generated/
+NB_REL = "../build/notebooks"
 SAVE = re.compile(r"save_table\([^,]+,\s*[^,]+,\s*[\"']([\w.-]+)[\"']")
 # words of a cell label that name a results file differently (label word -> file word)
 ALIASES = {
@@ -29,6 +31,8 @@ ALIASES = {
     "cif": "cif",
 }
 RUN_RECORD = "run_record.tsv"
+# Exhibit, Notebook, Cell label (breaks at hyphens), Results files: relative widths in %
+EXHIBIT_WIDTHS = (11, 28, 23, 38)
 
 INTRO = {
     "conversion": (
@@ -124,6 +128,53 @@ def shows_exhibit(label: str, outputs: list[dict]) -> bool:
     return False
 
 
+CAPTION_OPTION = re.compile(r"^#\|\s*(?:fig|tbl)-(?:cap|alt|subcap)\s*:")
+
+
+def demote_non_exhibits(notebooks: Path, reports: Path) -> dict[str, str]:
+    """In a staged project: relabel each fig-/tbl- cell that showed a note instead of its
+    figure or table ('Not applicable…', 'Table withheld…') as note-…, drop its caption, and
+    point the embeds in reports/ at the new label. Quarto numbers every fig-/tbl- cell, the
+    fallback only those that show one: this way both number the same exhibits.
+
+    Returns old label -> new label.
+    """
+    renamed: dict[Path, dict[str, str]] = {}
+    for nb_path in sorted(notebooks.rglob("*.ipynb")):
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        changes: dict[str, str] = {}
+        for cell in nb.get("cells", []):
+            if cell.get("cell_type") != "code" or not cell.get("outputs"):
+                continue
+            src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            label = _cell_label(src)
+            if not label or not label.startswith(("fig-", "tbl-")):
+                continue
+            if shows_exhibit(label, cell["outputs"]):
+                continue
+            changes[label] = "note-" + label[4:]
+            lines = [
+                ln.replace(label, changes[label]) if _cell_label(ln) == label else ln
+                for ln in src.splitlines(keepends=True)
+                if not CAPTION_OPTION.match(ln)
+            ]
+            cell["source"] = "".join(lines)
+        if changes:
+            nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
+            renamed[nb_path.resolve()] = changes
+
+    def repoint(m: re.Match) -> str:
+        new = renamed.get((reports / m.group(1)).resolve(), {}).get(m.group(2))
+        return m.group(0).replace(f"#{m.group(2)}", f"#{new}") if new else m.group(0)
+
+    for qmd in sorted(reports.rglob("*.qmd")):
+        text = qmd.read_text(encoding="utf-8")
+        changed = EMBED.sub(repoint, text)
+        if changed != text:
+            qmd.write_text(changed, encoding="utf-8")
+    return {old: new for changes in renamed.values() for old, new in changes.items()}
+
+
 def _cell_label(src: str) -> str | None:
     m = re.search(r"^#\|\s*label:\s*([\w-]+)", src, re.M)
     return m.group(1) if m else None
@@ -170,10 +221,11 @@ def exhibit_list(run_dir: Path, order: list[str] | None = None) -> pd.DataFrame:
             rows.append(
                 {
                     "Exhibit": f"@{label}",
-                    "Notebook": f"notebooks/{nb_path.name} ({group})",
-                    "Cell label": f"`{label}`",
-                    "Results files": ", ".join(f"`results/{group}/{f}`" for f in used)
-                    or "`results/metrics.json`",
+                    # plain text and file names only (the folder is results/<group>/): code
+                    # spans and full paths cannot wrap and ran past the margin of the PDF
+                    "Notebook": f"{nb_path.name} ({group})",
+                    "Cell label": label,
+                    "Results files": ", ".join(used) or "metrics.json",
                     "_label": label,
                 }
             )
@@ -187,6 +239,18 @@ def exhibit_list(run_dir: Path, order: list[str] | None = None) -> pd.DataFrame:
     return df.drop(columns=[c for c in ("_label", "_rank") if c in df.columns]).reset_index(
         drop=True
     )
+
+
+def with_widths(table: str, widths: tuple[int, ...]) -> str:
+    """A pipe table with relative column widths (in %) set by its rule line, so that unbreakable
+    names (notebook and file names) get the room they need in the PDF and in Word."""
+    lines = table.splitlines()
+    cells = lines[1].strip("|").split("|")
+    rule = [
+        (":" if c.startswith(":") else "") + "-" * w + (":" if c.endswith(":") else "")
+        for c, w in zip(cells, widths, strict=True)
+    ]
+    return "\n".join([lines[0], "|" + "|".join(rule) + "|", *lines[2:]])
 
 
 def report_order(index_qmd: Path) -> list[str]:
@@ -243,9 +307,10 @@ def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
     order = report_order(index) if index.is_file() else None
     ex = exhibit_list(run_dir, order)
     (out / "exhibits.qmd").write_text(
-        markdown_table(ex) + "\n\n: Exhibit list: every figure and table in the order shown, "
-        "the notebook and cell that made it, and the tidy results files behind it. "
-        "{#tbl-exhibits}\n"
+        with_widths(markdown_table(ex), EXHIBIT_WIDTHS)
+        + "\n\n: Exhibit list: every figure and table in the order shown, the notebook in "
+        "`notebooks/` and the cell that made it (the project in brackets), and the tidy results "
+        "files behind it, in `results/<project>/` (`metrics.json` in `results/`). {#tbl-exhibits}\n"
         if not ex.empty
         else "_No exhibits._\n",
         encoding="utf-8",

@@ -33,7 +33,9 @@ def _allowed(checks: dict[str, Any]) -> str:
         elif name == "less_than_or_equal_to":
             parts.append(f"≤ {value}")
         elif name == "str_matches":
-            parts.append(f"matches `{value}`")
+            # padded code span: renders the same, but never puts "$`" in the text, which
+            # Quarto 1.5-1.8 took as a replacement pattern (the report pasted into itself)
+            parts.append(f"matches ` {value} `")
         elif name == "str_length":
             lo, hi = value.get("min_value"), value.get("max_value")
             parts.append(f"{lo or 0} to {hi} characters" if hi else f"at least {lo} character(s)")

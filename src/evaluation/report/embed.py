@@ -75,28 +75,23 @@ def embed_targets(qmd_text: str) -> list[tuple[str, str]]:
     return EMBED.findall(qmd_text)
 
 
-def expand_includes(path: Path, seen: tuple[Path, ...] = ()) -> str:
-    """The text of a .qmd with `{{< include >}}` shortcodes replaced, recursively."""
+def expand_includes(path: Path, seen: tuple[Path, ...] = (), root: Path | None = None) -> str:
+    """The text of a .qmd with `{{< include >}}` shortcodes replaced, recursively.
+
+    As in Quarto, an included file is pasted into the document that includes it: include and
+    embed paths in it, at any depth, resolve from the folder of the top document (`root`), not
+    from the included file's own folder. They are left as written.
+    """
     if path in seen:
         raise ExecutionError(f"{path} includes itself")
+    root = root or path.parent
     text = path.read_text(encoding="utf-8")
 
     def repl(m: re.Match) -> str:
-        target = (path.parent / m.group(1)).resolve()
+        target = (root / m.group(1)).resolve()
         if not target.is_file():
             raise ExecutionError(f"{path.name} includes {m.group(1)}, which does not exist")
-        body = expand_includes(target, (*seen, path))
-        # embeds inside included files are relative to the included file
-        return EMBED.sub(
-            lambda e: (
-                "{{< embed "
-                + str((target.parent / e.group(1)).resolve())
-                + "#"
-                + e.group(2)
-                + " >}}"
-            ),
-            body,
-        )
+        return expand_includes(target, (*seen, path), root)
 
     return INCLUDE.sub(repl, text)
 

@@ -2,18 +2,23 @@
 
 Both read the same `_quarto.yml` and `reports/*.qmd`. The fallback resolves includes and
 embeds, numbers sections, figures and tables and resolves `@sec-`/`@fig-`/`@tbl-` references
-the way Quarto does, then writes HTML (self-contained), DOCX and PDF (pandoc → typst → typst).
+the way Quarto does, then writes HTML (self-contained), DOCX and PDF (pandoc → typst → typst),
+A4 with numbered headings like Quarto's. Quarto runs as a subprocess, so that its exit status
+and its own error messages reach the user.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation.errors import ExecutionError
+from evaluation.report.banner import reference_docx, typst_page_setup
 from evaluation.report.embed import (
     EMBED,
     check_targets,
@@ -24,6 +29,10 @@ from evaluation.report.embed import (
 
 OUTPUT_NAMES = {"html": "index.html", "docx": "evaluation.docx", "pdf": "evaluation.pdf"}
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+QUARTO_FORMATS = {"html": "html", "docx": "docx", "pdf": "typst"}
+# typst numbers headings like "1.1.1" (Quarto's HTML and Word, and our number-sections)
+SECTION_NUMBERING = "1.1.1"
 REF = re.compile(r"(?<![\w@])@((?:fig|tbl|sec)-[\w-]*\w)")
 FIG_INLINE = re.compile(r"!\[[^\]]*\]\([^)]*\)\{#(fig-[\w-]+)")
 TBL_INLINE = re.compile(r"^:\s.*\{#(tbl-[\w-]+)\}\s*$", re.M)
@@ -45,6 +54,20 @@ figcaption, caption { font-size: .9rem; color: #333; text-align: left; }
 """
 
 
+@dataclass(frozen=True)
+class Renderer:
+    """The renderer a run uses: its name ('quarto' or 'pandoc'), version and executable."""
+
+    name: str
+    version: str
+    executable: str
+
+    @property
+    def key(self) -> str:
+        """What goes into the run key: a change of renderer or version renders again."""
+        return f"{self.name} {self.version}"
+
+
 @dataclass
 class RenderResult:
     """What a render produced and how."""
@@ -52,11 +75,66 @@ class RenderResult:
     renderer: str
     outputs: dict[str, Path]
     warnings: list[str] = field(default_factory=list)
+    version: str = ""
+
+
+def quarto_path() -> str | None:
+    """The Quarto CLI, found the way the `quarto` Python package finds it (QUARTO_PATH, then
+    PATH); None when there is none."""
+    try:
+        from quarto.quarto import path
+    except ImportError:  # the wrapper is optional: PATH alone will do
+        return shutil.which("quarto")
+    return path()
 
 
 def quarto_available() -> bool:
-    """True when the Quarto CLI is on PATH."""
-    return shutil.which("quarto") is not None
+    """True when the Quarto CLI is on PATH (or named by QUARTO_PATH)."""
+    found = quarto_path()
+    return bool(found) and shutil.which(found) is not None
+
+
+def quarto_version(executable: str) -> str:
+    """`quarto --version` of the CLI itself (not of the Python wrapper)."""
+    try:
+        res = subprocess.run(
+            [executable, "--version"], capture_output=True, text=True, timeout=120, check=False
+        )
+    except OSError as exc:
+        raise ExecutionError(f"Quarto at {executable} could not be started: {exc}") from exc
+    if res.returncode != 0 or not res.stdout.strip():
+        raise ExecutionError(
+            f"`{executable} --version` failed (exit {res.returncode}): "
+            + _clean(res.stderr or res.stdout)[-2000:]
+        )
+    return res.stdout.strip().splitlines()[-1].strip()
+
+
+def pandoc_version() -> str:
+    """Versions behind the fallback: pandoc (pypandoc-binary) and typst (typst package)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import pypandoc
+
+    try:
+        typst_version = version("typst")
+    except PackageNotFoundError:
+        typst_version = "not installed"
+    return f"{pypandoc.get_pandoc_version()} (typst {typst_version})"
+
+
+def choose_renderer(force_pandoc: bool = False) -> Renderer:
+    """Quarto when its CLI is available (and not refused), else the pandoc fallback."""
+    if not force_pandoc and quarto_available():
+        exe = shutil.which(quarto_path() or "quarto") or "quarto"
+        return Renderer("quarto", quarto_version(exe), exe)
+    import pypandoc
+
+    return Renderer("pandoc", pandoc_version(), pypandoc.get_pandoc_path())
+
+
+def _clean(text: str) -> str:
+    return ANSI.sub("", text or "").strip()
 
 
 def _front_matter(text: str) -> tuple[dict, str]:
@@ -200,24 +278,20 @@ def _typst_pdf(md: str, stage: Path, out: Path, banner: str | None, meta: dict) 
     import typst
 
     src = stage / "evaluation.typ"
-    _pandoc(md, "typst", src, ["--standalone", "--toc"] + _meta_args(meta), stage)
+    numbering = (
+        ["--number-sections", "--variable", f"section-numbering={SECTION_NUMBERING}"]
+        if meta.get("number-sections", True)
+        else []
+    )
+    args = ["--standalone", "--toc", "--variable", "papersize=a4"] + numbering
+    _pandoc(md, "typst", src, args + _meta_args(meta), stage)
     text = src.read_text(encoding="utf-8")
-    preamble = [
-        # tables sit in figures, which typst keeps on one page: long tables ran off the page
-        "#show figure: set block(breakable: true)",
-        # captions already carry "Figure N:"/"Table N:" as in HTML and Word; typst would also
-        # count uncaptioned tables and drift from the numbers the text refers to
-        "#set figure(numbering: none)",
-    ]
-    if banner:
-        safe = banner.replace("[", "(").replace("]", ")")
-        preamble.append(
-            f'#set page(header: align(center, text(size: 8pt, weight: "bold")[{safe}]))'
-        )
+    # captions already carry "Figure N:"/"Table N:" as in HTML and Word; typst would also
+    # count uncaptioned tables and drift from the numbers the text refers to
+    block = "#set figure(numbering: none)\n" + typst_page_setup(banner)
     # after the template's own set-up, so ours wins
     marker = "#show: doc => conf("
     i = text.find(marker)
-    block = "\n".join(preamble) + "\n"
     text = text[:i] + block + text[i:] if i != -1 else block + text
     src.write_text(text, encoding="utf-8")
     typst.compile(str(src), output=str(out), root=str(stage))
@@ -246,7 +320,7 @@ def render_pandoc(
     (work / "index.md").write_text(body, encoding="utf-8")
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs: dict[str, Path] = {}
-    common = _meta_args(meta) + ["--number-sections"] if meta.get("number-sections", True) else []
+    common = _meta_args(meta) + (["--number-sections"] if meta.get("number-sections", True) else [])
     if "html" in formats:
         (work / "style.css").write_text(CSS, encoding="utf-8")
         html_body = body
@@ -272,36 +346,72 @@ def render_pandoc(
         outputs["html"] = target
     if "docx" in formats:
         target = out_dir / OUTPUT_NAMES["docx"]
-        _pandoc(body, "docx", target.resolve(), ["--toc"] + common, work)
+        # A4, and the banner in the page header of every page, as Quarto gets them
+        (work / "reference.docx").write_bytes(reference_docx(banner))
+        args = ["--toc", "--reference-doc", "reference.docx"] + common
+        _pandoc(body, "docx", target.resolve(), args, work)
         outputs["docx"] = target
     if "pdf" in formats:
         target = out_dir / OUTPUT_NAMES["pdf"]
         _typst_pdf(body, work, target.resolve(), banner, meta)
         outputs["pdf"] = target
-    return RenderResult("pandoc", outputs, warnings)
+    return RenderResult("pandoc", outputs, warnings, pandoc_version())
 
 
-def render_quarto(stage: Path, out_dir: Path, formats: tuple[str, ...]) -> RenderResult:
-    """Render with the Quarto CLI (through the `quarto` Python package), without executing."""
-    import quarto
+def render_quarto(
+    stage: Path, out_dir: Path, formats: tuple[str, ...], renderer: Renderer | None = None
+) -> RenderResult:
+    """Render the staged project with the Quarto CLI (all formats in one call, no execution).
 
+    Quarto runs as a subprocess: a non-zero exit stops the run with Quarto's own message.
+    """
+    renderer = renderer or choose_renderer()
     index = stage / "reports" / "index.qmd"
     problems = check_targets(expand_includes(index), index.parent)
     if problems:
         raise ExecutionError("cannot render: " + "; ".join(problems))
-    fmt = {"html": "html", "docx": "docx", "pdf": "typst"}
-    for f in formats:
-        quarto.render(str(stage), output_format=fmt[f], execute=False, quiet=True)
     produced = stage / "build" / "report"
+    shutil.rmtree(produced, ignore_errors=True)
+    # every format of _quarto.yml in one call; a subset one call each (`--to` takes one)
+    targets = (
+        [None] if set(formats) >= set(QUARTO_FORMATS) else [QUARTO_FORMATS[f] for f in formats]
+    )
+    env = dict(os.environ, QUARTO_PRINT_STACK="false")
+    log = ""
+    for to in targets:
+        cmd = [renderer.executable, "render", str(stage), "--no-execute"]
+        cmd += ["--to", to] if to else []
+        try:
+            res = subprocess.run(cmd, cwd=stage, capture_output=True, text=True, env=env)
+        except OSError as exc:
+            raise ExecutionError(
+                f"Quarto could not be started ({renderer.executable}): {exc}"
+            ) from exc
+        log += _clean(res.stderr) + "\n" + _clean(res.stdout) + "\n"
+        if res.returncode != 0:
+            raise ExecutionError(
+                f"Quarto {renderer.version} failed (exit {res.returncode}):\n" + quarto_errors(log)
+            )
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs = {}
     for f in formats:
-        hits = list(produced.rglob(OUTPUT_NAMES[f]))
+        hits = sorted(produced.rglob(OUTPUT_NAMES[f]))
         if not hits:
-            raise ExecutionError(f"Quarto did not produce {OUTPUT_NAMES[f]}")
+            raise ExecutionError(
+                f"Quarto {renderer.version} exited without error but did not produce "
+                f"{OUTPUT_NAMES[f]}; its messages:\n" + quarto_errors(log)
+            )
         shutil.copy2(hits[0], out_dir / OUTPUT_NAMES[f])
         outputs[f] = out_dir / OUTPUT_NAMES[f]
-    return RenderResult("quarto", outputs)
+    warnings = [ln.strip() for ln in log.splitlines() if ln.strip().startswith("WARN")]
+    return RenderResult("quarto", outputs, warnings, renderer.version)
+
+
+def quarto_errors(log: str, limit: int = 40) -> str:
+    """Quarto's own error text: from its first ERROR line on, else the end of its output."""
+    lines = [ln for ln in log.splitlines() if ln.strip()]
+    start = next((i for i, ln in enumerate(lines) if "ERROR" in ln), max(0, len(lines) - limit))
+    return "\n".join(lines[start : start + limit])
 
 
 def render(
@@ -311,12 +421,17 @@ def render(
     banner: str | None = None,
     force_pandoc: bool = False,
     say=print,
+    renderer: Renderer | None = None,
 ) -> RenderResult:
     """Render the staged project: Quarto if available, else the pandoc fallback (said once)."""
     try:
-        if quarto_available() and not force_pandoc:
-            return render_quarto(stage, out_dir, formats)
-        say("quarto CLI not found on PATH: rendering with the pandoc fallback (pypandoc-binary)")
+        renderer = renderer or choose_renderer(force_pandoc)
+        if renderer.name == "quarto":
+            return render_quarto(stage, out_dir, formats, renderer)
+        if not force_pandoc:
+            say(
+                "quarto CLI not found on PATH: rendering with the pandoc fallback (pypandoc-binary)"
+            )
         return render_pandoc(stage, out_dir, formats, banner)
     except ExecutionError:
         raise
