@@ -79,6 +79,11 @@ def expected_exhibits(text: str, base: Path) -> list[tuple[str, str]]:
         cell = nb.cells[m.group(2)]
         if shows_exhibit(cell.label, cell.outputs):
             found.append((m.start(), cell.label))
+        # tables captioned inside the cell's own Markdown output are numbered where it sits
+        md = "\n".join("".join(o.get("data", {}).get("text/markdown", "")) for o in cell.outputs)
+        inner = [x.group(1) for x in map(INLINE_TABLE.match, md.splitlines()) if x]
+        for k, label in enumerate(x for x in inner if x != cell.label):
+            found.append((m.start() + 1 + k, label))
     offset = 0
     for line in text.splitlines(keepends=True):
         m = INLINE_TABLE.match(line.rstrip("\n"))

@@ -184,6 +184,26 @@ def _produces_exhibit(cell) -> bool:
     return False
 
 
+def _captioned_tables(cell) -> list[str]:
+    """tbl- ids captioned inside a cell's Markdown outputs, in order."""
+    md = "".join(
+        "".join(out.get("data", {}).get("text/markdown", "")) + "\n" for out in cell.outputs
+    )
+    return [label for label in TBL_INLINE.findall(md) if label != cell.label]
+
+
+def _number_captions(text: str, numbers: dict[str, str], skip: str = "") -> str:
+    """': caption {#tbl-x}' -> ': Table N: caption {#tbl-x}' for numbered tables."""
+    return TBL_CAPTION.sub(
+        lambda m: (
+            f": Table {numbers[m.group(2)]}: {m.group(1)} {{#{m.group(2)}}}"
+            if m.group(2) in numbers and m.group(2) != skip
+            else m.group(0)
+        ),
+        text,
+    )
+
+
 def _number_exhibits(body: str, base: Path, notebooks: dict) -> dict[str, str]:
     """fig-/tbl- labels in order of appearance -> 'N' (only cells that produced one)."""
     order: list[str] = []
@@ -194,12 +214,15 @@ def _number_exhibits(body: str, base: Path, notebooks: dict) -> dict[str, str]:
             notebooks[nb_path] = read_notebook(nb_path)
         cell = notebooks[nb_path].cells[m.group(2)]
         if _produces_exhibit(cell):
-            pos.append((m.start(), m.group(2)))
+            pos.append((m.start(), 0, m.group(2)))
+        # a cell's Markdown may caption tables of its own ({#tbl-…}): Quarto numbers them too
+        for k, label in enumerate(_captioned_tables(cell), start=1):
+            pos.append((m.start(), k, label))
     for m in FIG_INLINE.finditer(body):
-        pos.append((m.start(), m.group(1)))
+        pos.append((m.start(), 0, m.group(1)))
     for m in TBL_INLINE.finditer(body):
-        pos.append((m.start(), m.group(1)))
-    for _, label in sorted(pos):
+        pos.append((m.start(), 0, m.group(1)))
+    for _, _, label in sorted(pos):
         if label.startswith(("fig-", "tbl-")) and label not in order:
             order.append(label)
     counts = {"fig": 0, "tbl": 0}
@@ -231,17 +254,11 @@ def resolve_markdown(index_qmd: Path, media_dir: Path) -> tuple[dict, str, list[
         if nb_path not in notebooks:
             notebooks[nb_path] = read_notebook(nb_path)
         cell = notebooks[nb_path].cells[m.group(2)]  # type: ignore[attr-defined]
-        return output_markdown(cell, media_dir, exhibit_numbers.get(cell.label))
+        md = output_markdown(cell, media_dir, exhibit_numbers.get(cell.label))
+        return _number_captions(md, exhibit_numbers, skip=cell.label)
 
     # tables captioned in the sources get "Table N:" like embedded ones
-    body = TBL_CAPTION.sub(
-        lambda m: (
-            f": Table {exhibit_numbers[m.group(2)]}: {m.group(1)} {{#{m.group(2)}}}"
-            if m.group(2) in exhibit_numbers
-            else m.group(0)
-        ),
-        body,
-    )
+    body = _number_captions(body, exhibit_numbers)
     body = EMBED.sub(embed, body)
     warnings: list[str] = []
     names = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
