@@ -95,7 +95,7 @@ def validate_inputs(cfg: Config, build: Path, progress: Progress) -> tuple[dict,
 
 def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     """Lay out a Quarto project in stage/: _quarto.yml, reports/, build/notebooks/."""
-    from evaluation.report import chapters
+    from evaluation.report import chapters, metric_refs
     from evaluation.report.banner import write_banners
 
     if stage.exists():
@@ -110,6 +110,10 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     generated = stage / "reports" / "_generated"
     chapters.write_generated(cfg, generated, run_dir)
     chapters.demote_non_exhibits(stage / "build" / "notebooks", stage / "reports")
+    # `{{< metric KEY >}}` references become text before either renderer reads the sources
+    metrics = _load_json(run_dir / "results" / "metrics.json")
+    absent = frozenset(k.lower() for k in cfg.periods) - {p.key for p in cfg.projects}
+    metric_refs.resolve_tree(stage / "reports", metrics, absent)
     write_banners(generated, SYNTHETIC_BANNER if cfg.synthetic else None)
 
 

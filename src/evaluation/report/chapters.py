@@ -33,6 +33,8 @@ ALIASES = {
 RUN_RECORD = "run_record.tsv"
 # Exhibit, Notebook, Cell label (breaks at hyphens), Results files: relative widths in %
 EXHIBIT_WIDTHS = (11, 28, 23, 38)
+# Question, Indicator, Value (95 % CI), n of N, What it means
+KEY_FINDINGS_WIDTHS = (11, 24, 23, 10, 32)
 
 INTRO = {
     "conversion": (
@@ -112,6 +114,23 @@ def _matrix(cfg: Config, run_dir: Path) -> str:
         + "\n\n: Evaluation matrix: each evaluation question, its OECD-DAC criterion, the "
         "criterion it is judged by and the exhibits that answer it "
         "(`evaluation_questions.yaml`). {#tbl-matrix}\n"
+    )
+
+
+def _key_findings(cfg: Config, run_dir: Path) -> str:
+    from evaluation.report import key_findings as kf
+
+    path = run_dir / "results" / "metrics.json"
+    metrics = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    m = load_matrix()
+    table = kf.key_findings(m, cfg, metrics, kf.load_indicator_display(), cfg.disclosure_min_count)
+    if table.empty:
+        return "_No headline indicator was computed in this run._\n"
+    return (
+        with_widths(markdown_table(table), KEY_FINDINGS_WIDTHS)
+        + "\n\n: Key findings: the headline indicator of each evaluation question (@tbl-matrix), "
+        "with its 95 % interval and the number of people it rests on (n of N). "
+        "{#tbl-key-findings}\n\n" + kf.criterion_findings(m, table) + "\n"
     )
 
 
@@ -292,6 +311,7 @@ def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
     (out / "comparison.qmd").write_text(_comparison(run_dir), encoding="utf-8")
     (out / "efficiency.qmd").write_text(_efficiency(run_dir), encoding="utf-8")
     (out / "matrix.qmd").write_text(_matrix(cfg, run_dir), encoding="utf-8")
+    (out / "key_findings.qmd").write_text(_key_findings(cfg, run_dir), encoding="utf-8")
     record = run_record(cfg, run_dir)
     summary_results = run_dir / "results" / "summary"
     summary_results.mkdir(parents=True, exist_ok=True)
