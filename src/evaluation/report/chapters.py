@@ -317,7 +317,7 @@ def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
     summary_results.mkdir(parents=True, exist_ok=True)
     record.to_csv(summary_results / RUN_RECORD, sep="\t", index=False)
     (out / "run_record.qmd").write_text(
-        markdown_table(record) + "\n\n: Run record: commit and hardware of this run "
+        markdown_table(record, raw=True) + "\n\n: Run record: commit and hardware of this run "
         f"(`results/summary/{RUN_RECORD}`; run times are in `build/manifest.json`). "
         "{#tbl-run-record}\n",
         encoding="utf-8",
@@ -327,7 +327,7 @@ def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
     order = report_order(index) if index.is_file() else None
     ex = exhibit_list(run_dir, order)
     (out / "exhibits.qmd").write_text(
-        with_widths(markdown_table(ex), EXHIBIT_WIDTHS)
+        with_widths(markdown_table(ex, raw=True), EXHIBIT_WIDTHS)
         + "\n\n: Exhibit list: every figure and table in the order shown, the notebook in "
         "`notebooks/` and the cell that made it (the project in brackets), and the tidy results "
         "files behind it, in `results/<project>/` (`metrics.json` in `results/`). {#tbl-exhibits}\n"
