@@ -93,6 +93,13 @@ def validate_inputs(cfg: Config, build: Path, progress: Progress) -> tuple[dict,
     return prepared, inputs
 
 
+def cutoff_epoch(cfg: Config) -> int:
+    """The data cut-off (midnight UTC) in seconds: the date of the report and of its files."""
+    import datetime as dt
+
+    return int(dt.datetime.combine(cfg.cutoff, dt.time(), dt.UTC).timestamp())
+
+
 def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     """Lay out a Quarto project in stage/: _quarto.yml, reports/, build/notebooks/."""
     from evaluation.report import chapters, metric_refs
@@ -287,6 +294,7 @@ def _run_validated(
                 force_pandoc=opts.force_pandoc,
                 say=progress.say,
                 renderer=renderer,
+                epoch=cutoff_epoch(cfg),
             )
             rendered_by, rendered_version = res.renderer, res.version
             for w in res.warnings:

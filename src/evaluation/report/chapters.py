@@ -286,6 +286,7 @@ def run_record(cfg: Config, run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {"Item": "git commit", "Value": git_commit()},
+            {"Item": "version (short commit)", "Value": git_commit()[:7]},
             {
                 "Item": "hardware",
                 "Value": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
@@ -299,9 +300,42 @@ def run_record(cfg: Config, run_dir: Path) -> pd.DataFrame:
     )
 
 
+def title_block(cfg: Config, index_qmd: Path, commit: str) -> str:
+    """Commissioning organisation, evaluator, version (commit), date (data cut-off) and how to
+    cite, from the front matter of index.qmd; also dates the staged index.qmd with the cut-off."""
+    import yaml
+
+    text = index_qmd.read_text(encoding="utf-8")
+    end = text.find("\n---", 3)
+    meta = yaml.safe_load(text[3:end]) or {}
+    if "date" not in meta:
+        index_qmd.write_text(
+            text[:end] + f'\ndate: "{cfg.cutoff.isoformat()}"' + text[end:], encoding="utf-8"
+        )
+    version = commit[:7] if commit and commit != "unknown" else "unversioned"
+    evaluator = meta.get("evaluator") or meta.get("author") or "the evaluator"
+    title = meta.get("title", cfg.title)
+    return (
+        "::: {.title-block}\n"
+        f"**Commissioned by** {meta.get('commissioned-by', 'the commissioning organisation')}. "
+        f"**Evaluator:** {evaluator}. **Version** {version}, data cut-off "
+        f"{cfg.cutoff.isoformat()}.\n\n"
+        f"**How to cite:** {evaluator} ({cfg.cutoff.year}). *{title}*. Version {version}, data "
+        f"cut-off {cfg.cutoff.isoformat()}. A technical annex (data dictionary, validation, "
+        "exhibit list, provenance) is @sec-appendices.\n:::\n"
+    )
+
+
 def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
     """Write the configuration- and run-dependent report parts into out/."""
+    from evaluation.hashing import git_commit
+
     out.mkdir(parents=True, exist_ok=True)
+    index = out.parent / "index.qmd"
+    if index.is_file():
+        (out / "title_block.qmd").write_text(
+            title_block(cfg, index, git_commit()), encoding="utf-8"
+        )
     (out / "conversion.qmd").write_text(
         _project_sections(cfg, run_dir, "conversion"), encoding="utf-8"
     )

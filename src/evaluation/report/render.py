@@ -273,7 +273,9 @@ def _pandoc(md: str, to: str, out: Path, extra: list[str], cwd: Path) -> None:
         os.chdir(old)
 
 
-def _typst_pdf(md: str, stage: Path, out: Path, banner: str | None, meta: dict) -> None:
+def _typst_pdf(
+    md: str, stage: Path, out: Path, banner: str | None, meta: dict, epoch: int | None = None
+) -> None:
     """Markdown → typst (pandoc) → PDF (typst), with our numbering and the synthetic header."""
     import typst
 
@@ -294,7 +296,7 @@ def _typst_pdf(md: str, stage: Path, out: Path, banner: str | None, meta: dict) 
     i = text.find(marker)
     text = text[:i] + block + text[i:] if i != -1 else block + text
     src.write_text(text, encoding="utf-8")
-    typst.compile(str(src), output=str(out), root=str(stage))
+    typst.compile(str(src), output=str(out), root=str(stage), timestamp=epoch)
 
 
 def _meta_args(meta: dict) -> list[str]:
@@ -310,7 +312,11 @@ def _meta_args(meta: dict) -> list[str]:
 
 
 def render_pandoc(
-    stage: Path, out_dir: Path, formats: tuple[str, ...], banner: str | None = None
+    stage: Path,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    banner: str | None = None,
+    epoch: int | None = None,
 ) -> RenderResult:
     """Render stage/reports/index.qmd with pandoc into out_dir."""
     index = stage / "reports" / "index.qmd"
@@ -353,7 +359,7 @@ def render_pandoc(
         outputs["docx"] = target
     if "pdf" in formats:
         target = out_dir / OUTPUT_NAMES["pdf"]
-        _typst_pdf(body, work, target.resolve(), banner, meta)
+        _typst_pdf(body, work, target.resolve(), banner, meta, epoch)
         outputs["pdf"] = target
     return RenderResult("pandoc", outputs, warnings, pandoc_version())
 
@@ -422,8 +428,26 @@ def render(
     force_pandoc: bool = False,
     say=print,
     renderer: Renderer | None = None,
+    epoch: int | None = None,
 ) -> RenderResult:
-    """Render the staged project: Quarto if available, else the pandoc fallback (said once)."""
+    """Render the staged project: Quarto if available, else the pandoc fallback (said once).
+
+    `epoch` (seconds, e.g. the data cut-off) stands for "now" in every output, as
+    SOURCE_DATE_EPOCH, so that identical inputs give byte-identical DOCX and PDF files.
+    """
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None:
+        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        return _render(stage, out_dir, formats, banner, force_pandoc, say, renderer, epoch)
+    finally:
+        if saved is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = saved
+
+
+def _render(stage, out_dir, formats, banner, force_pandoc, say, renderer, epoch) -> RenderResult:
     try:
         renderer = renderer or choose_renderer(force_pandoc)
         if renderer.name == "quarto":
@@ -432,7 +456,7 @@ def render(
             say(
                 "quarto CLI not found on PATH: rendering with the pandoc fallback (pypandoc-binary)"
             )
-        return render_pandoc(stage, out_dir, formats, banner)
+        return render_pandoc(stage, out_dir, formats, banner, epoch)
     except ExecutionError:
         raise
     except Exception as exc:  # noqa: BLE001 - any renderer failure becomes exit code 3
