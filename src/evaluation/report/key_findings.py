@@ -117,9 +117,21 @@ def key_findings(
                     "What it means": " ".join(x for x in (spec.get("meaning", ""), verdict) if x),
                 }
             )
-    return pd.DataFrame(
+    table = pd.DataFrame(
         rows, columns=["Question", "Indicator", "Value (95 % CI)", "n of N", "What it means"]
     )
+    # a question's meaning is said once, on its first row; later rows say only what differs
+    first = table["Question"].ne(table["Question"].shift())
+    for i in table.index[~first]:
+        meaning = display.get(_head(table.at[i, "Indicator"], display), {}).get("meaning", "")
+        table.at[i, "What it means"] = table.at[i, "What it means"].replace(meaning, "").strip()
+    return table
+
+
+def _head(label: str, display: Mapping[str, Mapping[str, str]]) -> str:
+    """The indicator key whose label ends this row's indicator text."""
+    hits = [k for k, spec in display.items() if label.endswith(spec.get("label", "\0"))]
+    return max(hits, key=lambda k: len(display[k]["label"]), default="")
 
 
 def _section(q: Question) -> str:
@@ -142,7 +154,7 @@ def criterion_findings(m: Matrix, table: pd.DataFrame) -> str:
             where = f"@{_section(q)}"
             if rows.empty:
                 parts.append(
-                    f"{q.question} Answered descriptively, without a headline indicator ({where})."
+                    f"{q.id} is answered descriptively, without a headline indicator ({where})."
                 )
                 continue
             withheld = (rows["Value (95 % CI)"].str.startswith("withheld")).sum()
@@ -163,6 +175,6 @@ def criterion_findings(m: Matrix, table: pd.DataFrame) -> str:
             if no_interval and not withheld:
                 notes.append("shown without an interval")
             verdict = "; ".join(notes) if notes else "the estimates are precise enough to judge"
-            parts.append(f"{q.question} See {q.id} in the table: {verdict} ({where}).")
+            parts.append(f"{q.id}: {verdict} ({where}).")
         paras.append(f"**{crit.capitalize()}.** " + " ".join(parts))
     return "\n\n".join(paras)

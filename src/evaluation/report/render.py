@@ -36,6 +36,12 @@ SECTION_NUMBERING = "1.1.1"
 REF = re.compile(r"(?<![\w@])@((?:fig|tbl|sec)-[\w-]*\w)")
 FIG_INLINE = re.compile(r"!\[[^\]]*\]\([^)]*\)\{#(fig-[\w-]+)")
 TBL_INLINE = re.compile(r"^:\s.*\{#(tbl-[\w-]+)\}\s*$", re.M)
+PAGEBREAK = re.compile(r"^\{\{<\s*pagebreak\s*>\}\}\s*$", re.M)
+# Quarto's {{< pagebreak >}} for the fallback: a page break in typst and Word, nothing in HTML
+PAGEBREAK_RAW = (
+    "```{=typst}\n#pagebreak(weak: true)\n```\n\n"
+    '```{=openxml}\n<w:p><w:r><w:br w:type="page"/></w:r></w:p>\n```'
+)
 TBL_CAPTION = re.compile(r"^:\s+(.*?)\s*\{#(tbl-[\w-]+)\}\s*$", re.M)
 
 CSS = """
@@ -243,6 +249,7 @@ def resolve_markdown(index_qmd: Path, media_dir: Path) -> tuple[dict, str, list[
         body,
     )
     body = EMBED.sub(embed, body)
+    body = PAGEBREAK.sub(lambda _: PAGEBREAK_RAW, body)
     warnings: list[str] = []
     names = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
 
