@@ -7,7 +7,7 @@ import re
 import pandas as pd
 
 # a cell that reads as a number (or a suppression marker): right-aligned like numbers
-NUMERIC_CELL = re.compile(r"^(?:[−+-]?[\d.,]+\s?%?|x|<\d+|)$")
+NUMERIC_CELL = re.compile(r"^(?:[−+-]?[\d.,]+\s?%?(?:\s?(?:–|to)\s?[−+-]?[\d.,]+\s?%?)?|x|<\d+|)$")
 
 SYNTHETIC_BANNER = (
     '::: {.callout-warning title="Synthetic data"}\n'
@@ -51,9 +51,11 @@ def markdown_table(
             bool(body) and all(NUMERIC_CELL.match(r[i]) for r in body)
         )
         a = align.get(c, "right" if numeric else "left")
-        # dash counts set pandoc's relative column widths when a row is long
-        width = max([len(c)] + [len(r[i]) for r in body]) if body else len(c)
-        dashes = "-" * max(3, min(width, 40))
+        # dash counts set pandoc's relative column widths when a row is long: numbers get their
+        # full width plus room (so "52.8 %" or "32.4–71.7 %" never breaks), text at most 30
+        cells = [len(r[i]) for r in body]
+        width = max(cells) + 2 if numeric and cells else min(max([len(c), *cells]), 30)
+        dashes = "-" * max(3, width)
         rule.append({"left": f":{dashes}", "right": f"{dashes}:", "center": f":{dashes}:"}[a])
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in body]
