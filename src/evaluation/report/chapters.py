@@ -34,7 +34,7 @@ RUN_RECORD = "run_record.tsv"
 # Exhibit, Notebook, Cell label (breaks at hyphens), Results files: relative widths in %
 EXHIBIT_WIDTHS = (11, 28, 23, 38)
 # Question, Indicator, Value (95 % CI), n of N, What it means
-KEY_FINDINGS_WIDTHS = (11, 24, 23, 10, 32)
+KEY_FINDINGS_WIDTHS = (13, 23, 23, 10, 31)
 
 INTRO = {
     "conversion": (
