@@ -80,10 +80,13 @@ def report_text(html_path: Path) -> str:
 
 
 def results_pool(build: Path) -> Pool:
-    """Numbers of build/results (CSV, JSON and the run record) and the published figures."""
+    """Numbers of build/results (CSV, JSON and the run record), the published figures and the
+    code lists."""
     results = (build / "results").resolve()
     files = [p for p in results.rglob("*") if p.suffix in (".csv", ".json", ".tsv")]
     files.append(ROOT / "data" / "published" / "figures.csv")
+    # the code lists tables label codes with (support point names, countries): declared input
+    files.append(ROOT / "data_schemas" / "codes.yaml")
     return Pool([p.read_text(encoding="utf-8") for p in files])
 
 

@@ -14,6 +14,8 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -306,6 +308,25 @@ def _typst_pdf(
     typst.compile(str(src), output=str(out), root=str(stage), timestamp=epoch)
 
 
+def normalise_docx(path: Path, epoch: int) -> None:
+    """Give every zip entry of a Word file the same timestamp (the epoch, as in the document's
+    properties): identical content then gives identical bytes, whoever wrote the zip."""
+    import datetime as dt
+    import zipfile
+
+    stamp = dt.datetime.fromtimestamp(max(epoch, 315532800), dt.UTC).timetuple()[:6]
+    with zipfile.ZipFile(path) as z:
+        entries = [(i, z.read(i.filename)) for i in z.infolist()]
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, date_time=stamp)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            z.writestr(fixed, data)
+    tmp.replace(path)
+
+
 def _meta_args(meta: dict) -> list[str]:
     args = []
     for key in ("title", "subtitle", "date"):
@@ -326,6 +347,13 @@ def render_pandoc(
     epoch: int | None = None,
 ) -> RenderResult:
     """Render stage/reports/index.qmd with pandoc into out_dir."""
+    with source_date(epoch):
+        return _render_pandoc(stage, out_dir, formats, banner, epoch)
+
+
+def _render_pandoc(
+    stage: Path, out_dir: Path, formats: tuple[str, ...], banner: str | None, epoch: int | None
+) -> RenderResult:
     index = stage / "reports" / "index.qmd"
     work = stage / "_pandoc"
     work.mkdir(parents=True, exist_ok=True)
@@ -363,6 +391,8 @@ def render_pandoc(
         (work / "reference.docx").write_bytes(reference_docx(banner))
         args = ["--toc", "--reference-doc", "reference.docx"] + common
         _pandoc(body, "docx", target.resolve(), args, work)
+        if epoch is not None:
+            normalise_docx(target, epoch)
         outputs["docx"] = target
     if "pdf" in formats:
         target = out_dir / OUTPUT_NAMES["pdf"]
@@ -442,11 +472,21 @@ def render(
     `epoch` (seconds, e.g. the data cut-off) stands for "now" in every output, as
     SOURCE_DATE_EPOCH, so that identical inputs give byte-identical DOCX and PDF files.
     """
+    with source_date(epoch):
+        res = _render(stage, out_dir, formats, banner, force_pandoc, say, renderer, epoch)
+    if epoch is not None and "docx" in res.outputs and res.renderer == "quarto":
+        normalise_docx(res.outputs["docx"], epoch)
+    return res
+
+
+@contextmanager
+def source_date(epoch: int | None) -> Iterator[None]:
+    """SOURCE_DATE_EPOCH for pandoc, Quarto and typst while rendering, then as it was."""
     saved = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch is not None:
         os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
     try:
-        return _render(stage, out_dir, formats, banner, force_pandoc, say, renderer, epoch)
+        yield
     finally:
         if saved is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
