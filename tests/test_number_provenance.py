@@ -80,10 +80,13 @@ def report_text(html_path: Path) -> str:
 
 
 def results_pool(build: Path) -> Pool:
-    """Numbers of build/results (CSV, JSON and the run record) and the published figures."""
+    """Numbers of build/results (CSV, JSON and the run record), the published figures and the
+    code lists."""
     results = (build / "results").resolve()
     files = [p for p in results.rglob("*") if p.suffix in (".csv", ".json", ".tsv")]
     files.append(ROOT / "data" / "published" / "figures.csv")
+    # the code lists tables label codes with (support point names, countries): declared input
+    files.append(ROOT / "data_schemas" / "codes.yaml")
     return Pool([p.read_text(encoding="utf-8") for p in files])
 
 
@@ -119,23 +122,34 @@ def test_every_number_in_the_report_comes_from_results(default_build):
 
 
 def test_a_number_typed_into_a_qmd_is_caught(default_build, tmp_path):
-    """Plant a number in a staged copy of the sources, render it with the fallback, and check."""
+    """Plant a typed number and a metric reference in a staged copy of the evaluator's
+    recommendations chapter, render it with the fallback, and check: only the typed number is
+    unexplained (the reference prints the metric from metrics.json)."""
+    import json
+
     from evaluation import config
     from evaluation.pipeline.run import stage_report
-    from evaluation.report import render
+    from evaluation.report import metric_refs, render
 
     cfg = config.load(ROOT / "evaluation.yml")
     run_dir = (default_build / "results").resolve().parent
     stage = tmp_path / "stage"
     stage_report(cfg, run_dir, stage)
-    conclusions = stage / "reports" / "_conclusions.qmd"
-    conclusions.write_text(
-        conclusions.read_text(encoding="utf-8") + "\nThe project helped 8461.7 people.\n",
+    chapter = stage / "reports" / "_recommendations.qmd"
+    assert "{{< metric" not in chapter.read_text(encoding="utf-8"), "references left unresolved"
+    chapter.write_text(
+        chapter.read_text(encoding="utf-8")
+        + "\nThe project helped 8461.7 people; MOH2 returned {{< metric moh2.return_rate >}}.\n",
         encoding="utf-8",
     )
+    metrics = json.loads((default_build / "results" / "metrics.json").read_text())
+    metric_refs.resolve_tree(stage / "reports", metrics)
     out = tmp_path / "out"
     render.render_pandoc(stage, out, ("html",))
     pool = results_pool(default_build)
     before = set(unexplained(report_text(default_build / "report" / "index.html"), pool))
-    after = set(unexplained(report_text(out / "index.html"), pool))
+    text = report_text(out / "index.html")
+    rate = metrics["moh2.return_rate"]
+    assert f"MOH2 returned {100 * rate['estimate']:.1f} %" in text
+    after = set(unexplained(text, pool))
     assert after - before == {"8461.7"}

@@ -93,9 +93,16 @@ def validate_inputs(cfg: Config, build: Path, progress: Progress) -> tuple[dict,
     return prepared, inputs
 
 
+def cutoff_epoch(cfg: Config) -> int:
+    """The data cut-off (midnight UTC) in seconds: the date of the report and of its files."""
+    import datetime as dt
+
+    return int(dt.datetime.combine(cfg.cutoff, dt.time(), dt.UTC).timestamp())
+
+
 def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     """Lay out a Quarto project in stage/: _quarto.yml, reports/, build/notebooks/."""
-    from evaluation.report import chapters
+    from evaluation.report import chapters, metric_refs
     from evaluation.report.banner import write_banners
 
     if stage.exists():
@@ -110,6 +117,10 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     generated = stage / "reports" / "_generated"
     chapters.write_generated(cfg, generated, run_dir)
     chapters.demote_non_exhibits(stage / "build" / "notebooks", stage / "reports")
+    # `{{< metric KEY >}}` references become text before either renderer reads the sources
+    metrics = _load_json(run_dir / "results" / "metrics.json")
+    absent = frozenset(k.lower() for k in cfg.periods) - {p.key for p in cfg.projects}
+    metric_refs.resolve_tree(stage / "reports", metrics, absent)
     write_banners(generated, SYNTHETIC_BANNER if cfg.synthetic else None)
 
 
@@ -312,6 +323,7 @@ def _run_validated(
                 force_pandoc=opts.force_pandoc,
                 say=progress.say,
                 renderer=renderer,
+                epoch=cutoff_epoch(cfg),
             )
             rendered_by, rendered_version = res.renderer, res.version
             for w in res.warnings:

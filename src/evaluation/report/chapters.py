@@ -33,6 +33,8 @@ ALIASES = {
 RUN_RECORD = "run_record.tsv"
 # Exhibit, Notebook, Cell label (breaks at hyphens), Results files: relative widths in %
 EXHIBIT_WIDTHS = (11, 28, 23, 38)
+# Question, Indicator, Value (95 % CI), n of N, What it means
+KEY_FINDINGS_WIDTHS = (13, 23, 23, 10, 31)
 
 INTRO = {
     "conversion": (
@@ -112,6 +114,23 @@ def _matrix(cfg: Config, run_dir: Path) -> str:
         + "\n\n: Evaluation matrix: each evaluation question, its OECD-DAC criterion, the "
         "criterion it is judged by and the exhibits that answer it "
         "(`evaluation_questions.yaml`). {#tbl-matrix}\n"
+    )
+
+
+def _key_findings(cfg: Config, run_dir: Path) -> str:
+    from evaluation.report import key_findings as kf
+
+    path = run_dir / "results" / "metrics.json"
+    metrics = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    m = load_matrix()
+    table = kf.key_findings(m, cfg, metrics, kf.load_indicator_display(), cfg.disclosure_min_count)
+    if table.empty:
+        return "_No headline indicator was computed in this run._\n"
+    return (
+        with_widths(markdown_table(table), KEY_FINDINGS_WIDTHS)
+        + "\n\n: Key findings: the headline indicator of each evaluation question (@tbl-matrix), "
+        "with its 95 % interval and the number of people it rests on (n of N). "
+        "{#tbl-key-findings}\n\n" + kf.criterion_findings(m, table) + "\n"
     )
 
 
@@ -267,6 +286,7 @@ def run_record(cfg: Config, run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {"Item": "git commit", "Value": git_commit()},
+            {"Item": "version (short commit)", "Value": git_commit()[:7]},
             {
                 "Item": "hardware",
                 "Value": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
@@ -280,9 +300,42 @@ def run_record(cfg: Config, run_dir: Path) -> pd.DataFrame:
     )
 
 
+def title_block(cfg: Config, index_qmd: Path, commit: str) -> str:
+    """Commissioning organisation, evaluator, version (commit), date (data cut-off) and how to
+    cite, from the front matter of index.qmd; also dates the staged index.qmd with the cut-off."""
+    import yaml
+
+    text = index_qmd.read_text(encoding="utf-8")
+    end = text.find("\n---", 3)
+    meta = yaml.safe_load(text[3:end]) or {}
+    if "date" not in meta:
+        index_qmd.write_text(
+            text[:end] + f'\ndate: "{cfg.cutoff.isoformat()}"' + text[end:], encoding="utf-8"
+        )
+    version = commit[:7] if commit and commit != "unknown" else "unversioned"
+    evaluator = meta.get("evaluator") or meta.get("author") or "the evaluator"
+    title = meta.get("title", cfg.title)
+    return (
+        "::: {.title-block}\n"
+        f"**Commissioned by** {meta.get('commissioned-by', 'the commissioning organisation')}. "
+        f"**Evaluator:** {evaluator}. **Version** {version}, data cut-off "
+        f"{cfg.cutoff.isoformat()}.\n\n"
+        f"**How to cite:** {evaluator} ({cfg.cutoff.year}). *{title}*. Version {version}, data "
+        f"cut-off {cfg.cutoff.isoformat()}. A technical annex (data dictionary, validation, "
+        "exhibit list, provenance) is @sec-appendices.\n:::\n"
+    )
+
+
 def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
     """Write the configuration- and run-dependent report parts into out/."""
+    from evaluation.hashing import git_commit
+
     out.mkdir(parents=True, exist_ok=True)
+    index = out.parent / "index.qmd"
+    if index.is_file():
+        (out / "title_block.qmd").write_text(
+            title_block(cfg, index, git_commit()), encoding="utf-8"
+        )
     (out / "conversion.qmd").write_text(
         _project_sections(cfg, run_dir, "conversion"), encoding="utf-8"
     )
@@ -292,12 +345,13 @@ def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
     (out / "comparison.qmd").write_text(_comparison(run_dir), encoding="utf-8")
     (out / "efficiency.qmd").write_text(_efficiency(run_dir), encoding="utf-8")
     (out / "matrix.qmd").write_text(_matrix(cfg, run_dir), encoding="utf-8")
+    (out / "key_findings.qmd").write_text(_key_findings(cfg, run_dir), encoding="utf-8")
     record = run_record(cfg, run_dir)
     summary_results = run_dir / "results" / "summary"
     summary_results.mkdir(parents=True, exist_ok=True)
     record.to_csv(summary_results / RUN_RECORD, sep="\t", index=False)
     (out / "run_record.qmd").write_text(
-        markdown_table(record) + "\n\n: Run record: commit and hardware of this run "
+        markdown_table(record, raw=True) + "\n\n: Run record: commit and hardware of this run "
         f"(`results/summary/{RUN_RECORD}`; run times are in `build/manifest.json`). "
         "{#tbl-run-record}\n",
         encoding="utf-8",
@@ -307,7 +361,7 @@ def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
     order = report_order(index) if index.is_file() else None
     ex = exhibit_list(run_dir, order)
     (out / "exhibits.qmd").write_text(
-        with_widths(markdown_table(ex), EXHIBIT_WIDTHS)
+        with_widths(markdown_table(ex, raw=True), EXHIBIT_WIDTHS)
         + "\n\n: Exhibit list: every figure and table in the order shown, the notebook in "
         "`notebooks/` and the cell that made it (the project in brackets), and the tidy results "
         "files behind it, in `results/<project>/` (`metrics.json` in `results/`). {#tbl-exhibits}\n"

@@ -132,3 +132,24 @@ def publishable_model(result: ModelResult, threshold: int = 5) -> pd.DataFrame:
         columns={"label": "covariate", "n": "events", "rate": "share with event"}
     )
     return shown
+
+
+def model_tables(
+    results: list[ModelResult], threshold: int = 5
+) -> list[tuple[str, pd.DataFrame | None]]:
+    """(heading sentence, table) per model, as a funder reads them: when no model could be
+    trusted, the descriptive rates (the same people, the same covariates) are shown once, after
+    every model's reason, instead of once per model."""
+    names = {"logistic": "Logistic regression", "cox": "Cause-specific Cox model"}
+    out: list[tuple[str, pd.DataFrame | None]] = []
+    descriptive: pd.DataFrame | None = None
+    for res in results:
+        title = f"**{names.get(res.kind, res.kind)}.** {res.describe()}"
+        if res.ok:
+            out.append((title, publishable_model(res, threshold)))
+        else:
+            out.append((title, None))
+            descriptive = publishable_model(res, threshold) if descriptive is None else descriptive
+    if descriptive is not None:
+        out.append(("**Descriptive rates by covariate** (no model could be trusted).", descriptive))
+    return out

@@ -14,6 +14,8 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +38,12 @@ SECTION_NUMBERING = "1.1.1"
 REF = re.compile(r"(?<![\w@])@((?:fig|tbl|sec)-[\w-]*\w)")
 FIG_INLINE = re.compile(r"!\[[^\]]*\]\([^)]*\)\{#(fig-[\w-]+)")
 TBL_INLINE = re.compile(r"^:\s.*\{#(tbl-[\w-]+)\}\s*$", re.M)
+PAGEBREAK = re.compile(r"^\{\{<\s*pagebreak\s*>\}\}\s*$", re.M)
+# Quarto's {{< pagebreak >}} for the fallback: a page break in typst and Word, nothing in HTML
+PAGEBREAK_RAW = (
+    "```{=typst}\n#pagebreak(weak: true)\n```\n\n"
+    '```{=openxml}\n<w:p><w:r><w:br w:type="page"/></w:r></w:p>\n```'
+)
 TBL_CAPTION = re.compile(r"^:\s+(.*?)\s*\{#(tbl-[\w-]+)\}\s*$", re.M)
 
 CSS = """
@@ -260,6 +268,7 @@ def resolve_markdown(index_qmd: Path, media_dir: Path) -> tuple[dict, str, list[
     # tables captioned in the sources get "Table N:" like embedded ones
     body = _number_captions(body, exhibit_numbers)
     body = EMBED.sub(embed, body)
+    body = PAGEBREAK.sub(lambda _: PAGEBREAK_RAW, body)
     warnings: list[str] = []
     names = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
 
@@ -290,7 +299,9 @@ def _pandoc(md: str, to: str, out: Path, extra: list[str], cwd: Path) -> None:
         os.chdir(old)
 
 
-def _typst_pdf(md: str, stage: Path, out: Path, banner: str | None, meta: dict) -> None:
+def _typst_pdf(
+    md: str, stage: Path, out: Path, banner: str | None, meta: dict, epoch: int | None = None
+) -> None:
     """Markdown → typst (pandoc) → PDF (typst), with our numbering and the synthetic header."""
     import typst
 
@@ -311,7 +322,26 @@ def _typst_pdf(md: str, stage: Path, out: Path, banner: str | None, meta: dict) 
     i = text.find(marker)
     text = text[:i] + block + text[i:] if i != -1 else block + text
     src.write_text(text, encoding="utf-8")
-    typst.compile(str(src), output=str(out), root=str(stage))
+    typst.compile(str(src), output=str(out), root=str(stage), timestamp=epoch)
+
+
+def normalise_docx(path: Path, epoch: int) -> None:
+    """Give every zip entry of a Word file the same timestamp (the epoch, as in the document's
+    properties): identical content then gives identical bytes, whoever wrote the zip."""
+    import datetime as dt
+    import zipfile
+
+    stamp = dt.datetime.fromtimestamp(max(epoch, 315532800), dt.UTC).timetuple()[:6]
+    with zipfile.ZipFile(path) as z:
+        entries = [(i, z.read(i.filename)) for i in z.infolist()]
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, date_time=stamp)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            z.writestr(fixed, data)
+    tmp.replace(path)
 
 
 def _meta_args(meta: dict) -> list[str]:
@@ -327,9 +357,20 @@ def _meta_args(meta: dict) -> list[str]:
 
 
 def render_pandoc(
-    stage: Path, out_dir: Path, formats: tuple[str, ...], banner: str | None = None
+    stage: Path,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    banner: str | None = None,
+    epoch: int | None = None,
 ) -> RenderResult:
     """Render stage/reports/index.qmd with pandoc into out_dir."""
+    with source_date(epoch):
+        return _render_pandoc(stage, out_dir, formats, banner, epoch)
+
+
+def _render_pandoc(
+    stage: Path, out_dir: Path, formats: tuple[str, ...], banner: str | None, epoch: int | None
+) -> RenderResult:
     index = stage / "reports" / "index.qmd"
     work = stage / "_pandoc"
     work.mkdir(parents=True, exist_ok=True)
@@ -367,10 +408,12 @@ def render_pandoc(
         (work / "reference.docx").write_bytes(reference_docx(banner))
         args = ["--toc", "--reference-doc", "reference.docx"] + common
         _pandoc(body, "docx", target.resolve(), args, work)
+        if epoch is not None:
+            normalise_docx(target, epoch)
         outputs["docx"] = target
     if "pdf" in formats:
         target = out_dir / OUTPUT_NAMES["pdf"]
-        _typst_pdf(body, work, target.resolve(), banner, meta)
+        _typst_pdf(body, work, target.resolve(), banner, meta, epoch)
         outputs["pdf"] = target
     return RenderResult("pandoc", outputs, warnings, pandoc_version())
 
@@ -439,8 +482,36 @@ def render(
     force_pandoc: bool = False,
     say=print,
     renderer: Renderer | None = None,
+    epoch: int | None = None,
 ) -> RenderResult:
-    """Render the staged project: Quarto if available, else the pandoc fallback (said once)."""
+    """Render the staged project: Quarto if available, else the pandoc fallback (said once).
+
+    `epoch` (seconds, e.g. the data cut-off) stands for "now" in every output, as
+    SOURCE_DATE_EPOCH, so that identical inputs give byte-identical DOCX and PDF files.
+    """
+    with source_date(epoch):
+        res = _render(stage, out_dir, formats, banner, force_pandoc, say, renderer, epoch)
+    if epoch is not None and "docx" in res.outputs and res.renderer == "quarto":
+        normalise_docx(res.outputs["docx"], epoch)
+    return res
+
+
+@contextmanager
+def source_date(epoch: int | None) -> Iterator[None]:
+    """SOURCE_DATE_EPOCH for pandoc, Quarto and typst while rendering, then as it was."""
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None:
+        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = saved
+
+
+def _render(stage, out_dir, formats, banner, force_pandoc, say, renderer, epoch) -> RenderResult:
     try:
         renderer = renderer or choose_renderer(force_pandoc)
         if renderer.name == "quarto":
@@ -449,7 +520,7 @@ def render(
             say(
                 "quarto CLI not found on PATH: rendering with the pandoc fallback (pypandoc-binary)"
             )
-        return render_pandoc(stage, out_dir, formats, banner)
+        return render_pandoc(stage, out_dir, formats, banner, epoch)
     except ExecutionError:
         raise
     except Exception as exc:  # noqa: BLE001 - any renderer failure becomes exit code 3

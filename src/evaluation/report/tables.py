@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
+
+# a cell that reads as a number (or a suppression marker): right-aligned like numbers
+NUMERIC_CELL = re.compile(r"^(?:[−+-]?[\d.,]+\s?%?(?:\s?(?:–|to)\s?[−+-]?[\d.,]+\s?%?)?|x|<\d+|)$")
 
 SYNTHETIC_BANNER = (
     '::: {.callout-warning title="Synthetic data"}\n'
@@ -21,18 +26,36 @@ def _cell(value: object, floatfmt: str) -> str:
 
 
 def markdown_table(
-    df: pd.DataFrame, floatfmt: str = ".3f", align: dict[str, str] | None = None
+    df: pd.DataFrame,
+    floatfmt: str = ".3f",
+    align: dict[str, str] | None = None,
+    raw: bool = False,
 ) -> str:
-    """A pipe table pandoc and Quarto both turn into native HTML/Word tables."""
+    """A pipe table pandoc and Quarto both turn into native HTML/Word tables, after the
+    presentation spec (labels, code labels, units; report/presentation.yaml); `raw` keeps
+    names and codes as they are, for the technical annex (data dictionary, provenance)."""
+    from evaluation.report.presentation import present
+
     align = align or {}
+    if not raw:
+        shown = present(df)
+        if len(shown.columns) == len(df.columns):
+            pairs = zip(df.columns, shown.columns, strict=True)
+            align = {str(new): align[str(old)] for old, new in pairs if str(old) in align}
+        df = shown
     cols = [str(c) for c in df.columns]
     body = [[_cell(v, floatfmt) for v in row] for row in df.itertuples(index=False)]
     rule = []
     for i, (c, dtype) in enumerate(zip(cols, df.dtypes, strict=True)):
-        a = align.get(c, "right" if pd.api.types.is_numeric_dtype(dtype) else "left")
-        # dash counts set pandoc's relative column widths when a row is long
-        width = max([len(c)] + [len(r[i]) for r in body]) if body else len(c)
-        dashes = "-" * max(3, min(width, 40))
+        numeric = pd.api.types.is_numeric_dtype(dtype) or (
+            bool(body) and all(NUMERIC_CELL.match(r[i]) for r in body)
+        )
+        a = align.get(c, "right" if numeric else "left")
+        # dash counts set pandoc's relative column widths when a row is long: numbers get their
+        # full width plus room (so "52.8 %" or "32.4–71.7 %" never breaks), text at most 30
+        cells = [len(r[i]) for r in body]
+        width = max(cells) + 2 if numeric and cells else min(max([len(c), *cells]), 30)
+        dashes = "-" * max(3, width)
         rule.append({"left": f":{dashes}", "right": f"{dashes}:", "center": f":{dashes}:"}[a])
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in body]

@@ -110,8 +110,11 @@ def survival_figure(
     return fig
 
 
-def analysis_survival_figure(a: DurabilityAnalysis) -> Figure:
-    """The overall staying curve of one project with its numbers at risk."""
+def analysis_survival_figure(a: DurabilityAnalysis) -> Figure | None:
+    """The overall staying curve of one project with its numbers at risk; None when nobody is
+    known to have left (a flat line at its start says nothing a sentence cannot)."""
+    if int(a.km["n_events"].sum()) == 0:
+        return None
     return survival_figure({a.project: a.km}, {a.project: a.at_risk}, a.at_risk_times, end=_end(a))
 
 
@@ -126,7 +129,7 @@ def group_survival_figure(a: DurabilityAnalysis, by: str = "main_support") -> Fi
     from evaluation.analysis.durability import numbers_at_risk
 
     km = a.km_support if by == "main_support" else a.km_country
-    if km.empty or km["group"].nunique() < 2:
+    if km.empty or km["group"].nunique() < 2 or int(km["n_events"].sum()) == 0:
         return None
     inc = a.times[a.times["included"]]
     curves, risk = {}, {}

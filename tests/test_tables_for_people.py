@@ -1,0 +1,182 @@
+"""Tables for people: the presentation spec turns names, codes and proportions into labels,
+code labels and percentages; no table of the evaluation shows an identifier or a raw code, and
+none is wider than the page (PDF: text inside the A4 page; HTML: inside the window)."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evaluation.report.presentation import present, value_labels
+from evaluation.report.tables import markdown_table
+
+# snake_case names (age_10, years_in_nl, lost_contact, n_baseline), "status = 1", three-decimal
+# whole numbers ("3.000")
+IDENTIFIER = re.compile(r"^[A-Za-z]+(?:_[A-Za-z0-9]+)+$|^\w+ = \d+$|^\d+\.000$")
+A4_WIDTH = 595.3
+
+
+def looks_raw(text: str) -> bool:
+    """A header or cell that is an identifier or a code of a code list with its own label."""
+    text = text.strip()
+    labels = value_labels()
+    is_code = text in labels and labels[text] != text and (text.islower() or text.isupper())
+    return bool(IDENTIFIER.match(text)) or (is_code and text not in {"MOH", "IOM"})
+
+
+def test_spec_turns_proportions_into_percentages_and_months_into_whole_months():
+    df = pd.DataFrame(
+        {
+            "horizon_months": [3.0, 12.0],
+            "estimate": [0.0063, 0.1154],
+            "ci_low": [0.0013, 0.0811],
+            "ci_high": [0.0213, 0.1563],
+            "n": [2, 32],
+            "N": [319, 319],
+            "at_risk": [293, 127],
+            "method": ["Aalen–Johansen", "Aalen–Johansen"],
+        }
+    )
+    out = present(df)
+    # 0.0063 -> 0.6 %, 0.1154 -> 11.5 %; 3.0 -> "3"; the constant method column goes
+    assert list(out["Returned (%)"]) == ["0.6", "11.5"]
+    assert list(out["Months after enrolment"]) == ["3", "12"]
+    assert "method" not in out.columns and "Aalen–Johansen" not in markdown_table(df)
+
+
+def test_codes_become_labels_from_the_code_lists():
+    df = pd.DataFrame({"ended by": ["lost_contact", "coa", "AFG", "sp03"], "n": [9, 8, 7, 6]})
+    out = present(df)
+    # labels as written in presentation.yaml and data_schemas/codes.yaml
+    assert list(out["Ended by"]) == [
+        "Lost contact",
+        "Reception centre (COA)",
+        "Afghanistan",
+        "Support point 03 (placeholder)",
+    ]
+
+
+def test_run_together_comparison_columns_become_grouped_readable_ones():
+    df = pd.DataFrame(
+        {
+            "baseline": ["MOH1"],
+            "other": ["MOH2"],
+            "n_baseline": [51],
+            "N_baseline": [148],
+            "rate_baseline": [34.46],
+            "n_other": [58],
+            "N_other": [161],
+            "rate_other": [36.02],
+            "difference": [1.56],
+            "ci_low": [-9.04],
+            "ci_high": [12.06],
+            "mdd_80": [15.69],
+        }
+    )
+    out = present(df)
+    assert list(out.columns) == [
+        "Baseline project",
+        "Compared project",
+        "Baseline: returned",
+        "Compared: returned",
+        "Difference (pp)",
+        "95 % CI (pp)",
+        "Smallest detectable difference (pp)",
+    ]
+    assert out.iloc[0]["Baseline: returned"] == "51 of 148 (34.5 %)"
+    assert out.iloc[0]["95 % CI (pp)"] == "\u22129.0 to 12.1"
+
+
+def test_the_checker_flags_identifiers_and_codes():
+    assert looks_raw("age_10") and looks_raw("n_baseline") and looks_raw("status = 1")
+    assert looks_raw("lost_contact") and looks_raw("coa") and looks_raw("3.000")
+    assert not looks_raw("Lost contact") and not looks_raw("MOH1") and not looks_raw("34.5 %")
+
+
+# --------------------------------------------------------------------------- the real report
+
+
+def _evaluation_tables(html_path: Path) -> list[tuple[str, list[list[str]]]]:
+    """(caption, rows of cells) of every table in the evaluation proper (before the annex)."""
+    raw = html_path.read_text(encoding="utf-8")
+    raw = raw[: raw.index('id="sec-appendices"')]
+    out = []
+    for t in re.findall(r"<table.*?</table>", raw, re.S):
+        cap = re.search(r"<caption.*?</caption>", t, re.S)
+        cells = [
+            [
+                " ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split())
+                for c in re.findall(r"<t[hd]\b.*?</t[hd]>", row, re.S)
+            ]
+            for row in re.findall(r"<tr.*?</tr>", t, re.S)
+        ]
+        out.append((re.sub(r"<[^>]+>", "", cap.group(0))[:60] if cap else "", cells))
+    return out
+
+
+def test_no_table_shows_an_identifier_or_a_raw_code(report_build):
+    tables = _evaluation_tables(report_build / "report" / "index.html")
+    assert len(tables) > 10
+    raw = [
+        (caption, cell)
+        for caption, rows in tables
+        for row in rows
+        for cell in row
+        if looks_raw(cell)
+    ]
+    assert raw == [], f"identifiers or raw codes in tables: {raw[:10]}"
+
+
+def test_no_table_is_wider_than_the_pdf_page(report_build, tmp_path):
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    bbox = tmp_path / "bbox.html"
+    pdf = report_build / "report" / "evaluation.pdf"
+    subprocess.run(["pdftotext", "-bbox", str(pdf), str(bbox)], check=True)
+    words = re.findall(r'xMax="([\d.]+)"[^>]*>([^<]*)<', bbox.read_text(encoding="utf-8"))
+    outside = [(w, float(x)) for x, w in words if float(x) > A4_WIDTH - 15]
+    assert outside == [], f"text past the right edge of the page: {outside[:10]}"
+
+
+def test_no_table_is_wider_than_the_html_page(report_build, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no headless Chromium to lay out the HTML")
+    page = tmp_path / "index.html"
+    probe = (
+        "<script>window.addEventListener('load',()=>{const w=document.documentElement.clientWidth;"
+        "const wide=[...document.querySelectorAll('table')].filter(t=>t.getBoundingClientRect()"
+        ".right>w+1).map(t=>(t.querySelector('caption')||t).textContent.slice(0,50));"
+        "document.body.setAttribute('data-wide',JSON.stringify(wide));});</script>"
+    )
+    page.write_text(
+        (report_build / "report" / "index.html")
+        .read_text(encoding="utf-8")
+        .replace("</body>", probe + "</body>"),
+        encoding="utf-8",
+    )
+    res = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1024,768",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    m = re.search(r'data-wide="([^"]*)"', res.stdout)
+    assert m, f"Chromium did not lay out the page: {res.stderr[-500:]}"
+    assert html.unescape(m.group(1)) == "[]", f"tables wider than the page: {m.group(1)}"
