@@ -103,6 +103,30 @@ def publishable_steps(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataF
     )
 
 
+def cohort_table(
+    cohorts: pd.DataFrame, follow: pd.DataFrame, horizon: float, threshold: int = 5
+) -> pd.DataFrame:
+    """The headline cohort steps (publishable_steps output, column cohort) with each cohort's
+    potential follow-up from analysis.estimands.cohort_follow_up: shortest and median months,
+    and how many could be followed to the primary `horizon` ('< threshold' for small counts).
+    Potential follow-up of a cohort with fewer than `threshold` people is withheld."""
+    f = follow.set_index("cohort")
+    small = (f["N"] > 0) & (f["N"] < threshold)
+    reach = f[f"followable_{horizon:g}m"]
+    cols = {
+        "potential follow-up (months, shortest–median)": [
+            "x" if s else f"{lo:.1f}–{med:.1f}"
+            for s, lo, med in zip(small, f["potential_min"], f["potential_median"], strict=True)
+        ],
+        f"could be followed {horizon:g} months": [
+            "x" if s else (f"< {threshold}" if 0 < n < threshold else str(int(n)))
+            for s, n in zip(small, reach, strict=True)
+        ],
+    }
+    extra = pd.DataFrame(cols, index=f.index)
+    return cohorts.join(extra, on="cohort")
+
+
 def publishable_chain(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
     """Chain steps for funders: like publishable_steps, and a step's N (the previous step's n)
     plus its rate are hidden whenever the previous step's n is hidden."""
