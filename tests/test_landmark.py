@@ -139,6 +139,8 @@ def test_landmark_default_reads_the_plan():
         "followed": 17,
         "excluded": 5,
     }
+    strict = D.analyse(_tables(), "MOH1", min_cell=1, threshold=6)
+    assert D.metrics(strict)["moh1.support_landmark"]["excluded"] is None  # 5 < 6: withheld
 
 
 def test_no_event_bound_uses_the_level_it_is_given():

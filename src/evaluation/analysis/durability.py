@@ -879,6 +879,10 @@ def composite_metric(a: DurabilityAnalysis, window: str = "m12") -> dict[str, An
     return out
 
 
+def _shown(n: int, threshold: int) -> int | None:
+    return None if 0 < n < threshold else int(n)
+
+
 def metrics(a: DurabilityAnalysis) -> dict[str, Any]:
     """Headline metrics under stable keys (<project>.durability_12m, .rss_composite_12m, ...)."""
     k = a.key
@@ -905,10 +909,10 @@ def metrics(a: DurabilityAnalysis) -> dict[str, Any]:
             "n_returnees": a.trajectory.n_returnees,
             "n_scores": a.trajectory.n_observations,
         },
-        f"{k}.support_landmark": {
+        f"{k}.support_landmark": {  # counts from 1 to threshold − 1 are withheld (None)
             "landmark_months": a.landmark.months,
-            "followed": len(a.landmark.times),
-            "excluded": a.landmark.excluded,
+            "followed": _shown(len(a.landmark.times), a.threshold),
+            "excluded": _shown(a.landmark.excluded, a.threshold),
         },
     }
 
