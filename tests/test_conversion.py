@@ -265,6 +265,10 @@ def test_cohort_table_shows_potential_follow_up_and_withholds_small_cohorts():
     t = conversion_tables.cohort_table(cohorts, follow, 6, threshold=5)
     assert t.iloc[:, 2].tolist() == ["21.0–24.0", "21.0–24.0", "x"]
     assert t.iloc[:, 3].tolist() == ["12", "12", "x"]
+    follow.loc[0, "followable_6m"] = 4  # a small count to the horizon in a large cohort
+    saved = conversion_tables.publishable_follow_up(follow, threshold=5)
+    assert saved.loc[0].tolist() == ["MOH1", "2016-H1", 12, 21.04, 24.0, "x"]
+    assert saved.loc[1].tolist() == ["MOH1", "2018-H1", "x", "x", "x", "x"]
 
 
 def test_publishable_subgroups_hide_small_counts():

@@ -127,6 +127,19 @@ def cohort_table(
     return cohorts.join(extra, on="cohort")
 
 
+def publishable_follow_up(follow: pd.DataFrame, threshold: int = 5) -> pd.DataFrame:
+    """analysis.estimands.cohort_follow_up for the results file: a cohort of 1 to threshold − 1
+    people has its count and follow-up withheld ('x'), and so has any count to a horizon that
+    is 1 to threshold − 1."""
+    out = follow.astype(object).copy()
+    counts = [c for c in follow if c.startswith("followable_")]
+    small = (follow["N"] > 0) & (follow["N"] < threshold)
+    out.loc[small, ["N", "potential_min", "potential_median", *counts]] = "x"
+    for c in counts:
+        out.loc[(follow[c] > 0) & (follow[c] < threshold), c] = "x"
+    return out
+
+
 def publishable_chain(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
     """Chain steps for funders: like publishable_steps, and a step's N (the previous step's n)
     plus its rate are hidden whenever the previous step's n is hidden."""
