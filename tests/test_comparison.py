@@ -59,3 +59,55 @@ def test_compare_pairs_uses_each_declared_baseline():
     ref = newcombe(20, 80, 58, 161)  # MOH3 minus its baseline MOH2
     assert comps[1].difference.estimate == ref.estimate
     assert (comps[1].difference.ci_low, comps[1].difference.ci_high) == (ref.ci_low, ref.ci_high)
+
+
+def test_overlapping_samples_get_no_independent_samples_interval():
+    from evaluation.analysis.comparison import compare_pairs
+    from evaluation.analysis.rates import wilson
+
+    rates = {"MOH1": wilson(2, 4), "MOH2": wilson(3, 4)}
+    members = {"MOH1": {"a", "b", "c", "d"}, "MOH2": {"c", "d", "e", "f"}}  # c, d in both
+    (c,) = compare_pairs(rates, "MOH1:MOH2", members=members)
+    assert c.overlap == 2 and not c.independent
+    assert c.difference.estimate == pytest.approx(0.25)  # 3/4 − 2/4, still described
+    m = c.metrics()["moh1_vs_moh2.return_rate_diff"]
+    assert (m["ci_low"], m["ci_high"], m["overlap"]) == (None, None, 2)
+    assert math.isnan(c.row()["ci_low"]) and math.isnan(c.row()["ci_high"])
+    text = c.sentence()
+    assert "2 persons are in both samples" in text and "Newcombe's interval assumes" in text
+    assert "CI for the difference" not in text
+    (apart,) = compare_pairs(rates, "MOH1:MOH2", members={"MOH1": {"a"}, "MOH2": {"b"}})
+    assert apart.independent and "CI for the difference" in apart.sentence()
+
+
+def test_crude_comparison_counts_carry_overs_once_from_their_first_enrolment():
+    from test_estimands import _tables
+
+    from evaluation.analysis import conversion as cv
+    from evaluation.analysis.comparison import person_comparisons
+    from evaluation.analysis.rates import newcombe
+
+    people = [
+        {"client": "a1", "project": "MOH1", "enrol": "2016-01-01", "dep": "2016-03-01"},
+        {"client": "a2", "project": "MOH1", "enrol": "2016-01-01"},
+        # carry-over: enrolled in MOH1, returned through MOH2
+        {"client": "c1", "project": "MOH1", "enrol": "2017-06-01", "exit": "2018-03-31",
+         "reason": "project_end"},
+        {"client": "c1", "project": "MOH2", "enrol": "2018-04-10", "dep": "2018-05-01"},
+        {"client": "b1", "project": "MOH2", "enrol": "2019-01-01", "dep": "2019-02-15"},
+        {"client": "b2", "project": "MOH2", "enrol": "2019-01-01"},
+    ]  # fmt: skip
+    t = _tables(people)
+    frames = {p: cv.client_frame(t, p) for p in ("MOH1", "MOH2")}
+    # per project c1 is in both samples (1 of 3 against 2 of 3); per person c1 counts once,
+    # in MOH1, where they did not return: 1 of 3 against 1 of 2
+    rates, (c,) = person_comparisons(frames, t["enrolments"], "MOH1:MOH2", "first_enrolment")
+    assert (rates["MOH1"].n, rates["MOH1"].N, rates["MOH2"].n, rates["MOH2"].N) == (1, 3, 1, 2)
+    assert c.independent and c.carried == 1
+    ref = newcombe(1, 2, 1, 3)
+    assert (c.difference.ci_low, c.difference.ci_high) == (ref.ci_low, ref.ci_high)
+    assert "clients enrolled in both projects are counted in the project of their first" in (
+        c.sentence()
+    )
+    rates, (c,) = person_comparisons(frames, t["enrolments"], "MOH1:MOH2", "exclude")
+    assert (rates["MOH1"].n, rates["MOH1"].N, rates["MOH2"].n, rates["MOH2"].N) == (1, 2, 1, 2)

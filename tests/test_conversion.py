@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from evaluation.analysis import conversion as cv
+from evaluation.analysis.plan import load_plan
 from evaluation.report import conversion_tables, conversion_text
 
 D = pd.Timestamp
@@ -191,7 +192,9 @@ def test_subgroup_bands_and_rates():
 
 def test_return_times_status_and_censoring():
     frame = cv.client_frame(tables(), "MOH1")
-    rt = cv.return_times(frame, end=D("2018-03-31").date(), cutoff=D("2017-01-01").date())
+    rt = cv.return_times(
+        frame, load_plan().return_, end=D("2018-03-31").date(), cutoff=D("2017-01-01").date()
+    )
     rt.index = frame["client_id"]
     m = cv.DAYS_PER_MONTH
     assert rt.loc["c1", "status"] == 1 and rt.loc["c1", "time"] == pytest.approx(122 / m)
@@ -203,6 +206,69 @@ def test_return_times_status_and_censoring():
     assert cv.data_cutoff(tables()) == D("2016-12-31").date()
     ex = cv.exit_table(rt).set_index("cause")["n"]
     assert ex.to_dict() == {"returned": 2, "censored": 1, "residence_permit": 1}
+
+
+def _exits_frame() -> pd.DataFrame:
+    rows = [  # client, exit date, exit reason, verified departure date
+        ("w", "2016-02-01", "withdrew", None),
+        ("l", "2016-03-01", "lost_contact", None),
+        ("x", "2016-02-15", "returned_other_org", None),
+        ("r", "2016-04-10", "returned", "2016-04-10"),
+        ("late", "2016-08-01", "returned", "2016-08-01"),  # after the cut-off
+        ("o", "2016-05-01", "moved", None),
+        ("e", None, None, None),  # still enrolled
+    ]
+    f = pd.DataFrame(rows, columns=["client_id", "exit_date", "exit_reason", "departure_date"])
+    f["exit_date"] = pd.to_datetime(f["exit_date"])
+    f["departure_date"] = pd.to_datetime(f["departure_date"])
+    f["enrolment_date"] = D("2016-01-01")
+    f["returned"] = f["departure_date"].notna()
+    f["cohort"] = "2016-H1"
+    return f
+
+
+def test_return_times_handle_withdrawal_and_lost_contact_as_the_plan_declares():
+    import dataclasses
+
+    plan = load_plan().return_
+    assert plan.withdrawal_handling == "competing"
+    end, cutoff = D("2016-12-31").date(), D("2016-06-30").date()
+    rt = cv.return_times(_exits_frame(), plan, end=end, cutoff=cutoff)
+    rt.index = _exits_frame()["client_id"]
+    days = (rt["time"] * cv.DAYS_PER_MONTH).round().astype(int)
+    # days from 2016-01-01 (a leap year), counted by hand; follow-up ends at 2016-06-30
+    assert days.to_dict() == {"w": 31, "l": 60, "x": 45, "r": 100, "late": 181, "o": 121, "e": 181}
+    assert rt["status"].to_dict() == {"w": 2, "l": 2, "x": 2, "r": 1, "late": 0, "o": 0, "e": 0}
+    assert (rt["potential"] * cv.DAYS_PER_MONTH).round().eq(181).all()
+    censored = dataclasses.replace(plan, withdrawal_handling="censored")
+    alt = cv.return_times(_exits_frame(), censored, end=end, cutoff=cutoff)["status"].tolist()
+    assert alt == [0, 0, 2, 1, 0, 0, 0]  # withdrawal and lost contact alike, censored
+    # counselling: a return through another organisation is never a competing exit
+    enh = cv.return_times(_exits_frame(), plan, end=end, cutoff=cutoff, kind="counselling")
+    assert enh["status"].tolist() == [2, 2, 0, 1, 0, 0, 0]
+    text = conversion_text.exits_sentence(plan)
+    assert "Withdrew and lost contact are handled alike, as competing" in text
+
+
+def test_cohort_table_shows_potential_follow_up_and_withholds_small_cohorts():
+    cohorts = pd.DataFrame({"cohort": ["2016-H1", "2016-H1", "2018-H1"], "step": ["a", "b", "a"]})
+    follow = pd.DataFrame(
+        {
+            "project": "MOH1",
+            "cohort": ["2016-H1", "2018-H1"],
+            "N": [12, 3],
+            "potential_min": [21.04, 0.5],
+            "potential_median": [24.0, 1.0],
+            "followable_6m": [12, 0],
+        }
+    )
+    t = conversion_tables.cohort_table(cohorts, follow, 6, threshold=5)
+    assert t.iloc[:, 2].tolist() == ["21.0–24.0", "21.0–24.0", "x"]
+    assert t.iloc[:, 3].tolist() == ["12", "12", "x"]
+    follow.loc[0, "followable_6m"] = 4  # a small count to the horizon in a large cohort
+    saved = conversion_tables.publishable_follow_up(follow, threshold=5)
+    assert saved.loc[0].tolist() == ["MOH1", "2016-H1", 12, 21.04, 24.0, "x"]
+    assert saved.loc[1].tolist() == ["MOH1", "2018-H1", "x", "x", "x", "x"]
 
 
 def test_publishable_subgroups_hide_small_counts():

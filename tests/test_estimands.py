@@ -283,7 +283,8 @@ def test_summary_reports_a_clear_six_month_difference_when_crude_rates_are_equal
         projects=[SimpleNamespace(id=p, kind="return", end=e) for p, e in ENDS.items()],
     )
     heads = [sm.Headline(p, "return", wilson(20, 40)) for p in ENDS]  # equal crude shares
-    diffs = sm.comparisons(heads, [("MOH1", "MOH2")])
+    diffs = sm.comparisons(tables, [("MOH1", "MOH2")], PLAN.return_.carry_over)
+    assert diffs[0][2].estimate == 0  # 20 of 40 in each, every person in one project
     cif = sm.primary_contrasts(tables, cfg, PLAN)
     six = next(d for d in cif if d.horizon == 6)
     # by hand: 50 % vs 0 % at 6 months; se = sqrt(.25/40) from MOH1 alone (MOH2 has no event)

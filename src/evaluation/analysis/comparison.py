@@ -3,6 +3,11 @@
 The contrast is always later project − baseline (e.g. MOH2 − MOH1), stored under the key
 '<baseline>_vs_<other>'. The minimum detectable difference (80 % power, two-sided 5 %) says
 how large a true difference would have to be before these sample sizes would likely show it.
+
+Newcombe's interval assumes independent samples. Crude comparisons therefore count each person
+once (person_frames: a carry-over client belongs to the project of their first enrolment, as in
+analysis.estimands, or is left out when the plan says so); when the samples compared still
+share persons, no interval is given (Comparison.overlap).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from evaluation.analysis import estimands
 from evaluation.analysis.rates import Difference, Rate, minimum_detectable_difference, newcombe
 
 
@@ -27,6 +33,13 @@ class Comparison:
     mdd: float
     power: float = 0.8
     alpha: float = 0.05
+    overlap: int = 0  # persons in both samples: no independent-samples interval is given
+    carried: int = 0  # carry-over persons counted once, in the project of first enrolment
+
+    @property
+    def independent(self) -> bool:
+        """The samples share no person, so Newcombe's interval applies."""
+        return self.overlap == 0
 
     @property
     def key(self) -> str:
@@ -37,6 +50,9 @@ class Comparison:
         """Metric fragments: <key>.return_rate_diff and <key>.mdd_80."""
         diff = self.difference.as_dict()
         diff["contrast"] = f"{self.other} − {self.baseline}"
+        diff["overlap"] = self.overlap
+        if not self.independent:
+            diff.update(ci_low=None, ci_high=None, method="none: the samples share persons")
         pct = round(100 * self.power)
         return {
             f"{self.key}.return_rate_diff": diff,
@@ -63,8 +79,8 @@ class Comparison:
             "N_other": self.other_rate.N,
             "rate_other": self.other_rate.estimate,
             "difference": d.estimate,
-            "ci_low": d.ci_low,
-            "ci_high": d.ci_high,
+            "ci_low": d.ci_low if self.independent else float("nan"),
+            "ci_high": d.ci_high if self.independent else float("nan"),
             "mdd_80": self.mdd,
         }
 
@@ -76,15 +92,30 @@ class Comparison:
         size = f"{abs(pp):.1f} percentage points {direction}" if round(pp, 1) else "the same as"
         text = (
             f"{self.other}'s return rate ({self.other_rate.describe()}) was {size} "
-            f"{self.baseline}'s ({self.baseline_rate.describe()}); 95 % CI for the difference "
-            f"{100 * d.ci_low:+.1f} to {100 * d.ci_high:+.1f} points (Newcombe). "
+            f"{self.baseline}'s ({self.baseline_rate.describe()})"
         )
-        excludes_zero = d.ci_low > 0 or d.ci_high < 0
-        text += (
-            "The interval excludes zero. "
-            if excludes_zero
-            else "The interval includes zero, which is not evidence that the rates are equal. "
-        )
+        if self.carried:
+            text += (
+                ", each person counted once: clients enrolled in both projects are counted in "
+                "the project of their first enrolment"
+            )
+        if not self.independent:
+            text += (
+                f". {self.overlap} persons are in both samples, so the samples are not "
+                f"independent and no interval for the difference is given (Newcombe's interval "
+                f"assumes independent samples). "
+            )
+        else:
+            text += (
+                f"; 95 % CI for the difference {100 * d.ci_low:+.1f} to {100 * d.ci_high:+.1f} "
+                f"points (Newcombe). "
+            )
+            excludes_zero = d.ci_low > 0 or d.ci_high < 0
+            text += (
+                "The interval excludes zero. "
+                if excludes_zero
+                else "The interval includes zero, which is not evidence that the rates are equal. "
+            )
         text += (
             "These crude shares describe clients followed for unequal times; the contrasts of "
             "the pre-specified estimand (cumulative incidence at fixed horizons) are below. "
@@ -111,9 +142,19 @@ class Comparison:
 
 
 def compare(
-    rates: Mapping[str, Rate], baseline: str, power: float = 0.8, alpha: float = 0.05
+    rates: Mapping[str, Rate],
+    baseline: str,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    members: Mapping[str, set[str]] | None = None,
+    carried: int = 0,
 ) -> list[Comparison]:
-    """Compare every project's return rate with the baseline project's (input: name → Rate)."""
+    """Compare every project's return rate with the baseline project's (input: name → Rate).
+
+    members: project → the client_ids behind its rate; persons in both samples are counted
+    (Comparison.overlap) and no independent-samples interval is given for that pair.
+    carried: carry-over persons already counted once (said in the sentence).
+    """
     if baseline not in rates:
         raise ValueError(f"baseline {baseline!r} is not among the projects {sorted(rates)}")
     base = rates[baseline]
@@ -123,22 +164,74 @@ def compare(
             continue
         diff = newcombe(r.n, r.N, base.n, base.N)
         mdd = minimum_detectable_difference(base.estimate, base.N, r.N, power=power, alpha=alpha)
-        out.append(Comparison(baseline, name, base, r, diff, mdd, power, alpha))
+        both = len(members[baseline] & members[name]) if members is not None else 0
+        out.append(Comparison(baseline, name, base, r, diff, mdd, power, alpha, both, carried))
+    return out
+
+
+def _pairs(pairs: str) -> list[tuple[str, str]]:
+    out = []
+    for pair in (p.strip() for p in pairs.split(",") if p.strip()):
+        base, _, other = pair.partition(":")
+        out.append((base.strip(), other.strip()))
     return out
 
 
 def compare_pairs(
-    rates: Mapping[str, Rate], pairs: str, power: float = 0.8, alpha: float = 0.05
+    rates: Mapping[str, Rate],
+    pairs: str,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    members: Mapping[str, set[str]] | None = None,
+    carried: int = 0,
 ) -> list[Comparison]:
-    """Compare each declared pair 'BASE:OTHER' (comma-separated), e.g. 'MOH1:MOH2,MOH2:MOH3'."""
+    """Compare each declared pair 'BASE:OTHER' (comma-separated), e.g. 'MOH1:MOH2,MOH2:MOH3'
+    (members, carried: as for compare)."""
     out = []
-    for pair in (p.strip() for p in pairs.split(",") if p.strip()):
-        base, _, other = pair.partition(":")
+    for base, other in _pairs(pairs):
         if base not in rates or other not in rates:
-            raise ValueError(f"pair {pair!r} names a project not among {sorted(rates)}")
+            raise ValueError(f"pair {base}:{other!r} names a project not among {sorted(rates)}")
         sub = {base: rates[base], other: rates[other]}
-        out += compare(sub, base, power=power, alpha=alpha)
+        out += compare(sub, base, power=power, alpha=alpha, members=members, carried=carried)
     return out
+
+
+def person_frames(
+    frames: Mapping[str, pd.DataFrame], enrolments: pd.DataFrame, carry_over: str
+) -> tuple[dict[str, pd.DataFrame], int]:
+    """Each person once across the projects of `frames` (client frames per project): a
+    carry-over client stays only in the frame of their first enrolment (carry_over
+    'first_enrolment', as analysis.estimands) or in none ('exclude'). Also returns the number
+    of carry-over clients."""
+    projects = list(frames)
+    first = estimands.first_project(enrolments, projects)
+    carried = estimands.carry_over_clients(enrolments, projects)
+    out = {}
+    for p, f in frames.items():
+        keep = f["client_id"].map(first) == p
+        if carry_over == "exclude":
+            keep &= ~f["client_id"].isin(carried)
+        out[p] = f.loc[keep]
+    return out, len(carried)
+
+
+def person_comparisons(
+    frames: Mapping[str, pd.DataFrame],
+    enrolments: pd.DataFrame,
+    pairs: str,
+    carry_over: str,
+    power: float = 0.8,
+    alpha: float = 0.05,
+) -> tuple[dict[str, Rate], list[Comparison]]:
+    """Crude return shares with each person counted once (person_frames), and the declared
+    pairs compared on them; the per-project rates are returned for the figure."""
+    from evaluation.analysis.rates import wilson
+
+    once, carried = person_frames(frames, enrolments, carry_over)
+    rates = {p: wilson(int(f["returned"].sum()), len(f)) for p, f in once.items()}
+    members = {p: set(f["client_id"]) for p, f in once.items()}
+    carried = carried if carry_over == "first_enrolment" else 0
+    return rates, compare_pairs(rates, pairs, power, alpha, members=members, carried=carried)
 
 
 def comparison_table(comparisons: list[Comparison]) -> pd.DataFrame:

@@ -14,17 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.analysis.plan import ReturnEstimand
 from evaluation.analysis.rates import Rate, wilson
 
 VERIFIED_TYPE = "independent_verified"
 UNVERIFIED = "unverified"
-COMPETING_EXITS = (
-    "residence_permit",
-    "new_procedure",
-    "forced_removal",
-    "lost_contact",
-    "returned_other_org",
-)
+RETURNED_OTHER_ORG = "returned_other_org"
 MOH = "MOH"
 ORG_LABELS = {
     "MOH": "MOH",
@@ -432,37 +427,53 @@ def chain(
 
 def return_times(
     frame: pd.DataFrame,
+    estimand: ReturnEstimand,
     end: date | None = None,
     cutoff: date | None = None,
     kind: str = "return",
+    withdrawal: str | None = None,
+    censor_at: date | None = None,
 ) -> pd.DataFrame:
-    """Time from enrolment to verified return in months, with status and cause per client.
+    """Time from enrolment to verified return in months, per client, as the plan declares.
 
-    status 1 = verified return (at departure date); 2 = competing exit (COMPETING_EXITS, at exit
-    date; for counselling projects a return via another organisation is the event, not a
-    competing exit); 0 = censored at exit for other reasons, else at the earlier of project end
-    and data cut-off.
+    status 1 = verified return by the administrative end (at the departure date); 2 = an exit
+    the plan treats as competing (estimand.exits_competing: the declared competing exits, and
+    withdrawal and lost contact alike when the plan makes them competing), at the exit date;
+    0 = censored at any other exit, else administratively at the earliest of project end, data
+    cut-off and censor_at. For a counselling project a return through another organisation is
+    the event, so it is never a competing exit. withdrawal overrides the plan's handling.
+    Columns: time, status, cause, potential (months of follow-up possible by the
+    administrative end), cohort; the index is the frame's.
     """
-    competing = [c for c in COMPETING_EXITS if kind != "counselling" or c != "returned_other_org"]
-    admin = [pd.Timestamp(d) for d in (end, cutoff) if d is not None]
+    competing = set(estimand.exits_competing(withdrawal))
+    if kind == "counselling":
+        competing.discard(RETURNED_OTHER_ORG)
+    admin = [pd.Timestamp(d) for d in (end, cutoff, censor_at) if d is not None]
     admin_end = min(admin) if admin else pd.NaT
     start = frame["enrolment_date"]
-    is_comp = frame["exit_reason"].isin(competing) & frame["exit_date"].notna()
-    status = np.where(frame["returned"], 1, np.where(is_comp, 2, 0))
-    stop = np.where(
-        frame["returned"],
-        frame["departure_date"],
-        frame["exit_date"].fillna(admin_end),
-    )
-    stop = pd.to_datetime(pd.Series(stop, index=frame.index))
+    limit = pd.Timestamp.max if pd.isna(admin_end) else admin_end
+    is_event = frame["returned"] & (frame["departure_date"] <= limit)
+    exited = frame["exit_date"].notna() & (frame["exit_date"] <= limit)
+    is_comp = ~is_event & exited & frame["exit_reason"].isin(competing)
+    status = np.where(is_event, 1, np.where(is_comp, 2, 0))
+    stop = frame["departure_date"].where(is_event, frame["exit_date"].where(exited, admin_end))
+    stop = pd.to_datetime(stop)
     if stop.isna().any():
         raise ValueError("clients still enrolled but no project end or cut-off date given")
     days = (stop - start).dt.days.clip(lower=0)
     cause = np.where(
         status == 1, "returned", np.where(status == 2, frame["exit_reason"], "censored")
     )
+    potential = (admin_end - start).dt.days.clip(lower=0) / DAYS_PER_MONTH
     return pd.DataFrame(
-        {"time": days / DAYS_PER_MONTH, "status": status.astype(int), "cause": cause}
+        {
+            "time": days / DAYS_PER_MONTH,
+            "status": status.astype(int),
+            "cause": cause,
+            "potential": potential,
+            "cohort": frame["cohort"] if "cohort" in frame else half_year(start),
+        },
+        index=frame.index,
     )
 
 

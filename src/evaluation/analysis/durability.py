@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.analysis.landmark import Landmark, landmark_times, support_by_landmark
 from evaluation.analysis.rates import Z95, Rate, wilson, z_for
 
 WINDOWS: tuple[str, ...] = ("arrival", "m1", "m3", "m6", "m12")
@@ -768,11 +769,12 @@ class DurabilityAnalysis:
     bounds: dict[str, Bounds]
     times: pd.DataFrame
     km: pd.DataFrame
-    km_support: pd.DataFrame
+    km_support: pd.DataFrame  # by support received by the landmark, from the landmark
     km_country: pd.DataFrame
     group_notes: dict[str, list[str]]
     ipw: IPWResult
     trajectory: Trajectory
+    landmark: Landmark
     min_cell: int = 5
     threshold: int = 5
     at_risk_times: tuple[float, ...] = (0, 3, 6, 9, 12)
@@ -799,11 +801,14 @@ def analyse(
     threshold: int = 5,
     grace_days: int = 0,
     deaths_leave: bool = False,
+    landmark_months: float | None = None,
 ) -> DurabilityAnalysis:
     """Run every durability computation for one return project.
 
     cutoff: the data cut-off (windows after it are not yet due); min_cell: smallest group with
     its own survival curve; threshold: small-count limit for the tables and sentences.
+    landmark_months: the landmark of the support-type curves (support received by then,
+    followed from then); None reads it from the repository's analysis plan.
     """
     rss = rss or load_rss_config()
     ret = returnees(tables, project)
@@ -813,7 +818,19 @@ def analyse(
     fol = composite_scores(fol, rss)
     times = remigration_times(fol, ret)
     inc = times[times["included"]]
-    km_s, notes_s = km_by_group(times, "main_support", min_cell)
+    if landmark_months is None:
+        from evaluation.analysis.plan import load_plan
+
+        landmark_months = load_plan().durability.landmark_months
+    support = tables.get("support", pd.DataFrame(columns=["client_id", "support_type"]))
+    by_landmark = main_support_type(
+        support_by_landmark(support, ret, landmark_months), ret["client_id"].tolist()
+    )
+    lm = landmark_times(
+        times.assign(main_support=times["client_id"].map(by_landmark).fillna("none")),
+        landmark_months,
+    )
+    km_s, notes_s = km_by_group(lm.times, "main_support", min_cell)
     km_c, notes_c = km_by_group(times, "country", min_cell)
     return DurabilityAnalysis(
         project=project,
@@ -831,6 +848,7 @@ def analyse(
         group_notes={"main_support": notes_s, "country": notes_c},
         ipw=ipw_durability(fol, ret, "m12"),
         trajectory=trajectory_model(fol),
+        landmark=lm,
         min_cell=min_cell,
         threshold=threshold,
     )
@@ -861,6 +879,10 @@ def composite_metric(a: DurabilityAnalysis, window: str = "m12") -> dict[str, An
     return out
 
 
+def _shown(n: int, threshold: int) -> int | None:
+    return None if 0 < n < threshold else int(n)
+
+
 def metrics(a: DurabilityAnalysis) -> dict[str, Any]:
     """Headline metrics under stable keys (<project>.durability_12m, .rss_composite_12m, ...)."""
     k = a.key
@@ -886,6 +908,11 @@ def metrics(a: DurabilityAnalysis) -> dict[str, Any]:
             "method": a.trajectory.method,
             "n_returnees": a.trajectory.n_returnees,
             "n_scores": a.trajectory.n_observations,
+        },
+        f"{k}.support_landmark": {  # counts from 1 to threshold − 1 are withheld (None)
+            "landmark_months": a.landmark.months,
+            "followed": _shown(len(a.landmark.times), a.threshold),
+            "excluded": _shown(a.landmark.excluded, a.threshold),
         },
     }
 

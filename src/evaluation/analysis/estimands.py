@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from evaluation.analysis import conversion as cv
@@ -60,47 +59,37 @@ def person_times(
     """
     projects = list(ends)
     carry_over = carry_over or estimand.carry_over
-    competing = set(estimand.exits_competing(withdrawal))
     enr = tables["enrolments"]
     first = first_project(enr, projects)
     carried = carry_over_clients(enr, projects)
     parts = []
     for p in projects:
         f = frames[p] if frames is not None else cv.client_frame(tables, p, kind="return")
-        f = f.loc[f["client_id"].map(first) == p].copy()
-        f["carry_over"] = f["client_id"].isin(carried)
+        f = f.loc[f["client_id"].map(first) == p]
+        is_carried = f["client_id"].isin(carried)
         if carry_over == "exclude":
-            f = f.loc[~f["carry_over"]]
+            f, is_carried = f.loc[~is_carried], is_carried.loc[~is_carried]
         cut = cutoff.get(p) if isinstance(cutoff, Mapping) else cutoff
-        admin = [pd.Timestamp(d) for d in (ends[p], cut, censor_at) if d is not None]
-        f["admin_end"] = min(admin)
-        f["project"] = p
-        parts.append(f)
-    f = pd.concat(parts, ignore_index=True)
-    start = f["enrolment_date"]
-    admin_end = f["admin_end"]
-    is_event = f["returned"] & (f["departure_date"] <= admin_end)
-    exited = f["exit_date"].notna() & (f["exit_date"] <= admin_end)
-    is_comp = ~is_event & exited & f["exit_reason"].isin(competing)
-    status = np.where(is_event, 1, np.where(is_comp, 2, 0))
-    stop = f["departure_date"].where(is_event, f["exit_date"].where(exited, admin_end))
-    days = (pd.to_datetime(stop) - start).dt.days.clip(lower=0)
-    cause = np.where(status == 1, "returned", np.where(status == 2, f["exit_reason"], "censored"))
-    potential = (admin_end - start).dt.days.clip(lower=0) / DAYS_PER_MONTH
-    return pd.DataFrame(
-        {
-            "project": f["project"],
-            "client_id": f["client_id"],
-            "enrolment_date": start,
-            "cohort": f["cohort"],
-            "time": days / DAYS_PER_MONTH,
-            "status": status.astype(int),
-            "cause": cause,
-            "potential": potential,
-            "carry_over": f["carry_over"].astype(bool),
-            "returned_ever": f["returned"].astype(bool),
-        }
-    ).reset_index(drop=True)
+        t = cv.return_times(
+            f, estimand, ends[p], cut, kind="return", withdrawal=withdrawal, censor_at=censor_at
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "project": p,
+                    "client_id": f["client_id"],
+                    "enrolment_date": f["enrolment_date"],
+                    "cohort": f["cohort"],
+                    "time": t["time"],
+                    "status": t["status"],
+                    "cause": t["cause"],
+                    "potential": t["potential"],
+                    "carry_over": is_carried.astype(bool),
+                    "returned_ever": f["returned"].astype(bool),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 def cohort_follow_up(times: pd.DataFrame, horizons: Sequence[float]) -> pd.DataFrame:

@@ -93,6 +93,12 @@ class DurabilityEstimand:
             "deaths_leave": self.deaths == "leave_denominator",
         }
 
+    @property
+    def analysis_options(self) -> dict:
+        """Keyword arguments for analysis.durability.analyse: follow_up_options and the
+        support-type landmark."""
+        return {**self.follow_up_options, "landmark_months": self.landmark_months}
+
 
 @dataclass(frozen=True)
 class Contrast:

@@ -26,7 +26,9 @@ from evaluation.publish.view import ENV as VIEW_ENV
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PUBLISHED = ("notebooks", "results", "report", "disclosure")
 # Notebooks that read analysis_plan.yaml: a change to the plan reruns these and no others.
-PLAN_READERS = frozenset({"comparison", "durability_comparison", "summary", "durability"})
+PLAN_READERS = frozenset(
+    {"comparison", "conversion", "durability_comparison", "summary", "durability"}
+)
 
 
 @dataclass

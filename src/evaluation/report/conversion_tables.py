@@ -103,6 +103,43 @@ def publishable_steps(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataF
     )
 
 
+def cohort_table(
+    cohorts: pd.DataFrame, follow: pd.DataFrame, horizon: float, threshold: int = 5
+) -> pd.DataFrame:
+    """The headline cohort steps (publishable_steps output, column cohort) with each cohort's
+    potential follow-up from analysis.estimands.cohort_follow_up: shortest and median months,
+    and how many could be followed to the primary `horizon` ('< threshold' for small counts).
+    Potential follow-up of a cohort with fewer than `threshold` people is withheld."""
+    f = follow.set_index("cohort")
+    small = (f["N"] > 0) & (f["N"] < threshold)
+    reach = f[f"followable_{horizon:g}m"]
+    cols = {
+        "potential follow-up (months, shortest–median)": [
+            "x" if s else f"{lo:.1f}–{med:.1f}"
+            for s, lo, med in zip(small, f["potential_min"], f["potential_median"], strict=True)
+        ],
+        f"could be followed {horizon:g} months": [
+            "x" if s else (f"< {threshold}" if 0 < n < threshold else str(int(n)))
+            for s, n in zip(small, reach, strict=True)
+        ],
+    }
+    extra = pd.DataFrame(cols, index=f.index)
+    return cohorts.join(extra, on="cohort")
+
+
+def publishable_follow_up(follow: pd.DataFrame, threshold: int = 5) -> pd.DataFrame:
+    """analysis.estimands.cohort_follow_up for the results file: a cohort of 1 to threshold − 1
+    people has its count and follow-up withheld ('x'), and so has any count to a horizon that
+    is 1 to threshold − 1."""
+    out = follow.astype(object).copy()
+    counts = [c for c in follow if c.startswith("followable_")]
+    small = (follow["N"] > 0) & (follow["N"] < threshold)
+    out.loc[small, ["N", "potential_min", "potential_median", *counts]] = "x"
+    for c in counts:
+        out.loc[(follow[c] > 0) & (follow[c] < threshold), c] = "x"
+    return out
+
+
 def publishable_chain(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
     """Chain steps for funders: like publishable_steps, and a step's N (the previous step's n)
     plus its rate are hidden whenever the previous step's n is hidden."""

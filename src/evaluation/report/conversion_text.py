@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from evaluation.analysis.conversion import RETURNED_OTHER_ORG
+from evaluation.analysis.plan import ReturnEstimand
 from evaluation.analysis.rates import Rate
 
 
@@ -13,8 +15,13 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
-def summary_sentence(project: str, return_rate: Rate, incidence: object | None = None) -> str:
-    """Headline sentence: return rate with interval, and incidence at 6 and 12 months."""
+def summary_sentence(
+    project: str,
+    return_rate: Rate,
+    incidence: object | None = None,
+    horizons: Sequence[float] = (6, 12),
+) -> str:
+    """Headline sentence: return rate with interval, and incidence at the horizons (the plan's)."""
     text = (
         f"Of the {return_rate.N} clients enrolled in {project}, {return_rate.n} returned with a "
         f"verified departure: {return_rate.describe()}."
@@ -22,14 +29,42 @@ def summary_sentence(project: str, return_rate: Rate, incidence: object | None =
     if incidence is not None:
         from evaluation.analysis.survival import median_text
 
-        i6, i12 = incidence.at(6), incidence.at(12)
+        parts = [
+            f"{incidence.at(h).describe()} "
+            + (
+                f"had returned within {h:g} months of enrolment"
+                if i == 0
+                else f"within {h:g} months"
+            )
+            for i, h in enumerate(horizons)
+        ]
+        within = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         text += (
             f" Estimated with {incidence.method_label.split(' (')[0]}"
             f" ({incidence.competing} competing exits, {incidence.censored} censored),"
-            f" {i6.describe()} had returned within 6 months of enrolment and"
-            f" {i12.describe()} within 12 months; the median time to return was"
-            f" {median_text(incidence)}."
+            f" {within}; the median time to return was {median_text(incidence)}."
         )
+    return text
+
+
+def exits_sentence(estimand: ReturnEstimand, kind: str = "return") -> str:
+    """How exits are handled, as the analysis plan declares (and the other choice)."""
+    competing = [
+        c for c in estimand.exits_competing() if kind != "counselling" or c != RETURNED_OTHER_ORG
+    ]
+    words = ", ".join(c.replace("_", " ") for c in competing)
+    how = estimand.withdrawal_handling
+    reasons = " and ".join(r.replace("_", " ") for r in estimand.withdrawal_reasons)
+    text = (
+        f"As the analysis plan declares, follow-up ends at a competing exit for: {words}. "
+        f"{reasons.capitalize()} are handled alike, as {how} "
+        f"({estimand.other_withdrawal_handling} in the sensitivity analysis of the comparison). "
+        f"Everyone else is censored at their exit or at the earlier of the project's end and "
+        f"the data cut-off, so nobody counts as a non-returner for time they could not be "
+        f"followed."
+    )
+    if kind == "counselling":
+        text += " A return through another organisation is a return, not a competing exit."
     return text
 
 

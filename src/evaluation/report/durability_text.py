@@ -409,9 +409,10 @@ def describe_trajectory(a: DurabilityAnalysis) -> str:
     )
 
 
-def describe_survival(a: DurabilityAnalysis, level: float = 0.95) -> str:
+def describe_survival(a: DurabilityAnalysis, level: float) -> str:
     """Sentence on the Kaplan–Meier estimate of staying at the end of follow-up; with no
-    re-migration, a one-sided exact lower bound instead of a degenerate interval."""
+    re-migration, a one-sided exact lower bound at `level` (the plan's
+    inference.no_event_bound_level) instead of a degenerate interval."""
     inc = a.times[a.times["included"]]
     out = len(a.times) - len(inc)
     if inc.empty:
@@ -448,6 +449,22 @@ def describe_survival(a: DurabilityAnalysis, level: float = 0.95) -> str:
             if small
             else ""
         )
+    )
+
+
+def describe_support_landmark(a: DurabilityAnalysis) -> str:
+    """How the support-type curves avoid immortal time: the plan's landmark, and how many
+    returnees were left out because they re-migrated or stopped being followed before it."""
+    lm = a.landmark
+    when = f"{lm.months:g} months after return"
+    return (
+        f"The curves by support type group returnees by the main support they had received by "
+        f"the landmark, {when} (analysis plan), and follow them from the landmark on, so that "
+        f"support delivered later cannot make a type look durable merely because its "
+        f"recipients had to stay long enough to receive it. "
+        f"{_count(lm.excluded, a.threshold).capitalize()} of the returnees with a confirmed "
+        f"residence had re-migrated by the landmark or were no longer followed at it and are "
+        f"left out; {_count(len(lm.times), a.threshold)} are followed from it."
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from evaluation.analysis.rates import Difference, Rate, newcombe
+from evaluation.analysis.rates import Difference, Rate
 from evaluation.hashing import file_sha256
 
 PACKAGES = (
@@ -178,16 +178,23 @@ def _precision(r: Rate) -> str:
 
 
 def comparisons(
-    heads: Sequence[Headline], pairs: Sequence[tuple[str, str]]
+    tables: Mapping[str, pd.DataFrame], pairs: Sequence[tuple[str, str]], carry_over: str
 ) -> list[tuple[str, str, Difference]]:
-    """(baseline, other, Newcombe difference other − baseline in return rate) per known pair."""
-    by = {h.project: h for h in heads}
-    out = []
-    for base, other in pairs:
-        if base in by and other in by and by[base].return_rate and by[other].return_rate:
-            a, b = by[other].return_rate, by[base].return_rate
-            out.append((base, other, newcombe(a.n, a.N, b.n, b.N)))
-    return out
+    """(baseline, other, Newcombe difference other − baseline in the crude return share) per
+    pair of projects with case records, each person counted once (analysis.comparison
+    .person_comparisons; carry_over: the plan's rule), so the samples are independent."""
+    from evaluation.analysis import conversion as cv
+    from evaluation.analysis.comparison import person_comparisons
+
+    enrolled = set(tables["enrolments"]["project"])
+    pairs = [(b, o) for b, o in pairs if b in enrolled and o in enrolled]
+    if not pairs:
+        return []
+    projects = list(dict.fromkeys(p for pair in pairs for p in pair))
+    frames = {p: cv.client_frame(tables, p, kind="return") for p in projects}
+    spec = ",".join(f"{b}:{o}" for b, o in pairs)
+    _, comps = person_comparisons(frames, tables["enrolments"], spec, carry_over)
+    return [(c.baseline, c.other, c.difference) for c in comps if c.independent]
 
 
 def primary_contrasts(tables: Mapping[str, pd.DataFrame], cfg, plan) -> list:
@@ -235,7 +242,8 @@ def conclusions(
     for base, other, d in diffs:
         lo, hi = d.ci_low, d.ci_high
         verdict = (
-            f"The crude share returned of all enrolled differed by {_points(d.estimate)} "
+            f"The crude share returned of all enrolled (each person counted once, in the "
+            f"project of first enrolment) differed by {_points(d.estimate)} "
             f"percentage points (95 % CI {_points(lo)} to {_points(hi)}). This is a description "
             f"only: clients who enrolled late could not be followed as long, so crude shares "
             f"are not compared as evidence"

@@ -57,6 +57,7 @@ def survival_figure(
     at_times: Sequence[float] = (0, 3, 6, 9, 12),
     bands: bool = True,
     end: float | None = None,
+    xlabel: str = "Months since return",
 ) -> Figure:
     """Kaplan–Meier curves of still being in the country of return, with pointwise 95 % bands
     and the numbers at risk printed under the time axis (one row per curve)."""
@@ -79,7 +80,7 @@ def survival_figure(
         ax.set_ylabel("Still in country of return (%)")
         ax.set_xticks(list(at_times))
         ax.tick_params(labelbottom=True)
-        ax.set_xlabel("Months since return")
+        ax.set_xlabel(xlabel)
         if len(curves) > 1:
             ax.legend(loc="lower left", fontsize=8)
         tab.set_ylim(-0.5, len(at_risk) - 0.5)
@@ -125,19 +126,25 @@ def _end(a: DurabilityAnalysis) -> float:
 
 
 def group_survival_figure(a: DurabilityAnalysis, by: str = "main_support") -> Figure | None:
-    """Staying curves by support type or country (groups with enough returnees); None if < 2."""
+    """Staying curves by country, or by the support type received by the landmark and followed
+    from it (groups with enough returnees); None if fewer than two groups have a curve."""
     from evaluation.analysis.durability import numbers_at_risk
 
     km = a.km_support if by == "main_support" else a.km_country
     if km.empty or km["group"].nunique() < 2 or int(km["n_events"].sum()) == 0:
         return None
+    shift, end, xlabel = 0.0, _end(a), "Months since return"
     inc = a.times[a.times["included"]]
+    if by == "main_support":
+        shift, inc = a.landmark.months, a.landmark.times
+        xlabel = f"Months since the landmark ({shift:g} months after return)"
+    at = [t - shift for t in a.at_risk_times if t >= shift]
     curves, risk = {}, {}
     for g, sub in km.groupby("group", sort=True):
         label = f"{str(g).replace('_', ' ')} (n={int(sub['n_group'].iloc[0])})"
         curves[label] = sub
-        risk[label] = numbers_at_risk(inc.loc[inc[by] == g, "time"], a.at_risk_times)
-    return survival_figure(curves, risk, a.at_risk_times, bands=False, end=_end(a))
+        risk[label] = numbers_at_risk(inc.loc[inc[by] == g, "time"], at)
+    return survival_figure(curves, risk, at, bands=False, end=end - shift, xlabel=xlabel)
 
 
 def bounds_axes(ax: Axes, b: Bounds) -> Axes:
