@@ -94,7 +94,16 @@ def key_findings(
             part = spec.get("part")
             shown = value[part] if part and isinstance(value, Mapping) else value
             label = f"{_project(key, cfg)}: {spec.get('label', head.replace('_', ' '))}"
-            if isinstance(shown, Mapping) and _small(shown, threshold):
+            if shown is None or (
+                isinstance(shown, Mapping)
+                and shown.get("estimate") is None
+                and shown.get("mean") is None
+            ):
+                # no value: withheld by the joint disclosure check, or none exists (reason given)
+                why = shown.get("reason") if isinstance(shown, Mapping) else None
+                val = f"— ({why})" if why else "withheld (disclosure control)"
+                n_of_n, verdict = "", ""
+            elif isinstance(shown, Mapping) and _small(shown, threshold):
                 val, n_of_n, verdict = "withheld (small count)", "", ""
             else:
                 val = format_metric(key, shown, "estimate")
