@@ -40,6 +40,8 @@ def support_by_landmark(
     (support before departure counts); records without a date are left out."""
     dep = returnees.set_index("client_id")["departure_date"]
     s = support[support["client_id"].isin(dep.index)].copy()
+    if s.empty:  # no support (or no returnees): nothing delivered by the landmark
+        return s
     when = pd.to_datetime(s["support_date"], errors="coerce")
     limit = pd.to_datetime(s["client_id"].map(dep)) + pd.to_timedelta(months * DAYS_PER_MONTH, "D")
     return s.loc[when.notna() & (when <= limit)]
@@ -50,6 +52,8 @@ def landmark_times(times: pd.DataFrame, months: float) -> Landmark:
     in the country at the landmark — re-migration recorded after it, or residence confirmed at
     or after it — with time measured from the landmark."""
     t = times.loc[times["included"]]
+    if t.empty:  # nobody followed: nothing to exclude or keep
+        return Landmark(float(months), t.copy(), 0, 0)
     event = t["event"].astype(bool)
     remigrated_before = event & (t["time"] <= months)
     censored_before = ~event & (t["time"] < months)
