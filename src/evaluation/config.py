@@ -104,7 +104,8 @@ def _require(d: dict, key: str, where: str, kind: type | tuple[type, ...], expec
     return value
 
 
-def _date(value: Any, where: str) -> dt.date:
+def parse_date(value: Any, where: str) -> dt.date:
+    """A YAML date or YYYY-MM-DD text as a date; ConfigError naming `where` otherwise."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -139,8 +140,8 @@ def _project(raw: Any, i: int, root: Path, where: str, cutoff: dt.date) -> Proje
     kind = _require(raw, "kind", w, str, f"one of {', '.join(KINDS)}")
     if kind not in KINDS:
         raise ConfigError(f"{w}.kind is {kind!r}; expected one of {', '.join(KINDS)}")
-    start = _date(_require(raw, "start", w, (str, dt.date), "a date"), f"{w}.start")
-    end = _date(_require(raw, "end", w, (str, dt.date), "a date"), f"{w}.end")
+    start = parse_date(_require(raw, "start", w, (str, dt.date), "a date"), f"{w}.start")
+    end = parse_date(_require(raw, "end", w, (str, dt.date), "a date"), f"{w}.end")
     if end < start:
         raise ConfigError(f"{w}.end ({end}) is before {w}.start ({start}); expected end ≥ start")
     notebooks = raw.get("notebooks", list(NOTEBOOKS[kind]))
@@ -151,7 +152,7 @@ def _project(raw: Any, i: int, root: Path, where: str, cutoff: dt.date) -> Proje
             f"{w}.notebooks is {notebooks!r}; expected a list of conversion, durability"
         )
     data = raw.get("data")
-    own_cutoff = _date(raw["cutoff"], f"{w}.cutoff") if "cutoff" in raw else cutoff
+    own_cutoff = parse_date(raw["cutoff"], f"{w}.cutoff") if "cutoff" in raw else cutoff
     if "cutoff" in raw and own_cutoff < start:
         raise ConfigError(
             f"{w}.cutoff ({own_cutoff}) is before {w}.start ({start}); expected the date the "
@@ -240,7 +241,7 @@ def load(
     data = _require(raw, "data", where, dict, "a block with published, cases, synthetic, cutoff")
     _check_keys(data, {"published", "cases", "synthetic", "cutoff"}, f"{where}.data")
     raw_projects = _require(raw, "projects", where, list, "a list of project blocks")
-    cutoff = _date(data.get("cutoff", "2020-12-31"), f"{where}.data.cutoff")
+    cutoff = parse_date(data.get("cutoff", "2020-12-31"), f"{where}.data.cutoff")
     blocks = tuple(_project(p, i, root, where, cutoff) for i, p in enumerate(raw_projects))
     ids = [p.id for p in blocks]
     dup = sorted({i for i in ids if ids.count(i) > 1})

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evaluation.config import parse_date
 from evaluation.errors import ConfigError
 
 PLAN_FILE = "analysis_plan.yaml"
@@ -268,15 +269,6 @@ def _durability(d: dict, where: str) -> DurabilityEstimand:
     )
 
 
-def _date(value: Any, where: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"{where} is {value!r}; expected a date as YYYY-MM-DD") from None
-
-
 def _sensitivity(raw: Any, i: int, where: str) -> Sensitivity:
     w = f"{where}.sensitivity[{i}]"
     sid = _choice(raw, "id", w, SENSITIVITY_IDS)
@@ -284,7 +276,7 @@ def _sensitivity(raw: Any, i: int, where: str) -> Sensitivity:
     return Sensitivity(
         id=sid,
         label=_text(raw, "label", w),
-        date=_date(_get(raw, "date", w, (str, dt.date), "a date"), f"{w}.date")
+        date=parse_date(_get(raw, "date", w, (str, dt.date), "a date"), f"{w}.date")
         if needs_date
         else None,
         threshold=_number(raw, "threshold", w, 0, 1) if sid == "loss_as_remigration" else None,
