@@ -298,7 +298,7 @@ def test_third_project_by_configuration_alone(export, tmp_path):
     # the comparison table row: MOH3 against its declared baseline MOH2, each person once —
     # MOH2's clients who came over from MOH1 count in MOH1 (issue 13), counted from the rows
     b_n, b_N = _moh2_once()
-    row = f"MOH2 MOH3 {b_n} {b_N} {100 * b_n / b_N:.1f} {n} {N} {rate[:-2]}"
+    row = f"MOH2 MOH3 {b_n} of {b_N} ({100 * b_n / b_N:.1f} %) {n} of {N} ({rate})"
     assert row in chapter
 
 

@@ -46,6 +46,22 @@ def test_an_unknown_metric_stops_with_its_name_and_an_absent_project_says_so():
     assert out == "(no MOH2 result: not evaluated in this run)"
 
 
+def test_a_project_without_records_or_a_withheld_metric_reads_as_such_and_typos_still_stop():
+    empty = {"moh1.nothing_to_evaluate": {"reason": "no enrolments"}, "moh2.return_rate": RATE}
+    assert resolve("{{< metric moh1.return_rate >}}", empty) == (
+        "(no MOH1 result: no records in this data)"
+    )
+    assert resolve("{{< metric moh1_vs_moh2.return_rate_diff >}}", empty) == (
+        "(no MOH1 result: no records in this data)"
+    )
+    withheld = frozenset({"moh2.durability_12m"})
+    assert resolve("{{< metric moh2.durability_12m >}}", {}, withheld=withheld) == (
+        "(withheld by disclosure control)"
+    )
+    with pytest.raises(ExecutionError, match="moh2.retrun_rate"):
+        resolve("{{< metric moh2.retrun_rate >}}", empty, withheld=withheld)
+
+
 def test_key_findings_withhold_small_cells():
     from evaluation import config
     from evaluation.report import key_findings as kf

@@ -250,8 +250,10 @@ def test_project_option_runs_any_subset(tmp_path):
     res = run_cli("run", "--config", str(cfg), "--build", str(build), "--data", str(data),
                   "--project", "MOH2", "--no-render", "--quiet")  # fmt: skip
     assert res.returncode == 0, res.stderr
+    # per-project folders for MOH2 only; the cross-project ones (disclosure, efficiency,
+    # published, summary) are always there
     assert sorted(p.name for p in (build / "results").iterdir() if p.is_dir()) == [
-        "moh2", "published", "summary"]  # fmt: skip
+        "disclosure", "efficiency", "moh2", "published", "summary"]  # fmt: skip
     metrics = json.loads((build / "results" / "metrics.json").read_text(encoding="utf-8"))
     assert not [k for k in metrics if k.startswith(("moh1.", "moh3.", "enh.", "summary.moh3"))]
     # MOH2's return rate from the source rows: verified independent departures / enrolled

@@ -120,7 +120,9 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     # `{{< metric KEY >}}` references become text before either renderer reads the sources
     metrics = _load_json(run_dir / "results" / "metrics.json")
     absent = frozenset(k.lower() for k in cfg.periods) - {p.key for p in cfg.projects}
-    metric_refs.resolve_tree(stage / "reports", metrics, absent)
+    gate = _load_json(stage.parent / "internal" / "gate.json")
+    withheld = frozenset(gate.get("metrics_dropped", []))
+    metric_refs.resolve_tree(stage / "reports", metrics, absent, withheld)
     write_banners(generated, SYNTHETIC_BANNER if cfg.synthetic else None)
 
 

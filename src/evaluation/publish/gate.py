@@ -315,7 +315,11 @@ def publish_results(results: Path, internal: Path, view: View, projects: dict[st
                 json.dumps(shown, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8"
             )
         elif path.suffix == ".csv" and path.stem in TABLES:
-            df = pd.read_csv(path)
+            try:
+                df = pd.read_csv(path)
+            except pd.errors.EmptyDataError:  # a table with no columns publishes nothing
+                record["tables"][str(rel)] = 0
+                continue
             proj = projects.get(group, "")
             shown = TABLES[path.stem](df, view, proj)
             write_csv(shown, path)

@@ -99,10 +99,13 @@ def resolve(
     metrics: Mapping[str, Any],
     where: str = "report",
     absent: frozenset[str] = frozenset(),
+    withheld: frozenset[str] = frozenset(),
 ) -> str:
     """The text with every metric reference replaced; an unknown key or part stops the run
     with a sentence that names the file and the key. A key of a project in `absent` (known but
-    not evaluated in this run, e.g. `--project enh`) reads "(not evaluated in this run)"."""
+    not evaluated in this run, e.g. `--project enh`) reads "(not evaluated in this run)"; a key
+    of a project with no records, or one in `withheld` (left out by the joint disclosure check),
+    says so instead of a number."""
 
     def repl(m: re.Match) -> str:
         key, part = m.group(1), m.group(2)
@@ -110,6 +113,11 @@ def resolve(
         if key not in metrics and absent.intersection(projects):
             missing = ", ".join(p.upper() for p in projects if p in absent)
             return f"(no {missing} result: not evaluated in this run)"
+        empty = [p for p in projects if f"{p}.nothing_to_evaluate" in metrics]
+        if key not in metrics and empty:
+            return f"(no {', '.join(p.upper() for p in empty)} result: no records in this data)"
+        if key not in metrics and key in withheld:
+            return "(withheld by disclosure control)"
         if key not in metrics:
             raise ExecutionError(
                 f"{where}: {{{{< metric {key} >}}}} names no metric of this run; the keys are in "
@@ -128,13 +136,16 @@ def resolve(
 
 
 def resolve_tree(
-    reports: Path, metrics: Mapping[str, Any], absent: frozenset[str] = frozenset()
+    reports: Path,
+    metrics: Mapping[str, Any],
+    absent: frozenset[str] = frozenset(),
+    withheld: frozenset[str] = frozenset(),
 ) -> list[Path]:
     """Resolve the references in every .qmd under reports/ in place; the files changed."""
     changed = []
     for qmd in sorted(reports.rglob("*.qmd")):
         text = qmd.read_text(encoding="utf-8")
-        new = resolve(text, metrics, str(qmd.relative_to(reports.parent)), absent)
+        new = resolve(text, metrics, str(qmd.relative_to(reports.parent)), absent, withheld)
         if new != text:
             qmd.write_text(new, encoding="utf-8")
             changed.append(qmd)

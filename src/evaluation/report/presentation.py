@@ -51,12 +51,14 @@ def _format(value: object, fmt: str | None) -> object:
     if x is None or fmt is None:
         return value
     if fmt == "percent":
-        return f"{100 * x:.1f}"
-    if fmt == "months":
-        return f"{x:.0f}" if x == round(x) else f"{x:.1f}"
-    if fmt == "one_decimal":
-        return f"{x:.1f}"
-    return value
+        text = f"{100 * x:.1f}"
+    elif fmt == "months":
+        text = f"{x:.0f}" if x == round(x) else f"{x:.1f}"
+    elif fmt == "one_decimal":
+        text = f"{x:.1f}"
+    else:
+        return value
+    return text.replace("-", "\u2212")  # the minus sign, as in the combined intervals
 
 
 def _table_rule(df: pd.DataFrame) -> dict[str, Any] | None:
