@@ -45,8 +45,10 @@ dictionary: $(STAMP)
 dist: report
 	$(BIN)/evaluation export build/dist
 
+# Two pytest workers (one per core); tests that share a session build run on one worker.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python -m evaluation.pipeline.bench

@@ -82,3 +82,21 @@ def report_build(request) -> Path:
     """The default build as rendered by each renderer available (pandoc always, Quarto when its
     CLI is on PATH); built once per renderer and shared."""
     return request.getfixturevalue("default_build" if request.param == "pandoc" else "quarto_build")
+
+
+# Under pytest-xdist (`make test` runs two workers), the tests that share an expensive session
+# fixture run on one worker, so that each fixture is built once per suite, not once per worker.
+SHARED_BUILDS = (
+    ("documented", "docs"),
+    ("default_build", "default-build"),
+    ("report_build", "default-build"),
+    ("quarto_build", "default-build"),
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        group = next((g for fixture, g in SHARED_BUILDS if fixture in names), None)
+        if group and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(group))

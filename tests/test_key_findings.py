@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from textutil import pdf_pages
 
 from evaluation.errors import ExecutionError
 from evaluation.report.metric_refs import format_metric, resolve
@@ -130,11 +131,7 @@ def test_no_number_is_repeated_between_summary_paragraphs(report_build):
 
 
 def test_summary_fits_two_pdf_pages_and_its_heading_is_not_alone(report_build):
-    from pypdf import PdfReader
-
-    pages = [
-        p.extract_text() or "" for p in PdfReader(report_build / "report" / "evaluation.pdf").pages
-    ]
+    pages = pdf_pages(report_build / "report" / "evaluation.pdf")
     heading = re.compile(r"^\s*1\s+Executive summary\s*$", re.M)
     start = next(i for i, t in enumerate(pages) if heading.search(t) and "....." not in t)
     end = next(i for i, t in enumerate(pages) if re.search(r"^\s*2\s+The projects", t, re.M))

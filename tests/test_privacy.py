@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, cli_env, run_cli
+from textutil import pdf_text
 
 from evaluation.data.pseudonymise import pseudonym
 
@@ -116,9 +117,7 @@ def file_texts(path: Path) -> list[str]:
         with zipfile.ZipFile(path) as z:
             texts += [z.read(n).decode("utf-8", errors="replace") for n in z.namelist()]
     if raw.startswith(b"%PDF"):
-        from pypdf import PdfReader
-
-        texts.append("\n".join(p.extract_text() or "" for p in PdfReader(path).pages))
+        texts.append(pdf_text(path))
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -29,7 +30,18 @@ def docx_table_count(path: Path) -> int:
         return z.read("word/document.xml").decode("utf-8").count("<w:tbl>")
 
 
-def pdf_text(path: Path) -> str:
+def pdf_pages(path: Path) -> list[str]:
+    """The text of each page (pypdf is slow: a file is read once per session unless it changes)."""
+    st = Path(path).stat()
+    return list(_pdf_pages(str(Path(path).resolve()), st.st_mtime_ns, st.st_size))
+
+
+@lru_cache(maxsize=64)
+def _pdf_pages(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
     from pypdf import PdfReader
 
-    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+    return tuple(page.extract_text() or "" for page in PdfReader(path).pages)
+
+
+def pdf_text(path: Path) -> str:
+    return "\n".join(pdf_pages(path))

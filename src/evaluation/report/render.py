@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,18 +286,18 @@ def resolve_markdown(index_qmd: Path, media_dir: Path) -> tuple[dict, str, list[
 
 
 def _pandoc(md: str, to: str, out: Path, extra: list[str], cwd: Path) -> None:
-    import os
-
     import pypandoc
 
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        pypandoc.convert_text(
-            md, to, format="markdown", outputfile=str(out), extra_args=extra, sandbox=False
-        )
-    finally:
-        os.chdir(old)
+    # pandoc runs in cwd (no os.chdir: the formats render in parallel threads)
+    pypandoc.convert_text(
+        md,
+        to,
+        format="markdown",
+        outputfile=str(out),
+        extra_args=extra,
+        sandbox=False,
+        cworkdir=str(cwd),
+    )
 
 
 def _typst_pdf(
@@ -377,44 +378,31 @@ def _render_pandoc(
     meta, body, warnings = resolve_markdown(index, work / "media")
     (work / "index.md").write_text(body, encoding="utf-8")
     out_dir.mkdir(parents=True, exist_ok=True)
-    outputs: dict[str, Path] = {}
     common = _meta_args(meta) + (["--number-sections"] if meta.get("number-sections", True) else [])
-    if "html" in formats:
+
+    def html(target: Path) -> None:
         (work / "style.css").write_text(CSS, encoding="utf-8")
-        html_body = body
-        if banner:
-            html_body = f"::: {{.synthetic-banner}}\n{banner}\n:::\n\n{body}"
-        target = out_dir / OUTPUT_NAMES["html"]
-        _pandoc(
-            html_body,
-            "html5",
-            target.resolve(),
-            [
-                "--standalone",
-                "--embed-resources",
-                "--toc",
-                "--css",
-                "style.css",
-                "--metadata",
-                "lang=en",
-            ]
-            + common,
-            work,
-        )
-        outputs["html"] = target
-    if "docx" in formats:
-        target = out_dir / OUTPUT_NAMES["docx"]
+        html_body = f"::: {{.synthetic-banner}}\n{banner}\n:::\n\n{body}" if banner else body
+        args = ["--standalone", "--embed-resources", "--toc", "--css", "style.css"]
+        _pandoc(html_body, "html5", target, args + ["--metadata", "lang=en"] + common, work)
+
+    def docx(target: Path) -> None:
         # A4, and the banner in the page header of every page, as Quarto gets them
         (work / "reference.docx").write_bytes(reference_docx(banner))
         args = ["--toc", "--reference-doc", "reference.docx"] + common
-        _pandoc(body, "docx", target.resolve(), args, work)
+        _pandoc(body, "docx", target, args, work)
         if epoch is not None:
             normalise_docx(target, epoch)
-        outputs["docx"] = target
-    if "pdf" in formats:
-        target = out_dir / OUTPUT_NAMES["pdf"]
-        _typst_pdf(body, work, target.resolve(), banner, meta, epoch)
-        outputs["pdf"] = target
+
+    def pdf(target: Path) -> None:
+        _typst_pdf(body, work, target, banner, meta, epoch)
+
+    writers = {"html": html, "docx": docx, "pdf": pdf}
+    outputs = {f: out_dir / OUTPUT_NAMES[f] for f in writers if f in formats}
+    # the formats are independent: pandoc and typst run side by side (one job per core)
+    with ThreadPoolExecutor(max_workers=min(len(outputs), os.cpu_count() or 1) or 1) as pool:
+        for done in [pool.submit(writers[f], t.resolve()) for f, t in outputs.items()]:
+            done.result()
     return RenderResult("pandoc", outputs, warnings, pandoc_version())
 
 
