@@ -136,7 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from evaluation.data.crosscheck import cutoffs_of
+    from evaluation.data.rules_cutoff import cutoffs_of
     from evaluation.data.validate import validate_dataset
 
     cfg = _config(args)

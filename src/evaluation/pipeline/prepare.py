@@ -12,13 +12,21 @@ from pathlib import Path
 
 from evaluation import hashing
 from evaluation.config import Config
-from evaluation.data.crosscheck import cutoffs_of
+from evaluation.data.rules_cutoff import cutoffs_of
 from evaluation.errors import ConfigError, InvalidDataError
 from evaluation.pipeline.jobs import Progress, write_json_atomic
 
 VALIDATION_MODULES = (
     "data/validate.py",
+    "data/coerce.py",
+    "data/schema_problems.py",
+    "data/validation_report.py",
     "data/crosscheck.py",
+    "data/rule_base.py",
+    "data/rules_enrolments.py",
+    "data/rules_departures.py",
+    "data/rules_monitoring.py",
+    "data/rules_cutoff.py",
     "data/problems.py",
     "data/read.py",
     "data/contract.py",

@@ -1,0 +1,178 @@
+"""Rules on time: nothing recorded after the data cut-off or after its project's end."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pandas as pd
+
+from evaluation.data.problems import Problem, show, where
+from evaluation.data.rule_base import Context, Rule, lookup, registrar
+
+RULES: list[Rule] = []
+rule = registrar(RULES)
+
+
+# --------------------------------------------------------------------------- cut-off and periods
+
+CASE_DATES: dict[str, tuple[str, ...]] = {
+    "enrolments": ("enrolment_date", "reintegration_plan_date", "exit_date"),
+    "sessions": ("session_date",),
+    "referrals": ("referral_date",),
+    "departures": ("departure_date",),
+    "support": ("support_date",),
+    "monitoring": ("contact_date",),
+}
+
+
+def cutoffs_of(cfg: object) -> dict[str, tuple[dt.date, str]]:
+    """Per project id the data cut-off and the evaluation.yml key that sets it; '*' = data.cutoff
+    (for records of projects the run does not evaluate)."""
+    default = cfg.cutoff  # type: ignore[attr-defined]
+    out = {"*": (default, "data.cutoff")}
+    for p in cfg.projects:  # type: ignore[attr-defined]
+        own = p.cutoff or default
+        out[p.id] = (own, f"projects[{p.id}].cutoff" if own != default else "data.cutoff")
+    return out
+
+
+def _row_cutoffs(ctx: Context, table: str) -> tuple[pd.Series, pd.Series]:
+    """The cut-off that applies to each row (its project's, via its enrolment or, for records
+    of a client, the latest of the client's projects) and the setting that defines it."""
+    cutoffs = ctx.cutoff or {}
+    default = cutoffs.get("*")
+    df = ctx.tables[table]
+    enr = ctx.tables.get("enrolments")
+    project = pd.Series(None, index=df.index, dtype=object)
+    if enr is not None and {"enrolment_id", "project"} <= set(enr.columns):
+        if "enrolment_id" in df.columns:
+            by_id = enr.drop_duplicates("enrolment_id").set_index("enrolment_id")["project"]
+            project = lookup(df["enrolment_id"], by_id).astype(object)
+        if "client_id" in df.columns and "client_id" in enr.columns:
+            rank = {p: c for p, (c, _) in cutoffs.items()}
+            latest = (
+                enr.dropna(subset=["client_id", "project"])
+                .assign(_c=lambda e: e["project"].map(rank))
+                .sort_values("_c", na_position="first")
+                .drop_duplicates("client_id", keep="last")
+                .set_index("client_id")["project"]
+            )
+            project = project.where(project.notna(), lookup(df["client_id"], latest))
+    pairs = project.map(lambda p: cutoffs.get(p, default) if isinstance(p, str) else default)
+    dates = pd.to_datetime(pairs.map(lambda c: c[0] if c else None))
+    keys = pairs.map(lambda c: c[1] if c else "")
+    return dates, keys
+
+
+def _after_cutoff(table: str) -> Callable[[Context], list[Problem]]:
+    def check(ctx: Context) -> list[Problem]:
+        if not ctx.cutoff:
+            return []
+        df, out = ctx.tables[table], []
+        cut, key = _row_cutoffs(ctx, table)
+        for col in (c for c in CASE_DATES[table] if c in df.columns):
+            dates = df[col]
+            for row in dates.index[dates.notna() & cut.notna() & (dates > cut)]:
+                out.append(
+                    Problem(
+                        table,
+                        col,
+                        int(row),
+                        "on_or_before_cutoff",
+                        f"{where(ctx.file(table), row, col)}: {show(dates[row])} is after the "
+                        f"data cut-off {show(cut[row])} (set as {key[row]} in evaluation.yml); "
+                        "an event after the cut-off cannot be known yet (a typing error, or set "
+                        "a later cut-off)",
+                        show(dates[row]),
+                    )
+                )
+        return out
+
+    return check
+
+
+for _table, _cols in CASE_DATES.items():
+    rule(
+        "on_or_before_cutoff",
+        _table,
+        (f"{_table}.{_cols[0]}",),
+        "Every date lies on or before the data cut-off (data.cutoff in evaluation.yml, or the "
+        "project's own cutoff).",
+    )(_after_cutoff(_table))
+
+
+def _project_end_of(ctx: Context, enrolment_ids: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Project and configured end date of each row's enrolment (NaT when unknown)."""
+    enr = ctx.tables["enrolments"].drop_duplicates("enrolment_id").set_index("enrolment_id")
+    project = lookup(enrolment_ids, enr["project"])
+    ends = {p: pd.Timestamp(e) for p, (_, e) in (ctx.periods or {}).items()}
+    end = pd.to_datetime(project.map(ends), errors="coerce")
+    return project, end
+
+
+def _after_project_end(table: str, column: str, id_column: str) -> Callable:
+    def check(ctx: Context) -> list[Problem]:
+        if not ctx.periods:
+            return []
+        df = ctx.tables[table]
+        project, end = _project_end_of(ctx, df[id_column])
+        dates = df[column]
+        bad = dates.notna() & end.notna() & (dates > end)
+        return [
+            Problem(
+                table,
+                column,
+                int(row),
+                "in_project_period",
+                f"{where(ctx.file(table), row, column)}: {show(dates[row])} is after the end of "
+                f"project {show(project[row])} ({show(end[row])}, its 'end' in evaluation.yml)",
+                show(dates[row]),
+            )
+            for row in dates.index[bad]
+        ]
+
+    return check
+
+
+for _table, _col in (
+    ("sessions", "session_date"),
+    ("referrals", "referral_date"),
+    ("enrolments", "reintegration_plan_date"),
+):
+    rule(
+        "in_project_period",
+        _table,
+        (f"{_table}.{_col}", f"{_table}.enrolment_id", "enrolments.project"),
+        "Sessions, referrals and reintegration plans fall inside their project's period "
+        "(start and end in evaluation.yml).",
+    )(_after_project_end(_table, _col, "enrolment_id"))
+
+
+@rule(
+    "project_observable",
+    "enrolments",
+    ("enrolments.project",),
+    "Every configured project starts on or before the data cut-off; otherwise nothing of it "
+    "can be observed.",
+)
+def _project_observable(ctx: Context) -> list[Problem]:
+    if not ctx.cutoff or not ctx.periods:
+        return []
+    out = []
+    for project, (start, _) in sorted(ctx.periods.items()):
+        cutoff, key = ctx.cutoff.get(project, ctx.cutoff.get("*", (None, "")))
+        if cutoff is not None and start > cutoff:
+            out.append(
+                Problem(
+                    "enrolments",
+                    None,
+                    None,
+                    "project_observable",
+                    f"project {project} starts on {show(start)}, after the data cut-off "
+                    f"{show(cutoff)} (set as {key} in evaluation.yml): none of its records can "
+                    "be known, so it cannot be evaluated; set a later cut-off or leave the "
+                    "project out",
+                )
+            )
+    return out
