@@ -19,8 +19,8 @@ KEY = b"test-key-not-secret-0123456789abcdef"
 def prepare(data_dir: Path, cfg, out: Path):
     """Validate data_dir against cfg; when clean, write the prepared tables into out/."""
     from evaluation.data import prepared
-    from evaluation.data.rules_cutoff import cutoffs_of
     from evaluation.data.pseudonymise import pseudonymise
+    from evaluation.data.rules_cutoff import cutoffs_of
     from evaluation.data.validate import validate_dataset
 
     tables, report = validate_dataset(data_dir, cfg.periods, cutoff=cutoffs_of(cfg))

@@ -7,6 +7,7 @@ import pytest
 
 from evaluation.analysis import conversion as cv
 from evaluation.analysis.plan import load_plan
+from evaluation.analysis.time_axis import DAYS_PER_MONTH
 from evaluation.report import conversion_tables, conversion_text
 
 D = pd.Timestamp
@@ -196,7 +197,7 @@ def test_return_times_status_and_censoring():
         frame, load_plan().return_, end=D("2018-03-31").date(), cutoff=D("2017-01-01").date()
     )
     rt.index = frame["client_id"]
-    m = cv.DAYS_PER_MONTH
+    m = DAYS_PER_MONTH
     assert rt.loc["c1", "status"] == 1 and rt.loc["c1", "time"] == pytest.approx(122 / m)
     assert rt.loc["c7", "status"] == 1 and rt.loc["c7", "time"] == pytest.approx(92 / m)
     assert rt.loc["c8", "status"] == 2 and rt.loc["c8", "cause"] == "residence_permit"
@@ -235,11 +236,11 @@ def test_return_times_handle_withdrawal_and_lost_contact_as_the_plan_declares():
     end, cutoff = D("2016-12-31").date(), D("2016-06-30").date()
     rt = cv.return_times(_exits_frame(), plan, end=end, cutoff=cutoff)
     rt.index = _exits_frame()["client_id"]
-    days = (rt["time"] * cv.DAYS_PER_MONTH).round().astype(int)
+    days = (rt["time"] * DAYS_PER_MONTH).round().astype(int)
     # days from 2016-01-01 (a leap year), counted by hand; follow-up ends at 2016-06-30
     assert days.to_dict() == {"w": 31, "l": 60, "x": 45, "r": 100, "late": 181, "o": 121, "e": 181}
     assert rt["status"].to_dict() == {"w": 2, "l": 2, "x": 2, "r": 1, "late": 0, "o": 0, "e": 0}
-    assert (rt["potential"] * cv.DAYS_PER_MONTH).round().eq(181).all()
+    assert (rt["potential"] * DAYS_PER_MONTH).round().eq(181).all()
     censored = dataclasses.replace(plan, withdrawal_handling="censored")
     alt = cv.return_times(_exits_frame(), censored, end=end, cutoff=cutoff)["status"].tolist()
     assert alt == [0, 0, 2, 1, 0, 0, 0]  # withdrawal and lost contact alike, censored

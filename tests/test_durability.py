@@ -9,8 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.analysis import durability as D
+from evaluation.analysis import (
+    attrition,
+    monitoring_windows,
+    remigration,
+    response_weights,
+    rss_scores,
+    trajectories,
+)
 from evaluation.analysis.rates import Z95
+from evaluation.analysis.time_axis import DAYS_PER_MONTH
 
 DAY0 = pd.Timestamp("2017-01-10")
 
@@ -37,7 +45,7 @@ def _contact(
     days: int | None = None,
     scores=(np.nan, np.nan, np.nan),
 ) -> dict:
-    days = D.WINDOW_MONTHS[window] * 30 if days is None else days
+    days = monitoring_windows.WINDOW_MONTHS[window] * 30 if days is None else days
     return {
         "contact_id": f"{cid}-{window}",
         "client_id": cid,
@@ -61,7 +69,7 @@ def test_kaplan_meier_matches_hand_table() -> None:
     event = [1, 1, 1, 0, 0, 1, 0, 1]
     # By hand: t=1 r=8 d=1 S=7/8; t=2 r=7 d=2 S=7/8*5/7=5/8; t=4 r=3 d=1 S=5/8*2/3=5/12;
     # t=6 r=1 d=1 S=0.
-    km = D.kaplan_meier(time, event)
+    km = remigration.kaplan_meier(time, event)
     assert km["time"].tolist() == [0, 1, 2, 4, 6]
     assert km["n_risk"].tolist() == [8, 8, 7, 3, 1]
     assert km["n_events"].tolist() == [0, 1, 2, 1, 1]
@@ -74,7 +82,7 @@ def test_kaplan_meier_matches_hand_table() -> None:
     h = Z95 * se / (s * abs(math.log(s)))
     assert km.loc[1, "ci_low"] == pytest.approx(s ** math.exp(h))
     assert km.loc[1, "ci_high"] == pytest.approx(s ** math.exp(-h))
-    assert D.numbers_at_risk(time, [0, 2, 3, 5, 7]) == [8, 7, 4, 2, 0]
+    assert remigration.numbers_at_risk(time, [0, 2, 3, 5, 7]) == [8, 7, 4, 2, 0]
 
 
 def test_remigration_times_event_at_first_remigration_else_last_confirmed_stay() -> None:
@@ -91,14 +99,14 @@ def test_remigration_times_event_at_first_remigration_else_last_confirmed_stay()
             _contact("c", "arrival", False),  # never confirmed: left out
         ]
     )
-    fol = D.follow_up(mon, ret)
-    t = D.remigration_times(fol, ret, time_scale="contact").set_index("client_id")
+    fol = monitoring_windows.follow_up(mon, ret)
+    t = remigration.remigration_times(fol, ret, time_scale="contact").set_index("client_id")
     assert t.loc["a", "event"] == 1
-    assert t.loc["a", "time"] == pytest.approx(183 / D.DAYS_PER_MONTH)
+    assert t.loc["a", "time"] == pytest.approx(183 / DAYS_PER_MONTH)
     assert t.loc["b", "event"] == 0
-    assert t.loc["b", "time"] == pytest.approx(30 / D.DAYS_PER_MONTH)
+    assert t.loc["b", "time"] == pytest.approx(30 / DAYS_PER_MONTH)
     assert not t.loc["c", "included"]
-    w = D.remigration_times(fol, ret).set_index("client_id")  # nominal window months
+    w = remigration.remigration_times(fol, ret).set_index("client_id")  # nominal window months
     assert (w.loc["a", "time"], w.loc["b", "time"]) == (6.0, 1.0)
 
 
@@ -113,7 +121,7 @@ def test_km_by_group_skips_small_cells() -> None:
             "included": [True] * 7,
         }
     )
-    km, notes = D.km_by_group(times, "country", min_cell=5)
+    km, notes = remigration.km_by_group(times, "country", min_cell=5)
     assert set(km["group"]) == {"NGA"}
     assert notes == ["ETH"]
     # NGA: t=1 r=5 -> 4/5; t=3 r=3 -> 4/5*2/3.
@@ -145,8 +153,8 @@ def _bounds_data() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_three_bounds_by_counting() -> None:
     mon, ret = _bounds_data()
-    fol = D.follow_up(mon, ret, cutoff=dt.date(2020, 12, 31))
-    b = D.durability_bounds(fol, "m12")
+    fol = monitoring_windows.follow_up(mon, ret, cutoff=dt.date(2020, 12, 31))
+    b = attrition.durability_bounds(fol, "m12")
     # Due: 7 (late excluded). Stayed 2; re-migrated r1 and left6 (carried forward) = 2;
     # unknown: nr, norec, unk = 3.
     assert (b.due, b.stayed, b.re_migrated, b.unknown, b.carried_forward) == (7, 2, 2, 3, 1)
@@ -154,9 +162,11 @@ def test_three_bounds_by_counting() -> None:
     assert (b.worst.n, b.worst.N) == (2, 7)
     assert (b.best.n, b.best.N) == (5, 7)
     assert b.worst.estimate <= b.complete.estimate <= b.best.estimate
-    assert D.staying(fol, "m12").estimate == pytest.approx(0.5)
+    assert attrition.staying(fol, "m12").estimate == pytest.approx(0.5)
 
-    plain = D.durability_bounds(D.follow_up(mon, ret, carry_forward_remigration=False), "m12")
+    plain = attrition.durability_bounds(
+        monitoring_windows.follow_up(mon, ret, carry_forward_remigration=False), "m12"
+    )
     # Without carrying forward, left6 is unknown, and 'late' (no cut-off given) is lost.
     assert (plain.complete.n, plain.complete.N) == (2, 3)
     assert (plain.worst.n, plain.worst.N) == (2, 8)
@@ -165,8 +175,8 @@ def test_three_bounds_by_counting() -> None:
 
 def test_completeness_matrix_by_counting() -> None:
     mon, ret = _bounds_data()
-    fol = D.follow_up(mon, ret, cutoff=dt.date(2020, 12, 31))
-    c = D.completeness_matrix(fol).set_index("window")
+    fol = monitoring_windows.follow_up(mon, ret, cutoff=dt.date(2020, 12, 31))
+    c = attrition.completeness_matrix(fol).set_index("window")
     m12 = c.loc["m12"]
     assert m12["due"] == 7 and m12["not_due"] == 1
     assert m12["reached"] == 4  # s1, s2, r1, unk
@@ -177,21 +187,21 @@ def test_completeness_matrix_by_counting() -> None:
     m6 = c.loc["m6"]
     # At 6 months only left6 was reached; 'late' is due (2020-12-01 before the cut-off).
     assert (m6["due"], m6["reached"], m6["no_record"]) == (8, 1, 7)
-    reasons = [*D.NOT_REACHED_REASONS, D.NO_RECORD, "reached"]
+    reasons = [*monitoring_windows.NOT_REACHED_REASONS, monitoring_windows.NO_RECORD, "reached"]
     assert (c[reasons].sum(axis=1) == c["due"]).all()
 
 
 # --- Scores -----------------------------------------------------------------------------------
 
 
-def _rss(tmp_path, weights=(2, 1, 1), require_all=True) -> D.RSSConfig:
+def _rss(tmp_path, weights=(2, 1, 1), require_all=True) -> rss_scores.RSSConfig:
     path = tmp_path / "rss.yaml"
     path.write_text(
         "version: test-1\nverified: false\n"
         f"weights: {{economic: {weights[0]}, social: {weights[1]}, psychosocial: {weights[2]}}}\n"
         f"require_all_dimensions: {str(require_all).lower()}\ncutoffs: [0.66, 0.33, 0.5]\n"
     )
-    return D.load_rss_config(path)
+    return rss_scores.load_rss_config(path)
 
 
 def test_weighted_composite_by_hand(tmp_path) -> None:
@@ -204,12 +214,12 @@ def test_weighted_composite_by_hand(tmp_path) -> None:
             "rss_psychosocial": [0.4, 0.3, 0.7],
         }
     )
-    comp = D.composite_scores(f, rss)["rss_composite"]
+    comp = rss_scores.composite_scores(f, rss)["rss_composite"]
     # (2*0.6 + 0.2 + 0.4)/4 = 0.45; (1.8 + 0.3 + 0.3)/4 = 0.6; missing economic -> missing.
     assert comp.iloc[0] == pytest.approx(0.45)
     assert comp.iloc[1] == pytest.approx(0.6)
     assert np.isnan(comp.iloc[2])
-    lenient = D.composite_scores(f, _rss(tmp_path, require_all=False))["rss_composite"]
+    lenient = rss_scores.composite_scores(f, _rss(tmp_path, require_all=False))["rss_composite"]
     assert lenient.iloc[2] == pytest.approx((0.5 + 0.7) / 2)
 
 
@@ -217,7 +227,7 @@ def test_share_above_cutoffs_by_counting() -> None:
     scored = pd.DataFrame(
         {"window": ["m12"] * 5 + ["m6"], "rss_composite": [0.2, 0.33, 0.5, 0.7, np.nan, 0.9]}
     )
-    s = D.share_above(scored, (0.33, 0.5, 0.66)).set_index(["window", "cutoff"])
+    s = rss_scores.share_above(scored, (0.33, 0.5, 0.66)).set_index(["window", "cutoff"])
     assert tuple(s.loc[("m12", 0.33), ["n", "N"]]) == (3, 4)  # at or above: 0.33, 0.5, 0.7
     assert tuple(s.loc[("m12", 0.5), ["n", "N"]]) == (2, 4)
     assert tuple(s.loc[("m12", 0.66), ["n", "N"]]) == (1, 4)
@@ -226,7 +236,7 @@ def test_share_above_cutoffs_by_counting() -> None:
 
 
 def test_committed_rss_config_is_flagged_unverified() -> None:
-    rss = D.load_rss_config()
+    rss = rss_scores.load_rss_config()
     assert rss.verified is False
     assert rss.cutoffs == (0.33, 0.5, 0.66)
     assert rss.version and any("MEASURE" in s for s in rss.sources)
@@ -243,11 +253,17 @@ def test_ipw_with_saturated_model_equals_cell_weighting() -> None:
         for i in range(n):
             cid = f"{sex}{i}"
             rows.append(cid)
-            outcome = D.STAYED if i < stayed else D.REMIGRATED if i < known else D.LOST
+            outcome = (
+                monitoring_windows.STAYED
+                if i < stayed
+                else monitoring_windows.REMIGRATED
+                if i < known
+                else monitoring_windows.LOST
+            )
             fol_rows.append({"client_id": cid, "sex": sex, "outcome": outcome})
     ret = _returnees(rows, sex=[r["sex"] for r in fol_rows])
     fol = pd.DataFrame(fol_rows).drop(columns="sex").assign(window="m12", response="reached")
-    r = D.ipw_durability(
+    r = response_weights.ipw_durability(
         fol, ret, "m12", covariates=("sex",), min_responders=1, min_nonresponders=1
     )
     # Weights 1/0.6 and 1/0.8: (4/0.6 + 20/0.8) / (6/0.6 + 40/0.8).
@@ -257,7 +273,7 @@ def test_ipw_with_saturated_model_equals_cell_weighting() -> None:
     assert r.estimate == pytest.approx(10 / 60 * 4 / 6 + 50 / 60 * 20 / 40, abs=1e-6)
     assert r.max_weight == pytest.approx(1 / 0.6, abs=1e-6)
     assert r.ci_low < r.estimate < r.ci_high
-    small = D.ipw_durability(fol, ret, "m12", covariates=("sex",))
+    small = response_weights.ipw_durability(fol, ret, "m12", covariates=("sex",))
     assert not small.done and "46" in small.reason and "14" in small.reason
 
 
@@ -278,7 +294,7 @@ def test_mixedlm_on_balanced_data_recovers_mean_change() -> None:
                 }
             )
     scored = pd.DataFrame(rows)
-    t = D.trajectory_model(scored)
+    t = trajectories.trajectory_model(scored)
     assert t.method == "mixedlm"
     means = scored.groupby("window")["rss_composite"].mean()
     got = t.table.set_index("window")["change"]
@@ -295,7 +311,7 @@ def test_trajectory_falls_back_with_reason_when_too_few() -> None:
             "rss_composite": [0.4, 0.5, 0.6],
         }
     )
-    t = D.trajectory_model(scored)
+    t = trajectories.trajectory_model(scored)
     assert t.method == "descriptive" and "1 returnees" in t.message
     assert t.table.set_index("window").loc["arrival", "mean"] == pytest.approx(0.5)
 
@@ -357,7 +373,7 @@ def test_returnees_are_verified_departures_linked_to_the_project() -> None:
         "departures": departures,
         "support": support,
     }
-    r = D.returnees(tables, "MOH1").set_index("client_id")
+    r = monitoring_windows.returnees(tables, "MOH1").set_index("client_id")
     assert sorted(r.index) == ["a", "e"]  # b unverified, c forced, d other project
     assert r.loc["a", "main_support"] == "education"  # tie on amount: the earlier one
     assert r.loc["e", "main_support"] == "none"
@@ -369,7 +385,7 @@ def test_trajectory_model_samples_returnees_above_the_cap():
     import numpy as np
     import pandas as pd
 
-    from evaluation.analysis.durability import trajectory_model
+    from evaluation.analysis.trajectories import trajectory_model
 
     rng = np.random.default_rng(1)
     ids = np.repeat([f"r{i:03d}" for i in range(60)], 2)

@@ -223,13 +223,13 @@ def test_intervals_never_print_nan() -> None:
 
 def test_a_composite_exactly_on_a_cutoff_counts_as_at_or_above() -> None:
     """Was: 0.32999999999999996 fell below 'at or above 0.33'."""
-    from evaluation.analysis import durability as du
+    from evaluation.analysis import rss_scores
 
-    rss = du.load_rss_config()
+    rss = rss_scores.load_rss_config()
     f = pd.DataFrame({"rss_economic": [0.11], "rss_social": [0.11], "rss_psychosocial": [0.77]})
-    scored = du.composite_scores(f, rss).assign(window="m12")
+    scored = rss_scores.composite_scores(f, rss).assign(window="m12")
     assert scored["rss_composite"].iloc[0] < 0.33  # (0.11 + 0.11 + 0.77) / 3 in floating point
-    shares = du.share_above(scored, [0.33, 0.5])
+    shares = rss_scores.share_above(scored, [0.33, 0.5])
     m12 = shares[shares["window"] == "m12"].set_index("cutoff")
     assert m12.loc[0.33, "n"] == 1 and m12.loc[0.5, "n"] == 0
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest, norm
 
-from evaluation.analysis import contrasts, durability, estimands, sensitivity
+from evaluation.analysis import attrition, contrasts, estimands, monitoring_windows, sensitivity
 from evaluation.analysis.bounds import no_event_bound
 from evaluation.analysis.plan import load_plan
 from evaluation.analysis.rates import wilson
@@ -248,11 +248,13 @@ def test_grace_period_and_deaths_in_durability_denominators():
     )
     cutoff = pd.Timestamp("2020-12-31").date()
     # r1's 12-month window fell due on 2020-12-19, 12 days before the cut-off
-    plain = durability.follow_up(mon, ret, cutoff=cutoff)
-    b = durability.durability_bounds(plain, "m12")
+    plain = monitoring_windows.follow_up(mon, ret, cutoff=cutoff)
+    b = attrition.durability_bounds(plain, "m12")
     assert (b.due, b.stayed, b.unknown) == (3, 1, 2)  # r1 lost, r2 (dead) lost
-    planned = durability.follow_up(mon, ret, cutoff=cutoff, grace_days=60, deaths_leave=True)
-    b = durability.durability_bounds(planned, "m12")
+    planned = monitoring_windows.follow_up(
+        mon, ret, cutoff=cutoff, grace_days=60, deaths_leave=True
+    )
+    b = attrition.durability_bounds(planned, "m12")
     assert (b.due, b.stayed, b.unknown) == (1, 1, 0)  # r1 not yet due, r2 left the denominator
     r2 = planned[planned["client_id"] == "r2"].set_index("window")["response"]
     assert r2[["m3", "m6", "m12"]].tolist() == ["died"] * 3 and r2["arrival"] == "no_record"

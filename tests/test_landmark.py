@@ -16,6 +16,7 @@ import pytest
 from scipy.stats import binomtest
 
 from evaluation.analysis import durability as D
+from evaluation.analysis import monitoring_windows, remigration
 from evaluation.analysis.plan import load_plan
 from evaluation.report import durability_text
 
@@ -45,7 +46,7 @@ def _tables() -> dict[str, pd.DataFrame]:
         else:
             support.append((cid, "business", 1000.0, DAY0 + pd.Timedelta(days=30)))
         reached = dict(FATES[fate])
-        for w, months in D.WINDOW_MONTHS.items():
+        for w, months in monitoring_windows.WINDOW_MONTHS.items():
             monitoring.append(
                 {
                     "contact_id": f"{cid}-{w}",
@@ -98,9 +99,9 @@ def _end_survival(km: pd.DataFrame) -> dict[str, float]:
 
 def test_naive_grouping_by_later_support_is_biased():
     t = _tables()
-    ret = D.returnees(t, "MOH1")
-    times = D.remigration_times(D.follow_up(t["monitoring"], ret), ret)
-    naive, _ = D.km_by_group(times, "main_support", min_cell=1)
+    ret = monitoring_windows.returnees(t, "MOH1")
+    times = remigration.remigration_times(monitoring_windows.follow_up(t["monitoring"], ret), ret)
+    naive, _ = remigration.km_by_group(times, "main_support", min_cell=1)
     # housing: A's 8 still there at day 150 (2 leave at 6 months, one lost after m3 has no
     # housing): 6/8; business: B's 11 (2 leave at 1, one censored at 1, 2 leave at 6):
     # 9/11 · 6/8; cash: A's two early leavers and the one lost after m3: 1/3 · ... = 0 at 1.

@@ -219,7 +219,7 @@ def test_cutoff_of_one_project_leaves_anothers_analysis_alone():
     import datetime as dt
     from dataclasses import replace
 
-    from evaluation.analysis import durability as du
+    from evaluation.analysis import monitoring_windows
     from evaluation.data.validate import validate_dataset
 
     cfg = config.load(ROOT / "evaluation.yml")
@@ -227,14 +227,16 @@ def test_cutoff_of_one_project_leaves_anothers_analysis_alone():
     moved = replace(cfg, projects=tuple(
         replace(p, cutoff=dt.date(2023, 12, 31)) if p.id == "MOH1" else p for p in cfg.projects
     ))  # fmt: skip
-    ret = du.returnees(tables, "MOH2")
+    ret = monitoring_windows.returnees(tables, "MOH2")
 
     def follow(c):
-        return du.follow_up(tables["monitoring"], ret, cutoff=c.project("MOH2").cutoff)
+        return monitoring_windows.follow_up(
+            tables["monitoring"], ret, cutoff=c.project("MOH2").cutoff
+        )
 
     assert follow(cfg).equals(follow(moved))
     # and the cut-off matters at all: a shared later cut-off would have changed MOH2's rows
-    late = du.follow_up(tables["monitoring"], ret, cutoff=dt.date(2023, 12, 31))
+    late = monitoring_windows.follow_up(tables["monitoring"], ret, cutoff=dt.date(2023, 12, 31))
     assert not follow(cfg).equals(late)
 
 

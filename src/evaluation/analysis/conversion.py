@@ -16,6 +16,7 @@ import pandas as pd
 
 from evaluation.analysis.plan import ReturnEstimand
 from evaluation.analysis.rates import Rate, wilson
+from evaluation.analysis.time_axis import DAYS_PER_MONTH, as_dates
 
 VERIFIED_TYPE = "independent_verified"
 UNVERIFIED = "unverified"
@@ -44,12 +45,7 @@ AGE_BANDS = ("under 18", "18–29", "30–39", "40–49", "50+", "unknown")
 HOUSEHOLD_TYPES = ("single", "couple or small (2–3)", "family (4+)", "unknown")
 STAY_BANDS = ("under 2 years", "2–4 years", "5–9 years", "10+ years", "unknown")
 UNKNOWN = "unknown"
-DAYS_PER_MONTH = 365.25 / 12
 _STEP_COLS = ["step", "n", "N", "estimate", "ci_low", "ci_high", "of"]
-
-
-def _dates(s: pd.Series) -> pd.Series:
-    return pd.to_datetime(s, errors="coerce")
 
 
 def verified_departures(departures: pd.DataFrame) -> pd.DataFrame:
@@ -58,13 +54,13 @@ def verified_departures(departures: pd.DataFrame) -> pd.DataFrame:
         departures["verification"] != UNVERIFIED
     )
     out = departures.loc[keep].copy()
-    out["departure_date"] = _dates(out["departure_date"])
+    out["departure_date"] = as_dates(out["departure_date"])
     return out
 
 
 def half_year(dates: pd.Series) -> pd.Series:
     """Half-year enrolment cohort label such as '2016-H1'."""
-    d = _dates(dates)
+    d = as_dates(dates)
     label = d.dt.year.astype("Int64").astype(str) + np.where(d.dt.month <= 6, "-H1", "-H2")
     return label.where(d.notna(), UNKNOWN)
 
@@ -123,7 +119,7 @@ def _project_enrolments(enrolments: pd.DataFrame, project: str) -> pd.DataFrame:
     e = enrolments.loc[enrolments["project"] == project].copy()
     for col in ("enrolment_date", "exit_date", "reintegration_plan_date"):
         if col in e:
-            e[col] = _dates(e[col])
+            e[col] = as_dates(e[col])
     return e.sort_values(["client_id", "enrolment_date", "enrolment_id"], kind="stable")
 
 
@@ -394,7 +390,7 @@ def chain(
     src = _project_enrolments(enr, source)
     refs = tables["referrals"].merge(src[["enrolment_id", "client_id"]], on="enrolment_id")
     refs = refs.loc[refs["receiving_org"] == MOH].copy()
-    refs["referral_date"] = _dates(refs["referral_date"])
+    refs["referral_date"] = as_dates(refs["referral_date"])
     first_ref = refs.groupby("client_id")["referral_date"].min()
     referred = set(first_ref.index)
     n_src = src["client_id"].nunique()
@@ -487,7 +483,7 @@ def data_cutoff(tables: Mapping[str, pd.DataFrame]) -> date | None:
         df = tables.get(table)
         if df is None:
             continue
-        found += [_dates(df[c]).max() for c in cols if c in df]
+        found += [as_dates(df[c]).max() for c in cols if c in df]
     found = [d for d in found if pd.notna(d)]
     return max(found).date() if found else None
 

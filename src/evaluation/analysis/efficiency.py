@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from evaluation.analysis import conversion, durability
+from evaluation.analysis import conversion, monitoring_windows
 from evaluation.analysis.rates import Z95
 
 
@@ -125,10 +125,12 @@ def project_efficiency(tables: dict[str, pd.DataFrame], project: str, cutoff=Non
         )
     else:
         frame = conversion.client_frame(tables, project, kind="return")
-    fol = durability.follow_up(
-        tables["monitoring"], durability.returnees(tables, project), cutoff=cutoff
+    fol = monitoring_windows.follow_up(
+        tables["monitoring"], monitoring_windows.returnees(tables, project), cutoff=cutoff
     )
-    stayed = fol.loc[(fol["window"] == "m12") & (fol["outcome"] == durability.STAYED), "client_id"]
+    stayed = fol.loc[
+        (fol["window"] == "m12") & (fol["outcome"] == monitoring_windows.STAYED), "client_id"
+    ]
     return efficiency(project, frame, tables["support"], stayed)
 
 

@@ -20,8 +20,6 @@ import pandas as pd
 from evaluation.analysis import conversion as cv
 from evaluation.analysis.plan import ReturnEstimand
 
-DAYS_PER_MONTH = 365.25 / 12
-
 
 def carry_over_clients(enrolments: pd.DataFrame, projects: Sequence[str]) -> set[str]:
     """Clients enrolled in more than one of the projects."""

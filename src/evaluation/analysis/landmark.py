@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-DAYS_PER_MONTH = 365.25 / 12
+from evaluation.analysis.time_axis import DAYS_PER_MONTH
 
 
 @dataclass(frozen=True)

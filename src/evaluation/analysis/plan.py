@@ -88,7 +88,7 @@ class DurabilityEstimand:
 
     @property
     def follow_up_options(self) -> dict:
-        """Keyword arguments for analysis.durability.follow_up / analyse."""
+        """Keyword arguments for analysis.monitoring_windows.follow_up / durability.analyse."""
         return {
             "grace_days": self.window_grace_days,
             "deaths_leave": self.deaths == "leave_denominator",

@@ -111,3 +111,10 @@ def minimum_detectable_difference(
     phi = 2 * math.asin(math.sqrt(p_base)) + h
     p_alt = math.sin(min(phi, math.pi) / 2) ** 2
     return p_alt - p_base
+
+
+def rate_or_reason(r: Rate | None, reason: str) -> dict:
+    """A rate's metric form, or estimate None with the reason there is none (N = 0)."""
+    if r is not None:
+        return r.as_dict()
+    return {"estimate": None, "ci_low": None, "ci_high": None, "n": 0, "N": 0, "reason": reason}

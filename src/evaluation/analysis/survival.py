@@ -23,7 +23,6 @@ METHOD_LABELS = {
     AALEN_JOHANSEN: "Aalen–Johansen cumulative incidence (competing exits)",
     KAPLAN_MEIER: "1 − Kaplan–Meier (no competing exits observed)",
 }
-DAYS_PER_MONTH = 365.25 / 12
 
 
 @dataclass(frozen=True)

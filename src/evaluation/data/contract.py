@@ -91,7 +91,7 @@ class TableSpec:
 
     @property
     def rules(self) -> list[str]:
-        """Names of the Python rules (crosscheck.py) that apply to this table."""
+        """Names of the Python rules (data/rules_*.py) that apply to this table."""
         return list(self.metadata.get("cross_table_rules") or [])
 
     @property

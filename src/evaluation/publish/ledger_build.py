@@ -192,20 +192,22 @@ def durability_cells(
 ) -> None:
     """Staying three ways at 6 and 12 months (shared numerators), completeness, and the
     Kaplan–Meier curve on a monthly grid with numbers at risk, events and censorings."""
-    from evaluation.analysis import durability as du
+    from evaluation.analysis import attrition, monitoring_windows, remigration
 
     g = project.lower()
-    ret = du.returnees(dict(tables), project)
+    ret = monitoring_windows.returnees(dict(tables), project)
     # the same follow-up rules as the analysis (grace period, deaths), or the cells would count
     # other people than the tables that print them
-    follow = du.follow_up(tables["monitoring"], ret, cutoff=cutoff, **(follow_up_options or {}))
+    follow = monitoring_windows.follow_up(
+        tables["monitoring"], ret, cutoff=cutoff, **(follow_up_options or {})
+    )
     pop = f"returnees of {project}"
     arts_b = [f"results/{g}/durability_bounds.csv", "metrics.json", f"report:{g}",
               "results/comparison/durability_comparison.csv", "report:comparison"]  # fmt: skip
     returnees = _count(ledger, make_key(project, "returnees"), len(ret), pop, "returnees",
                        [f"report:{g}"], public, {"project": project})  # fmt: skip
     for w in WINDOWS:
-        b = du.durability_bounds(follow, w)
+        b = attrition.durability_bounds(follow, w)
         d = {"project": project, "window": w}
 
         def c(what, v, d=d, w=w):
@@ -231,7 +233,7 @@ def durability_cells(
                           artefact=arts_b, what=f"{approach}-case share")  # fmt: skip
         reached = c("reached", int(((follow["window"] == w) & follow["reached"]).sum()))
         ledger.rate(reached, due, artefact=[f"results/{g}/durability_completeness.csv"])
-    times = du.remigration_times(follow, ret)
+    times = remigration.remigration_times(follow, ret)
     inc = times[times["included"]]
     arts_km = [f"results/{g}/durability_km.csv", f"results/{g}/durability_at_risk.csv",
                f"report:{g}"]  # fmt: skip

@@ -10,14 +10,12 @@ import pandas as pd
 
 from evaluation.analysis.bounds import no_event_bound
 from evaluation.analysis.durability import (
-    NO_RECORD,
-    NOT_REACHED_REASONS,
-    WINDOW_LABELS,
     DurabilityAnalysis,
     comparison_frame,
     composite_metric,
     reached_rate,
 )
+from evaluation.analysis.monitoring_windows import NO_RECORD, NOT_REACHED_REASONS, WINDOW_LABELS
 from evaluation.analysis.rates import Rate
 
 

@@ -77,8 +77,8 @@ def headline(
 ) -> Headline:
     """Return (and for ENH referral) rate, and 12-month durability three ways, for a project
     (grace_days, deaths_leave: the plan's handling of monitoring windows and deaths)."""
+    from evaluation.analysis import attrition, monitoring_windows
     from evaluation.analysis import conversion as cv
-    from evaluation.analysis import durability as du
 
     nothing = cv.nothing_to_evaluate(tables, project)
     if nothing is not None:
@@ -87,14 +87,14 @@ def headline(
     ret = cv.rate(frame, "returned")
     if kind == "counselling":
         return Headline(project, kind, ret, referral_rate=cv.rate(frame, "referred"))
-    follow = du.follow_up(
+    follow = monitoring_windows.follow_up(
         tables["monitoring"],
-        du.returnees(dict(tables), project),
+        monitoring_windows.returnees(dict(tables), project),
         cutoff=cutoff,
         grace_days=grace_days,
         deaths_leave=deaths_leave,
     )
-    b = du.durability_bounds(follow, "m12")
+    b = attrition.durability_bounds(follow, "m12")
     return Headline(project, kind, ret, None, b.complete, b.worst, b.best)
 
 
@@ -461,13 +461,13 @@ def amif_table(tables: Mapping[str, pd.DataFrame], projects: Sequence[str]) -> p
     received reintegration assistance = distinct clients enrolled in the project with at
     least one support record.
     """
-    from evaluation.analysis import durability as du
+    from evaluation.analysis import monitoring_windows
 
     enr, sup = tables["enrolments"], tables["support"]
     rows = []
     for p in projects:
         enrolled = pd.Index(enr.loc[enr["project"] == p, "client_id"].unique())
-        returned = du.returnees(dict(tables), p)["client_id"].nunique()
+        returned = monitoring_windows.returnees(dict(tables), p)["client_id"].nunique()
         assisted = enrolled.intersection(pd.Index(sup["client_id"].unique())).size
         rows.append(
             {

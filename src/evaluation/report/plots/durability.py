@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from evaluation.analysis.durability import Bounds, DurabilityAnalysis
+    from evaluation.analysis.attrition import Bounds
+    from evaluation.analysis.durability import DurabilityAnalysis
 
 SCORE_LABELS = {
     "rss_economic": "Economic",
@@ -128,7 +129,7 @@ def _end(a: DurabilityAnalysis) -> float:
 def group_survival_figure(a: DurabilityAnalysis, by: str = "main_support") -> Figure | None:
     """Staying curves by country, or by the support type received by the landmark and followed
     from it (groups with enough returnees); None if fewer than two groups have a curve."""
-    from evaluation.analysis.durability import numbers_at_risk
+    from evaluation.analysis.remigration import numbers_at_risk
 
     km = a.km_support if by == "main_support" else a.km_country
     if km.empty or km["group"].nunique() < 2 or int(km["n_events"].sum()) == 0:
@@ -200,7 +201,8 @@ def score_distribution_figure(scored: pd.DataFrame, cutoffs: Sequence[float] = (
     """Box plots of each RSS score by monitoring window (n under each box); cut-offs dashed."""
     import matplotlib.pyplot as plt
 
-    from evaluation.analysis.durability import SCORES, WINDOW_LABELS, WINDOWS
+    from evaluation.analysis.monitoring_windows import WINDOW_LABELS, WINDOWS
+    from evaluation.analysis.rss_scores import SCORES
 
     with style():
         fig, axes = plt.subplots(1, 4, figsize=(7.2, 3.2), sharey=True, layout="constrained")
@@ -245,7 +247,7 @@ def comparison_score_figure(analyses: Sequence[DurabilityAnalysis]) -> Figure:
     import matplotlib.pyplot as plt
     from scipy import stats
 
-    from evaluation.analysis.durability import WINDOW_MONTHS, WINDOWS
+    from evaluation.analysis.monitoring_windows import WINDOW_MONTHS, WINDOWS
 
     with style():
         fig, ax = plt.subplots(figsize=(7.0, 3.2), layout="constrained")

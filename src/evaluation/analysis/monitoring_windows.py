@@ -1,0 +1,167 @@
+"""Who is followed up after return, and what happened in each monitoring window.
+
+Definitions follow DOMAIN.md §3. The unit is the returnee: a client with a verified departure
+(independent_verified and not unverified) linked to an enrolment of the project. Monitoring
+windows are arrival, m1, m3, m6 and m12 months after departure. "Not reached" never counts as
+"stayed".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from evaluation.analysis.time_axis import DAYS_PER_MONTH, as_dates
+
+WINDOWS: tuple[str, ...] = ("arrival", "m1", "m3", "m6", "m12")
+WINDOW_MONTHS: dict[str, int] = {"arrival": 0, "m1": 1, "m3": 3, "m6": 6, "m12": 12}
+WINDOW_LABELS: dict[str, str] = {
+    "arrival": "Arrival",
+    "m1": "1 month",
+    "m3": "3 months",
+    "m6": "6 months",
+    "m12": "12 months",
+}
+NOT_REACHED_REASONS: tuple[str, ...] = (
+    "no_answer",
+    "phone_disconnected",
+    "moved_unknown",
+    "refused",
+    "partner_lost_contact",
+    "deceased",
+)
+NO_RECORD = "no_record"  # no monitoring row for a window that was due: lost, like not reached
+NOT_DUE = "not_due"  # the window lies after the data cut-off: excluded from every denominator
+DIED = "died"  # the returnee's death was recorded at this or an earlier window (plan: deaths leave)
+OUT_OF_DENOMINATOR = (NOT_DUE, DIED)
+
+# Outcome at a window, per returnee.
+STAYED, REMIGRATED, UNKNOWN, LOST = "stayed", "re_migrated", "status_unknown", "lost"
+
+
+def _age_band(age: pd.Series) -> pd.Series:
+    band = pd.cut(age, [-1, 29, 44, 200], labels=["under 30", "30-44", "45 and over"])
+    return band.astype("str").where(age.notna(), "unknown")
+
+
+def main_support_type(support: pd.DataFrame, client_ids: Sequence[str]) -> pd.Series:
+    """Each returnee's main support type (largest amount, then earliest); 'none' without support.
+
+    One type per person keeps groups disjoint for survival curves by support type.
+    """
+    s = support[support["client_id"].isin(list(client_ids))].copy()
+    out = pd.Series("none", index=pd.Index(list(client_ids), name="client_id"), dtype="str")
+    if s.empty:
+        return out
+    s["_amount"] = pd.to_numeric(s.get("amount_eur"), errors="coerce").fillna(0.0)
+    s["_date"] = as_dates(s["support_date"])
+    s = s.sort_values(
+        ["client_id", "_amount", "_date", "support_type"], ascending=[True, False, True, True]
+    )
+    first = s.drop_duplicates("client_id").set_index("client_id")["support_type"].astype("str")
+    out.loc[first.index] = first
+    return out
+
+
+def returnees(tables: dict[str, pd.DataFrame], project: str) -> pd.DataFrame:
+    """One row per returnee of the project: verified departure linked to a project enrolment.
+
+    Columns: client_id, enrolment_id, departure_date, country (destination, else planned
+    country of return), sex, age_band, household_size, main_support.
+    """
+    dep = tables["departures"]
+    verified = dep[
+        (dep["departure_type"] == "independent_verified") & (dep["verification"] != "unverified")
+    ]
+    enr = tables["enrolments"][["enrolment_id", "project"]]
+    linked = verified.merge(enr, on="enrolment_id", how="inner")
+    linked = linked[linked["project"].astype("str").str.upper() == project.upper()]
+    linked = linked.assign(departure_date=as_dates(linked["departure_date"]))
+    linked = linked.sort_values(["client_id", "departure_date"]).drop_duplicates("client_id")
+    cols = ["client_id", "sex", "birth_year", "country_of_return", "household_size"]
+    clients = tables["clients"][[c for c in cols if c in tables["clients"].columns]]
+    r = linked[["client_id", "enrolment_id", "departure_date", "destination"]].merge(
+        clients, on="client_id", how="left"
+    )
+    r["country"] = (
+        r["destination"].astype("str").where(r["destination"].notna(), r.get("country_of_return"))
+    )
+    r["country"] = r["country"].fillna("unknown").astype("str")
+    birth = pd.to_numeric(r.get("birth_year"), errors="coerce")
+    r["age_band"] = _age_band(r["departure_date"].dt.year - birth)
+    r["sex"] = r["sex"].fillna("unknown").astype("str")
+    support = tables.get("support", pd.DataFrame(columns=["client_id", "support_type"]))
+    main = main_support_type(support, r["client_id"].tolist())
+    r["main_support"] = r["client_id"].map(main).fillna("none").astype("str")
+    keep = ["client_id", "enrolment_id", "departure_date", "country", "sex", "age_band"]
+    keep += ["household_size", "main_support"]
+    return r[[c for c in keep if c in r.columns]].reset_index(drop=True)
+
+
+def follow_up(
+    monitoring: pd.DataFrame,
+    returnees: pd.DataFrame,
+    cutoff: dt.date | None = None,
+    carry_forward_remigration: bool = True,
+    grace_days: int = 0,
+    deaths_leave: bool = False,
+) -> pd.DataFrame:
+    """The full grid returnee × window with the contact, its response and the outcome.
+
+    response: 'reached', a not_reached_reason, 'no_record' (window due but no contact
+    recorded) or 'not_due' (window after the data cut-off). outcome: stayed, re_migrated,
+    status_unknown (reached, residence unknown) or lost. With carry_forward_remigration a
+    re-migration seen at an earlier window makes later unknown windows 're_migrated' (flag
+    carried_forward): someone known to have left is not 'durable' in a best case.
+    grace_days: a window that fell due less than this many days before the cut-off, with no
+    contact yet, is 'not_due' (partners had no fair chance to reach the returnee). deaths_leave:
+    the window where a death was recorded and every later one become 'died', outside every
+    denominator (analysis_plan.yaml, outcomes.durability.deaths).
+    """
+    ids = returnees[["client_id", "departure_date"]]
+    grid = ids.merge(pd.DataFrame({"window": list(WINDOWS)}), how="cross")
+    mon = monitoring[monitoring["client_id"].isin(ids["client_id"])].copy()
+    mon["contact_date"] = as_dates(mon["contact_date"])
+    cols = ["client_id", "window", "contact_date", "reached", "not_reached_reason"]
+    cols += ["residence_status", "rss_economic", "rss_social", "rss_psychosocial"]
+    mon = mon[[c for c in cols if c in mon.columns]]
+    f = grid.merge(mon, on=["client_id", "window"], how="left")
+    f["months"] = f["window"].map(WINDOW_MONTHS).astype(int)
+    has_row = f["reached"].notna()
+    reached = has_row & f["reached"].astype("boolean").fillna(False).astype(bool)
+    f["reached"] = reached
+    reason = f["not_reached_reason"].astype("str").where(f["not_reached_reason"].notna(), None)
+    f["response"] = np.where(reached, "reached", reason.fillna("unknown_reason"))
+    f.loc[~has_row, "response"] = NO_RECORD
+    if cutoff is not None:
+        due_date = f["departure_date"] + pd.to_timedelta(f["months"] * DAYS_PER_MONTH, "D")
+        grace = pd.Timedelta(days=int(grace_days))
+        not_due = ~has_row & (due_date + grace > pd.Timestamp(cutoff))
+        f.loc[not_due, "response"] = NOT_DUE
+    status = f["residence_status"].astype("str").where(f["residence_status"].notna(), "")
+    f["outcome"] = LOST
+    f.loc[reached & (status == "in_country_of_return"), "outcome"] = STAYED
+    f.loc[reached & (status == "re_migrated"), "outcome"] = REMIGRATED
+    f.loc[reached & ~status.isin(["in_country_of_return", "re_migrated"]), "outcome"] = UNKNOWN
+    f["carried_forward"] = False
+    f["window"] = pd.Categorical(f["window"], categories=list(WINDOWS), ordered=True)
+    f = f.sort_values(["client_id", "window"]).reset_index(drop=True)
+    if deaths_leave:
+        dead = (f["response"] == "deceased").astype(int).groupby(f["client_id"]).cummax() == 1
+        f.loc[dead, "response"] = DIED
+    if carry_forward_remigration:
+        seen = (f["outcome"] == REMIGRATED).astype(int).groupby(f["client_id"]).cummax()
+        carry = (
+            (seen == 1)
+            & f["outcome"].isin([LOST, UNKNOWN])
+            & ~f["response"].isin(OUT_OF_DENOMINATOR)
+        )
+        f.loc[carry, "outcome"] = REMIGRATED
+        f.loc[carry, "carried_forward"] = True
+    f["window"] = f["window"].astype("str")
+    for c in ("rss_economic", "rss_social", "rss_psychosocial"):
+        f[c] = pd.to_numeric(f.get(c), errors="coerce").where(reached)
+    return f
