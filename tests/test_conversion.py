@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from evaluation.analysis import conversion as cv
+from evaluation.analysis import time_to_return
 from evaluation.analysis.plan import load_plan
 from evaluation.analysis.time_axis import DAYS_PER_MONTH
 from evaluation.report import conversion_tables, conversion_text
@@ -193,7 +194,7 @@ def test_subgroup_bands_and_rates():
 
 def test_return_times_status_and_censoring():
     frame = cv.client_frame(tables(), "MOH1")
-    rt = cv.return_times(
+    rt = time_to_return.return_times(
         frame, load_plan().return_, end=D("2018-03-31").date(), cutoff=D("2017-01-01").date()
     )
     rt.index = frame["client_id"]
@@ -204,8 +205,8 @@ def test_return_times_status_and_censoring():
     assert rt.loc["c8", "time"] == pytest.approx(92 / m)
     # c2 still enrolled: censored at the earlier of project end and cut-off (366 days, leap year).
     assert rt.loc["c2", "status"] == 0 and rt.loc["c2", "time"] == pytest.approx(366 / m)
-    assert cv.data_cutoff(tables()) == D("2016-12-31").date()
-    ex = cv.exit_table(rt).set_index("cause")["n"]
+    assert time_to_return.data_cutoff(tables()) == D("2016-12-31").date()
+    ex = time_to_return.exit_table(rt).set_index("cause")["n"]
     assert ex.to_dict() == {"returned": 2, "censored": 1, "residence_permit": 1}
 
 
@@ -234,7 +235,7 @@ def test_return_times_handle_withdrawal_and_lost_contact_as_the_plan_declares():
     plan = load_plan().return_
     assert plan.withdrawal_handling == "competing"
     end, cutoff = D("2016-12-31").date(), D("2016-06-30").date()
-    rt = cv.return_times(_exits_frame(), plan, end=end, cutoff=cutoff)
+    rt = time_to_return.return_times(_exits_frame(), plan, end=end, cutoff=cutoff)
     rt.index = _exits_frame()["client_id"]
     days = (rt["time"] * DAYS_PER_MONTH).round().astype(int)
     # days from 2016-01-01 (a leap year), counted by hand; follow-up ends at 2016-06-30
@@ -242,10 +243,14 @@ def test_return_times_handle_withdrawal_and_lost_contact_as_the_plan_declares():
     assert rt["status"].to_dict() == {"w": 2, "l": 2, "x": 2, "r": 1, "late": 0, "o": 0, "e": 0}
     assert (rt["potential"] * DAYS_PER_MONTH).round().eq(181).all()
     censored = dataclasses.replace(plan, withdrawal_handling="censored")
-    alt = cv.return_times(_exits_frame(), censored, end=end, cutoff=cutoff)["status"].tolist()
+    alt = time_to_return.return_times(_exits_frame(), censored, end=end, cutoff=cutoff)[
+        "status"
+    ].tolist()
     assert alt == [0, 0, 2, 1, 0, 0, 0]  # withdrawal and lost contact alike, censored
     # counselling: a return through another organisation is never a competing exit
-    enh = cv.return_times(_exits_frame(), plan, end=end, cutoff=cutoff, kind="counselling")
+    enh = time_to_return.return_times(
+        _exits_frame(), plan, end=end, cutoff=cutoff, kind="counselling"
+    )
     assert enh["status"].tolist() == [2, 2, 0, 1, 0, 0, 0]
     text = conversion_text.exits_sentence(plan)
     assert "Withdrew and lost contact are handled alike, as competing" in text

@@ -91,7 +91,7 @@ def _config(tmp: Path) -> config.Config:
 def _library_metrics(cfg: config.Config, tables: dict) -> dict:
     """The metrics the notebooks compute, through the same library calls."""
     from evaluation.analysis import conversion as cv
-    from evaluation.analysis import durability, models, survival
+    from evaluation.analysis import durability, models, survival, time_to_return
     from evaluation.analysis.plan import load_plan
     from evaluation.publish.results import _plain
     from evaluation.report import conversion_tables, durability_text
@@ -112,7 +112,7 @@ def _library_metrics(cfg: config.Config, tables: dict) -> dict:
                 chain = cv.chain(tables)
                 shown, _ = conversion_tables.publishable_chain(chain, 5)
                 assert not shown.astype(str).apply(lambda c: c.str.contains("nan")).any().any()
-            times = cv.return_times(
+            times = time_to_return.return_times(
                 frame, load_plan().return_, end=p.end, cutoff=cfg.cutoff, kind=p.kind
             )
             inc = survival.cumulative_incidence(times["time"], times["status"])

@@ -3,20 +3,27 @@
 Everything here counts persons, not cases. A project's clients are the distinct client_ids
 with an enrolment in it. Every rate carries n, N and a Wilson 95 % interval (analysis.rates).
 The chain ENH → MOH → return is counted on linked records, never by multiplying ratios.
+Bands live in client_bands, time to return in time_to_return.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from evaluation.analysis.plan import ReturnEstimand
+from evaluation.analysis.client_bands import (
+    AGE_BANDS,
+    HOUSEHOLD_TYPES,
+    STAY_BANDS,
+    UNKNOWN,
+    age_band,
+    half_year,
+    household_type,
+    stay_band,
+)
 from evaluation.analysis.rates import Rate, wilson
-from evaluation.analysis.time_axis import DAYS_PER_MONTH, as_dates
+from evaluation.analysis.time_axis import as_dates
 
 VERIFIED_TYPE = "independent_verified"
 UNVERIFIED = "unverified"
@@ -41,10 +48,7 @@ SUBGROUPS = {
     "stay_band": "Length of stay in NL",
     "intake_route": "Intake route",
 }
-AGE_BANDS = ("under 18", "18–29", "30–39", "40–49", "50+", "unknown")
-HOUSEHOLD_TYPES = ("single", "couple or small (2–3)", "family (4+)", "unknown")
-STAY_BANDS = ("under 2 years", "2–4 years", "5–9 years", "10+ years", "unknown")
-UNKNOWN = "unknown"
+
 _STEP_COLS = ["step", "n", "N", "estimate", "ci_low", "ci_high", "of"]
 
 
@@ -55,63 +59,6 @@ def verified_departures(departures: pd.DataFrame) -> pd.DataFrame:
     )
     out = departures.loc[keep].copy()
     out["departure_date"] = as_dates(out["departure_date"])
-    return out
-
-
-def half_year(dates: pd.Series) -> pd.Series:
-    """Half-year enrolment cohort label such as '2016-H1'."""
-    d = as_dates(dates)
-    label = d.dt.year.astype("Int64").astype(str) + np.where(d.dt.month <= 6, "-H1", "-H2")
-    return label.where(d.notna(), UNKNOWN)
-
-
-def age_band(age: pd.Series) -> pd.Series:
-    """Age at enrolment in bands (AGE_BANDS); missing → 'unknown'."""
-    a = pd.to_numeric(age, errors="coerce")
-    bins = [-np.inf, 18, 30, 40, 50, np.inf]
-    out = pd.cut(a, bins=bins, right=False, labels=list(AGE_BANDS[:-1])).astype(object)
-    return out.where(a.notna(), UNKNOWN).astype(str)
-
-
-def household_type(size: pd.Series) -> pd.Series:
-    """Single (1), couple or small (2–3), family (4+); missing → 'unknown'."""
-    s = pd.to_numeric(size, errors="coerce")
-    out = pd.cut(s, bins=[0, 1, 3, np.inf], labels=list(HOUSEHOLD_TYPES[:-1])).astype(object)
-    return out.where(s.notna(), UNKNOWN).astype(str)
-
-
-def stay_band(years: pd.Series) -> pd.Series:
-    """Length of stay in the Netherlands in bands (STAY_BANDS); missing → 'unknown'."""
-    y = pd.to_numeric(years, errors="coerce")
-    bins = [-np.inf, 2, 5, 10, np.inf]
-    out = pd.cut(y, bins=bins, right=False, labels=list(STAY_BANDS[:-1])).astype(object)
-    return out.where(y.notna(), UNKNOWN).astype(str)
-
-
-def load_regions(codes_file: str | Path) -> dict[str, str]:
-    """Support point code → region from data_schemas/codes.yaml; {} if the file or list is absent.
-
-    Accepts `support_points:` as a list of {code, region} records or a {code: region|{region}} map.
-    """
-    import yaml
-
-    path = Path(codes_file)
-    if not path.exists():
-        return {}
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    sp = doc.get("support_points", {})
-    if isinstance(sp, dict) and "codes" in sp:
-        sp = sp["codes"]
-    out: dict[str, str] = {}
-    if isinstance(sp, list):
-        for rec in sp:
-            if isinstance(rec, dict) and "code" in rec and rec.get("region"):
-                out[str(rec["code"])] = str(rec["region"])
-    elif isinstance(sp, dict):
-        for code, val in sp.items():
-            region = val.get("region") if isinstance(val, dict) else val
-            if region:
-                out[str(code)] = str(region)
     return out
 
 
@@ -419,80 +366,6 @@ def chain(
             )
         )
     return pd.DataFrame(rows, columns=_STEP_COLS)
-
-
-def return_times(
-    frame: pd.DataFrame,
-    estimand: ReturnEstimand,
-    end: date | None = None,
-    cutoff: date | None = None,
-    kind: str = "return",
-    withdrawal: str | None = None,
-    censor_at: date | None = None,
-) -> pd.DataFrame:
-    """Time from enrolment to verified return in months, per client, as the plan declares.
-
-    status 1 = verified return by the administrative end (at the departure date); 2 = an exit
-    the plan treats as competing (estimand.exits_competing: the declared competing exits, and
-    withdrawal and lost contact alike when the plan makes them competing), at the exit date;
-    0 = censored at any other exit, else administratively at the earliest of project end, data
-    cut-off and censor_at. For a counselling project a return through another organisation is
-    the event, so it is never a competing exit. withdrawal overrides the plan's handling.
-    Columns: time, status, cause, potential (months of follow-up possible by the
-    administrative end), cohort; the index is the frame's.
-    """
-    competing = set(estimand.exits_competing(withdrawal))
-    if kind == "counselling":
-        competing.discard(RETURNED_OTHER_ORG)
-    admin = [pd.Timestamp(d) for d in (end, cutoff, censor_at) if d is not None]
-    admin_end = min(admin) if admin else pd.NaT
-    start = frame["enrolment_date"]
-    limit = pd.Timestamp.max if pd.isna(admin_end) else admin_end
-    is_event = frame["returned"] & (frame["departure_date"] <= limit)
-    exited = frame["exit_date"].notna() & (frame["exit_date"] <= limit)
-    is_comp = ~is_event & exited & frame["exit_reason"].isin(competing)
-    status = np.where(is_event, 1, np.where(is_comp, 2, 0))
-    stop = frame["departure_date"].where(is_event, frame["exit_date"].where(exited, admin_end))
-    stop = pd.to_datetime(stop)
-    if stop.isna().any():
-        raise ValueError("clients still enrolled but no project end or cut-off date given")
-    days = (stop - start).dt.days.clip(lower=0)
-    cause = np.where(
-        status == 1, "returned", np.where(status == 2, frame["exit_reason"], "censored")
-    )
-    potential = (admin_end - start).dt.days.clip(lower=0) / DAYS_PER_MONTH
-    return pd.DataFrame(
-        {
-            "time": days / DAYS_PER_MONTH,
-            "status": status.astype(int),
-            "cause": cause,
-            "potential": potential,
-            "cohort": frame["cohort"] if "cohort" in frame else half_year(start),
-        },
-        index=frame.index,
-    )
-
-
-def data_cutoff(tables: Mapping[str, pd.DataFrame]) -> date | None:
-    """Latest date recorded in enrolments or departures: the data cut-off when none is given."""
-    found = []
-    for table, cols in {
-        "enrolments": ("enrolment_date", "exit_date", "reintegration_plan_date"),
-        "departures": ("departure_date",),
-    }.items():
-        df = tables.get(table)
-        if df is None:
-            continue
-        found += [as_dates(df[c]).max() for c in cols if c in df]
-    found = [d for d in found if pd.notna(d)]
-    return max(found).date() if found else None
-
-
-def exit_table(times: pd.DataFrame) -> pd.DataFrame:
-    """How follow-up ended: count per cause (returned, each competing exit, censored)."""
-    out = times.groupby("cause").size().rename("n").reset_index()
-    out["share"] = out["n"] / len(times)
-    return out.sort_values(["n", "cause"], ascending=[False, True]).reset_index(drop=True)
 
 
 MODEL_COVARIATES = ("sex", "age_10", "years_in_nl", "household_type")

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from evaluation.analysis import conversion as cv
+from evaluation.analysis import time_to_return
 from evaluation.analysis.plan import ReturnEstimand
 
 
@@ -68,7 +69,7 @@ def person_times(
         if carry_over == "exclude":
             f, is_carried = f.loc[~is_carried], is_carried.loc[~is_carried]
         cut = cutoff.get(p) if isinstance(cutoff, Mapping) else cutoff
-        t = cv.return_times(
+        t = time_to_return.return_times(
             f, estimand, ends[p], cut, kind="return", withdrawal=withdrawal, censor_at=censor_at
         )
         parts.append(
