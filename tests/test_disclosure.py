@@ -7,14 +7,9 @@ import pandas as pd
 import pytest
 
 from evaluation.analysis.rates import wilson
-from evaluation.publish.disclosure import (
-    DisclosureError,
-    describe_rate,
-    feasible_ranges,
-    is_withheld,
-    recoverable_cells,
-    suppress_table,
-)
+from evaluation.publish.disclosure import DisclosureError, describe_rate, is_withheld
+from evaluation.publish.disclosure_audit import feasible_ranges, recoverable_cells
+from evaluation.publish.suppress import suppress_table
 
 
 def hidden_cells(st) -> dict[tuple[int, str], str]:

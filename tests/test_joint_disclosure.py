@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from adversary import attack_ledger, feasible_ranges
 
-from evaluation.publish import disclosure
+from evaluation.publish import suppress
 from evaluation.publish.joint import Rules, check, dominance_fails
 from evaluation.publish.ledger import AMOUNT, Ledger, LedgerError
 from evaluation.publish.ledger_synthetic import synthetic_ledger
@@ -121,7 +121,7 @@ def test_per_table_suppression_fails_the_same_attack():
                 if not all(k in led.cells for k in keys):
                     continue
                 df = pd.DataFrame({"n": [led.cells[k].value for k in keys]})
-                st = disclosure.suppress_table(df, ["n"], total_row=True)
+                st = suppress.suppress_table(df, ["n"], total_row=True)
                 withheld |= {keys[i] for i in range(n) if st.reasons.at[i, "n"]}
         shown = {k: c.value for k, c in led.cells.items() if c.artefacts and k not in withheld}
         unpublished = {k for k, c in led.cells.items() if not c.artefacts}

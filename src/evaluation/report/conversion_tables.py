@@ -40,8 +40,9 @@ def publishable_subgroups(table: pd.DataFrame, threshold: int = 5) -> tuple[pd.D
     protected by publish.disclosure.suppress_table; rates and intervals of hidden counts are
     withheld. Returns the display table and the legend sentence to print under it.
     """
-    from evaluation.publish.disclosure import DisclosureError, suppress_table
+    from evaluation.publish.disclosure import DisclosureError
     from evaluation.publish.disclosure import legend as legend_for
+    from evaluation.publish.suppress import suppress_table
 
     parts, legend = [], legend_for(threshold)
     if table.empty:  # e.g. every client left out of a model for missing covariates
@@ -76,7 +77,8 @@ def publishable_subgroups(table: pd.DataFrame, threshold: int = 5) -> tuple[pd.D
 
 def publishable_steps(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
     """Funnel or chain steps for funders: n withheld where n or N − n is below the threshold."""
-    from evaluation.publish.disclosure import DisclosureError, suppress_table
+    from evaluation.publish.disclosure import DisclosureError
+    from evaluation.publish.suppress import suppress_table
 
     df = _pct_cells(steps)
     keep = [c for c in ("cohort", "step") if c in df] + ["n", "N", "rate", "95 % CI", "of"]

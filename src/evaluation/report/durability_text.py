@@ -27,13 +27,13 @@ def _protected(
     row_total: str | None = None,
 ) -> str:
     """Markdown of a table after small-cell suppression (publish.disclosure), with legend."""
-    from evaluation.publish import disclosure
+    from evaluation.publish import disclosure, suppress
     from evaluation.report.tables import markdown_table
 
     st = None
     for split in (True, False):  # plain 'x' markers reveal less, so fewer cells must be hidden
         try:
-            st = disclosure.suppress_table(
+            st = suppress.suppress_table(
                 df,
                 count_cols,
                 threshold=threshold,

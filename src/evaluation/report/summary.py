@@ -400,7 +400,7 @@ def support_point_results(
     """Per support point: clients enrolled in the return projects and those who returned,
     after small-cell suppression (evaluation.publish.disclosure); (table, legend)."""
     from evaluation.analysis import conversion as cv
-    from evaluation.publish import disclosure
+    from evaluation.publish import disclosure, suppress
 
     rows = []
     for p in projects:
@@ -432,7 +432,7 @@ def support_point_results(
     st = None
     for split in (True, False):
         try:
-            st = disclosure.suppress_table(
+            st = suppress.suppress_table(
                 df,
                 ["Returned", "Not returned", "Enrolled"],
                 threshold=threshold,
