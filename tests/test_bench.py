@@ -8,20 +8,22 @@ import sys
 import nbformat
 import pytest
 
-from evaluation.pipeline import bench
+from evaluation.pipeline import bench_commands, bench_measure, bench_report
 
 
 def test_loglog_slope_recovers_known_exponents():
     ns = [1e3, 1e4, 1e5, 1e6]
-    assert bench.loglog_slope(ns, [3e-3 * n for n in ns]) == pytest.approx(1.0)
-    assert bench.loglog_slope(ns, [2 * n**0.5 for n in ns]) == pytest.approx(0.5)
+    assert bench_report.loglog_slope(ns, [3e-3 * n for n in ns]) == pytest.approx(1.0)
+    assert bench_report.loglog_slope(ns, [2 * n**0.5 for n in ns]) == pytest.approx(0.5)
     # fixed cost 10 s plus 1e-4 s per client: between 1e5 and 1e6, log(110/20)/log(10)
-    assert bench.loglog_slope([1e5, 1e6], [20.0, 110.0]) == pytest.approx(0.740, abs=1e-3)
-    assert bench.loglog_slope([1e3], [1.0]) is None
+    assert bench_report.loglog_slope([1e5, 1e6], [20.0, 110.0]) == pytest.approx(0.740, abs=1e-3)
+    assert bench_report.loglog_slope([1e3], [1.0]) is None
 
 
 def test_ratios_against_the_references():
-    r = bench.ratios(cold_compute=6.0, cold_total=9.0, one_kernel=4.0, papermill=12.0, noop=0.4)
+    r = bench_report.ratios(
+        cold_compute=6.0, cold_total=9.0, one_kernel=4.0, papermill=12.0, noop=0.4
+    )
     assert r == {
         "cold_over_one_kernel": 1.5,
         "cold_over_papermill": 0.5,
@@ -57,14 +59,14 @@ def _size(clients: int, seconds: float, peak_mb: float) -> dict:
 
 def test_targets_met_and_missed():
     result = {
-        "ratios": bench.ratios(8.0, 10.0, 4.0, 20.0, 0.3),  # 2.0 and 0.4
+        "ratios": bench_report.ratios(8.0, 10.0, 4.0, 20.0, 0.3),  # 2.0 and 0.4
         "sizes": [_size(100_000, 10.0, 1024.0), _size(1_000_000, 100.0, 7168.0)],
         "help_seconds": 0.05,
-        "growth": bench.growth(
+        "growth": bench_report.growth(
             [(10_000, 55.0, True), (100_000, 100.0, True), (1_000_000, 550.0, True)]
         ),
     }
-    t = bench.target_checks(result)
+    t = bench_report.target_checks(result)
     assert t["cold_over_one_kernel"] == {"value": 2.0, "limit": 1.5, "met": False}
     assert t["cold_over_papermill"]["met"] is True
     assert t["million_seconds"] == {"value": 100.0, "limit": 120.0, "met": True}
@@ -79,7 +81,7 @@ def test_markdown_table_has_one_row_per_size_with_its_numbers():
         "growth": {"exponent": 0.67, "exponent_last_decade": 1.0},
         "targets": {},
     }
-    md = bench.markdown(result)
+    md = bench_report.markdown(result)
     rows = [line for line in md.splitlines() if line.startswith("| 1,0")]
     assert len(rows) == 2
     assert rows[1].split("|")[5].strip() == "100.0"  # wall seconds of the 10^6 run
@@ -88,14 +90,16 @@ def test_markdown_table_has_one_row_per_size_with_its_numbers():
 
 def test_measure_sees_the_memory_of_a_child_process():
     code = "import time; b = bytearray(150 * 2**20); time.sleep(1.0)"
-    m = bench.measure([sys.executable, "-c", code], {}, timeout=60, interval=0.05)
+    m = bench_measure.measure([sys.executable, "-c", code], {}, timeout=60, interval=0.05)
     assert m.returncode == 0 and not m.timed_out
     assert m.peak_tree_mb >= 150
     assert m.max_process_mb >= 150
 
 
 def test_measure_stops_a_command_at_the_timeout():
-    m = bench.measure([sys.executable, "-c", "import time; time.sleep(60)"], {}, timeout=0.5)
+    m = bench_measure.measure(
+        [sys.executable, "-c", "import time; time.sleep(60)"], {}, timeout=0.5
+    )
     assert m.timed_out
     assert m.returncode == -9
 
@@ -105,8 +109,8 @@ def test_one_kernel_notebook_runs_each_notebook_with_its_parameters(tmp_path):
         {"name": "a", "notebook": "notebooks/published.ipynb", "parameters": {"results_dir": "r1"}},
         {"name": "b", "notebook": "notebooks/published.ipynb", "parameters": {"results_dir": "r2"}},
     ]
-    nb = nbformat.read(bench.one_kernel_notebook(runs, tmp_path), as_version=4)
-    own = nbformat.read(bench.REPO_ROOT / "notebooks" / "published.ipynb", as_version=4)
+    nb = nbformat.read(bench_commands.one_kernel_notebook(runs, tmp_path), as_version=4)
+    own = nbformat.read(bench_measure.REPO_ROOT / "notebooks" / "published.ipynb", as_version=4)
     n_code = sum(c.cell_type == "code" for c in own.cells)
     assert len(nb.cells) == 2 * (n_code + 2)  # + a chdir cell and a parameters cell per run
     sources = [c.source for c in nb.cells]
@@ -118,20 +122,22 @@ def test_one_kernel_notebook_runs_each_notebook_with_its_parameters(tmp_path):
 def test_measure_counts_the_cpu_time_of_a_grandchild():
     busy = "import time; t = time.process_time(); exec('while time.process_time() - t < 1.0: pass')"
     outer = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {busy!r}])"
-    m = bench.measure([sys.executable, "-c", outer], {}, timeout=60, interval=0.05)
+    m = bench_measure.measure([sys.executable, "-c", outer], {}, timeout=60, interval=0.05)
     assert m.returncode == 0
     assert 0.9 <= m.cpu_seconds < 5
 
 
 def test_growth_compares_the_marginal_cost_per_client_of_each_decade():
     # 50 s fixed + 0.5 ms per client, then a run stopped at a 600 s timeout
-    g = bench.growth([(10_000, 55.0, True), (100_000, 100.0, True), (1_000_000, 600.0, False)])
+    g = bench_report.growth(
+        [(10_000, 55.0, True), (100_000, 100.0, True), (1_000_000, 600.0, False)]
+    )
     assert [m["ms_per_client"] for m in g["marginal"]] == pytest.approx([0.5, 500 / 900], abs=1e-4)
     assert [m["lower_bound"] for m in g["marginal"]] == [False, True]
     assert g["marginal_ratio_last"] == pytest.approx(1.11, abs=0.01)
     assert g["exponent"] == pytest.approx(math.log(100 / 55) / math.log(10), abs=1e-3)
     assert not g["complete"]
-    checks = bench.target_checks({"growth": g})
+    checks = bench_report.target_checks({"growth": g})
     assert checks["linear_growth"]["met"] is None  # a lower bound proves nothing either way
-    quadratic = bench.growth([(10, 1.0, True), (100, 100.0, True), (1000, 10_000.0, True)])
-    assert bench.target_checks({"growth": quadratic})["linear_growth"]["met"] is False
+    quadratic = bench_report.growth([(10, 1.0, True), (100, 100.0, True), (1000, 10_000.0, True)])
+    assert bench_report.target_checks({"growth": quadratic})["linear_growth"]["met"] is False

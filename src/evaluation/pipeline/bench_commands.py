@@ -1,0 +1,217 @@
+"""The commands the bench times: a synthetic dataset per size, `evaluation run` cold and again
+with nothing changed, and the reference runs of the same notebooks (papermill, one kernel)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from evaluation.pipeline.bench_measure import REPO_ROOT, Measured, measure
+
+CLIENTS_AT_SCALE_1 = 577  # clients in a scale-1 synthetic dataset
+SEED = 20151001
+BENCH_KEY = "bench-key-synthetic-data-only-0123456789"  # used only when no key is set
+
+
+@dataclass
+class SizeResult:
+    """The pipeline on one synthetic dataset."""
+
+    target_clients: int
+    clients: int
+    scale: float
+    synth_seconds: float | None
+    run: Measured
+    noop: Measured | None
+    noop_was_noop: bool | None = None
+    render: Measured | None = None  # rendering from cached notebooks (smallest size only)
+    stages: dict[str, float] = field(default_factory=dict)
+    notebooks: dict[str, float] = field(default_factory=dict)
+
+
+def tool_command(name: str) -> list[str]:
+    """The command of a tool installed next to this Python (else run as `python -m name`)."""
+    exe = Path(sys.executable).with_name(name)
+    if exe.exists():
+        return [str(exe)]
+    return [sys.executable, "-m", name]
+
+
+def bench_env() -> dict[str, str]:
+    """The environment of every measured command (a synthetic-data key when none is set)."""
+    env = dict(os.environ)
+    if not env.get("EVALUATION_PSEUDONYM_KEY") and not env.get("EVALUATION_PSEUDONYM_KEY_FILE"):
+        env["EVALUATION_PSEUDONYM_KEY"] = BENCH_KEY  # synthetic data only
+    return env
+
+
+def read_manifest(build: Path) -> dict:
+    """A build's manifest.json ({} when there is none)."""
+    try:
+        return json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def say(message: str) -> None:
+    """A progress line on stderr, with the time."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def time_help(env: dict[str, str], repeats: int = 5) -> float:
+    """Median wall time of `evaluation --help`."""
+    runs = [
+        measure([*tool_command("evaluation"), "--help"], env, 60).seconds for _ in range(repeats)
+    ]
+    return round(statistics.median(runs), 3)
+
+
+def one_kernel_notebook(runs: list[dict], work: Path) -> Path:
+    """One notebook holding every run's code cells, each run with its parameters and folder."""
+    import nbformat
+
+    cells = []
+    for run in runs:
+        nb = nbformat.read(REPO_ROOT / run["notebook"], as_version=4)
+        folder = work / run["name"]
+        cells.append(
+            nbformat.v4.new_code_cell(
+                "import os\nimport matplotlib.pyplot as plt\nplt.close('all')\n"
+                f"os.makedirs({str(folder)!r}, exist_ok=True)\nos.chdir({str(folder)!r})"
+            )
+        )
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            cells.append(nbformat.v4.new_code_cell(cell.source))
+            if "parameters" in cell.metadata.get("tags", []):
+                cells.append(
+                    nbformat.v4.new_code_cell(
+                        "\n".join(f"{k} = {v!r}" for k, v in run["parameters"].items())
+                    )
+                )
+    combined = nbformat.v4.new_notebook(cells=cells)
+    combined.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = work / "one_kernel.ipynb"
+    work.mkdir(parents=True, exist_ok=True)
+    nbformat.write(combined, path)
+    return path
+
+
+def references(manifest: dict, work: Path, env: dict[str, str], timeout: float) -> dict:
+    """Sequential papermill CLI runs, and one kernel running all notebooks, on the same inputs."""
+    runs = manifest["notebooks"]
+    shutil.rmtree(work, ignore_errors=True)
+    seq: list[Measured] = []
+    for run in runs:
+        folder = work / "papermill" / run["name"]
+        folder.mkdir(parents=True)
+        cmd = [
+            *tool_command("papermill"),
+            str(REPO_ROOT / run["notebook"]),
+            str(folder / "out.ipynb"),
+            "-k",
+            "python3",
+            "-y",
+            json.dumps(run["parameters"]),
+            "--cwd",
+            str(folder),
+        ]
+        seq.append(measure(cmd, env, timeout))
+        say(f"  papermill {run['name']}: {seq[-1].seconds:.1f} s")
+    nb = one_kernel_notebook(runs, work / "one_kernel")
+    one = measure(
+        [*tool_command("papermill"), str(nb), str(nb.with_suffix(".out.ipynb")), "-k", "python3"],
+        env,
+        timeout,
+    )
+    say(f"  one kernel: {one.seconds:.1f} s")
+    return {
+        "papermill_sequential": {
+            "seconds": round(sum(m.seconds for m in seq), 3),
+            "cpu_seconds": round(sum(m.cpu_seconds for m in seq), 2),
+            "peak_tree_mb": max(m.peak_tree_mb for m in seq),
+            "ok": all(m.returncode == 0 for m in seq),
+            "per_notebook": {r["name"]: asdict(m) for r, m in zip(runs, seq, strict=True)},
+        },
+        "one_kernel": {**asdict(one), "ok": one.returncode == 0},
+    }
+
+
+def run_size(n: int, out: Path, env: dict[str, str], timeout: float, render: bool) -> SizeResult:
+    """Generate (or reuse) n synthetic clients as Parquet; run the pipeline cold, then again.
+
+    The cold run stops before rendering so that every size measures the same stages; with
+    render=True the report is then rendered from the cached notebooks and timed on its own.
+    """
+    scale = n / CLIENTS_AT_SCALE_1
+    data = out / "data" / f"n{n}"
+    stamp = f"seed={SEED} scale={scale!r}\n"
+    synth_seconds = None
+    if not (data / ".complete").is_file() or (data / ".complete").read_text() != stamp:
+        shutil.rmtree(data, ignore_errors=True)
+        m = measure(
+            [
+                *tool_command("evaluation"),
+                "synth",
+                "--seed",
+                str(SEED),
+                "--scale",
+                repr(scale),
+                "--out",
+                str(data),
+                "--format",
+                "parquet",
+            ],
+            env,
+            timeout,
+        )
+        if m.returncode:
+            raise RuntimeError(f"synth at {n} clients failed: {m.stderr_tail}")
+        (data / ".complete").write_text(stamp)
+        synth_seconds = m.seconds
+    import pyarrow.parquet as pq
+
+    clients = pq.read_metadata(data / "clients.parquet").num_rows
+    build = out / "work" / f"n{n}"
+    shutil.rmtree(build, ignore_errors=True)
+    cmd = [
+        *tool_command("evaluation"),
+        "run",
+        "--data",
+        str(data),
+        "--build",
+        str(build),
+        "--quiet",
+    ]
+    first = measure([*cmd, "--no-render"], env, timeout)
+    man = read_manifest(build) if first.returncode == 0 else {}
+    noop = measure([*cmd, "--no-render"], env, timeout) if first.returncode == 0 else None
+    rendered = measure(cmd, env, timeout) if render and first.returncode == 0 else None
+    return SizeResult(
+        target_clients=n,
+        clients=clients,
+        scale=round(scale, 4),
+        synth_seconds=synth_seconds,
+        run=first,
+        noop=noop,
+        noop_was_noop=same_run(man, read_manifest(build)) if noop else None,
+        render=rendered,
+        stages=man.get("timings_seconds", {}),
+        notebooks={r["name"]: r.get("seconds", 0.0) for r in man.get("notebooks", [])},
+    )
+
+
+def same_run(before: dict, after: dict) -> bool:
+    """Whether a rerun reused the previous run (a changed library or input gives a new key)."""
+    return bool(before.get("run_key")) and before.get("run_key") == after.get("run_key")

@@ -1,0 +1,140 @@
+"""Measure one command for the bench: wall and CPU time, and the peak memory of its whole
+process tree (sampled), in its own process group, stopped after a timeout."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class Measured:
+    """One command: wall seconds, CPU seconds, peak memory of its process tree, outcome."""
+
+    seconds: float
+    cpu_seconds: float  # the tree's user + system time (sampled; short-lived processes missed)
+    peak_tree_mb: float  # sampled sum of PSS (else RSS) over the process tree
+    max_process_mb: float  # largest single process (wait4 ru_maxrss)
+    returncode: int
+    timed_out: bool = False
+    stderr_tail: str = ""
+
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        kids.setdefault(ppid, []).append(int(entry.name))
+    return kids
+
+
+def _process_mb(pid: int) -> float:
+    """Proportional set size (shared pages split between sharers); RSS if PSS is unreadable."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return 0.0
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def tree_sample(root: int) -> tuple[float, dict[int, int]]:
+    """Memory (MB) of root and all its descendants now, and each one's CPU ticks so far."""
+    kids = _children_map()
+    total, ticks, todo = 0.0, {}, [root]
+    while todo:
+        pid = todo.pop()
+        total += _process_mb(pid)
+        ticks[pid] = _cpu_ticks(pid)
+        todo.extend(kids.get(pid, ()))
+    return total, ticks
+
+
+def tree_mb(root: int) -> float:
+    """Memory of root and all its descendants now, in MB."""
+    return tree_sample(root)[0]
+
+
+def measure(
+    cmd: list[str],
+    env: dict[str, str],
+    timeout: float,
+    cwd: Path = REPO_ROOT,
+    interval: float = 0.2,
+) -> Measured:
+    """Run cmd to completion (or timeout), sampling the memory of its process tree."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    err_chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    waited: dict[str, Any] = {}
+
+    def wait() -> None:
+        _, status, usage = os.wait4(proc.pid, 0)
+        waited.update(status=status, usage=usage, end=time.perf_counter())
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    peak, timed_out, ticks = 0.0, False, {}
+    while waiter.is_alive():
+        if not timed_out and time.perf_counter() - start > timeout:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+        mb, now = tree_sample(proc.pid)
+        peak = max(peak, mb)
+        for pid, t in now.items():
+            ticks[pid] = max(ticks.get(pid, 0), t)
+        waiter.join(interval)
+    reader.join(5)
+    proc.returncode = os.waitstatus_to_exitcode(waited["status"])
+    usage = waited["usage"]
+    tail = b"".join(err_chunks).decode("utf-8", "replace").strip().splitlines()[-5:]
+    return Measured(
+        seconds=round(waited["end"] - start, 3),
+        cpu_seconds=round(
+            max(usage.ru_utime + usage.ru_stime, sum(ticks.values()) / os.sysconf("SC_CLK_TCK")), 2
+        ),
+        peak_tree_mb=round(peak, 1),
+        max_process_mb=round(usage.ru_maxrss / 1024, 1),
+        returncode=proc.returncode,
+        timed_out=timed_out,
+        stderr_tail="\n".join(tail) if proc.returncode else "",
+    )
