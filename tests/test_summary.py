@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evaluation.analysis.rates import newcombe, wilson
+from evaluation.report import appendices, data_quality, organisation
 from evaluation.report import summary as sm
 
 
@@ -57,7 +58,7 @@ def _tables() -> dict[str, pd.DataFrame]:
 
 
 def test_amif_counts_persons_not_records():
-    t = sm.amif_table(_tables(), ["MOH1"])
+    t = organisation.amif_table(_tables(), ["MOH1"])
     row = t.iloc[0]
     # returned voluntarily: only a (b's departure is unverified); assisted: a (2 records) and c
     assert (
@@ -78,10 +79,10 @@ def test_validation_summary_reads_the_prepare_report_and_totals(tmp_path):
         "support": pd.DataFrame(index=range(4)),
         "sessions": pd.DataFrame(index=range(7)),
     }
-    s = sm.validation_summary(tmp_path, tables)
+    s = data_quality.validation_summary(tmp_path, tables)
     assert s["Table"].tolist() == ["clients", "sessions", "support", "Total"]
     assert s["Rows"].tolist() == [10, 7, 4, 21]  # sessions recounted: not in the report
-    assert sm.validation_sentence(s) == (
+    assert data_quality.validation_sentence(s) == (
         "All 3 tables (21 rows) were checked against the data contract before analysis: "
         "1 errors and 2 warnings."
     )
@@ -146,12 +147,12 @@ def test_reconciliation_flags_a_difference():
             "value": [3, 2],
         }
     )
-    rec = sm.reconciliation(tables, published)
+    rec = data_quality.reconciliation(tables, published)
     assert rec["Check"].tolist() == ["matches", "DIFFERS"]
     assert rec["Difference"].tolist() == [0, -1]
-    assert "1 differ" in sm.reconciliation_sentence(rec)
+    assert "1 differ" in data_quality.reconciliation_sentence(rec)
 
 
 def test_demote_headings_adds_no_sections():
     md = "# Data dictionary\n\nIntro\n\n## clients\n\n| a |\n|---|\n| 1 |\n"
-    assert sm.demote_headings(md) == "Intro\n\n**clients**\n\n| a |\n|---|\n| 1 |"
+    assert appendices.demote_headings(md) == "Intro\n\n**clients**\n\n| a |\n|---|\n| 1 |"

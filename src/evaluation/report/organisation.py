@@ -1,0 +1,137 @@
+"""The organisation and its network (staff, support points, results per support point) and the
+AMIF common indicators."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+STAFF = (
+    "vwn.support_points",
+    "vwn.volunteers",
+    "vwn.counsellors",
+    "vwn.origin_country_consultants",
+    "vwn.regional_project_leaders",
+    "vwn.focus_countries",
+    "vwn.return_org_agreements",
+)
+
+
+def staff_table(figures: pd.DataFrame) -> pd.DataFrame:
+    """The published figures on the organisation and network, with their source and notes."""
+    f = figures.set_index("figure_id")
+    rows = [
+        {
+            "Figure": f.at[k, "indicator"],
+            "Number": int(float(f.at[k, "value"])),
+            "Source section": f.at[k, "source_section"],
+            "Note": f.at[k, "note"],
+        }
+        for k in STAFF
+        if k in f.index
+    ]
+    return pd.DataFrame(rows)
+
+
+def network_sentence(figures: pd.DataFrame) -> str:
+    """Partner countries and Dutch return organisations as published (names from the notes)."""
+    f = figures.set_index("figure_id")
+    parts = []
+    if "vwn.focus_countries" in f.index:
+        parts.append(
+            f"The focus countries with partner organisations were "
+            f"{f.at['vwn.focus_countries', 'note']}."
+        )
+    if "vwn.return_org_agreements" in f.index:
+        parts.append(
+            f"Cooperation agreements linked VluchtelingenWerk to the Dutch return "
+            f"organisations {f.at['vwn.return_org_agreements', 'note']}."
+        )
+    return " ".join(parts)
+
+
+def support_point_results(
+    tables: Mapping[str, pd.DataFrame], projects: Sequence[str], threshold: int = 5
+) -> tuple[pd.DataFrame, str]:
+    """Per support point: clients enrolled in the return projects and those who returned,
+    after small-cell suppression (evaluation.publish.disclosure); (table, legend)."""
+    from evaluation.analysis import conversion as cv
+    from evaluation.publish import disclosure, suppress
+
+    rows = []
+    for p in projects:
+        if cv.nothing_to_evaluate(tables, p) is not None:
+            continue
+        frame = cv.client_frame(tables, p, kind="return")
+        enr = tables["enrolments"]
+        first = (
+            enr[enr["project"] == p]
+            .sort_values("enrolment_date")
+            .drop_duplicates("client_id")
+            .set_index("client_id")["support_point"]
+        )
+        frame = frame.assign(support_point=frame["client_id"].map(first).astype("str"))
+        rows.append(frame[["support_point", "returned"]])
+    if not rows:
+        return pd.DataFrame(), "No return project has enrolments in the case records."
+    data = pd.concat(rows, ignore_index=True)
+    g = data.groupby("support_point")["returned"].agg(["sum", "size"]).reset_index()
+    df = pd.DataFrame(
+        {
+            "Support point": g["support_point"],
+            "Returned": g["sum"].astype(int),
+            "Not returned": (g["size"] - g["sum"]).astype(int),
+            "Enrolled": g["size"].astype(int),
+        }
+    )
+    df["Return rate (%)"] = (100 * df["Returned"] / df["Enrolled"]).round(1)
+    st = None
+    for split in (True, False):
+        try:
+            st = suppress.suppress_table(
+                df,
+                ["Returned", "Not returned", "Enrolled"],
+                threshold=threshold,
+                rate_pairs=[("Returned", "Enrolled", "Return rate (%)")],
+                row_total="Enrolled",
+                split_markers=split,
+            )
+            break
+        except disclosure.DisclosureError:
+            continue
+    if st is None:
+        return pd.DataFrame(), (
+            f"Withheld: the counts per support point are too small "
+            f"(fewer than {threshold}) to publish safely."
+        )
+    return st.table, st.legend
+
+
+# --------------------------------------------------------------------------- AMIF
+
+
+def amif_table(tables: Mapping[str, pd.DataFrame], projects: Sequence[str]) -> pd.DataFrame:
+    """AMIF common indicators per return project, in persons (wording unverified).
+
+    Returned voluntarily = distinct clients with a verified departure linked to the project;
+    received reintegration assistance = distinct clients enrolled in the project with at
+    least one support record.
+    """
+    from evaluation.analysis import monitoring_windows
+
+    enr, sup = tables["enrolments"], tables["support"]
+    rows = []
+    for p in projects:
+        enrolled = pd.Index(enr.loc[enr["project"] == p, "client_id"].unique())
+        returned = monitoring_windows.returnees(dict(tables), p)["client_id"].nunique()
+        assisted = enrolled.intersection(pd.Index(sup["client_id"].unique())).size
+        rows.append(
+            {
+                "Project": p,
+                "Persons enrolled": len(enrolled),
+                "Persons who returned voluntarily": int(returned),
+                "Persons who received reintegration assistance": int(assisted),
+            }
+        )
+    return pd.DataFrame(rows)
