@@ -99,7 +99,6 @@ def test_the_checker_sees_a_planted_violation(tmp_path):
     assert ORDER.index(_stage("evaluation.report.tables")) > ORDER.index("analysis")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: five modules still to split")
 def test_no_module_over_500_lines():
     long = {
         str(p.relative_to(PKG)): n

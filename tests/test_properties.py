@@ -94,7 +94,7 @@ def _library_metrics(cfg: config.Config, tables: dict) -> dict:
     from evaluation.analysis import durability, models, survival, time_to_return
     from evaluation.analysis.plan import load_plan
     from evaluation.publish.results import _plain
-    from evaluation.report import conversion_tables, durability_text
+    from evaluation.report import conversion_tables, durability_tables
     from evaluation.report import summary as sm
 
     out: dict = {}
@@ -132,7 +132,7 @@ def _library_metrics(cfg: config.Config, tables: dict) -> dict:
         if p.kind == "return":
             a = durability.analyse(tables, p.id, cutoff=cfg.cutoff)
             out |= durability.metrics(a)
-            for show in (durability_text.bounds_table, durability_text.shares_table):
+            for show in (durability_tables.bounds_table, durability_tables.shares_table):
                 assert "nan" not in show(a)
     heads = [sm.headline(tables, p.id, p.kind, cutoff=cfg.cutoff) for p in cfg.projects]
     out |= sm.headline_metrics(heads)

@@ -1,0 +1,288 @@
+"""Durability tables for display, from analysis results: completeness, bounds, shares, score
+distribution and trajectory, each protected against small cells."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evaluation.analysis.durability import (
+    DurabilityAnalysis,
+)
+from evaluation.analysis.monitoring_windows import NO_RECORD, NOT_REACHED_REASONS, WINDOW_LABELS
+from evaluation.analysis.rates import Rate
+
+
+def _protected(
+    df: pd.DataFrame,
+    count_cols: Sequence[str],
+    threshold: int,
+    rate_pairs: Sequence[tuple[str, str, str | Sequence[str]]] = (),
+    row_total: str | None = None,
+) -> str:
+    """Markdown of a table after small-cell suppression (publish.disclosure), with legend."""
+    from evaluation.publish import disclosure, suppress
+    from evaluation.report.tables import markdown_table
+
+    st = None
+    for split in (True, False):  # plain 'x' markers reveal less, so fewer cells must be hidden
+        try:
+            st = suppress.suppress_table(
+                df,
+                count_cols,
+                threshold=threshold,
+                total_row=False,
+                rate_pairs=list(rate_pairs),
+                row_total=row_total,
+                split_markers=split,
+            )
+            break
+        except disclosure.DisclosureError:
+            continue
+    if st is None:
+        return (
+            f"Table withheld: its small counts (fewer than {threshold}) could be worked out "
+            "from its totals whatever cells were hidden."
+        )
+    labels = {"Window", "Approach", "Counts as durable", "Project"}
+    align = {str(c): ("left" if c in labels else "right") for c in st.table.columns}
+    md = markdown_table(st.table, floatfmt=".1f", align=align)
+    hidden = (st.reasons != "").to_numpy().any()
+    return md + (f"\n\n{st.legend}" if hidden else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# The joint decision (publish.view): inside a pipeline run every cell is looked up by its key
+
+APPROACHES = {"complete": ("stayed", "known"), "worst": ("stayed", "due"),
+              "best": ("stayed_or_unknown", "due")}  # fmt: skip
+
+
+def _view():
+    from evaluation.publish.view import current
+
+    return current()
+
+
+def _key(project: str, what: str, window: str) -> str:
+    from evaluation.publish.view import key
+
+    return key(project, what, window=window)
+
+
+def _joint_count(project: str, what: str, window: str, value: int, threshold: int) -> str:
+    v = _view()
+    if v is None:
+        return _count(value, threshold)
+    return str(value) if v.shown(_key(project, what, window)) else "a withheld number of"
+
+
+def share_text(project: str, r: Rate | None, window: str, approach: str, threshold: int) -> str:
+    """A durability share as the joint decision allows: the rate with n/N and interval; or,
+    when withheld, the safe lower bound the check found ("at least 75 % ..."); or 'withheld'."""
+    v = _view()
+    if v is None or r is None:
+        return _rate_text(r, threshold)
+    if v.shown(f"{project}/durability_{approach}|window={window}"):
+        return r.describe()
+    num, den = APPROACHES[approach]
+    bound = v.decision.bounds.get(_key(project, num, window))
+    if bound is not None and v.shown(_key(project, den, window)) and r.N:
+        return (
+            f"at least {int(100 * bound // r.N)} % (at least {bound:.0f} of {r.N}; the exact "
+            f"figure is withheld so that no group of fewer than {threshold} can be worked out)"
+        )
+    return f"withheld (it would let a group of fewer than {threshold} be worked out)"
+
+
+def _joint_bounds_table(a: DurabilityAnalysis, window: str, v) -> str:
+    from evaluation.report.tables import markdown_table
+
+    t = a.bounds[window].table()
+    names = {"complete": "Complete cases", "worst": "Worst case", "best": "Best case"}
+    rows = []
+    for _, r in t.iterrows():
+        num, den = APPROACHES[str(r["approach"])]
+        shown = v.shown(f"{a.project}/durability_{r['approach']}|window={window}")
+        rows.append(
+            {
+                "Approach": names[str(r["approach"])],
+                "Counts as durable": str(r["definition"]),
+                "n": int(r["n"]) if v.shown(_key(a.project, num, window)) else "x",
+                "N": int(r["N"]) if v.shown(_key(a.project, den, window)) else "x",
+                "Share (%)": f"{100 * r['estimate']:.1f}" if shown else "x",
+                "95 % CI (%)": f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}"
+                if shown and pd.notna(r["ci_low"])
+                else ("x" if not shown else ""),
+            }
+        )
+    out = pd.DataFrame(rows)
+    align = {c: ("left" if c in ("Approach", "Counts as durable") else "right") for c in out}
+    md = markdown_table(out, align=align)
+    if (out == "x").to_numpy().any():
+        md += f"\n\n{_legend(v.threshold)}"
+    return md
+
+
+def _legend(threshold: int) -> str:
+    return (
+        "x: withheld by the one disclosure check of the whole report, so that no group of "
+        f"fewer than {threshold} people can be worked out from this or any other table."
+    )
+
+
+def completeness_table(a: DurabilityAnalysis) -> str:
+    """Contact completeness per window (reached and each reason), small cells suppressed."""
+    c = a.completeness
+    v = _view()
+    if v is not None:  # the joint decision: windows and counts that are ledger cells only
+        from evaluation.publish.gate import MARK, completeness_shown
+        from evaluation.report.tables import markdown_table
+
+        g = completeness_shown(c, v, a.project)
+        out = pd.DataFrame(
+            {
+                "Window": g["window"].map(WINDOW_LABELS),
+                "Reached": g["reached"].astype(str),
+                "Due": g["due"].astype(str),
+                "Reached (%)": [
+                    MARK if str(x) == MARK else f"{100 * float(x):.1f}" for x in g["share_reached"]
+                ],
+            }
+        )
+        out = out[(out[["Reached", "Due"]] != MARK).any(axis=1)]
+        md = markdown_table(out, align={c: "right" for c in out.columns if c != "Window"})
+        return md + (f"\n\n{_legend(v.threshold)}" if (out == MARK).to_numpy().any() else "")
+    reasons = [r for r in (*NOT_REACHED_REASONS, NO_RECORD) if r in c and c[r].sum() > 0]
+    out = pd.DataFrame({"Window": c["window"].map(WINDOW_LABELS), "Reached": c["reached"]})
+    for r in reasons:
+        out[r.replace("_", " ").capitalize()] = c[r]
+    out["Due"] = c["due"]
+    out["Reached (%)"] = (100 * c["share_reached"]).round(1)
+    counts = ["Reached", *[r.replace("_", " ").capitalize() for r in reasons], "Due"]
+    md = _protected(out, counts, a.threshold, [("Reached", "Due", "Reached (%)")], row_total="Due")
+    not_due = int(c["not_due"].sum())
+    if not_due:
+        md += (
+            f"\n\nWindows after the data cut-off are not yet due and are left out "
+            f"({_count(not_due, a.threshold)} returnee-windows)."
+        )
+    return md
+
+
+def bounds_table(a: DurabilityAnalysis, window: str = "m12") -> str:
+    """Durability at a window three ways (and IPW when done), small cells suppressed."""
+    v = _view()
+    if v is not None:
+        return _joint_bounds_table(a, window, v)
+    t = a.bounds[window].table()
+    out = pd.DataFrame(
+        {
+            "Approach": t["approach"]
+            .map({"complete": "Complete cases", "worst": "Worst case", "best": "Best case"})
+            .astype("str"),
+            "Counts as durable": t["definition"].astype("str"),
+            "n": t["n"].astype(int),
+            "N": t["N"].astype(int),
+            "Share (%)": (100 * t["estimate"]).round(1),
+            "95 % CI (%)": [
+                f"{100 * lo:.1f}–{100 * hi:.1f}" if pd.notna(lo) else "— (N = 0: nobody to count)"
+                for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
+            ],
+        }
+    )
+    if window == "m12" and a.ipw.done:
+        out.loc[len(out)] = [
+            "Response-weighted (IPW)",
+            "stayed, weighted by 1/P(known)",
+            a.ipw.n_responders,
+            a.ipw.n_responders + a.ipw.n_nonresponders,
+            round(100 * a.ipw.estimate, 1),
+            f"{100 * a.ipw.ci_low:.1f}–{100 * a.ipw.ci_high:.1f}",
+        ]
+    return _protected(out, ["n", "N"], a.threshold, [("n", "N", ["Share (%)", "95 % CI (%)"])])
+
+
+def shares_table(a: DurabilityAnalysis) -> str:
+    """Per window, returnees scored and those at or above each cut-off, small cells suppressed."""
+    s = a.shares[a.shares["N"] > 0]
+    rows = []
+    for w, sub in s.groupby("window", sort=False):
+        row: dict[str, Any] = {"Window": WINDOW_LABELS[w], "Scored": int(sub["N"].iloc[0])}
+        for _, r in sub.iterrows():
+            row[f"≥ {r['cutoff']:g}"] = int(r["n"])
+            row[f"≥ {r['cutoff']:g} (%, 95 % CI)"] = (
+                f"{100 * r['estimate']:.0f} ({100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f})"
+            )
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return "No returnee had a composite score."
+    cuts = [f"≥ {c:g}" for c in a.rss.cutoffs]
+    pairs = [(c, "Scored", f"{c} (%, 95 % CI)") for c in cuts]
+    return _protected(out, [*cuts, "Scored"], a.threshold, pairs)
+
+
+def distribution_table(a: DurabilityAnalysis) -> str:
+    """Composite score by window: n, mean, sd and quartiles; statistics of < threshold withheld."""
+    d = a.distribution[a.distribution["score"] == "composite"]
+    out = pd.DataFrame({"Window": d["window"].map(WINDOW_LABELS).astype("str")})
+    small = d["n"].between(1, a.threshold - 1).to_numpy()
+    out["n"] = np.where(small, f"<{a.threshold}", d["n"].astype(int).astype(str))
+    for col, name in (
+        ("mean", "Mean"),
+        ("sd", "SD"),
+        ("q25", "Q1"),
+        ("median", "Median"),
+        ("q75", "Q3"),
+    ):
+        out[name] = [
+            ("x" if sm else f"{v:.2f}" if pd.notna(v) else "")
+            for sm, v in zip(small, d[col], strict=True)
+        ]
+    from evaluation.report.tables import markdown_table
+
+    return markdown_table(
+        out,
+        align={
+            "n": "right",
+            "Mean": "right",
+            "SD": "right",
+            "Q1": "right",
+            "Median": "right",
+            "Q3": "right",
+        },
+    )
+
+
+def trajectory_table(a: DurabilityAnalysis) -> str:
+    """Mixed-model change from arrival (or means) per window; windows of < threshold withheld."""
+    from evaluation.report.tables import markdown_table
+
+    t = a.trajectory.table
+    small = t["n"].between(1, a.threshold - 1).to_numpy()
+    out = pd.DataFrame({"Window": t["window"].map(WINDOW_LABELS).astype("str")})
+    out["n"] = np.where(small, f"<{a.threshold}", t["n"].astype(int).astype(str))
+    out["Mean"] = [
+        "x" if sm else f"{v:.2f}" if pd.notna(v) else ""
+        for sm, v in zip(small, t["mean"], strict=True)
+    ]
+    if a.trajectory.method == "mixedlm":
+        out["Change (95 % CI)"] = [
+            "reference" if pd.isna(lo) else "x" if sm else f"{c:+.2f} ({lo:+.2f} to {hi:+.2f})"
+            for sm, c, lo, hi in zip(small, t["change"], t["ci_low"], t["ci_high"], strict=True)
+        ]
+    return markdown_table(out, align={c: "right" for c in out.columns if c != "Window"})
+
+
+def _count(n: int, threshold: int) -> str:
+    return f"fewer than {threshold}" if 0 < n < threshold else str(n)
+
+
+def _rate_text(r: Rate | None, threshold: int) -> str:
+    from evaluation.publish.disclosure import describe_rate
+
+    return describe_rate(r, threshold) if r is not None else "not estimable (no known outcome)"
