@@ -9,10 +9,7 @@ import pandas as pd
 from evaluation.analysis.conversion import RETURNED_OTHER_ORG
 from evaluation.analysis.plan import ReturnEstimand
 from evaluation.analysis.rates import Rate
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
+from evaluation.report.percent import pct
 
 
 def summary_sentence(
@@ -88,8 +85,8 @@ def chain_sentence(steps: pd.DataFrame, threshold: int = 5) -> str:
         if base_hidden:  # n of N would reveal the withheld count of the step before
             return f"{row['n']} {what}"
         return (
-            f"{row['n']} of {row['N']} ({_pct(row['estimate'])}, 95 % CI "
-            f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])}) {what}"
+            f"{row['n']} of {row['N']} ({pct(row['estimate'])}, 95 % CI "
+            f"{pct(row['ci_low'])}–{pct(row['ci_high'])}) {what}"
         )
 
     referred, enrolled, returned = (steps.iloc[i] for i in range(3))

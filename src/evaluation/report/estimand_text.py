@@ -15,6 +15,7 @@ import pandas as pd
 
 from evaluation.analysis.contrasts import CifDifference
 from evaluation.analysis.plan import Plan
+from evaluation.report.percent import pct
 from evaluation.report.tables import markdown_table
 
 
@@ -25,10 +26,6 @@ def _pts(x: float) -> str:
 
 def _round_pts(x: float) -> str:
     return f"{100 * x:+.0f}".replace("-", "−")
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
 
 
 def estimand_name(plan: Plan, horizon: float) -> str:
@@ -46,8 +43,8 @@ def contrast_sentence(d: CifDifference, plan: Plan) -> str:
     base, other = d.baseline.project, d.other.project
     lvl = round(100 * d.level)
     head = (
-        f"The {estimand_name(plan, d.horizon)} was {_pct(d.other.estimate)} in {other} and "
-        f"{_pct(d.baseline.estimate)} in {base}"
+        f"The {estimand_name(plan, d.horizon)} was {pct(d.other.estimate)} in {other} and "
+        f"{pct(d.baseline.estimate)} in {base}"
     )
     if not d.estimable:
         return head + ": no interval can be given for the difference (no events in either group)."

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from evaluation.analysis.rates import Difference, Rate
+from evaluation.report.percent import pct
 
 WIDE = 0.20  # an interval wider than 20 percentage points is called imprecise in the text
 
@@ -30,10 +31,6 @@ class Headline:
     durable_worst: Rate | None = None
     durable_best: Rate | None = None
     nothing: str | None = None  # why there is nothing to evaluate (no enrolments), else None
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
 
 
 def _points(x: float) -> str:
@@ -121,7 +118,7 @@ def _share(r: Rate, threshold: int) -> str:
 
     if is_withheld(r.n, r.N, threshold):
         return f"withheld (fewer than {threshold} either way)"
-    return _pct(r.estimate)
+    return pct(r.estimate)
 
 
 def durability_sentence(heads: Sequence[Headline], threshold: int = 5) -> str:
@@ -147,10 +144,10 @@ def durability_sentence(heads: Sequence[Headline], threshold: int = 5) -> str:
 def _precision(r: Rate) -> str:
     if r.ci_high - r.ci_low > WIDE:
         return (
-            f"imprecise: the data are consistent with any value from {_pct(r.ci_low)} "
-            f"to {_pct(r.ci_high)}"
+            f"imprecise: the data are consistent with any value from {pct(r.ci_low)} "
+            f"to {pct(r.ci_high)}"
         )
-    return f"reasonably precise ({_pct(r.ci_low)} to {_pct(r.ci_high)})"
+    return f"reasonably precise ({pct(r.ci_low)} to {pct(r.ci_high)})"
 
 
 def comparisons(
@@ -212,7 +209,7 @@ def conclusions(
         if r is None or r.N == 0:
             continue
         items.append(
-            f"- **{h.project} {what} rate.** {_pct(r.estimate)} ({r.n} of {r.N}); "
+            f"- **{h.project} {what} rate.** {pct(r.estimate)} ({r.n} of {r.N}); "
             f"the estimate is {_precision(r)}."
         )
     for base, other, d in diffs:
