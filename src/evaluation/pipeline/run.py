@@ -14,6 +14,7 @@ from evaluation.config import Config
 from evaluation.pipeline.jobs import (
     REPO_ROOT,
     Progress,
+    config_digest,
     job_key,
     plan,
     prune_runs,
@@ -259,7 +260,7 @@ def _run_validated(
         # up to date for a run that has Quarto (or another Quarto version)
         renderer = render.choose_renderer(opts.force_pandoc)
     for job in jobs:
-        job.key = job_key(job, notebook_environment, config_hash)
+        job.key = job_key(job, notebook_environment, config_digest(cfg, job))
     reports_hash = hashing.combine(
         hashing.tree_sha256(REPO_ROOT / "reports", "**/*.qmd"),
         hashing.file_sha256(REPO_ROOT / "_quarto.yml"),
