@@ -124,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             "stages": man.get("timings_seconds", {}),
             "notebooks": {r["name"]: r.get("seconds") for r in man["notebooks"]},
         }
+        from evaluation.pipeline.run import absolute_parameters
+
+        for nb in man["notebooks"]:  # the manifest's paths are relative; the cwd is REPO_ROOT
+            nb["parameters"] = absolute_parameters(nb["parameters"], build, REPO_ROOT)
         result["references"] = references(man, out / "work" / "references", env, args.timeout)
         ref = result["references"]
         result["ratios"] = ratios(

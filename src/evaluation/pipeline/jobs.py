@@ -13,7 +13,7 @@ import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -159,14 +159,42 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
     return [j for j in jobs if j.notebook.exists()]
 
 
+# Configuration settings no notebook reads or whose content enters a key by another way (the
+# case data and published figures through job.inputs, the file itself through config_digest).
+_NOT_READ = frozenset({"path", "projects", "published", "cases", "all_periods", "title"})
+# Notebooks that read the configuration as a whole (every project, the comparisons declared).
+WHOLE_CONFIG_READERS = frozenset({"summary"})
+
+
+def config_digest(cfg: Config, job: Job) -> str:
+    """What the job's notebook reads from the configuration, hashed.
+
+    A project's notebooks read the shared settings and their own project's block; the
+    cross-project notebooks read those of the projects they compare; the summary reads the
+    whole file. So a change to MOH1's cut-off re-executes MOH1's notebooks and the
+    cross-project ones, never MOH2's own.
+    """
+    if job.notebook.stem in WHOLE_CONFIG_READERS:
+        return hashing.file_sha256(cfg.path)
+    shared = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name not in _NOT_READ}
+    ids = [job.params["project"]] if "project" in job.params else []
+    ids += [i.strip() for i in str(job.params.get("projects", "")).split(",") if i.strip()]
+    blocks = [
+        {k: v for k, v in asdict(cfg.project(i)).items() if k not in {"data", "notebooks"}}
+        for i in ids
+    ]
+    return hashing.combine(shared, blocks)
+
+
 def job_key(job: Job, environment: str, config_hash: str) -> str:
     """Cache key: notebook source, parameters, inputs, library code, lock file and config.
 
-    The prepared data folder enters by its content-addressed name (also in job.inputs), not its
-    absolute path: a build folder that is moved or copied keeps its cache and its run key.
+    config_hash is what the notebook reads of the configuration (config_digest). Folders and
+    files enter by name, their content through job.inputs and config_hash, not by absolute
+    path: a build folder that is moved or copied, or a configuration run from another folder,
+    keeps its cache and its run key.
     """
-    # folders enter by their content-addressed names (the decision folder is named by its hash)
-    named = {"data_dir", "disclosure_dir"}
+    named = {"data_dir", "disclosure_dir", "config_file", "published_file"}
     params = {k: Path(v).name if k in named else v for k, v in job.params.items()}
     return hashing.combine(
         hashing.file_sha256(job.notebook),

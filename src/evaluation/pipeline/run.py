@@ -14,6 +14,7 @@ from evaluation.config import Config
 from evaluation.pipeline.jobs import (
     REPO_ROOT,
     Progress,
+    config_digest,
     job_key,
     plan,
     prune_runs,
@@ -259,7 +260,7 @@ def _run_validated(
         # up to date for a run that has Quarto (or another Quarto version)
         renderer = render.choose_renderer(opts.force_pandoc)
     for job in jobs:
-        job.key = job_key(job, notebook_environment, config_hash)
+        job.key = job_key(job, notebook_environment, config_digest(cfg, job))
     reports_hash = hashing.combine(
         hashing.tree_sha256(REPO_ROOT / "reports", "**/*.qmd"),
         hashing.file_sha256(REPO_ROOT / "_quarto.yml"),
@@ -336,17 +337,23 @@ def _run_validated(
         (run_dir / "report").mkdir(parents=True, exist_ok=True)
     timings["render"] = round(time.perf_counter() - t2, 3)
 
+    base = cfg.path.resolve().parent
+
+    def where(value: object) -> object:
+        return portable(value, build, base)
+
     manifest = {
         "run_key": run_key,
-        "config": {"file": str(cfg.path), "sha256": config_hash},
-        "analysis_plan": plan_record,
-        "inputs": inputs,
+        "paths": PATHS_NOTE,
+        "config": {"file": where(cfg.path.resolve()), "sha256": config_hash},
+        "analysis_plan": {**plan_record, "file": where(plan_record["file"])},
+        "inputs": {where(k): v for k, v in inputs.items()},
         "synthetic": cfg.synthetic,
         "notebooks": [
             {
                 "name": j.name,
                 "notebook": str(j.notebook.relative_to(REPO_ROOT)),
-                "parameters": j.params,
+                "parameters": {k: where(v) for k, v in j.params.items()},
                 **records.get(j.name, {}),
             }
             for j in jobs
@@ -381,6 +388,43 @@ def _run_validated(
     return manifest
 
 
+PATHS_NOTE = (
+    "paths are relative to the build folder (outputs) or to the configuration's folder "
+    "(inputs); a path outside both is absolute"
+)
+
+
+def portable(value: object, build: Path, base: Path) -> object:
+    """An absolute path as the manifest records it: relative to the build folder when inside
+    it, else to the configuration's folder when inside that (so that a moved or handed-over
+    build names no machine's folders); anything else unchanged."""
+    if not isinstance(value, (str, Path)) or not Path(value).is_absolute():
+        return value if not isinstance(value, Path) else str(value)
+    path = Path(value)
+    for root in (build.resolve(), base.resolve()):
+        if path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return str(path)
+
+
+# notebook parameters naming folders inside the build (the rest name inputs, if paths at all)
+BUILD_PARAMETERS = frozenset({"data_dir", "disclosure_dir"})
+
+
+def absolute_parameters(params: dict, build: Path, base: Path) -> dict:
+    """A recorded notebook run's parameters with its paths absolute again (the inverse of
+    portable: build/ for the build's folders, the configuration's folder for inputs)."""
+    out = {}
+    for k, v in params.items():
+        if k in BUILD_PARAMETERS:
+            out[k] = str(build / v)
+        elif k.endswith(("_file", "_dir")) and k != "results_dir" and isinstance(v, str):
+            out[k] = str(base / v)
+        else:
+            out[k] = v
+    return out
+
+
 def _load_json(path: Path) -> dict:
     import json
 
@@ -390,4 +434,4 @@ def _load_json(path: Path) -> dict:
         return {}
 
 
-__all__ = ["RunOptions", "run"]
+__all__ = ["PATHS_NOTE", "RunOptions", "absolute_parameters", "portable", "run"]

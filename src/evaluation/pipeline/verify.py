@@ -107,7 +107,8 @@ def rerun_config(cfg: Config, recorded: dict) -> Config:
     """The configuration the recorded run used: its config file, projects and case data."""
     from evaluation import config
 
-    file = Path(recorded.get("config", {}).get("file") or cfg.path)
+    base = cfg.path.resolve().parent  # recorded inputs are relative to the config's folder
+    file = base / (recorded.get("config", {}).get("file") or cfg.path)
     if file.resolve() != cfg.path.resolve():
         if not file.is_file():
             raise ConfigError(f"the recorded configuration {file} no longer exists")
@@ -120,9 +121,9 @@ def rerun_config(cfg: Config, recorded: dict) -> Config:
     projects = tuple(p for p in cfg.projects if p.id in ran) if ran else cfg.projects
     own = {p.data.resolve() for p in projects if p.data}
     datasets = [
-        Path(p)
+        base / p
         for p in recorded.get("inputs", {})
-        if Path(p).is_dir() and Path(p).resolve() not in own
+        if (base / p).is_dir() and (base / p).resolve() not in own
     ]
     cases, synthetic = cfg.cases, cfg.synthetic
     if len(datasets) == 1 and datasets[0].resolve() != cfg.cases.resolve():
@@ -150,7 +151,7 @@ def verify(cfg: Config, build: Path, quiet: bool = False, keep: Path | None = No
     if recorded.get("environment_sha256") not in (None, _environment_hash()):
         diffs.append("the library code or requirements.lock changed since the recorded run")
     for path, digest in recorded.get("inputs", {}).items():
-        p = Path(path)
+        p = cfg.path.resolve().parent / path
         if p.is_file() and file_sha256(p) != digest:
             diffs.append(f"input {path} changed since the recorded run")
     if keep is not None and keep.exists() and any(keep.iterdir()):
