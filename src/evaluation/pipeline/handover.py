@@ -39,7 +39,7 @@ README = """\
 Run {run_key}, commit {commit}{synthetic}.
 
 - `report/`: the evaluation, as `index.html` (opens offline), `evaluation.docx` and
-  `evaluation.pdf`.
+  `evaluation.pdf`, and its technical annex as `annex.html`, `annex.docx` and `annex.pdf`.
 - `results/`: the tidy table behind every figure and table; `results/metrics.json` holds the
   headline numbers, each with its interval, n and N.
 - `manifest.json`: inputs (SHA-256), parameters of every notebook run, package versions, the

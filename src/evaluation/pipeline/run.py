@@ -103,7 +103,7 @@ def cutoff_epoch(cfg: Config) -> int:
 
 def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     """Lay out a Quarto project in stage/: _quarto.yml, reports/, build/notebooks/."""
-    from evaluation.report import chapters, metric_refs
+    from evaluation.report import chapters, documents, metric_refs, render
     from evaluation.report.banner import write_banners
 
     if stage.exists():
@@ -124,6 +124,13 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     gate = _load_json(stage.parent / "internal" / "gate.json")
     withheld = frozenset(gate.get("metrics_dropped", []))
     metric_refs.resolve_tree(stage / "reports", metrics, absent, withheld)
+    # references between the evaluation and its annex, numbered as the renderers number them
+    numbers = {
+        doc: render.document_numbers(stage / "reports" / f"{stem}.qmd")
+        for doc, stem in documents.STEMS.items()
+        if (stage / "reports" / f"{stem}.qmd").is_file()
+    }
+    documents.resolve_xref_tree(stage / "reports", numbers)
     write_banners(generated, SYNTHETIC_BANNER if cfg.synthetic else None)
 
 

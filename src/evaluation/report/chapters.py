@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from evaluation.config import Config, Project
+from evaluation.report.documents import in_annex, moved_topics
 from evaluation.report.embed import EMBED, expand_includes, read_notebook
 from evaluation.report.matrix import load_matrix, matrix_table
 from evaluation.report.tables import markdown_table
@@ -53,11 +54,36 @@ INTRO = {
 }
 
 
-def _embeds(nb_path: Path, rel: str) -> list[str]:
+def _embeds(nb_path: Path, rel: str, annex: bool | None = False, suffix: str = "") -> list[str]:
+    """Embeds of a notebook's cells with outputs: those of the evaluation (annex False), those
+    of the annex (True), or all (None)."""
     if not nb_path.is_file():
         return []
     nb = read_notebook(nb_path)
-    return [f"{{{{< embed {rel}#{label} >}}}}" for label, cell in nb.cells.items() if cell.outputs]
+    return [
+        f"{{{{< embed {rel}#{label} >}}}}"
+        for label, cell in nb.cells.items()
+        if cell.outputs and (annex is None or in_annex(label, suffix) == annex)
+    ]
+
+
+def _moved(nb_path: Path, suffix: str = "") -> list[str]:
+    """What the annex shows of a notebook: its annex cells that show an exhibit or a text."""
+    if not nb_path.is_file():
+        return []
+    cells = read_notebook(nb_path).cells
+    shown = [
+        label
+        for label, c in cells.items()
+        if in_annex(label, suffix) and (shows_exhibit(label, c.outputs) or label.startswith("txt-"))
+    ]
+    return moved_topics(shown, suffix)
+
+
+def _pointer(topics: list[str], section: str) -> str:
+    """The evaluation's sentence that sends the reader to the annex for the rest."""
+    listed = topics[0] if len(topics) == 1 else ", ".join(topics[:-1]) + " and " + topics[-1]
+    return f"Further detail — {listed} — is in the technical annex ({{{{< xref annex {section} >}}}}).\n"
 
 
 def _intro(notebook: str, p: Project) -> str:
@@ -75,24 +101,71 @@ def _project_sections(cfg: Config, run_dir: Path, notebook: str) -> str:
         if notebook not in p.notebooks:
             continue
         nb = run_dir / "notebooks" / p.key / f"{notebook}.ipynb"
-        embeds = _embeds(nb, f"{NB_REL}/{p.key}/{notebook}.ipynb")
+        embeds = _embeds(nb, f"{NB_REL}/{p.key}/{notebook}.ipynb", annex=False, suffix=p.key)
         if not embeds:
             continue
         parts.append(f"## {p.id}: {p.name} {{#sec-{notebook}-{p.key}}}\n")
         parts.append(_intro(notebook, p) + "\n")
         parts.append("\n\n".join(embeds) + "\n")
+        topics = _moved(nb, p.key)
+        if topics:
+            parts.append(_pointer(topics, f"sec-annex-{notebook}-{p.key}"))
     return "\n".join(parts) if parts else "_No project in the configuration has this analysis._\n"
+
+
+ANNEX_HEADINGS = {"conversion": "conversion", "durability": "durability of reintegration"}
+
+
+def annex_project_sections(cfg: Config, run_dir: Path, notebook: str) -> str:
+    """The annex's detailed results of one analysis: a section per project that has any."""
+    parts = []
+    for p in cfg.projects:
+        if notebook not in p.notebooks:
+            continue
+        nb = run_dir / "notebooks" / p.key / f"{notebook}.ipynb"
+        embeds = _embeds(nb, f"{NB_REL}/{p.key}/{notebook}.ipynb", annex=True, suffix=p.key)
+        if not _moved(nb, p.key):
+            continue
+        parts.append(f"## {p.id}: {ANNEX_HEADINGS[notebook]} {{#sec-annex-{notebook}-{p.key}}}\n")
+        parts.append(
+            f"The detail behind {{{{< xref evaluation sec-{notebook}-{p.key} >}}}} of the "
+            "evaluation.\n"
+        )
+        parts.append("\n\n".join(embeds) + "\n")
+    return "\n".join(parts) + "\n" if parts else ""
+
+
+COMPARISON_NOTEBOOKS = ("comparison", "durability_comparison")
 
 
 def _comparison(run_dir: Path) -> str:
     parts = []
-    for nb in ("comparison", "durability_comparison"):
-        parts += _embeds(
-            run_dir / "notebooks" / "comparison" / f"{nb}.ipynb", f"{NB_REL}/comparison/{nb}.ipynb"
-        )
+    topics: list[str] = []
+    for nb in COMPARISON_NOTEBOOKS:
+        path = run_dir / "notebooks" / "comparison" / f"{nb}.ipynb"
+        parts += _embeds(path, f"{NB_REL}/comparison/{nb}.ipynb", annex=False)
+        topics += [t for t in _moved(path) if t not in topics]
     if not parts:
         return "_Fewer than two return projects: no comparison._\n"
-    return "\n\n".join(parts) + "\n"
+    pointer = "\n" + _pointer(topics, "sec-annex-comparison") if topics else ""
+    return "\n\n".join(parts) + "\n" + pointer
+
+
+def annex_comparison(run_dir: Path) -> str:
+    """The annex's detail of the comparison of projects, if any."""
+    parts = []
+    for nb in COMPARISON_NOTEBOOKS:
+        path = run_dir / "notebooks" / "comparison" / f"{nb}.ipynb"
+        if _moved(path):
+            parts += _embeds(path, f"{NB_REL}/comparison/{nb}.ipynb", annex=True)
+    if not parts:
+        return ""
+    return (
+        "## Comparison of projects {#sec-annex-comparison}\n\n"
+        "The detail behind {{< xref evaluation sec-comparison >}} of the evaluation.\n\n"
+        + "\n\n".join(parts)
+        + "\n"
+    )
 
 
 def _efficiency(run_dir: Path) -> str:
@@ -224,9 +297,12 @@ def results_for_cells(nb_path: Path, files: list[str], suffix: str) -> dict[str,
     return out
 
 
-def exhibit_list(run_dir: Path, order: list[str] | None = None) -> pd.DataFrame:
+def exhibit_list(
+    run_dir: Path, order: list[str] | None = None, evaluation: frozenset[str] = frozenset()
+) -> pd.DataFrame:
     """Each figure and table shown -> notebook, cell label and the results files behind it,
-    in the order the report shows them (as in an AEA replication README)."""
+    in the order the report shows them (as in an AEA replication README). The list sits in the
+    annex: an exhibit of the evaluation (a label in `evaluation`) is referred to across."""
     rows = []
     for nb_path in sorted((run_dir / "notebooks").rglob("*.ipynb")):
         group = nb_path.parent.name
@@ -239,7 +315,9 @@ def exhibit_list(run_dir: Path, order: list[str] | None = None) -> pd.DataFrame:
             used = behind.get(label) or []
             rows.append(
                 {
-                    "Exhibit": f"@{label}",
+                    "Exhibit": (
+                        f"{{{{< xref evaluation {label} >}}}}" if label in evaluation else f"@{label}"
+                    ),
                     # plain text and file names only (the folder is results/<group>/): code
                     # spans and full paths cannot wrap and ran past the margin of the PDF
                     "Notebook": f"{nb_path.name} ({group})",
@@ -303,15 +381,7 @@ def run_record(cfg: Config, run_dir: Path) -> pd.DataFrame:
 def title_block(cfg: Config, index_qmd: Path, commit: str) -> str:
     """Commissioning organisation, evaluator, version (commit), date (data cut-off) and how to
     cite, from the front matter of index.qmd; also dates the staged index.qmd with the cut-off."""
-    import yaml
-
-    text = index_qmd.read_text(encoding="utf-8")
-    end = text.find("\n---", 3)
-    meta = yaml.safe_load(text[3:end]) or {}
-    if "date" not in meta:
-        index_qmd.write_text(
-            text[:end] + f'\ndate: "{cfg.cutoff.isoformat()}"' + text[end:], encoding="utf-8"
-        )
+    meta = _dated_front_matter(cfg, index_qmd)
     version = commit[:7] if commit and commit != "unknown" else "unversioned"
     evaluator = meta.get("evaluator") or meta.get("author") or "the evaluator"
     title = meta.get("title", cfg.title)
@@ -321,8 +391,38 @@ def title_block(cfg: Config, index_qmd: Path, commit: str) -> str:
         f"**Evaluator:** {evaluator}. **Version** {version}, data cut-off "
         f"{cfg.cutoff.isoformat()}.\n\n"
         f"**How to cite:** {evaluator} ({cfg.cutoff.year}). *{title}*. Version {version}, data "
-        f"cut-off {cfg.cutoff.isoformat()}. A technical annex (data dictionary, validation, "
-        "exhibit list, provenance) is @sec-appendices.\n:::\n"
+        f"cut-off {cfg.cutoff.isoformat()}.\n\n"
+        "The **technical annex** is a separate document (`annex.html`, `annex.docx`, "
+        "`annex.pdf`): detailed tables per project, the analysis plan, the validation report, "
+        "the data dictionary, the exhibit list and the provenance of every number "
+        "({{< xref annex sec-annex-results >}} onwards).\n:::\n"
+    )
+
+
+def _dated_front_matter(cfg: Config, qmd: Path) -> dict:
+    """The front matter of a staged .qmd, dated with the data cut-off if it has no date."""
+    import yaml
+
+    text = qmd.read_text(encoding="utf-8")
+    end = text.find("\n---", 3)
+    meta = yaml.safe_load(text[3:end]) or {}
+    if "date" not in meta:
+        qmd.write_text(
+            text[:end] + f'\ndate: "{cfg.cutoff.isoformat()}"' + text[end:], encoding="utf-8"
+        )
+    return meta
+
+
+def annex_title_block(cfg: Config, annex_qmd: Path, commit: str) -> str:
+    """Which evaluation the annex belongs to: its version and data cut-off."""
+    meta = _dated_front_matter(cfg, annex_qmd)
+    version = commit[:7] if commit and commit != "unknown" else "unversioned"
+    return (
+        "::: {.title-block}\n"
+        f"Technical annex to *{meta.get('evaluation-title', cfg.title)}* "
+        f"(`index.html`, `evaluation.docx`, `evaluation.pdf`). **Version** {version}, data "
+        f"cut-off {cfg.cutoff.isoformat()}. References to the evaluation read "
+        "\"Evaluation Section …\", \"Evaluation Table …\".\n:::\n"
     )
 
 
@@ -335,6 +435,10 @@ def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
     if index.is_file():
         (out / "title_block.qmd").write_text(
             title_block(cfg, index, git_commit()), encoding="utf-8"
+        )
+    if (out.parent / "annex.qmd").is_file():
+        (out / "annex_title_block.qmd").write_text(
+            annex_title_block(cfg, out.parent / "annex.qmd", git_commit()), encoding="utf-8"
         )
     (out / "conversion.qmd").write_text(
         _project_sections(cfg, run_dir, "conversion"), encoding="utf-8"
@@ -357,9 +461,17 @@ def write_generated(cfg: Config, out: Path, run_dir: Path) -> None:
         encoding="utf-8",
     )
     (out / "exhibits.qmd").write_text("_Exhibit list pending._\n", encoding="utf-8")
-    index = out.parent / "index.qmd"
-    order = report_order(index) if index.is_file() else None
-    ex = exhibit_list(run_dir, order)
+    (out / "annex_conversion.qmd").write_text(
+        annex_project_sections(cfg, run_dir, "conversion"), encoding="utf-8"
+    )
+    (out / "annex_durability.qmd").write_text(
+        annex_project_sections(cfg, run_dir, "durability"), encoding="utf-8"
+    )
+    (out / "annex_comparison.qmd").write_text(annex_comparison(run_dir), encoding="utf-8")
+    index, annex = out.parent / "index.qmd", out.parent / "annex.qmd"
+    main_order = report_order(index) if index.is_file() else []
+    order = main_order + (report_order(annex) if annex.is_file() else [])
+    ex = exhibit_list(run_dir, order or None, frozenset(main_order))
     (out / "exhibits.qmd").write_text(
         with_widths(markdown_table(ex, raw=True), EXHIBIT_WIDTHS)
         + "\n\n: Exhibit list: every figure and table in the order shown, the notebook in "

@@ -12,6 +12,7 @@ import yaml
 
 from evaluation.config import Config
 from evaluation.errors import ConfigError
+from evaluation.report.documents import exhibit_ref
 
 MATRIX_FILE = Path(__file__).resolve().parents[3] / "evaluation_questions.yaml"
 CRITERIA = ("relevance", "coherence", "effectiveness", "efficiency", "impact", "sustainability")
@@ -117,6 +118,7 @@ def expand_exhibits(q: Question, cfg: Config) -> list[str]:
 def matrix_table(m: Matrix, cfg: Config, shown: set[str] | None = None) -> pd.DataFrame:
     """The matrix as the report shows it: one row per question, exhibits as cross-references."""
     rows = []
+    keys = tuple(p.key for p in cfg.projects)
     for q in m.questions:
         labels = [x for x in expand_exhibits(q, cfg) if shown is None or x in shown]
         rows.append(
@@ -124,7 +126,7 @@ def matrix_table(m: Matrix, cfg: Config, shown: set[str] | None = None) -> pd.Da
                 "Criterion": q.criterion.capitalize(),
                 "Question": f"{q.id}. {q.question}",
                 "Judged by": q.judgement,
-                "Exhibits": ", ".join(f"@{x}" for x in labels) or "none shown",
+                "Exhibits": ", ".join(exhibit_ref(x, keys) for x in labels) or "none shown",
             }
         )
     return pd.DataFrame(rows)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from evaluation.errors import ExecutionError
 from evaluation.report.banner import reference_docx, typst_page_setup
+from evaluation.report.documents import OUTPUTS
 from evaluation.report.embed import (
     EMBED,
     check_targets,
@@ -30,7 +31,7 @@ from evaluation.report.embed import (
     read_notebook,
 )
 
-OUTPUT_NAMES = {"html": "index.html", "docx": "evaluation.docx", "pdf": "evaluation.pdf"}
+OUTPUT_NAMES = OUTPUTS["index"]
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 QUARTO_FORMATS = {"html": "html", "docx": "docx", "pdf": "typst"}
@@ -285,6 +286,23 @@ def resolve_markdown(index_qmd: Path, media_dir: Path) -> tuple[dict, str, list[
     return meta, body, warnings
 
 
+def document_numbers(qmd: Path) -> dict[str, str]:
+    """Label -> what a cross-reference to it shows ('Section 2.1', 'Table 3', 'Figure 2') in one
+    document, numbered as both renderers number it (used for references between documents)."""
+    meta, body = _front_matter(expand_includes(qmd))
+    _, sections = _number_sections(body, bool(meta.get("number-sections", True)))
+    exhibits = _number_exhibits(body, qmd.parent, {})
+    names = {"fig": "Figure", "tbl": "Table"}
+    out = {label: f"Section\u00a0{number}" for label, number in sections.items()}
+    out.update({label: f"{names[label[:3]]}\u00a0{n}" for label, n in exhibits.items()})
+    return out
+
+
+def documents(stage: Path) -> list[str]:
+    """The .qmd stems of the staged report, the evaluation first."""
+    return [stem for stem in OUTPUTS if (stage / "reports" / f"{stem}.qmd").is_file()]
+
+
 def _pandoc(md: str, to: str, out: Path, extra: list[str], cwd: Path) -> None:
     import pypandoc
 
@@ -306,7 +324,7 @@ def _typst_pdf(
     """Markdown → typst (pandoc) → PDF (typst), with our numbering and the synthetic header."""
     import typst
 
-    src = stage / "evaluation.typ"
+    src = stage / f"{out.stem}.typ"
     numbering = (
         ["--number-sections", "--variable", f"section-numbering={SECTION_NUMBERING}"]
         if meta.get("number-sections", True)
@@ -372,11 +390,30 @@ def render_pandoc(
 def _render_pandoc(
     stage: Path, out_dir: Path, formats: tuple[str, ...], banner: str | None, epoch: int | None
 ) -> RenderResult:
-    index = stage / "reports" / "index.qmd"
+    outputs: dict[str, Path] = {}
+    warnings: list[str] = []
+    for stem in documents(stage):
+        done, said = _render_document(stage, stem, out_dir, formats, banner, epoch)
+        # the evaluation's files under the format's name, the annex's as "<format>:annex"
+        outputs.update({f if stem == "index" else f"{f}:{stem}": path for f, path in done.items()})
+        warnings += said
+    return RenderResult("pandoc", outputs, warnings, pandoc_version())
+
+
+def _render_document(
+    stage: Path,
+    stem: str,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    banner: str | None,
+    epoch: int | None,
+) -> tuple[dict[str, Path], list[str]]:
+    """One document of the report (reports/<stem>.qmd) in each format."""
+    names = OUTPUTS[stem]
     work = stage / "_pandoc"
     work.mkdir(parents=True, exist_ok=True)
-    meta, body, warnings = resolve_markdown(index, work / "media")
-    (work / "index.md").write_text(body, encoding="utf-8")
+    meta, body, warnings = resolve_markdown(stage / "reports" / f"{stem}.qmd", work / "media")
+    (work / f"{stem}.md").write_text(body, encoding="utf-8")
     out_dir.mkdir(parents=True, exist_ok=True)
     common = _meta_args(meta) + (["--number-sections"] if meta.get("number-sections", True) else [])
 
@@ -398,12 +435,12 @@ def _render_pandoc(
         _typst_pdf(body, work, target, banner, meta, epoch)
 
     writers = {"html": html, "docx": docx, "pdf": pdf}
-    outputs = {f: out_dir / OUTPUT_NAMES[f] for f in writers if f in formats}
+    outputs = {f: out_dir / names[f] for f in writers if f in formats}
     # the formats are independent: pandoc and typst run side by side (one job per core)
     with ThreadPoolExecutor(max_workers=min(len(outputs), os.cpu_count() or 1) or 1) as pool:
         for done in [pool.submit(writers[f], t.resolve()) for f, t in outputs.items()]:
             done.result()
-    return RenderResult("pandoc", outputs, warnings, pandoc_version())
+    return outputs, warnings
 
 
 def render_quarto(
@@ -414,10 +451,11 @@ def render_quarto(
     Quarto runs as a subprocess: a non-zero exit stops the run with Quarto's own message.
     """
     renderer = renderer or choose_renderer()
-    index = stage / "reports" / "index.qmd"
-    problems = check_targets(expand_includes(index), index.parent)
-    if problems:
-        raise ExecutionError("cannot render: " + "; ".join(problems))
+    for stem in documents(stage):
+        qmd = stage / "reports" / f"{stem}.qmd"
+        problems = check_targets(expand_includes(qmd), qmd.parent)
+        if problems:
+            raise ExecutionError("cannot render: " + "; ".join(problems))
     produced = stage / "build" / "report"
     shutil.rmtree(produced, ignore_errors=True)
     # every format of _quarto.yml in one call; a subset one call each (`--to` takes one)
@@ -442,15 +480,17 @@ def render_quarto(
             )
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs = {}
-    for f in formats:
-        hits = sorted(produced.rglob(OUTPUT_NAMES[f]))
-        if not hits:
-            raise ExecutionError(
-                f"Quarto {renderer.version} exited without error but did not produce "
-                f"{OUTPUT_NAMES[f]}; its messages:\n" + quarto_errors(log)
-            )
-        shutil.copy2(hits[0], out_dir / OUTPUT_NAMES[f])
-        outputs[f] = out_dir / OUTPUT_NAMES[f]
+    for stem in documents(stage):
+        for f in formats:
+            name = OUTPUTS[stem][f]
+            hits = sorted(produced.rglob(name))
+            if not hits:
+                raise ExecutionError(
+                    f"Quarto {renderer.version} exited without error but did not produce "
+                    f"{name}; its messages:\n" + quarto_errors(log)
+                )
+            shutil.copy2(hits[0], out_dir / name)
+            outputs[f if stem == "index" else f"{f}:{stem}"] = out_dir / name
     warnings = [ln.strip() for ln in log.splitlines() if ln.strip().startswith("WARN")]
     return RenderResult("quarto", outputs, warnings, renderer.version)
 
@@ -479,8 +519,10 @@ def render(
     """
     with source_date(epoch):
         res = _render(stage, out_dir, formats, banner, force_pandoc, say, renderer, epoch)
-    if epoch is not None and "docx" in res.outputs and res.renderer == "quarto":
-        normalise_docx(res.outputs["docx"], epoch)
+    if epoch is not None and res.renderer == "quarto":
+        for key, path in res.outputs.items():
+            if key.split(":")[0] == "docx":
+                normalise_docx(path, epoch)
     return res
 
 
