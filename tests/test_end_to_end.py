@@ -32,7 +32,12 @@ PERCENT = {
 
 
 def test_outputs_exist(report_build):
-    for name in ("index.html", "evaluation.docx", "evaluation.pdf"):
+    """The evaluation and its technical annex, each in HTML, Word and PDF."""
+    from evaluation.report.documents import OUTPUTS
+
+    names = [name for files in OUTPUTS.values() for name in files.values()]
+    assert len(names) == 6
+    for name in names:
         assert (report_build / "report" / name).stat().st_size > 10_000, name
     assert (report_build / "manifest.json").is_file()
     assert (report_build / "results" / "metrics.json").is_file()

@@ -7,6 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from textutil import html_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,10 +116,12 @@ def test_checker_ignores_only_the_listed_structural_numbers():
 # --------------------------------------------------------------------------- the real report
 
 
-def test_every_number_in_the_report_comes_from_results(default_build):
+@pytest.mark.parametrize("name", ["index.html", "annex.html"])
+def test_every_number_in_the_report_comes_from_results(default_build, name):
+    """The evaluation and its technical annex alike."""
     pool = results_pool(default_build)
-    missing = unexplained(report_text(default_build / "report" / "index.html"), pool)
-    assert missing == [], f"numbers in the report not found in any results file: {missing}"
+    missing = unexplained(report_text(default_build / "report" / name), pool)
+    assert missing == [], f"numbers in {name} not found in any results file: {missing}"
 
 
 def test_a_number_typed_into_a_qmd_is_caught(default_build, tmp_path):
@@ -145,7 +148,7 @@ def test_a_number_typed_into_a_qmd_is_caught(default_build, tmp_path):
     metrics = json.loads((default_build / "results" / "metrics.json").read_text())
     metric_refs.resolve_tree(stage / "reports", metrics)
     out = tmp_path / "out"
-    render.render_pandoc(stage, out, ("html",))
+    render.render_pandoc(stage, out, ("html",), stems=("index",))
     pool = results_pool(default_build)
     before = set(unexplained(report_text(default_build / "report" / "index.html"), pool))
     text = report_text(out / "index.html")

@@ -18,6 +18,8 @@ from report_outline import (
 )
 from textutil import docx_text, html_text, pdf_pages, pdf_text
 
+from evaluation.report.documents import OUTPUTS
+
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
 REF = re.compile(r"(?<![\w@])@((?:fig|tbl|sec)-[\w-]*\w)")
@@ -25,23 +27,76 @@ INLINE_TABLE = re.compile(r"^:\s.*\{#(tbl-[\w-]+)\}\s*$")
 A4 = (595.3, 841.9)  # points
 
 
+# per document: sections and exhibits it must have, the least number of figures and tables
+EXPECTED = {
+    "index": (
+        {
+            "sec-summary",
+            "sec-methods",
+            "sec-reconciliation",
+            "sec-amif",
+            "sec-conclusions",
+            "sec-organisation",
+            "sec-recommendations",
+        },
+        10,
+        20,
+    ),
+    "annex": (
+        {
+            "sec-annex-results",
+            "sec-validation",
+            "sec-plan",
+            "sec-dictionary",
+            "sec-exhibits",
+            "sec-provenance",
+            "sec-glossary",
+        },
+        3,
+        15,
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=list(OUTPUTS))
+def doc(request) -> str:
+    """The document checked: the evaluation ('index') or its technical annex ('annex')."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def sources(report_build, tmp_path_factory) -> tuple[str, Path]:
-    """The expanded Quarto source exactly as staged for the build's render."""
+def staged(report_build, tmp_path_factory) -> Path:
+    """reports/ exactly as staged for the build's render."""
     from evaluation import config
     from evaluation.pipeline.run import stage_report
-    from evaluation.report.embed import expand_includes
 
     stage = tmp_path_factory.mktemp("stage")
     cfg = config.load(ROOT / "evaluation.yml")
     stage_report(cfg, (report_build / "results").resolve().parent, stage)
-    index = stage / "reports" / "index.qmd"
-    return expand_includes(index), index.parent
+    return stage / "reports"
 
 
 @pytest.fixture(scope="module")
-def html(report_build) -> Path:
-    return report_build / "report" / "index.html"
+def sources(staged, doc) -> tuple[str, Path]:
+    """The expanded Quarto source of the document exactly as staged for the build's render."""
+    from evaluation.report.embed import expand_includes
+
+    return expand_includes(staged / f"{doc}.qmd"), staged
+
+
+@pytest.fixture(scope="module")
+def html(report_build, doc) -> Path:
+    return report_build / "report" / OUTPUTS[doc]["html"]
+
+
+@pytest.fixture(scope="module")
+def docx(report_build, doc) -> Path:
+    return report_build / "report" / OUTPUTS[doc]["docx"]
+
+
+@pytest.fixture(scope="module")
+def pdf(report_build, doc) -> Path:
+    return report_build / "report" / OUTPUTS[doc]["pdf"]
 
 
 def expected_sections(text: str) -> dict[str, tuple[int, str, str]]:
@@ -98,29 +153,20 @@ def expected_exhibits(text: str, base: Path) -> list[tuple[str, str]]:
     return out
 
 
-def test_every_numbered_section_appears_with_its_number(sources, html):
+def test_every_numbered_section_appears_with_its_number(sources, html, doc):
     text, _ = sources
     sections = expected_sections(text)
-    assert {
-        "sec-summary",
-        "sec-methods",
-        "sec-reconciliation",
-        "sec-amif",
-        "sec-conclusions",
-        "sec-provenance",
-        "sec-glossary",
-        "sec-organisation",
-    } <= set(sections)
+    assert EXPECTED[doc][0] <= set(sections)
     shown = html_sections(html)
     for ident, (_, number, _) in sections.items():
         assert shown.get(ident) == number, f"section {ident} should be heading {number}"
 
 
-def test_every_figure_and_table_is_there_with_its_number(sources, html):
+def test_every_figure_and_table_is_there_with_its_number(sources, html, doc):
     text, base = sources
     exhibits = expected_exhibits(text, base)
-    assert len([e for e in exhibits if e[0].startswith("fig-")]) >= 10
-    assert len([e for e in exhibits if e[0].startswith("tbl-")]) >= 20
+    assert len([e for e in exhibits if e[0].startswith("fig-")]) >= EXPECTED[doc][1]
+    assert len([e for e in exhibits if e[0].startswith("tbl-")]) >= EXPECTED[doc][2]
     # exactly these, in this order and with these numbers: notes such as "Table withheld" or
     # "Not applicable" get no number in either renderer
     assert html_exhibits(html) == exhibits
@@ -131,21 +177,47 @@ def test_every_figure_and_table_is_there_with_its_number(sources, html):
             assert "<img" in raw[start : raw.index("</figure>", start)], f"{label} has no image"
 
 
-def test_docx_has_one_native_table_per_html_table(report_build, html):
+def test_docx_has_one_native_table_per_html_table(html, docx, doc):
     n_html = html_table_count(html)
-    assert n_html >= 20
-    assert docx_data_tables(report_build / "report" / "evaluation.docx") == n_html
+    assert n_html >= EXPECTED[doc][2]
+    assert docx_data_tables(docx) == n_html
 
 
-def test_every_cross_reference_is_resolved(sources, html, report_build):
+def test_every_cross_reference_is_resolved(sources, html, docx, doc):
     text, _ = sources
     refs = set(REF.findall(text))
-    assert {"sec-conclusions", "tbl-reconciliation", "tbl-amif"} <= refs
+    assert {
+        "index": {"sec-conclusions", "tbl-reconciliation", "tbl-amif"},
+        "annex": {"tbl-provenance", "tbl-run-record"},
+    }[doc] <= refs
     linked = {target for target, _ in html_xrefs(html)}
     for label in refs:
         assert label in linked, f"@{label} does not link anywhere"
     assert "?@" not in html_text(html)
-    assert "?@" not in docx_text(report_build / "report" / "evaluation.docx")
+    assert "?@" not in docx_text(docx)
+
+
+def test_references_to_the_other_document_show_its_numbers(staged, report_build, doc):
+    """ "Annex Table 3" in the evaluation (and "Evaluation Section 4.1" in the annex) links to
+    the label in the other document's HTML file, whose caption or heading carries that number."""
+    other = {"index": "annex", "annex": "index"}[doc]
+    raw = (report_build / "report" / OUTPUTS[doc]["html"]).read_text(encoding="utf-8")
+    target = OUTPUTS[other]["html"]
+    links = re.findall(rf'<a\b[^>]*href="{target}#([\w-]+)"[^>]*>(.*?)</a>', raw, re.S)
+    assert len(links) >= 5
+    theirs = report_build / "report" / target
+    sections, exhibits = html_sections(theirs), dict(html_exhibits(theirs))
+    title = {"index": "Annex", "annex": "Evaluation"}[doc]
+    for label, shown in links:
+        words = " ".join(re.sub(r"<[^>]+>", " ", shown).replace("\u00a0", " ").split())
+        if label.startswith("sec-"):
+            number = f"Section {sections[label]}" if label in sections else None
+        else:
+            number = exhibits.get(label)
+        assert number is not None, f"{label} is not in {target}"
+        assert words == f"{title} {number}", (label, words)
+    # no reference shortcode is left for either renderer
+    assert "xref" not in html_text(report_build / "report" / OUTPUTS[doc]["html"])
 
 
 def test_no_semicolon_right_after_a_cross_reference(sources):
@@ -167,10 +239,9 @@ def test_html_links_only_to_files_that_exist(html):
     assert "-preview.html" not in raw
 
 
-def test_pdf_is_a4_with_numbered_headings(sources, report_build):
+def test_pdf_is_a4_with_numbered_headings(sources, pdf):
     from pypdf import PdfReader
 
-    pdf = report_build / "report" / "evaluation.pdf"
     for page in PdfReader(pdf).pages:
         size = (float(page.mediabox.width), float(page.mediabox.height))
         assert size == pytest.approx(A4, abs=1), size
@@ -183,11 +254,19 @@ def test_pdf_is_a4_with_numbered_headings(sources, report_build):
         assert flat.count(heading) >= 2, f"PDF heading '{heading}' ({ident}) missing or unnumbered"
 
 
-def test_synthetic_banner_in_every_format(report_build, html):
+def test_synthetic_banner_in_every_format(html, docx, pdf):
     from evaluation.pipeline.run import SYNTHETIC_BANNER
 
     assert SYNTHETIC_BANNER in html_text(html)
-    assert "Synthetic data" in docx_text(report_build / "report" / "evaluation.docx")
-    pages = pdf_pages(report_build / "report" / "evaluation.pdf")
+    assert "Synthetic data" in docx_text(docx)
+    pages = pdf_pages(pdf)
     banner = re.sub(r"\s+", "", SYNTHETIC_BANNER)
     assert all(banner in re.sub(r"\s+", "", p) for p in pages)
+
+
+def test_the_evaluation_fits_35_pdf_pages(report_build):
+    """The evaluation reads for a funder in at most 35 A4 pages; the detail is in the annex."""
+    pages = len(pdf_pages(report_build / "report" / OUTPUTS["index"]["pdf"]))
+    assert pages <= 35, f"the evaluation has {pages} pages"
+    # the annex is a document of its own, not an empty stub
+    assert len(pdf_pages(report_build / "report" / OUTPUTS["annex"]["pdf"])) >= 10

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from evaluation.report.documents import OUTPUTS
 from evaluation.report.presentation import present, value_labels
 from evaluation.report.tables import markdown_table
 
@@ -102,10 +103,17 @@ def test_the_checker_flags_identifiers_and_codes():
 # --------------------------------------------------------------------------- the real report
 
 
-def _evaluation_tables(html_path: Path) -> list[tuple[str, list[list[str]]]]:
-    """(caption, rows of cells) of every table in the evaluation proper (before the annex)."""
-    raw = html_path.read_text(encoding="utf-8")
-    raw = raw[: raw.index('id="sec-appendices"')]
+# the annex's reference part starts here: validation report, plan, data dictionary, exhibit
+# list and provenance name columns, files and cell labels as they are
+ANNEX_REFERENCE = 'id="sec-validation"'
+
+
+def _evaluation_tables(report: Path) -> list[tuple[str, list[list[str]]]]:
+    """(caption, rows of cells) of every table of results: the whole evaluation and the detailed
+    results of the annex (before its reference part)."""
+    annex = (report / OUTPUTS["annex"]["html"]).read_text(encoding="utf-8")
+    raw = (report / OUTPUTS["index"]["html"]).read_text(encoding="utf-8")
+    raw += annex[: annex.index(ANNEX_REFERENCE)]
     out = []
     for t in re.findall(r"<table.*?</table>", raw, re.S):
         cap = re.search(r"<caption.*?</caption>", t, re.S)
@@ -121,8 +129,8 @@ def _evaluation_tables(html_path: Path) -> list[tuple[str, list[list[str]]]]:
 
 
 def test_no_table_shows_an_identifier_or_a_raw_code(report_build):
-    tables = _evaluation_tables(report_build / "report" / "index.html")
-    assert len(tables) > 10
+    tables = _evaluation_tables(report_build / "report")
+    assert len(tables) > 30
     raw = [
         (caption, cell)
         for caption, rows in tables
@@ -133,18 +141,20 @@ def test_no_table_shows_an_identifier_or_a_raw_code(report_build):
     assert raw == [], f"identifiers or raw codes in tables: {raw[:10]}"
 
 
-def test_no_table_is_wider_than_the_pdf_page(report_build, tmp_path):
+@pytest.mark.parametrize("doc", list(OUTPUTS))
+def test_no_table_is_wider_than_the_pdf_page(report_build, tmp_path, doc):
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) not installed")
     bbox = tmp_path / "bbox.html"
-    pdf = report_build / "report" / "evaluation.pdf"
+    pdf = report_build / "report" / OUTPUTS[doc]["pdf"]
     subprocess.run(["pdftotext", "-bbox", str(pdf), str(bbox)], check=True)
     words = re.findall(r'xMax="([\d.]+)"[^>]*>([^<]*)<', bbox.read_text(encoding="utf-8"))
     outside = [(w, float(x)) for x, w in words if float(x) > A4_WIDTH - 15]
     assert outside == [], f"text past the right edge of the page: {outside[:10]}"
 
 
-def test_no_table_is_wider_than_the_html_page(report_build, tmp_path):
+@pytest.mark.parametrize("doc", list(OUTPUTS))
+def test_no_table_is_wider_than_the_html_page(report_build, tmp_path, doc):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("no headless Chromium to lay out the HTML")
@@ -156,7 +166,7 @@ def test_no_table_is_wider_than_the_html_page(report_build, tmp_path):
         "document.body.setAttribute('data-wide',JSON.stringify(wide));});</script>"
     )
     page.write_text(
-        (report_build / "report" / "index.html")
+        (report_build / "report" / OUTPUTS[doc]["html"])
         .read_text(encoding="utf-8")
         .replace("</body>", probe + "</body>"),
         encoding="utf-8",
@@ -180,3 +190,73 @@ def test_no_table_is_wider_than_the_html_page(report_build, tmp_path):
     m = re.search(r'data-wide="([^"]*)"', res.stdout)
     assert m, f"Chromium did not lay out the page: {res.stderr[-500:]}"
     assert html.unescape(m.group(1)) == "[]", f"tables wider than the page: {m.group(1)}"
+
+
+def test_model_terms_read_as_words_in_the_forest_plot():
+    """Forest-plot labels come from the presentation spec, not the model's variable names."""
+    from evaluation.report.plots.conversion import forest
+
+    table = pd.DataFrame(
+        {
+            "term": ["age_10", "household_type: couple"],
+            "variable": ["age_10", "household_type"],
+            "level": ["", "couple"],
+            "reference": ["", "single"],
+            "estimate": [1.2, 0.8],
+            "ci_low": [0.9, 0.5],
+            "ci_high": [1.6, 1.3],
+        }
+    )
+    fig = forest(table, "Odds ratio")
+    shown = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    # bottom to top as drawn: the first row of the table is at the top
+    assert sorted(shown) == ["Age (per 10 years)", "Household: couple (vs single)"]
+    assert not any(looks_raw(w) for label in shown for w in label.split())
+
+
+def test_model_sentences_name_the_outcome_in_words():
+    """No 'status = 1' or column name: the Cox model's outcome is the time to verified return."""
+    from types import SimpleNamespace
+
+    from evaluation.report.conversion_text import model_sentence
+
+    cox = SimpleNamespace(
+        kind="cox", outcome="status = 1", ok=False, n=134, events=48, reason="too few events",
+        ratio_name="hazard ratio",
+    )  # fmt: skip
+    assert model_sentence(cox, "returned") == (
+        "No cause-specific Cox model is reported for the time to verified return "
+        "(134 clients, 48 events): too few events. The table shows descriptive rates instead."
+    )
+    logit = SimpleNamespace(
+        kind="logistic", outcome="referred", ok=True, n=300, events=120, reason=None,
+        ratio_name="odds ratio",
+    )  # fmt: skip
+    assert model_sentence(logit, "referred") == (
+        "A logistic regression of referral to a return organisation on 300 clients (120 events) "
+        "gives odds ratios with 95 % Wald intervals."
+    )
+
+
+def test_no_figure_whose_every_bar_is_withheld():
+    """A funnel or a chart of shares where every group is below the threshold draws nothing
+    (the notebook says so in a sentence); one group above it is drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from evaluation.report.plots.conversion import descriptive_rates, funnel
+
+    # 3 of 40 and 38 of 40: n or N − n below 5, withheld (worked out by hand)
+    small = pd.DataFrame(
+        {"step": ["Enrolled", "Referred", "Returned"], "n": [40, 3, 38], "N": [40, 40, 40],
+         "estimate": [1, 3 / 40, 38 / 40], "ci_low": [1, 0.02, 0.8], "ci_high": [1, 0.2, 0.99]}
+    )  # fmt: skip
+    assert funnel(small, threshold=5) is None
+    shown = small.assign(n=[40, 12, 38], estimate=[1, 0.3, 0.95])
+    assert funnel(shown, threshold=5) is not None
+    desc = pd.DataFrame(
+        {"variable": ["sex", "sex"], "level": ["female", "male"], "n": [2, 3], "N": [9, 30]}
+    )
+    assert descriptive_rates(desc, threshold=5) is None
+    fig = descriptive_rates(desc.assign(n=[2, 12]), threshold=5)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Sex: male"]

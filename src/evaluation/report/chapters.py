@@ -83,7 +83,8 @@ def _moved(nb_path: Path, suffix: str = "") -> list[str]:
 def _pointer(topics: list[str], section: str) -> str:
     """The evaluation's sentence that sends the reader to the annex for the rest."""
     listed = topics[0] if len(topics) == 1 else ", ".join(topics[:-1]) + " and " + topics[-1]
-    return f"Further detail — {listed} — is in the technical annex ({{{{< xref annex {section} >}}}}).\n"
+    ref = f"{{{{< xref annex {section} >}}}}"
+    return f"Further detail — {listed} — is in the technical annex ({ref}).\n"
 
 
 def _intro(notebook: str, p: Project) -> str:
@@ -316,7 +317,9 @@ def exhibit_list(
             rows.append(
                 {
                     "Exhibit": (
-                        f"{{{{< xref evaluation {label} >}}}}" if label in evaluation else f"@{label}"
+                        f"{{{{< xref evaluation {label} >}}}}"
+                        if label in evaluation
+                        else f"@{label}"
                     ),
                     # plain text and file names only (the folder is results/<group>/): code
                     # spans and full paths cannot wrap and ran past the margin of the PDF
@@ -422,7 +425,7 @@ def annex_title_block(cfg: Config, annex_qmd: Path, commit: str) -> str:
         f"Technical annex to *{meta.get('evaluation-title', cfg.title)}* "
         f"(`index.html`, `evaluation.docx`, `evaluation.pdf`). **Version** {version}, data "
         f"cut-off {cfg.cutoff.isoformat()}. References to the evaluation read "
-        "\"Evaluation Section …\", \"Evaluation Table …\".\n:::\n"
+        '"Evaluation Section …", "Evaluation Table …".\n:::\n'
     )
 
 

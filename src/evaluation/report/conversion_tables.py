@@ -7,6 +7,7 @@ import pandas as pd
 from evaluation.analysis.conversion import SUBGROUPS
 from evaluation.analysis.models import ModelResult, show_table
 from evaluation.analysis.rates import wilson
+from evaluation.report.conversion_text import model_sentence
 
 NO_DENOMINATOR = "— (no one in the denominator)"
 
@@ -174,16 +175,18 @@ def publishable_model(result: ModelResult, threshold: int = 5) -> pd.DataFrame:
 
 
 def model_tables(
-    results: list[ModelResult], threshold: int = 5
+    results: list[ModelResult], threshold: int = 5, outcome: str | None = None
 ) -> list[tuple[str, pd.DataFrame | None]]:
     """(heading sentence, table) per model, as a funder reads them: when no model could be
     trusted, the descriptive rates (the same people, the same covariates) are shown once, after
-    every model's reason, instead of once per model."""
+    every model's reason, instead of once per model. `outcome` is the outcome column the models
+    explain ('returned', 'referred'); by default the logistic model's."""
     names = {"logistic": "Logistic regression", "cox": "Cause-specific Cox model"}
     out: list[tuple[str, pd.DataFrame | None]] = []
     descriptive: pd.DataFrame | None = None
+    logistic = next((r.outcome for r in results if r.kind == "logistic"), "returned")
     for res in results:
-        title = f"**{names.get(res.kind, res.kind)}.** {res.describe()}"
+        title = f"**{names.get(res.kind, res.kind)}.** {model_sentence(res, outcome or logistic)}"
         if res.ok:
             out.append((title, publishable_model(res, threshold)))
         else:

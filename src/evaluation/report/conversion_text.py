@@ -102,3 +102,25 @@ def chain_sentence(steps: pd.DataFrame, threshold: int = 5) -> str:
     if len(steps) > 3:
         text += "; of all referred to MOH, " + part(steps.iloc[3], "returned")
     return text + ". These are counts of the same people, not products of separate rates."
+
+
+# what a conversion model explains, by the outcome column it was fitted to
+MODEL_OUTCOMES = {"returned": "verified return", "referred": "referral to a return organisation"}
+MODEL_NAMES = {"logistic": "logistic regression", "cox": "cause-specific Cox model"}
+
+
+def model_sentence(res: object, outcome: str) -> str:
+    """One sentence on a fitted model (evaluation.analysis.models.ModelResult): what was fitted
+    on how many, or why not; `outcome` is the outcome column ('returned', 'referred')."""
+    what = MODEL_NAMES.get(res.kind, res.kind)
+    words = MODEL_OUTCOMES.get(outcome, outcome.replace("_", " "))
+    target = words if res.kind == "logistic" else f"the time to {words}"
+    if res.ok:
+        return (
+            f"A {what} of {target} on {res.n} clients ({res.events} events) gives "
+            f"{res.ratio_name}s with 95 % Wald intervals."
+        )
+    return (
+        f"No {what} is reported for {target} ({res.n} clients, {res.events} events): "
+        f"{res.reason}. The table shows descriptive rates instead."
+    )

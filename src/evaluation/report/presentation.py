@@ -111,3 +111,13 @@ def present(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = [labels.get(v, v) if isinstance(v, str) else v for v in out[col]]
     headers = spec().get("headers") or {}
     return out.rename(columns={c: headers.get(str(c), c) for c in out.columns})
+
+
+def term_label(variable: str, level: str = "", reference: str = "") -> str:
+    """A model term as people read it: 'Household: couple (vs single)', 'Age (per 10 years)'."""
+    labels = value_labels()
+    name = labels.get(str(variable), str(variable))
+    if not level:
+        return name
+    text = f"{name}: {labels.get(str(level), str(level))}"
+    return f"{text} (vs {labels.get(str(reference), str(reference))})" if reference else text

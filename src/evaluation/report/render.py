@@ -381,18 +381,25 @@ def render_pandoc(
     formats: tuple[str, ...],
     banner: str | None = None,
     epoch: int | None = None,
+    stems: tuple[str, ...] | None = None,
 ) -> RenderResult:
-    """Render stage/reports/index.qmd with pandoc into out_dir."""
+    """Render the staged documents (stage/reports/index.qmd and annex.qmd, or those of `stems`)
+    with pandoc into out_dir."""
     with source_date(epoch):
-        return _render_pandoc(stage, out_dir, formats, banner, epoch)
+        return _render_pandoc(stage, out_dir, formats, banner, epoch, stems)
 
 
 def _render_pandoc(
-    stage: Path, out_dir: Path, formats: tuple[str, ...], banner: str | None, epoch: int | None
+    stage: Path,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    banner: str | None,
+    epoch: int | None,
+    stems: tuple[str, ...] | None = None,
 ) -> RenderResult:
     outputs: dict[str, Path] = {}
     warnings: list[str] = []
-    for stem in documents(stage):
+    for stem in [s for s in documents(stage) if stems is None or s in stems]:
         done, said = _render_document(stage, stem, out_dir, formats, banner, epoch)
         # the evaluation's files under the format's name, the annex's as "<format>:annex"
         outputs.update({f if stem == "index" else f"{f}:{stem}": path for f, path in done.items()})
@@ -490,9 +497,23 @@ def render_quarto(
                     f"{name}; its messages:\n" + quarto_errors(log)
                 )
             shutil.copy2(hits[0], out_dir / name)
+            if f == "html":
+                without_stage_paths(out_dir / name, stage)
             outputs[f if stem == "index" else f"{f}:{stem}"] = out_dir / name
     warnings = [ln.strip() for ln in log.splitlines() if ln.strip().startswith("WARN")]
     return RenderResult("quarto", outputs, warnings, renderer.version)
+
+
+def without_stage_paths(path: Path, stage: Path) -> None:
+    """Quarto writes the absolute path of each embedded notebook into its HTML
+    (`data-notebook="/tmp/…/build/notebooks/…"`): make it relative to the staged project, so
+    that the same results give the same file wherever and whenever they were staged."""
+    text = path.read_text(encoding="utf-8")
+    fixed = text
+    for prefix in {str(stage.resolve()), str(stage)}:
+        fixed = fixed.replace(prefix + "/", "")
+    if fixed != text:
+        path.write_text(fixed, encoding="utf-8")
 
 
 def quarto_errors(log: str, limit: int = 40) -> str:

@@ -49,6 +49,12 @@ def style() -> Iterator[None]:
         yield
 
 
+# said instead of a figure whose every bar would be withheld
+ALL_WITHHELD = (
+    "_No figure: every group is below the disclosure threshold, so all its bars would be withheld._"
+)
+
+
 def placeholder(reason: str):
     """A small figure that states why there is no figure (e.g. nothing to evaluate), so that a
     labelled figure cell always has an output for the report to embed."""

@@ -20,14 +20,14 @@ if TYPE_CHECKING:
     from evaluation.analysis.survival import CumulativeIncidence
 
 
-CONTINUOUS_LABELS = {"age_10": "age (per 10 years)", "years_in_nl": "years in NL (per year)"}
-
-
-def funnel(steps: pd.DataFrame, title: str | None = None, threshold: int | None = None) -> Figure:
+def funnel(
+    steps: pd.DataFrame, title: str | None = None, threshold: int | None = None
+) -> Figure | None:
     """Horizontal bars of clients at each funnel step, labelled n, share of N and 95 % CI.
 
     With a threshold, steps whose n or N − n is below it are drawn without a bar and labelled
-    as withheld (evaluation.publish.disclosure.is_withheld).
+    as withheld (evaluation.publish.disclosure.is_withheld). None, and no figure, when every
+    step after enrolment is withheld: a figure of withheld bars shows nothing.
     """
     import matplotlib.pyplot as plt
 
@@ -37,6 +37,9 @@ def funnel(steps: pd.DataFrame, title: str | None = None, threshold: int | None 
         threshold is not None and r.n != r.N and is_withheld(int(r.n), int(r.N), threshold)
         for r in steps.itertuples(index=False)
     ]
+    later = [h for h, r in zip(hide, steps.itertuples(index=False), strict=True) if r.n != r.N]
+    if later and all(later):
+        return None
 
     k = len(steps)
     fig, ax = plt.subplots(figsize=(7.0, 0.45 * k + 1.1))
@@ -178,10 +181,10 @@ def forest(
     ax.xaxis.set_minor_formatter(plain)
     ax.set_ylim(-0.6, k - 0.4)
     if labels is None:
+        from evaluation.report.presentation import term_label
+
         labels = [
-            f"{r.variable}: {r.level} (vs {r.reference})"
-            if r.level
-            else CONTINUOUS_LABELS.get(str(r.term), str(r.term))
+            term_label(r.variable, r.level, r.reference) if r.level else term_label(str(r.term))
             for r in table.itertuples(index=False)
         ]
     ax.set_yticks(ys, labels)
@@ -201,8 +204,9 @@ def forest(
     return fig
 
 
-def descriptive_rates(desc: pd.DataFrame, threshold: int = 5) -> Figure:
-    """Share with the outcome per covariate level (Wilson 95 % CI), small groups left out."""
+def descriptive_rates(desc: pd.DataFrame, threshold: int = 5) -> Figure | None:
+    """Share with the outcome per covariate level (Wilson 95 % CI), small groups left out;
+    None, and no figure, when every group is withheld."""
     import matplotlib.pyplot as plt
 
     from evaluation.analysis.rates import wilson
@@ -212,13 +216,16 @@ def descriptive_rates(desc: pd.DataFrame, threshold: int = 5) -> Figure:
     keep = [
         r for r in desc.itertuples(index=False) if not is_withheld(int(r.n), int(r.N), threshold)
     ]
-    fig, ax = plt.subplots(figsize=(7.0, 0.32 * max(len(keep), 1) + 1.2))
     if not keep:
-        ax.text(0.5, 0.5, "All groups withheld (too few clients)", ha="center", va="center")
-        ax.set_axis_off()
-        return fig
+        return None
+    from evaluation.report.presentation import term_label
+
+    fig, ax = plt.subplots(figsize=(7.0, 0.32 * len(keep) + 1.2))
     rate_bars(
-        ax, [f"{r.variable}: {r.level}" for r in keep], [wilson(int(r.n), int(r.N)) for r in keep]
+        ax,
+        [term_label(r.variable, r.level) for r in keep],
+        [wilson(int(r.n), int(r.N)) for r in keep],
+        threshold=threshold,
     )
     fig.tight_layout()
     return fig
