@@ -14,9 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from evaluation.report.embed import (
     output_markdown,
     read_notebook,
 )
+from evaluation.report.reproducible import normalise_docx, source_date, without_stage_paths
 
 OUTPUT_NAMES = OUTPUTS["index"]
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
@@ -344,25 +343,6 @@ def _typst_pdf(
     typst.compile(str(src), output=str(out), root=str(stage), timestamp=epoch)
 
 
-def normalise_docx(path: Path, epoch: int) -> None:
-    """Give every zip entry of a Word file the same timestamp (the epoch, as in the document's
-    properties): identical content then gives identical bytes, whoever wrote the zip."""
-    import datetime as dt
-    import zipfile
-
-    stamp = dt.datetime.fromtimestamp(max(epoch, 315532800), dt.UTC).timetuple()[:6]
-    with zipfile.ZipFile(path) as z:
-        entries = [(i, z.read(i.filename)) for i in z.infolist()]
-    tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        for info, data in entries:
-            fixed = zipfile.ZipInfo(info.filename, date_time=stamp)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            z.writestr(fixed, data)
-    tmp.replace(path)
-
-
 def _meta_args(meta: dict) -> list[str]:
     args = []
     for key in ("title", "subtitle", "date"):
@@ -504,18 +484,6 @@ def render_quarto(
     return RenderResult("quarto", outputs, warnings, renderer.version)
 
 
-def without_stage_paths(path: Path, stage: Path) -> None:
-    """Quarto writes the absolute path of each embedded notebook into its HTML
-    (`data-notebook="/tmp/…/build/notebooks/…"`): make it relative to the staged project, so
-    that the same results give the same file wherever and whenever they were staged."""
-    text = path.read_text(encoding="utf-8")
-    fixed = text
-    for prefix in {str(stage.resolve()), str(stage)}:
-        fixed = fixed.replace(prefix + "/", "")
-    if fixed != text:
-        path.write_text(fixed, encoding="utf-8")
-
-
 def quarto_errors(log: str, limit: int = 40) -> str:
     """Quarto's own error text: from its first ERROR line on, else the end of its output."""
     lines = [ln for ln in log.splitlines() if ln.strip()]
@@ -545,21 +513,6 @@ def render(
             if key.split(":")[0] == "docx":
                 normalise_docx(path, epoch)
     return res
-
-
-@contextmanager
-def source_date(epoch: int | None) -> Iterator[None]:
-    """SOURCE_DATE_EPOCH for pandoc, Quarto and typst while rendering, then as it was."""
-    saved = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is not None:
-        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("SOURCE_DATE_EPOCH", None)
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = saved
 
 
 def _render(stage, out_dir, formats, banner, force_pandoc, say, renderer, epoch) -> RenderResult:
