@@ -84,19 +84,14 @@ def report_build(request) -> Path:
     return request.getfixturevalue("default_build" if request.param == "pandoc" else "quarto_build")
 
 
-# Under pytest-xdist (`make test` runs two workers), the tests that share an expensive session
-# fixture run on one worker, so that each fixture is built once per suite, not once per worker.
-SHARED_BUILDS = (
-    ("documented", "docs"),
-    ("default_build", "default-build"),
-    ("report_build", "default-build"),
-    ("quarto_build", "default-build"),
-)
+# Under pytest-xdist (`make test` runs two workers), the tests that share the default build
+# (directly or through a fixture built on it) run on one worker, so that it is built once per
+# suite, not once per worker.
+SHARED_BUILD = {"default_build", "report_build", "quarto_build"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
-        names = set(getattr(item, "fixturenames", ()))
-        group = next((g for fixture, g in SHARED_BUILDS if fixture in names), None)
-        if group and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(group))
+        if SHARED_BUILD & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("default-build"))

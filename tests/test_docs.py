@@ -19,8 +19,6 @@ from textutil import html_text  # noqa: E402
 
 # The documents' workspace starts from the default build's notebook cache: under pytest-xdist
 # these tests run on the worker that builds it (an explicit group wins over conftest's).
-pytestmark = pytest.mark.xdist_group("default-build")
-
 # the README first, as a newcomer reads it (`make report`), then the walkthrough on that build
 DOCS = (ROOT / "README.md", ROOT / "docs" / "walkthrough.md")
 # what a top folder needs for `make <target>` and the documents' commands; the rest is linked
