@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -84,14 +85,28 @@ def report_build(request) -> Path:
     return request.getfixturevalue("default_build" if request.param == "pandoc" else "quarto_build")
 
 
-# Under pytest-xdist (`make test` runs two workers), the tests that share the default build
-# (directly or through a fixture built on it) run on one worker, so that it is built once per
-# suite, not once per worker.
-SHARED_BUILD = {"default_build", "report_build", "quarto_build"}
+# Under pytest-xdist (`make test`: two workers, --dist loadgroup), the test files that use the
+# default build (directly or through a fixture built on it) run on one worker, so that it is
+# built once per suite, not once per worker; every other test goes to whichever worker is free.
+# (A scheduler of our own: xdist 3.8 marks its groups in a node id that pytest 9 no longer
+# lets a plugin change, so `xdist_group` marks are ignored.)
+SHARED_BUILD = ("default_build", "report_build", "quarto_build")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config, items) -> None:
-    for item in items:
-        if SHARED_BUILD & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("default-build"))
+@functools.cache
+def uses_shared_build(test_file: str) -> bool:
+    path = ROOT / test_file
+    return path.is_file() and any(f in path.read_text(encoding="utf-8") for f in SHARED_BUILD)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedBuildScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "default-build" if uses_shared_build(nodeid.split("::", 1)[0]) else nodeid
+
+    return SharedBuildScheduling(config, log)
