@@ -21,6 +21,9 @@ def cli_env(quarto: bool = False, **extra: str) -> dict[str, str]:
     pandoc fallback unless `quarto` is asked for (QUARTO_PATH names no program), so that only
     the tests that compare renderers pay for Quarto renders."""
     env = dict(os.environ)
+    # under `make test` a `make` in a test would announce "Entering directory" (a sub-make)
+    for var in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"):
+        env.pop(var, None)
     env["EVALUATION_PSEUDONYM_KEY"] = TEST_KEY
     env.pop("EVALUATION_PSEUDONYM_KEY_FILE", None)
     if quarto:

@@ -55,3 +55,64 @@ def test_a_second_render_gives_identical_files(report_build, tmp_path):
         with zipfile.ZipFile(out / name) as z:
             core = z.read("docProps/core.xml").decode("utf-8")
         assert "2020-12-31" in core, f"{name} is not dated by the data cut-off"
+
+
+def test_a_pdf_stamped_at_two_times_is_the_same_file_once_dated_by_the_epoch(tmp_path):
+    """What Quarto's typst does (the wall-clock time as creation date, an identifier from it),
+    made here with two timestamps; dated by the cut-off, both become one file and still read."""
+    import datetime as dt
+
+    import typst
+    from pypdf import PdfReader
+
+    from evaluation.report.reproducible import pdf_dated
+
+    src = tmp_path / "doc.typ"
+    src.write_text("= Heading\n\nSome text.\n#pagebreak()\nPage two.\n", encoding="utf-8")
+    a, b = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    typst.compile(str(src), output=str(a), timestamp=1_700_000_000)
+    typst.compile(str(src), output=str(b), timestamp=1_764_000_000)
+    assert a.read_bytes() != b.read_bytes()
+    epoch = 18627 * 86400  # 2020-12-31
+    pdf_dated(a, epoch)
+    pdf_dated(b, epoch)
+    assert a.read_bytes() == b.read_bytes()
+    reader = PdfReader(a)
+    assert len(reader.pages) == 2
+    assert reader.metadata.creation_date == dt.datetime(2020, 12, 31, tzinfo=dt.UTC)
+
+
+def test_staged_notebooks_lose_run_times_and_counts_but_keep_outputs_and_tags(tmp_path):
+    from evaluation.report.reproducible import strip_run_metadata
+
+    nb = {
+        "metadata": {"papermill": {"start_time": "2026-11-30T05:04:21"}, "kernelspec": {}},
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": 4,
+                "metadata": {"papermill": {"duration": 0.25}, "tags": []},
+                "outputs": [{"output_type": "execute_result", "execution_count": 4, "data": {}}],
+                "source": "#| label: tbl-x\n1",
+            },
+            {
+                "cell_type": "code",
+                "execution_count": 1,
+                "metadata": {"tags": ["parameters"]},
+                "outputs": [],
+                "source": "x = 1",
+            },  # fmt: skip
+        ],
+    }
+    path = tmp_path / "n" / "a.ipynb"
+    path.parent.mkdir()
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    strip_run_metadata(tmp_path / "n")
+    out = json.loads(path.read_text(encoding="utf-8"))
+    assert out["metadata"] == {"kernelspec": {}}
+    first, second = out["cells"]
+    assert first["metadata"] == {} and first["execution_count"] is None
+    assert first["outputs"] == [{"output_type": "execute_result", "execution_count": None,
+                                 "data": {}}]  # fmt: skip
+    assert second["metadata"] == {"tags": ["parameters"]}
+    assert first["source"] == "#| label: tbl-x\n1"

@@ -105,6 +105,7 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     """Lay out a Quarto project in stage/: _quarto.yml, reports/, build/notebooks/."""
     from evaluation.report import chapters, documents, metric_refs, render
     from evaluation.report.banner import write_banners
+    from evaluation.report.reproducible import strip_run_metadata
 
     if stage.exists():
         shutil.rmtree(stage)
@@ -118,6 +119,7 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     generated = stage / "reports" / "_generated"
     chapters.write_generated(cfg, generated, run_dir)
     chapters.demote_non_exhibits(stage / "build" / "notebooks", stage / "reports")
+    strip_run_metadata(stage / "build" / "notebooks")
     # `{{< metric KEY >}}` references become text before either renderer reads the sources
     metrics = _load_json(run_dir / "results" / "metrics.json")
     absent = frozenset(k.lower() for k in cfg.periods) - {p.key for p in cfg.projects}

@@ -28,7 +28,12 @@ from evaluation.report.embed import (
     output_markdown,
     read_notebook,
 )
-from evaluation.report.reproducible import normalise_docx, source_date, without_stage_paths
+from evaluation.report.reproducible import (
+    normalise_docx,
+    pdf_dated,
+    source_date,
+    without_stage_paths,
+)
 
 OUTPUT_NAMES = OUTPUTS["index"]
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
@@ -479,6 +484,8 @@ def render_quarto(
             shutil.copy2(hits[0], out_dir / name)
             if f == "html":
                 without_stage_paths(out_dir / name, stage)
+            if f == "pdf" and os.environ.get("SOURCE_DATE_EPOCH"):
+                pdf_dated(out_dir / name, int(os.environ["SOURCE_DATE_EPOCH"]))
             outputs[f if stem == "index" else f"{f}:{stem}"] = out_dir / name
     warnings = [ln.strip() for ln in log.splitlines() if ln.strip().startswith("WARN")]
     return RenderResult("quarto", outputs, warnings, renderer.version)
