@@ -95,6 +95,16 @@ def test_every_console_block_prints_what_the_document_shows(documented, doc):
 
 
 @pytest.mark.e2e
+def test_walkthrough_build_has_moh3_worked_out_from_the_export(documented):
+    """The walkthrough's run (MOH3 added by configuration alone, from the rehearsal export):
+    MOH3's return rate and its comparison with MOH2, worked out from the source rows."""
+    from test_extend import check_moh3_build
+
+    folder, _ = documented
+    check_moh3_build(folder / "build")
+
+
+@pytest.mark.e2e
 @pytest.mark.parametrize("doc", DOCS, ids=lambda d: d.name)
 def test_only_steps_marked_not_run_are_left_out(documented, doc):
     """Every step ran, except those a `not run` note names (with its reason) and those of a
