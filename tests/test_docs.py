@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -71,6 +72,11 @@ def documented(tmp_path_factory, default_build) -> tuple[Path, dict[Path, list[m
     whose build starts from the default build's notebook cache; their results by file."""
     if venv() is None:
         pytest.skip("no virtual environment with bin/activate: run the tests from .venv")
+    # The scratch folder links this .venv: were it older than the lock, the documents' `make`
+    # would reinstall the package into it from the scratch folder and break the environment.
+    stale = subprocess.run(["make", "-q", "setup"], cwd=ROOT, capture_output=True, check=False)
+    if stale.returncode != 0:
+        pytest.fail(".venv is older than requirements.lock or pyproject.toml: run `make setup`")
     folder = workspace(tmp_path_factory.mktemp("docs"), default_build / "cache")
     return folder, {doc: mc.run(mc.parse(doc), folder, terminal_env()) for doc in DOCS}
 
