@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -149,6 +150,22 @@ def _fit_failure(err: Exception) -> str:
     return f"the model could not be fitted ({name}: {err})"
 
 
+def _fitted(
+    fit: Callable[[], Any], converged: Callable[[Any], bool] = lambda f: True
+) -> tuple[Any, str | None]:
+    """Run a fit with warnings as errors: the fitted model, and why it cannot be reported (the
+    fit failed, did not converge or ran away), None when it can."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            result = fit()
+        except Exception as err:  # noqa: BLE001 - separation, singular matrix, overflow
+            return None, _fit_failure(err)
+    if not converged(result):
+        return result, "the fit did not converge"
+    return result, _runaway(np.asarray(result.params), np.asarray(result.bse))
+
+
 def _ratio_table(key: pd.DataFrame, params, bse, pvalues, skip_const: bool) -> pd.DataFrame:
     p = np.asarray(params, dtype=float)
     s = np.asarray(bse, dtype=float)
@@ -214,15 +231,10 @@ def logistic(
     if reason:
         return fallback(reason)
     exog = sm.add_constant(X.to_numpy(), has_constant="add")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            fit = sm.Logit(y.astype(float).to_numpy(), exog).fit(disp=0, maxiter=100)
-        except Exception as err:  # noqa: BLE001 - separation, singular matrix, overflow
-            return fallback(_fit_failure(err))
-    if not fit.mle_retvals.get("converged", False):
-        return fallback("the fit did not converge")
-    reason = _runaway(np.asarray(fit.params), np.asarray(fit.bse))
+    fit, reason = _fitted(
+        lambda: sm.Logit(y.astype(float).to_numpy(), exog).fit(disp=0, maxiter=100),
+        converged=lambda f: f.mle_retvals.get("converged", False),
+    )
     if reason:
         return fallback(reason)
     table = _ratio_table(key, fit.params, fit.bse, fit.pvalues, skip_const=True)
@@ -262,16 +274,11 @@ def cox(
             reason = None  # everyone in a level having the event is fine for a hazard model
     if reason:
         return fallback(reason)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            model = PHReg(
-                data[time].astype(float).to_numpy(), X.to_numpy(), status=ev.to_numpy(), ties=ties
-            )
-            fit = model.fit()
-        except Exception as err:  # noqa: BLE001 - singular information, overflow
-            return fallback(_fit_failure(err))
-    reason = _runaway(np.asarray(fit.params), np.asarray(fit.bse))
+    fit, reason = _fitted(
+        lambda: PHReg(
+            data[time].astype(float).to_numpy(), X.to_numpy(), status=ev.to_numpy(), ties=ties
+        ).fit()
+    )
     if reason:
         return fallback(reason)
     table = _ratio_table(key, fit.params, fit.bse, fit.pvalues, skip_const=False)

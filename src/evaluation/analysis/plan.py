@@ -35,8 +35,8 @@ SENSITIVITY_IDS = (
 
 
 @dataclass(frozen=True)
-class ReturnEstimand:
-    """Primary conversion estimand: cumulative incidence of verified return from enrolment."""
+class Estimand:
+    """What every estimand declares: its population, time origin, event and horizons."""
 
     label: str
     population: str
@@ -45,6 +45,12 @@ class ReturnEstimand:
     horizons: tuple[float, ...]
     primary_horizon: float
     summary_measure: str
+
+
+@dataclass(frozen=True)
+class ReturnEstimand(Estimand):
+    """Primary conversion estimand: cumulative incidence of verified return from enrolment."""
+
     competing_exits: tuple[str, ...]
     withdrawal_handling: str  # 'competing' or 'censored'
     withdrawal_reasons: tuple[str, ...]
@@ -66,16 +72,9 @@ class ReturnEstimand:
 
 
 @dataclass(frozen=True)
-class DurabilityEstimand:
+class DurabilityEstimand(Estimand):
     """Durability: still in the country of return at monitoring windows after departure."""
 
-    label: str
-    population: str
-    time_origin: str
-    event: str
-    horizons: tuple[float, ...]
-    primary_horizon: float
-    summary_measure: str
     censoring: str
     window_grace_days: int
     deaths: str  # a key of DEATHS
@@ -228,18 +227,25 @@ def _primary(d: dict, where: str, horizons: tuple[float, ...]) -> float:
     return p
 
 
+def _shared(d: dict, where: str, horizons: tuple[float, ...]) -> dict[str, Any]:
+    """The fields of Estimand, read in the order they are declared."""
+    return {
+        "label": _text(d, "label", where),
+        "population": _text(d, "population", where),
+        "time_origin": _text(d, "time_origin", where),
+        "event": _text(d, "event", where),
+        "horizons": horizons,
+        "primary_horizon": _primary(d, where, horizons),
+        "summary_measure": _text(d, "summary_measure", where),
+    }
+
+
 def _return(d: dict, where: str) -> ReturnEstimand:
     horizons = _months(d, "horizons_months", where)
     comp = _get(d, "competing_exits", where, list, "a list of exit reasons")
     wr = _get(d, "withdrawal_reasons", where, list, "a list of exit reasons")
     return ReturnEstimand(
-        label=_text(d, "label", where),
-        population=_text(d, "population", where),
-        time_origin=_text(d, "time_origin", where),
-        event=_text(d, "event", where),
-        horizons=horizons,
-        primary_horizon=_primary(d, where, horizons),
-        summary_measure=_text(d, "summary_measure", where),
+        **_shared(d, where, horizons),
         competing_exits=tuple(str(c) for c in comp),
         withdrawal_handling=_choice(d, "withdrawal_and_lost_contact", where, WITHDRAWAL_HANDLING),
         withdrawal_reasons=tuple(str(c) for c in wr),
@@ -255,13 +261,7 @@ def _durability(d: dict, where: str) -> DurabilityEstimand:
     if grace < 0:
         raise ConfigError(f"{where}.window_grace_days is {grace}; expected a whole number ≥ 0")
     return DurabilityEstimand(
-        label=_text(d, "label", where),
-        population=_text(d, "population", where),
-        time_origin=_text(d, "time_origin", where),
-        event=_text(d, "event", where),
-        horizons=horizons,
-        primary_horizon=_primary(d, where, horizons),
-        summary_measure=_text(d, "summary_measure", where),
+        **_shared(d, where, horizons),
         censoring=_text(d, "censoring", where),
         window_grace_days=int(grace),
         deaths=_choice(d, "deaths", where, tuple(DEATHS)),

@@ -1,12 +1,15 @@
-"""What every cross-table rule is made of: the context it sees, its record, a registrar, and the
-lookups and checks that rules share (ids that must exist, dates that must not precede others).
+"""What every cross-table rule is made of: the context it sees, its record, a registrar, the
+lookups that rules share, and the kinds of rule that several tables declare (exists_rule: ids
+that must exist; order_rule: dates that must not precede others; client_without_rule: clients
+who must have a record elsewhere), each from one row of a declarative list.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -59,25 +62,44 @@ def member(values: pd.Series, keys: pd.Series | pd.Index) -> pd.Series:
     return values.astype(object).isin(pd.unique(pd.Series(keys, dtype=object).dropna()))
 
 
+def row_problems(
+    ctx: Context,
+    table: str,
+    column: str | None,
+    rule_name: str,
+    rows: Iterable[Any],
+    says: Callable[[Any], str],
+    value: Callable[[Any], Any] | None = None,
+    whole_row: bool = False,
+) -> list[Problem]:
+    """A Problem for each of rows, its message 'file row N, column C: ' + says(row) (without the
+    column when whole_row), its value value(row) when given."""
+    file = ctx.file(table)
+    return [
+        Problem(
+            table,
+            column,
+            int(row),
+            rule_name,
+            f"{where(file, row, None if whole_row else column)}: {says(row)}",
+            value(row) if value else None,
+        )
+        for row in rows
+    ]
+
+
 def ids_missing(
     ctx: Context, table: str, column: str, target: str, rule_name: str
 ) -> list[Problem]:
     """Rows of table whose column value is absent from target's primary key."""
-    df = ctx.tables[table]
     keys = ctx.tables[target][column].dropna()
-    values = df[column]
-    orphan = values.notna() & ~member(values, keys)
-    out = []
-    for row, value in values[orphan].items():
-        if column == "client_id":
-            text = f"{where(ctx.file(table), row, column)}: this client does not exist in {target}"
-            value = None
-        else:
-            text = (
-                f"{where(ctx.file(table), row, column)}: {show(value)} does not exist in {target}"
-            )
-        out.append(Problem(table, column, int(row), rule_name, text, value))
-    return out
+    values = ctx.tables[table][column]
+    orphan = values.index[values.notna() & ~member(values, keys)]
+    if column == "client_id":  # a client id is personal: not repeated in the message
+        says = lambda row: f"this client does not exist in {target}"  # noqa: E731
+        return row_problems(ctx, table, column, rule_name, orphan, says)
+    says = lambda row: f"{show(values[row])} does not exist in {target}"  # noqa: E731
+    return row_problems(ctx, table, column, rule_name, orphan, says, lambda row: values[row])
 
 
 def dates_before(
@@ -91,18 +113,92 @@ def dates_before(
 ) -> list[Problem]:
     """Rows where the later date precedes the earlier one (both known)."""
     bad = later.notna() & earlier.notna() & (later < earlier)
-    return [
-        Problem(
-            table,
-            column,
-            int(row),
-            rule_name,
-            f"{where(ctx.file(table), row, column)}: {show(later[row])} is before {what} "
-            f"{show(earlier[row])}",
-            show(later[row]),
+    return row_problems(
+        ctx,
+        table,
+        column,
+        rule_name,
+        later.index[bad],
+        lambda row: f"{show(later[row])} is before {what} {show(earlier[row])}",
+        lambda row: show(later[row]),
+    )
+
+
+def exists_rule(name: str, table: str, column: str, target: str, description: str) -> Rule:
+    """Rule `name`: every non-empty table.column is a key (same column) of target."""
+    return Rule(
+        name,
+        table,
+        (f"{table}.{column}", f"{target}.{column}"),
+        description,
+        lambda ctx: ids_missing(ctx, table, column, target, name),
+    )
+
+
+# the earlier date each row of a table must not precede (NaT where there is none)
+EarlierDates = Callable[[Context, pd.DataFrame], pd.Series]
+
+
+def order_rule(
+    name: str,
+    table: str,
+    column: str,
+    earlier: EarlierDates,
+    what: str,
+    needs: tuple[str, ...],
+    description: str,
+) -> Rule:
+    """Rule `name`: table.column is on or after the earlier date (named `what` in messages)."""
+
+    def check(ctx: Context) -> list[Problem]:
+        df = ctx.tables[table]
+        return dates_before(ctx, table, column, df[column], earlier(ctx, df), name, what)
+
+    return Rule(name, table, needs, description, check)
+
+
+def same_row(column: str) -> EarlierDates:
+    """The row's own date in another column."""
+    return lambda ctx, df: df[column]
+
+
+def enrolment_start(ctx: Context, df: pd.DataFrame) -> pd.Series:
+    """The date of each row's enrolment (enrolment_id)."""
+    return date_of_enrolment(ctx, df["enrolment_id"])
+
+
+def first_per_client(records: pd.DataFrame, column: str) -> pd.Series:
+    """Per client_id the earliest known date in column of records."""
+    return records.dropna(subset=["client_id", column]).groupby("client_id")[column].min()
+
+
+def known_client(ctx: Context, client_ids: pd.Series) -> pd.Series | bool:
+    """True where the client is listed in clients (or where clients cannot be checked): a client
+    missing from clients is reported once, by the table's *_client_exists rule."""
+    if "clients" in ctx.tables and "client_id" in ctx.tables["clients"]:
+        return member(client_ids, ctx.tables["clients"]["client_id"])
+    return True
+
+
+def client_without_rule(
+    name: str,
+    table: str,
+    keys: Callable[[Context], pd.Series | pd.Index],
+    text: str,
+    needs: tuple[str, ...],
+    description: str,
+) -> Rule:
+    """Rule `name`: every known client of table is among keys (e.g. the clients who departed);
+    each other row is reported as 'file row N: text'."""
+
+    def check(ctx: Context) -> list[Problem]:
+        ids = ctx.tables[table]["client_id"]
+        bad = ids.notna() & ~member(ids, keys(ctx)) & known_client(ctx, ids)
+        return row_problems(
+            ctx, table, "client_id", name, ids.index[bad], lambda row: text, whole_row=True
         )
-        for row in later.index[bad]
-    ]
+
+    return Rule(name, table, needs, description, check)
 
 
 def is_verified(departures: pd.DataFrame) -> pd.Series:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from evaluation.data.problems import Problem, show, where
-from evaluation.data.rule_base import Context, Rule, lookup, registrar
+from evaluation.data.problems import Problem, show
+from evaluation.data.rule_base import Context, Rule, lookup, registrar, row_problems
 
 RULES: list[Rule] = []
 rule = registrar(RULES)
@@ -73,20 +73,19 @@ def _after_cutoff(table: str) -> Callable[[Context], list[Problem]]:
         cut, key = _row_cutoffs(ctx, table)
         for col in (c for c in CASE_DATES[table] if c in df.columns):
             dates = df[col]
-            for row in dates.index[dates.notna() & cut.notna() & (dates > cut)]:
-                out.append(
-                    Problem(
-                        table,
-                        col,
-                        int(row),
-                        "on_or_before_cutoff",
-                        f"{where(ctx.file(table), row, col)}: {show(dates[row])} is after the "
-                        f"data cut-off {show(cut[row])} (set as {key[row]} in evaluation.yml); "
-                        "an event after the cut-off cannot be known yet (a typing error, or set "
-                        "a later cut-off)",
-                        show(dates[row]),
-                    )
-                )
+            out += row_problems(
+                ctx,
+                table,
+                col,
+                "on_or_before_cutoff",
+                dates.index[dates.notna() & cut.notna() & (dates > cut)],
+                lambda row, d=dates: (
+                    f"{show(d[row])} is after the data cut-off "
+                    f"{show(cut[row])} (set as {key[row]} in evaluation.yml); an event after the "
+                    "cut-off cannot be known yet (a typing error, or set a later cut-off)"
+                ),
+                lambda row, d=dates: show(d[row]),
+            )
         return out
 
     return check
@@ -119,18 +118,18 @@ def _after_project_end(table: str, column: str, id_column: str) -> Callable:
         project, end = _project_end_of(ctx, df[id_column])
         dates = df[column]
         bad = dates.notna() & end.notna() & (dates > end)
-        return [
-            Problem(
-                table,
-                column,
-                int(row),
-                "in_project_period",
-                f"{where(ctx.file(table), row, column)}: {show(dates[row])} is after the end of "
-                f"project {show(project[row])} ({show(end[row])}, its 'end' in evaluation.yml)",
-                show(dates[row]),
-            )
-            for row in dates.index[bad]
-        ]
+        return row_problems(
+            ctx,
+            table,
+            column,
+            "in_project_period",
+            dates.index[bad],
+            lambda row: (
+                f"{show(dates[row])} is after the end of project {show(project[row])} "
+                f"({show(end[row])}, its 'end' in evaluation.yml)"
+            ),
+            lambda row: show(dates[row]),
+        )
 
     return check
 

@@ -4,180 +4,133 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.data.problems import Problem, show, where
+from evaluation.data.problems import Problem, show
 from evaluation.data.rule_base import (
     Context,
     Rule,
-    dates_before,
-    ids_missing,
+    client_without_rule,
+    exists_rule,
+    first_per_client,
     is_verified,
     lookup,
-    member,
-    registrar,
+    order_rule,
+    row_problems,
+    same_row,
 )
-
-RULES: list[Rule] = []
-rule = registrar(RULES)
-
-
-# --------------------------------------------------------------------------- monitoring
-
-
-@rule(
-    "monitoring_client_exists",
-    "monitoring",
-    ("monitoring.client_id", "clients.client_id"),
-    "Every monitoring contact belongs to a client listed in clients.",
-)
-def _monitoring_client(ctx: Context) -> list[Problem]:
-    return ids_missing(ctx, "monitoring", "client_id", "clients", "monitoring_client_exists")
 
 
 def _verified_dates(ctx: Context) -> pd.Series:
+    """Per client the date of the first verified departure."""
     dep = ctx.tables["departures"]
-    dep = dep[is_verified(dep)].dropna(subset=["client_id", "departure_date"])
-    return dep.groupby("client_id")["departure_date"].min()
+    return first_per_client(dep[is_verified(dep)], "departure_date")
 
 
-@rule(
-    "monitoring_needs_verified_departure",
-    "monitoring",
-    (
-        "monitoring.client_id",
-        "departures.client_id",
-        "departures.departure_type",
-        "departures.verification",
-        "departures.departure_date",
-    ),
-    "Only clients with a verified departure are monitored after return.",
-)
-def _monitoring_verified(ctx: Context) -> list[Problem]:
-    df = ctx.tables["monitoring"]
-    verified = _verified_dates(ctx)
-    bad = df["client_id"].notna() & ~member(df["client_id"], verified.index)
-    if "clients" in ctx.tables and "client_id" in ctx.tables["clients"]:
-        bad &= member(df["client_id"], ctx.tables["clients"]["client_id"])
-    return [
-        Problem(
-            "monitoring",
-            "client_id",
-            int(row),
-            "monitoring_needs_verified_departure",
-            f"{where(ctx.file('monitoring'), row, None)}: contact with a client who has no "
-            "verified departure",
-        )
-        for row in df.index[bad]
-    ]
+def _verified_departure(ctx: Context, df: pd.DataFrame) -> pd.Series:
+    return lookup(df["client_id"], _verified_dates(ctx))
 
 
-@rule(
-    "monitoring_after_departure",
-    "monitoring",
-    (
-        "monitoring.client_id",
-        "monitoring.contact_date",
-        "departures.departure_type",
-        "departures.verification",
-        "departures.departure_date",
-    ),
-    "A monitoring contact is on or after the client's verified departure.",
-)
-def _monitoring_order(ctx: Context) -> list[Problem]:
-    df = ctx.tables["monitoring"]
-    return dates_before(
-        ctx,
-        "monitoring",
-        "contact_date",
-        df["contact_date"],
-        lookup(df["client_id"], _verified_dates(ctx)),
-        "monitoring_after_departure",
-        "the verified departure date",
-    )
-
-
-@rule(
-    "not_reached_reason_iff_not_reached",
-    "monitoring",
-    ("monitoring.reached", "monitoring.not_reached_reason"),
-    "not_reached_reason is filled in exactly when the client was not reached.",
-)
 def _not_reached_reason(ctx: Context) -> list[Problem]:
     df = ctx.tables["monitoring"]
     reached = df["reached"].astype("boolean")
     missing = (reached == False) & df["not_reached_reason"].isna()  # noqa: E712 (NA-aware)
     extra = (reached == True) & df["not_reached_reason"].notna()  # noqa: E712
-    file = ctx.file("monitoring")
-    out = [
-        Problem(
-            "monitoring",
-            "not_reached_reason",
-            int(row),
-            "not_reached_reason_iff_not_reached",
-            f"{where(file, row, 'not_reached_reason')}: empty, but the client was not reached",
-        )
-        for row in df.index[missing.fillna(False)]
-    ]
-    out += [
-        Problem(
-            "monitoring",
-            "not_reached_reason",
-            int(row),
-            "not_reached_reason_iff_not_reached",
-            f"{where(file, row, 'not_reached_reason')}: {show(df.at[row, 'not_reached_reason'])} "
-            "given, but the client was reached",
-            str(df.at[row, "not_reached_reason"]),
-        )
-        for row in df.index[extra.fillna(False)]
-    ]
-    return out
+    rule = ("monitoring", "not_reached_reason", "not_reached_reason_iff_not_reached")
+    return row_problems(
+        ctx,
+        *rule,
+        df.index[missing.fillna(False)],
+        lambda row: "empty, but the client was not reached",
+    ) + row_problems(
+        ctx,
+        *rule,
+        df.index[extra.fillna(False)],
+        lambda row: f"{show(df.at[row, 'not_reached_reason'])} given, but the client was reached",
+        lambda row: str(df.at[row, "not_reached_reason"]),
+    )
 
 
 _OUTCOMES = ("residence_status", "livelihood", "rss_economic", "rss_social", "rss_psychosocial")
 
 
-@rule(
-    "no_outcome_when_not_reached",
-    "monitoring",
-    ("monitoring.reached",),
-    "A contact where the client was not reached records no residence status, livelihood or RSS.",
-)
 def _no_outcome(ctx: Context) -> list[Problem]:
     df = ctx.tables["monitoring"]
     not_reached = (df["reached"].astype("boolean") == False).fillna(False)  # noqa: E712
-    out = []
+    out: list[Problem] = []
     for col in (c for c in _OUTCOMES if c in df.columns):
-        for row in df.index[not_reached & df[col].notna()]:
-            out.append(
-                Problem(
-                    "monitoring",
-                    col,
-                    int(row),
-                    "no_outcome_when_not_reached",
-                    f"{where(ctx.file('monitoring'), row, col)}: {show(df.at[row, col])} "
-                    "recorded, but the client was not reached",
-                    show(df.at[row, col]),
-                )
-            )
+        values = df[col]
+        out += row_problems(
+            ctx,
+            "monitoring",
+            col,
+            "no_outcome_when_not_reached",
+            df.index[not_reached & values.notna()],
+            lambda row, v=values: f"{show(v[row])} recorded, but the client was not reached",
+            lambda row, v=values: show(v[row]),
+        )
     return out
 
 
-# --------------------------------------------------------------------------- published figures
-
-
-@rule(
-    "period_order",
-    "published_figures",
-    ("published_figures.period_start", "published_figures.period_end"),
-    "A figure's period ends on or after it starts.",
-)
-def _period_order(ctx: Context) -> list[Problem]:
-    df = ctx.tables["published_figures"]
-    return dates_before(
-        ctx,
+RULES: list[Rule] = [
+    # ------------------------------------------------------------------------ monitoring
+    exists_rule(
+        "monitoring_client_exists",
+        "monitoring",
+        "client_id",
+        "clients",
+        "Every monitoring contact belongs to a client listed in clients.",
+    ),
+    client_without_rule(
+        "monitoring_needs_verified_departure",
+        "monitoring",
+        lambda ctx: _verified_dates(ctx).index,
+        "contact with a client who has no verified departure",
+        (
+            "monitoring.client_id",
+            "departures.client_id",
+            "departures.departure_type",
+            "departures.verification",
+            "departures.departure_date",
+        ),
+        "Only clients with a verified departure are monitored after return.",
+    ),
+    order_rule(
+        "monitoring_after_departure",
+        "monitoring",
+        "contact_date",
+        _verified_departure,
+        "the verified departure date",
+        (
+            "monitoring.client_id",
+            "monitoring.contact_date",
+            "departures.departure_type",
+            "departures.verification",
+            "departures.departure_date",
+        ),
+        "A monitoring contact is on or after the client's verified departure.",
+    ),
+    Rule(
+        "not_reached_reason_iff_not_reached",
+        "monitoring",
+        ("monitoring.reached", "monitoring.not_reached_reason"),
+        "not_reached_reason is filled in exactly when the client was not reached.",
+        _not_reached_reason,
+    ),
+    Rule(
+        "no_outcome_when_not_reached",
+        "monitoring",
+        ("monitoring.reached",),
+        "A contact where the client was not reached records no residence status, livelihood or "
+        "RSS.",
+        _no_outcome,
+    ),
+    # ------------------------------------------------------------------------ published figures
+    order_rule(
+        "period_order",
         "published_figures",
         "period_end",
-        df["period_end"],
-        df["period_start"],
-        "period_order",
+        same_row("period_start"),
         "period_start",
-    )
+        ("published_figures.period_start", "published_figures.period_end"),
+        "A figure's period ends on or after it starts.",
+    ),
+]

@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -96,13 +97,21 @@ def _intro(notebook: str, p: Project) -> str:
     return INTRO[notebook].format(id=p.id, name=p.name, start=p.start, end=p.end, outcome=outcome)
 
 
+def _project_embeds(
+    cfg: Config, run_dir: Path, notebook: str, annex: bool
+) -> Iterator[tuple[Project, Path, list[str]]]:
+    """Each project that has the analysis, with its run notebook and the embeds of its cells
+    for the evaluation (annex False) or the annex (True)."""
+    for p in cfg.projects:
+        if notebook in p.notebooks:
+            nb = run_dir / "notebooks" / p.key / f"{notebook}.ipynb"
+            rel = f"{NB_REL}/{p.key}/{notebook}.ipynb"
+            yield p, nb, _embeds(nb, rel, annex=annex, suffix=p.key)
+
+
 def _project_sections(cfg: Config, run_dir: Path, notebook: str) -> str:
     parts = []
-    for p in cfg.projects:
-        if notebook not in p.notebooks:
-            continue
-        nb = run_dir / "notebooks" / p.key / f"{notebook}.ipynb"
-        embeds = _embeds(nb, f"{NB_REL}/{p.key}/{notebook}.ipynb", annex=False, suffix=p.key)
+    for p, nb, embeds in _project_embeds(cfg, run_dir, notebook, annex=False):
         if not embeds:
             continue
         parts.append(f"## {p.id}: {p.name} {{#sec-{notebook}-{p.key}}}\n")
@@ -120,11 +129,7 @@ ANNEX_HEADINGS = {"conversion": "conversion", "durability": "durability of reint
 def annex_project_sections(cfg: Config, run_dir: Path, notebook: str) -> str:
     """The annex's detailed results of one analysis: a section per project that has any."""
     parts = []
-    for p in cfg.projects:
-        if notebook not in p.notebooks:
-            continue
-        nb = run_dir / "notebooks" / p.key / f"{notebook}.ipynb"
-        embeds = _embeds(nb, f"{NB_REL}/{p.key}/{notebook}.ipynb", annex=True, suffix=p.key)
+    for p, nb, embeds in _project_embeds(cfg, run_dir, notebook, annex=True):
         if not _moved(nb, p.key):
             continue
         parts.append(f"## {p.id}: {ANNEX_HEADINGS[notebook]} {{#sec-annex-{notebook}-{p.key}}}\n")
