@@ -298,6 +298,8 @@ def test_export_writes_one_archive_with_public_outputs_only(default_build, tmp_p
     files = {n.split("/", 1)[1]: data for n, data in members.items()}
     for need in ("report/index.html", "report/evaluation.docx", "report/evaluation.pdf",
                  "results/metrics.json", "manifest.json", "checks/validation-report.md",
+                 "checks/output-checking.md", "checks/output-checking.json",
+                 "report/annex.html", "report/annex.pdf",
                  "LICENSE", "CITATION.cff", "README.md", "SHA256SUMS",
                  "config/evaluation.yml"):  # fmt: skip
         assert need in files, sorted(files)

@@ -26,8 +26,8 @@ FROM_BUILD = (
     ("results", "results"),
     ("manifest.json", "manifest.json"),
     ("validation/report.md", "checks/validation-report.md"),
-    ("output-checking", "checks/output-checking"),
-    ("results-check", "checks/output-checking"),
+    ("disclosure/report.md", "checks/output-checking.md"),
+    ("disclosure/report.json", "checks/output-checking.json"),
 )
 FROM_REPO = ("LICENSE", "CITATION.cff")
 # A fixed time stamp: the same build gives a byte-identical archive.
