@@ -100,3 +100,22 @@ def test_rate_bars_do_not_draw_a_withheld_rate():
     texts = [t.get_text() for t in ax.texts]
     assert "withheld (fewer than 5)" in texts and not any("3/40" in t for t in texts)
     plt.close(fig)
+
+
+def test_mean_interval_worked_by_hand():
+    from evaluation.analysis.rates import mean_interval
+
+    # mean 1.73 / 4 = 0.4325; squared deviations sum to 0.140675, / 3 -> sd 0.216545;
+    # se = sd / 2 = 0.108272; t(0.975, 3 df) = 3.182446 (tables) -> half-width 0.344571
+    lo, hi = mean_interval([0.2, 0.33, 0.5, 0.7])
+    assert lo == pytest.approx(0.087929, abs=1e-5)
+    assert hi == pytest.approx(0.777071, abs=1e-5)
+    assert mean_interval([0.5]) is None
+    assert mean_interval([0.4, 0.4, 0.4]) == pytest.approx((0.4, 0.4))
+
+
+def test_a_mean_score_reads_with_its_interval_and_no_percent_sign():
+    from evaluation.report.metric_refs import format_metric
+
+    value = {"mean": 0.4325, "n": 4, "ci_low": 0.087929, "ci_high": 0.777071, "method": "t"}
+    assert format_metric("moh1.rss_composite_12m", value) == "0.43 (95 % CI 0.09–0.78)"

@@ -23,7 +23,7 @@ from evaluation.analysis.monitoring_windows import (
     main_support_type,
     returnees,
 )
-from evaluation.analysis.rates import Rate, rate_or_reason, wilson
+from evaluation.analysis.rates import Rate, mean_interval, rate_or_reason, wilson
 from evaluation.analysis.remigration import (
     kaplan_meier,
     km_by_group,
@@ -150,6 +150,9 @@ def composite_metric(a: DurabilityAnalysis, window: str = "m12") -> dict[str, An
         "rss_config_version": a.rss.version,
         "rss_verified": a.rss.verified,
     }
+    interval = mean_interval([float(v) for v in x])
+    if interval is not None:
+        out["ci_low"], out["ci_high"], out["method"] = interval[0], interval[1], "t"
     label = WINDOW_LABELS.get(window, window).lower()
     if not len(x):
         out["reason"] = f"no returnee was scored at {label}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 Z95 = 1.959963984540054
@@ -118,3 +119,16 @@ def rate_or_reason(r: Rate | None, reason: str) -> dict:
     if r is not None:
         return r.as_dict()
     return {"estimate": None, "ci_low": None, "ci_high": None, "n": 0, "N": 0, "reason": reason}
+
+
+def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float] | None:
+    """Student-t interval for the mean of `values` (None with fewer than two values)."""
+    from scipy import stats
+
+    n = len(values)
+    if n < 2:
+        return None
+    mean = math.fsum(values) / n
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    return mean - half, mean + half

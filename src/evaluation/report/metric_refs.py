@@ -66,7 +66,8 @@ def _interval(key: str, value: Mapping) -> str:
         return ""
     if _is_difference(value):
         return f"95 % CI {_signed(lo)} to {_signed(hi)}"
-    unit = "" if _is_amount(key) else " %"
+    mean = "mean" in value and "estimate" not in value  # a score: no unit
+    unit = "" if _is_amount(key) or mean else " %"
     return f"95 % CI {_num(lo, key, value)}\u2013{_num(hi, key, value)}{unit}"
 
 
