@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 Z95 = 1.959963984540054
 
@@ -123,12 +124,18 @@ def rate_or_reason(r: Rate | None, reason: str) -> dict:
 
 def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float] | None:
     """Student-t interval for the mean of `values` (None with fewer than two values)."""
-    from scipy import stats
-
     n = len(values)
     if n < 2:
         return None
     mean = math.fsum(values) / n
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    half = float(t_half_width(sd, n, level))
     return mean - half, mean + half
+
+
+def t_half_width(sd: Any, n: Any, level: float = 0.95) -> Any:
+    """Half-width of the Student-t interval of a mean from its SD and n (scalars or arrays)."""
+    import numpy as np
+    from scipy import stats
+
+    return stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n)

@@ -308,18 +308,16 @@ def documents(stage: Path) -> list[str]:
 
 
 def _pandoc(md: str, to: str, out: Path, extra: list[str], cwd: Path) -> None:
+    """pandoc (pypandoc-binary's) in its own working directory: the formats render in parallel
+    threads, and pypandoc's `cworkdir` changes the whole process's directory (os.chdir)."""
     import pypandoc
 
-    # pandoc runs in cwd (no os.chdir: the formats render in parallel threads)
-    pypandoc.convert_text(
-        md,
-        to,
-        format="markdown",
-        outputfile=str(out),
-        extra_args=extra,
-        sandbox=False,
-        cworkdir=str(cwd),
+    cmd = [pypandoc.get_pandoc_path(), "--from=markdown", f"--to={to}", f"--output={out}", *extra]
+    res = subprocess.run(
+        cmd, input=md, text=True, encoding="utf-8", capture_output=True, cwd=cwd, check=False
     )
+    if res.returncode != 0:
+        raise RuntimeError(f"pandoc failed (exit {res.returncode}): {res.stderr.strip()}")
 
 
 def _typst_pdf(
@@ -436,7 +434,11 @@ def _render_document(
 
 
 def render_quarto(
-    stage: Path, out_dir: Path, formats: tuple[str, ...], renderer: Renderer | None = None
+    stage: Path,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    renderer: Renderer | None = None,
+    epoch: int | None = None,
 ) -> RenderResult:
     """Render the staged project with the Quarto CLI (all formats in one call, no execution).
 
@@ -484,8 +486,8 @@ def render_quarto(
             shutil.copy2(hits[0], out_dir / name)
             if f == "html":
                 without_stage_paths(out_dir / name, stage)
-            if f == "pdf" and os.environ.get("SOURCE_DATE_EPOCH"):
-                pdf_dated(out_dir / name, int(os.environ["SOURCE_DATE_EPOCH"]))
+            if f == "pdf" and epoch is not None:
+                pdf_dated(out_dir / name, epoch)
             outputs[f if stem == "index" else f"{f}:{stem}"] = out_dir / name
     warnings = [ln.strip() for ln in log.splitlines() if ln.strip().startswith("WARN")]
     return RenderResult("quarto", outputs, warnings, renderer.version)
@@ -526,7 +528,7 @@ def _render(stage, out_dir, formats, banner, force_pandoc, say, renderer, epoch)
     try:
         renderer = renderer or choose_renderer(force_pandoc)
         if renderer.name == "quarto":
-            return render_quarto(stage, out_dir, formats, renderer)
+            return render_quarto(stage, out_dir, formats, renderer, epoch)
         if not force_pandoc:
             say(
                 "quarto CLI not found on PATH: rendering with the pandoc fallback (pypandoc-binary)"

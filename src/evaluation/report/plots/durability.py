@@ -245,9 +245,9 @@ def score_distribution_figure(scored: pd.DataFrame, cutoffs: Sequence[float] = (
 def comparison_score_figure(analyses: Sequence[DurabilityAnalysis]) -> Figure:
     """Mean composite score by window per project with 95 % intervals (t-based)."""
     import matplotlib.pyplot as plt
-    from scipy import stats
 
     from evaluation.analysis.monitoring_windows import WINDOW_MONTHS, WINDOWS
+    from evaluation.analysis.rates import t_half_width
 
     with style():
         fig, ax = plt.subplots(figsize=(7.0, 3.2), layout="constrained")
@@ -255,7 +255,7 @@ def comparison_score_figure(analyses: Sequence[DurabilityAnalysis]) -> Figure:
             d = a.distribution[a.distribution["score"] == "composite"].set_index("window")
             d = d.loc[[w for w in WINDOWS if d.loc[w, "n"] > 1]]
             x = np.array([WINDOW_MONTHS[w] for w in d.index]) + (i - 0.5) * 0.15
-            half = stats.t.ppf(0.975, d["n"] - 1) * d["sd"] / np.sqrt(d["n"])
+            half = t_half_width(d["sd"], d["n"])
             ax.errorbar(
                 x,
                 d["mean"],
