@@ -164,6 +164,7 @@ class _System:
         self.by_comp: dict[str, list] = {}
         for r in ledger.relations:
             self.by_comp.setdefault(self.comp[r.whole], []).append(r)
+        self._memo: dict[tuple, dict[str, tuple[float, float]]] = {}
         self.links: dict[str, set[str]] = {k: set() for k in ledger.cells}
         for r in ledger.relations:
             members = (r.whole, *r.parts)
@@ -216,12 +217,25 @@ class _System:
         return out
 
     def _solve(self, rels, hidden, targets, integer, unknown):
-        from scipy.optimize import Bounds, LinearConstraint, milp
+        from evaluation.publish.extremes import SolverError, extremes
 
         cells = self.ledger.cells
         var_keys = sorted(
             {k for r in rels for k in (r.whole, *r.parts) if unknown(k)} | set(targets)
         )
+        # zeros are always shown, so a withheld count is at least 1; unpublished cells may be 0
+        lb = np.array(
+            [
+                1.0 if cells[k].kind == COUNT and k in hidden and cells[k].artefacts else 0.0
+                for k in var_keys
+            ]
+        )
+        # the unknowns (and which of them are shown as withheld) fix the group's relations and
+        # the values they are read against: groups unchanged since an earlier round are reused
+        memo = self._memo.setdefault((tuple(var_keys), lb.tobytes(), integer), {})
+        todo = [t for t in targets if t not in memo]
+        if not todo:
+            return {t: memo[t] for t in targets}
         idx = {k: i for i, k in enumerate(var_keys)}
         rows, rhs = [], []
         for r in rels:
@@ -235,43 +249,30 @@ class _System:
             if row.any():
                 rows.append(row)
                 rhs.append(b)
-        # zeros are always shown, so a withheld count is at least 1; unpublished cells may be 0
-        lb = np.array(
-            [
-                1.0 if cells[k].kind == COUNT and k in hidden and cells[k].artefacts else 0.0
-                for k in var_keys
-            ]
-        )
-        ub = np.full(len(var_keys), self.cap)
-        integrality = np.array([1 if (integer and cells[k].kind == COUNT) else 0 for k in var_keys])
-        pinned = _pinned(rels, idx, var_keys)
         if not rows:  # linked to nothing a reader sees: only the marker's own bound
-            return {t: (lb[idx[t]], math.inf) for t in targets}
-        cons = [LinearConstraint(np.array(rows), rhs, rhs)] if rows else []
-        out = {}
-        for t in targets:
-            if t in pinned:  # a one-unknown equation gives the cell away: no solver needed
-                out[t] = (cells[t].value, cells[t].value)
+            memo.update({t: (lb[idx[t]], math.inf) for t in todo})
+            return {t: memo[t] for t in targets}
+        pinned = _pinned(rels, idx, var_keys)
+        ub = np.full(len(var_keys), self.cap)
+        integrality = np.array([integer and cells[k].kind == COUNT for k in var_keys])
+        # a one-unknown equation gives the cell away: no solver needed
+        solve = [t for t in todo if t not in pinned]
+        try:
+            found = extremes(rows, rhs, lb, ub, integrality, [idx[t] for t in solve])
+        except SolverError as e:
+            raise RuntimeError(f"disclosure check: solver failed on {solve}: {e}") from None
+        for t in todo:
+            if t in pinned:
+                memo[t] = (cells[t].value, cells[t].value)
                 continue
-            ends = []
-            for sign in (1.0, -1.0):
-                cost = np.zeros(len(var_keys))
-                cost[idx[t]] = sign
-                res = milp(cost, integrality=integrality, bounds=Bounds(lb, ub), constraints=cons)
-                if res.status == 3 or (res.status != 0 and sign < 0 and res.x is None):
-                    ends.append(-sign * math.inf)
-                elif res.status != 0:
-                    raise RuntimeError(f"disclosure check: solver failed on {t}: {res.message}")
-                else:
-                    ends.append(sign * res.fun)
-            lo, hi = ends
+            lo, hi = found[solve.index(t)]
             if hi >= self.cap - 1e-6:
                 hi = math.inf
             if cells[t].kind == COUNT:
                 lo = math.ceil(lo - 1e-6)
                 hi = hi if math.isinf(hi) else math.floor(hi + 1e-6)
-            out[t] = (lo, hi)
-        return out
+            memo[t] = (lo, hi)
+        return {t: memo[t] for t in targets}
 
 
 def _pinned(rels, idx, var_keys) -> set[str]:
