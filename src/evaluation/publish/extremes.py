@@ -22,11 +22,14 @@ def extremes(
     rhs: Sequence[float],
     lower: np.ndarray,
     upper: np.ndarray,
-    integer: np.ndarray,
+    integer: np.ndarray | None,
     targets: Sequence[int],
+    le_rows: Sequence[np.ndarray] = (),
+    le_rhs: Sequence[float] = (),
 ) -> list[tuple[float, float]]:
-    """(min, max) of each variable in `targets` subject to rows · x = rhs, lower ≤ x ≤ upper,
-    and x integral where `integer` is set. An unbounded direction gives ±inf.
+    """(min, max) of each variable in `targets` subject to rows · x = rhs, le_rows · x ≤ le_rhs,
+    lower ≤ x ≤ upper (±inf allowed), and x integral where `integer` is set. An unbounded
+    direction gives ±inf.
 
     Raises SolverError when the system has no solution or HiGHS stops early.
     """
@@ -36,17 +39,13 @@ def extremes(
     h.setOptionValue("output_flag", False)
     n = len(lower)
     h.addCols(n, np.zeros(n), np.asarray(lower, float), np.asarray(upper, float), 0, [], [], [])
-    if rows:
-        matrix = np.vstack(rows)
-        starts, index, value = [], [], []
-        for r in matrix:
-            nz = np.flatnonzero(r)
-            starts.append(len(index))
-            index.extend(nz.tolist())
-            value.extend(r[nz].tolist())
-        b = np.asarray(rhs, float)
-        h.addRows(len(b), b, b, len(index), np.array(starts), np.array(index), np.array(value))
-    ints = np.flatnonzero(integer)
+    for block, low, high in (
+        (rows, np.asarray(rhs, float), np.asarray(rhs, float)),
+        (le_rows, np.full(len(le_rows), -math.inf), np.asarray(le_rhs, float)),
+    ):
+        if len(block):
+            _add_rows(h, np.vstack(block), low, high)
+    ints = np.flatnonzero(integer) if integer is not None else ()
     if len(ints):
         kind = highspy.HighsVarType.kInteger
         h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.array([kind] * len(ints)))
@@ -67,3 +66,13 @@ def extremes(
         h.changeColCost(int(t), 0.0)
         out.append((ends[0], ends[1]))
     return out
+
+
+def _add_rows(h, matrix: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
+    starts, index, value = [], [], []
+    for r in matrix:
+        nz = np.flatnonzero(r)
+        starts.append(len(index))
+        index.extend(nz.tolist())
+        value.extend(r[nz].tolist())
+    h.addRows(len(low), low, high, len(index), np.array(starts), np.array(index), np.array(value))

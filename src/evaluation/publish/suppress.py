@@ -136,7 +136,8 @@ def feasible_bounds(
 ) -> dict[Cell, tuple[float, float]]:
     """Smallest and largest value each of `cells` can take given everything published (LP)."""
     import numpy as np
-    from scipy.optimize import linprog
+
+    from evaluation.publish.extremes import SolverError, extremes
 
     var = {c: i for i, c in enumerate(hidden)}
     a_eq, b_eq = [], []
@@ -163,33 +164,19 @@ def feasible_bounds(
         if row.any():
             a_ub.append(row)
             b_ub.append(rhs)
-    bnds = [(lo, None if math.isinf(hi) else hi) for lo, hi in (bounds[c] for c in var)]
-    kw = {
-        "A_eq": np.array(a_eq) if a_eq else None,
-        "b_eq": np.array(b_eq) if b_eq else None,
-        "A_ub": np.array(a_ub) if a_ub else None,
-        "b_ub": np.array(b_ub) if b_ub else None,
-        "bounds": bnds,
-        "method": "highs",
-    }
-    out = {}
-    for cell in cells:
-        ends = []
-        for sign in (1.0, -1.0):
-            cost = np.zeros(len(var))
-            cost[var[cell]] = sign
-            res = linprog(cost, **kw)
-            if res.status == 3:  # unbounded
-                ends.append(-sign * math.inf)
-            elif res.status != 0:
-                raise RuntimeError(f"disclosure audit LP failed: {res.message}")
-            else:
-                ends.append(sign * res.fun)
-        out[cell] = (
-            math.ceil(ends[0] - 1e-7),
-            ends[1] if math.isinf(ends[1]) else math.floor(ends[1] + 1e-7),
+    lower = np.array([bounds[c][0] for c in var], float)
+    upper = np.array([bounds[c][1] for c in var], float)
+    try:
+        found = extremes(a_eq, b_eq, lower, upper, None, [var[c] for c in cells], a_ub, b_ub)
+    except SolverError as e:
+        raise RuntimeError(f"disclosure audit LP failed: {e}") from None
+    return {
+        cell: (
+            math.ceil(lo - 1e-7),
+            hi if math.isinf(hi) else math.floor(hi + 1e-7),
         )
-    return out
+        for cell, (lo, hi) in zip(cells, found, strict=True)
+    }
 
 
 def _exact(rng: tuple[float, float]) -> bool:
