@@ -256,9 +256,12 @@ def _never_started(out_nb: Path) -> bool:
     )
 
 
-def execute(job: Job, cache: Path, failed_dir: Path, quiet: bool = False) -> tuple[Path, float]:
+def execute(
+    job: Job, cache: Path, failed_dir: Path, quiet: bool = False, kernel: Any = None
+) -> tuple[Path, float]:
     """Run one job with papermill into the cache; on failure keep the executed copy aside.
 
+    kernel: a `kernel_reuse.ReusedKernel` to run on (reset first), else a kernel of its own.
     A kernel that dies while starting (before the first cell) is started once more, with a line
     in the progress output; a second failure names the notebook and the kernel's log.
     Returns the cache folder and the seconds the run itself took (not its time in the queue).
@@ -266,7 +269,7 @@ def execute(job: Job, cache: Path, failed_dir: Path, quiet: bool = False) -> tup
     t0 = time.perf_counter()
     log_path = failed_dir.parent / "logs" / f"{job.name}.log"
     try:
-        return _execute_once(job, cache, failed_dir, t0, first_attempt=True)
+        return _execute_once(job, cache, failed_dir, t0, True, kernel)
     except KernelStartError as first:
         if not quiet:
             print(
@@ -276,7 +279,7 @@ def execute(job: Job, cache: Path, failed_dir: Path, quiet: bool = False) -> tup
                 flush=True,
             )
     try:
-        return _execute_once(job, cache, failed_dir, t0, first_attempt=False)
+        return _execute_once(job, cache, failed_dir, t0, False, kernel)
     except KernelStartError as second:
         raise ExecutionError(
             f"notebook {job.notebook.name} ({job.name}) could not run: its kernel died while "
@@ -293,7 +296,7 @@ class KernelStartError(Exception):
 
 
 def _execute_once(
-    job: Job, cache: Path, failed_dir: Path, t0: float, first_attempt: bool
+    job: Job, cache: Path, failed_dir: Path, t0: float, first_attempt: bool, kernel: Any
 ) -> tuple[Path, float]:
     import papermill as pm
 
@@ -314,6 +317,19 @@ def _execute_once(
     log = open(log_dir / f"{job.name}.log", mode, encoding="utf-8")  # noqa: SIM115
     os.dup2(log.fileno(), 2)
     try:
+        reuse = {}
+        if kernel is not None:
+            try:
+                km = kernel.ensure(work)
+                kernel.prepare(work, {VIEW_ENV: os.environ[VIEW_ENV]})
+            except Exception as exc:  # noqa: BLE001 - a kernel that cannot start or reset
+                kernel.close()
+                shutil.rmtree(work, ignore_errors=True)
+                raise KernelStartError(f"{type(exc).__name__}: {exc}") from exc
+            from evaluation.pipeline.kernel_reuse import ENGINE, register_engine
+
+            register_engine()
+            reuse = {"engine_name": ENGINE, "km": km}
         pm.execute_notebook(
             str(job.notebook),
             str(out_nb),
@@ -323,8 +339,13 @@ def _execute_once(
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
+            **reuse,
         )
+    except KernelStartError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any notebook failure is reported the same way
+        if kernel is not None:
+            kernel.close()  # a kernel whose notebook failed is not reused
         if _never_started(out_nb):
             shutil.rmtree(work, ignore_errors=True)
             raise KernelStartError(f"{type(exc).__name__}: {exc}") from exc
@@ -357,6 +378,25 @@ def _execute_once(
     except OSError:  # another process filled the same key first
         shutil.rmtree(work, ignore_errors=True)
     return final, time.perf_counter() - t0
+
+
+_WORKER_KERNEL: Any = None
+
+
+def execute_in_worker(
+    job: Job, cache: Path, failed_dir: Path, quiet: bool = False
+) -> tuple[Path, float]:
+    """`execute` on this worker process's kernel, kept for its next notebook and ended when the
+    worker exits."""
+    global _WORKER_KERNEL
+    if _WORKER_KERNEL is None:
+        from multiprocessing.util import Finalize
+
+        from evaluation.pipeline.kernel_reuse import ReusedKernel
+
+        _WORKER_KERNEL = ReusedKernel()
+        Finalize(_WORKER_KERNEL, _WORKER_KERNEL.close, exitpriority=10)
+    return execute(job, cache, failed_dir, quiet, kernel=_WORKER_KERNEL)
 
 
 # Cross-project notebooks do the most work, the published figures the least: start the long
@@ -394,7 +434,8 @@ def run_jobs(
     ctx = mp.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))), mp_context=ctx) as pool:
         futures = {
-            pool.submit(execute, job, cache, failed_dir, progress.quiet): job for job in todo
+            pool.submit(execute_in_worker, job, cache, failed_dir, progress.quiet): job
+            for job in todo
         }
         done = 0
         for fut in as_completed(futures):

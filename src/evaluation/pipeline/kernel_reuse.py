@@ -1,0 +1,147 @@
+"""One notebook kernel per worker process, reused from one notebook to the next.
+
+Starting a kernel and importing pandas, scipy, statsmodels and matplotlib costs a few seconds of
+CPU, more than most of our notebooks spend computing. A worker therefore keeps its kernel and,
+before each notebook, puts it back into the state of a fresh kernel: an empty namespace and
+execution counter (`InteractiveShell.reset(new_session=True)`), the environment variables it
+started with, the notebook's own working folder and disclosure folder, the warning filters and
+"shown once" registries of a new process, matplotlib's settings as the inline backend first set
+them, and no open figure. The
+imported modules stay: that is the saving. Executed notebooks are the same, byte for byte, as
+from a fresh kernel (tests/test_kernel_reuse.py compares them).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from evaluation.errors import ExecutionError
+
+ENGINE = "evaluation-reused-kernel"
+
+# Run silently in the kernel before each notebook (no output, no execution count).
+PRELUDE = """
+import os as _os, sys as _sys, types as _types, warnings as _warnings
+_state = _sys.modules.get("_evaluation_kernel_state")
+if _state is None:
+    import matplotlib as _mpl
+    import matplotlib.pyplot as _plt
+    _state = _types.ModuleType("_evaluation_kernel_state")
+    _state.filters = list(_warnings.filters)
+    _state.environ = dict(_os.environ)
+    # the backend and interactive mode are the inline backend's, set when first used
+    _state.rc = {{k: v for k, v in _mpl.rcParams.items() if k not in ("backend", "interactive")}}
+    _sys.modules["_evaluation_kernel_state"] = _state
+else:
+    import matplotlib as _mpl
+    import matplotlib.pyplot as _plt
+    _plt.close("all")
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        _mpl.rcParams.update(_state.rc)
+    # resetting the filters marks every "shown once" registry stale, as in a new process
+    _warnings.resetwarnings()
+    _warnings.filters[:] = _state.filters
+    _os.environ.clear()
+    _os.environ.update(_state.environ)
+_os.chdir({cwd})
+_os.environ.update({env})
+get_ipython().reset(new_session=True)
+"""
+
+
+class ReusedKernel:
+    """A kernel kept alive across notebooks by one worker process."""
+
+    def __init__(self, kernel_name: str = "python3") -> None:
+        self.kernel_name = kernel_name
+        self.km: Any = None
+
+    def ensure(self, cwd: Path) -> Any:
+        """The kernel manager of a running kernel (a new kernel if there is none or it died)."""
+        if self.km is not None and not self.km.is_alive():
+            self.close()
+        if self.km is None:
+            from jupyter_client.manager import KernelManager
+
+            km = KernelManager(kernel_name=self.kernel_name)
+            km.start_kernel(cwd=str(cwd))
+            self.km = km
+        return self.km
+
+    def prepare(self, cwd: Path, env: dict[str, str], timeout: float = 120) -> None:
+        """Reset the kernel to a fresh kernel's state for a notebook run in `cwd` with `env`."""
+        code = PRELUDE.format(cwd=json.dumps(str(cwd)), env=json.dumps(env))
+        kc = self.km.blocking_client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=timeout)
+            reply = kc.execute_interactive(
+                code, silent=True, store_history=False, timeout=timeout, allow_stdin=False
+            )
+        finally:
+            kc.stop_channels()
+        content = reply["content"]
+        if content.get("status") != "ok":
+            raise ExecutionError(
+                "could not reset the notebook kernel for the next notebook: "
+                f"{content.get('ename')}: {content.get('evalue')}"
+            )
+
+    def close(self) -> None:
+        """End the kernel and remove its connection file."""
+        km, self.km = self.km, None
+        if km is None:
+            return
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:  # noqa: BLE001 - a dead kernel needs no shutdown
+            pass
+        try:
+            km.cleanup_resources()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def register_engine() -> None:
+    """A papermill engine that runs a notebook on a given kernel manager (`km=`) and leaves the
+    kernel running afterwards; its client's channels are closed."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+
+    class ReusedKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
+            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            final = merge_kwargs(
+                kwargs,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            client = PapermillNotebookClient(nb_man, **final)
+            try:
+                return client.execute()
+            finally:
+                if client.kc is not None:
+                    client.kc.stop_channels()
+
+    papermill_engines.register(ENGINE, ReusedKernelEngine)

@@ -1,0 +1,111 @@
+"""A worker's kernel is reused from one notebook to the next: a notebook run after another on the
+same kernel gives the outputs it gives on a kernel of its own (second method: a fresh kernel)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from evaluation.pipeline.jobs import Job, execute
+from evaluation.pipeline.kernel_reuse import ReusedKernel
+from evaluation.publish.view import ENV as VIEW_ENV
+
+# leaves behind everything a notebook could: a variable, a module-level setting, a changed
+# matplotlib setting, an open figure, a shown warning, another folder and an environment value
+DIRTY = """
+import os, warnings
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+leftover = 1
+mpl.rcParams["lines.linewidth"] = 9
+plt.figure()
+warnings.warn("shown once per place", UserWarning)
+os.chdir("/")
+os.environ["LEFT_BEHIND"] = "yes"
+"""
+
+# what the second notebook reports about its kernel
+PROBE = [
+    "import os, warnings\nimport matplotlib as mpl\nimport matplotlib.pyplot as plt",
+    "print('leftover' in dir(), mpl.rcParams['lines.linewidth'], len(plt.get_fignums()))",
+    "print(os.path.basename(os.getcwd()).startswith('work-probe.tmp-'),\n"
+    "      os.environ.get('LEFT_BEHIND'))",
+    "print(os.environ.get('" + VIEW_ENV + "'))",
+    "for _ in range(2):\n    warnings.warn('shown once per place', UserWarning)",
+    "fig, ax = plt.subplots()\n_ = ax.plot([0, 1], [0, 1])",
+]
+
+
+def _notebook(path: Path, cells: list[str]) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 0", metadata={"tags": ["parameters"]})]
+    nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Py"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def _outputs(folder: Path) -> list:
+    """(execution count, outputs) per cell; a warning names its kernel's process id."""
+    text = (folder / "notebook.ipynb").read_text(encoding="utf-8")
+    nb = json.loads(re.sub(r"ipykernel_\d+", "ipykernel_PID", text))
+    return [(c.get("execution_count"), c.get("outputs")) for c in nb["cells"]]
+
+
+@pytest.fixture
+def probe_jobs(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    dirty = _notebook(tmp_path / "dirty.ipynb", [DIRTY])
+    probe = _notebook(tmp_path / "probe.ipynb", PROBE)
+    params = {"x": 1, "disclosure_dir": str(tmp_path / "decision")}
+    return (
+        Job("dirty", dirty, "g", params, {}, key="dirty"),
+        Job("probe", probe, "g", params, {}, key="work-probe"),
+    )
+
+
+def test_a_reused_kernel_gives_a_fresh_kernels_outputs(tmp_path, probe_jobs):
+    dirty, probe = probe_jobs
+    failed = tmp_path / "build" / "failed"
+    fresh, _ = execute(probe, tmp_path / "fresh", failed, quiet=True)
+    kernel = ReusedKernel()
+    try:
+        execute(dirty, tmp_path / "reused", failed, quiet=True, kernel=kernel)
+        pid = kernel.km.provisioner.process.pid
+        reused, _ = execute(probe, tmp_path / "reused", failed, quiet=True, kernel=kernel)
+        assert kernel.km.provisioner.process.pid == pid  # the same kernel ran both
+    finally:
+        kernel.close()
+    expected = _outputs(fresh)
+    # worked out by hand: a new namespace, default line width, no figure, the job's own folder
+    # and disclosure folder, the warning shown once, and the figure displayed
+    texts = ["".join(o.get("text", "")) for _, outs in expected for o in outs]
+    assert "False 1.5 0\n" in texts
+    assert "True None\n" in texts
+    assert str(tmp_path / "decision") + "\n" in texts
+    assert sum("shown once per place" in t for t in texts) == 1
+    assert any("image/png" in o.get("data", {}) for _, outs in expected for o in outs)
+    assert [c for c, _ in expected] == list(range(1, 9))  # parameters, injected, 6 probes
+    assert _outputs(reused) == expected
+
+
+def test_a_kernel_whose_notebook_failed_is_not_reused(tmp_path, probe_jobs):
+    _, probe = probe_jobs
+    broken = _notebook(tmp_path / "broken.ipynb", ["raise ValueError('planted')"])
+    failed = tmp_path / "build" / "failed"
+    kernel = ReusedKernel()
+    try:
+        with pytest.raises(Exception, match="planted"):
+            execute(Job("broken", broken, "g", {"x": 1}, {}, key="b"), tmp_path / "c", failed,
+                    quiet=True, kernel=kernel)  # fmt: skip
+        assert kernel.km is None  # ended, not kept
+        folder, _ = execute(probe, tmp_path / "c", failed, quiet=True, kernel=kernel)
+        assert kernel.km is not None and kernel.km.is_alive()
+    finally:
+        kernel.close()
+    assert (folder / "notebook.ipynb").is_file()
