@@ -88,18 +88,48 @@ def report_build(request) -> Path:
     return request.getfixturevalue("default_build" if request.param == "pandoc" else "quarto_build")
 
 
-# Under pytest-xdist (`make test`: two workers, --dist loadgroup), the test files that use the
+# Under pytest-xdist (`make test`: two workers, --dist loadgroup), the tests that use the
 # default build (directly or through a fixture built on it) run on one worker, so that it is
-# built once per suite, not once per worker; every other test goes to whichever worker is free.
-# (A scheduler of our own: xdist 3.8 marks its groups in a node id that pytest 9 no longer
-# lets a plugin change, so `xdist_group` marks are ignored.)
-SHARED_BUILD = ("default_build", "report_build", "quarto_build")
+# built once per suite, not once per worker; every other test, also in the same file, goes to
+# whichever worker is free. (A scheduler of our own: xdist 3.8 marks its groups in a node id
+# that pytest 9 no longer lets a plugin change, so `xdist_group` marks are ignored.)
+SHARED_BUILD = frozenset({"default_build", "report_build", "quarto_build"})
+
+
+def _fixtures_and_tests(path: Path) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Fixture name -> its arguments, and test name -> its arguments, read from the source."""
+    import ast
+
+    fixtures: dict[str, set[str]] = {}
+    tests: dict[str, set[str]] = {}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        args = {a.arg for a in node.args.args}
+        if any("fixture" in ast.unparse(d) for d in node.decorator_list):
+            fixtures[node.name] = args
+        elif node.name.startswith("test"):
+            tests[node.name] = args
+    return fixtures, tests
 
 
 @functools.cache
-def uses_shared_build(test_file: str) -> bool:
+def shared_build_tests(test_file: str) -> frozenset[str]:
+    """Names of the tests in `test_file` that need the default build, through any fixture."""
     path = ROOT / test_file
-    return path.is_file() and any(f in path.read_text(encoding="utf-8") for f in SHARED_BUILD)
+    if not path.is_file():
+        return frozenset()
+    fixtures, tests = _fixtures_and_tests(path)
+    conftest, _ = _fixtures_and_tests(Path(__file__))
+    fixtures = {**conftest, **fixtures}
+    needs = set(SHARED_BUILD)
+    changed = True
+    while changed:
+        grown = {f for f, args in fixtures.items() if args & needs}
+        changed = not grown <= needs
+        needs |= grown
+    # (a fixture reaching the build through request.getfixturevalue is not seen: name it)
+    return frozenset(t for t, args in tests.items() if args & needs)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -110,6 +140,8 @@ def pytest_xdist_make_scheduler(config, log):
 
     class SharedBuildScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "default-build" if uses_shared_build(nodeid.split("::", 1)[0]) else nodeid
+            file, _, rest = nodeid.partition("::")
+            test = rest.split("[", 1)[0].split("::")[-1]
+            return "default-build" if test in shared_build_tests(file) else nodeid
 
     return SharedBuildScheduling(config, log)
