@@ -440,7 +440,7 @@ def render_quarto(
     renderer: Renderer | None = None,
     epoch: int | None = None,
 ) -> RenderResult:
-    """Render the staged project with the Quarto CLI (all formats in one call, no execution).
+    """Render the staged project with the Quarto CLI (one process per format, side by side).
 
     Quarto runs as a subprocess: a non-zero exit stops the run with Quarto's own message.
     """
@@ -450,47 +450,66 @@ def render_quarto(
         problems = check_targets(expand_includes(qmd), qmd.parent)
         if problems:
             raise ExecutionError("cannot render: " + "; ".join(problems))
-    produced = stage / "build" / "report"
-    shutil.rmtree(produced, ignore_errors=True)
-    # every format of _quarto.yml in one call; a subset one call each (`--to` takes one)
-    targets = (
-        [None] if set(formats) >= set(QUARTO_FORMATS) else [QUARTO_FORMATS[f] for f in formats]
-    )
+    shutil.rmtree(stage / "build" / "report", ignore_errors=True)
+    # one Quarto process per format (`--to` takes one), each in its own copy of the stage so
+    # that they can run side by side; a single format renders in the stage itself
+    places = {f: stage if len(formats) == 1 else _stage_copy(stage, f) for f in formats}
     env = dict(os.environ, QUARTO_PRINT_STACK="false")
-    log = ""
-    for to in targets:
-        cmd = [renderer.executable, "render", str(stage), "--no-execute"]
-        cmd += ["--to", to] if to else []
+
+    def quarto(f: str) -> subprocess.CompletedProcess:
+        cmd = [renderer.executable, "render", str(places[f]), "--no-execute"]
+        cmd += ["--to", QUARTO_FORMATS[f]]
         try:
-            res = subprocess.run(cmd, cwd=stage, capture_output=True, text=True, env=env)
+            return subprocess.run(cmd, cwd=places[f], capture_output=True, text=True, env=env)
         except OSError as exc:
             raise ExecutionError(
                 f"Quarto could not be started ({renderer.executable}): {exc}"
             ) from exc
-        log += _clean(res.stderr) + "\n" + _clean(res.stdout) + "\n"
-        if res.returncode != 0:
-            raise ExecutionError(
-                f"Quarto {renderer.version} failed (exit {res.returncode}):\n" + quarto_errors(log)
-            )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    outputs = {}
-    for stem in documents(stage):
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(formats)) as pool:
+            runs = dict(zip(formats, pool.map(quarto, formats), strict=True))
+        log = ""
         for f in formats:
-            name = OUTPUTS[stem][f]
-            hits = sorted(produced.rglob(name))
-            if not hits:
+            log += _clean(runs[f].stderr) + "\n" + _clean(runs[f].stdout) + "\n"
+        for f in formats:
+            if runs[f].returncode != 0:
+                own = _clean(runs[f].stderr) + "\n" + _clean(runs[f].stdout)
                 raise ExecutionError(
-                    f"Quarto {renderer.version} exited without error but did not produce "
-                    f"{name}; its messages:\n" + quarto_errors(log)
+                    f"Quarto {renderer.version} failed (exit {runs[f].returncode}):\n"
+                    + quarto_errors(own)
                 )
-            shutil.copy2(hits[0], out_dir / name)
-            if f == "html":
-                without_stage_paths(out_dir / name, stage)
-            if f == "pdf" and epoch is not None:
-                pdf_dated(out_dir / name, epoch)
-            outputs[f if stem == "index" else f"{f}:{stem}"] = out_dir / name
+        out_dir.mkdir(parents=True, exist_ok=True)
+        outputs = {}
+        for stem in documents(stage):
+            for f in formats:
+                name = OUTPUTS[stem][f]
+                hits = sorted((places[f] / "build" / "report").rglob(name))
+                if not hits:
+                    raise ExecutionError(
+                        f"Quarto {renderer.version} exited without error but did not produce "
+                        f"{name}; its messages:\n" + quarto_errors(log)
+                    )
+                shutil.copy2(hits[0], out_dir / name)
+                if f == "html":
+                    without_stage_paths(out_dir / name, places[f])
+                if f == "pdf" and epoch is not None:
+                    pdf_dated(out_dir / name, epoch)
+                outputs[f if stem == "index" else f"{f}:{stem}"] = out_dir / name
+    finally:
+        for place in places.values():
+            if place != stage:
+                shutil.rmtree(place, ignore_errors=True)
     warnings = [ln.strip() for ln in log.splitlines() if ln.strip().startswith("WARN")]
     return RenderResult("quarto", outputs, warnings, renderer.version)
+
+
+def _stage_copy(stage: Path, fmt: str) -> Path:
+    """A copy of the stage for one format's Quarto run (named so that debris sweeps find it)."""
+    copy = stage.with_name(f"{stage.name}-{fmt}")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(stage, copy, symlinks=True, ignore=shutil.ignore_patterns(".quarto"))
+    return copy
 
 
 def quarto_errors(log: str, limit: int = 40) -> str:
