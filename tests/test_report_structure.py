@@ -255,17 +255,87 @@ def test_pdf_is_a4_with_numbered_headings(sources, pdf):
         assert flat.count(heading) >= 2, f"PDF heading '{heading}' ({ident}) missing or unnumbered"
 
 
-def test_synthetic_banner_in_every_format(html, docx, pdf):
-    from evaluation.pipeline.run import SYNTHETIC_BANNER
+def published_labels() -> set[str]:
+    """The exhibits of the real published figures: the labelled cells of published.ipynb."""
+    from evaluation.report.embed import read_notebook
 
-    assert SYNTHETIC_BANNER in html_text(html)
-    # Word: in the page header (the evaluation also says so in its text; the annex need not)
+    cells = read_notebook(ROOT / "notebooks" / "published.ipynb").cells
+    return {label for label in cells if label.startswith(("fig-", "tbl-"))}
+
+
+def captions(text: str) -> set[str]:
+    """'Figure 3'/'Table 12' of each caption in the text ('Table 12: …')."""
+    return {f"{m.group(1)} {m.group(2)}" for m in re.finditer(r"(Figure|Table) (\d+):", text)}
+
+
+def test_synthetic_banner_in_every_format(html, docx, pdf, doc):
+    """Every page (Word: section) that shows a synthetic case-level exhibit carries the banner;
+    only pages of the real published figures carry the published notice instead."""
+    from evaluation.pipeline.run import SYNTHETIC_BANNER
+    from evaluation.report.banner import PUBLISHED_NOTICE
+
+    exhibits = dict(html_exhibits(html))
+    real = {number for label, number in exhibits.items() if label in published_labels()}
+    synthetic = set(exhibits.values()) - real
+    assert synthetic, "no synthetic exhibit found: the check would pass vacuously"
+    flat = lambda t: re.sub(r"\s+", "", t)  # noqa: E731 - pypdf splits words unpredictably
+    text = html_text(html)
+    assert SYNTHETIC_BANNER in text
+    # the published chapter says in HTML, Word and PDF that its figures are real
+    assert (PUBLISHED_NOTICE in " ".join(text.split())) == bool(real)
+
+    # PDF: the banner or the notice on every page; the notice only above published exhibits
+    noticed = 0
+    for number, page in enumerate(pdf_pages(pdf), start=1):
+        banner, notice = flat(SYNTHETIC_BANNER) in flat(page), flat(PUBLISHED_NOTICE) in flat(page)
+        assert banner != notice, f"page {number}: banner {banner}, published notice {notice}"
+        if notice:
+            noticed += 1
+            shown = captions(" ".join(page.split()))
+            assert shown <= real, f"page {number} shows {shown - real} under the published notice"
+    assert noticed >= bool(real)
+
+    # Word: each section's page header; sections with synthetic exhibits carry the banner
     with zipfile.ZipFile(docx) as z:
-        headers = [z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("word/header")]
-    assert any(SYNTHETIC_BANNER in re.sub(r"<[^>]+>", "", h) for h in headers)
-    pages = pdf_pages(pdf)
-    banner = re.sub(r"\s+", "", SYNTHETIC_BANNER)
-    assert all(banner in re.sub(r"\s+", "", p) for p in pages)
+        document = z.read("word/document.xml").decode("utf-8")
+        rels = z.read("word/_rels/document.xml.rels").decode("utf-8")
+        heads = {}
+        for m in re.finditer(r"<Relationship\b[^>]*>", rels):
+            ident, target = (
+                re.search(r'Id="(\w+)"', m.group(0)),
+                re.search(r'Target="([^"]+)"', m.group(0)),
+            )
+            if "header" in target.group(1):
+                heads[ident.group(1)] = re.sub(
+                    r"<[^>]+>", "", z.read("word/" + target.group(1)).decode()
+                )
+    sections = re.split(r"(<w:sectPr\b.*?</w:sectPr>)", document, flags=re.S)
+    header = None
+    seen = {"banner": set(), "notice": set()}
+    for body, props in zip(sections[::2], sections[1::2], strict=False):
+        ref = re.search(r'<w:headerReference[^>]*r:id="(\w+)"', props)
+        header = heads[ref.group(1)] if ref else header  # a section without one inherits it
+        kind = "notice" if header and PUBLISHED_NOTICE in header else "banner"
+        assert kind == "notice" or (header and SYNTHETIC_BANNER in header)
+        seen[kind] |= captions(re.sub(r"<[^>]+>", "", body))
+    assert synthetic <= seen["banner"] and not synthetic & seen["notice"]
+    assert seen["notice"] == real
+
+
+def test_data_notice_turns_into_page_breaks_and_marks():
+    from evaluation.report.banner import resolve_notices
+
+    src = "# A\n\ntext\n\n# B {#sec-b}\n\n{{< data-notice published >}}\n\nfigures\n"
+    out = resolve_notices(src, "BANNER")
+    before, after = out.split("# B {#sec-b}")
+    # the break and the mark before the heading (a chapter of its own), the notice under it
+    assert before.count("#pagebreak(weak: true)") == 1 and '#metadata("published")' in before
+    assert 'r:id="rIdSyntheticBanner"' in before and '<w:type w:val="nextPage"/>' in before
+    assert 'class="published-notice"' in after and "figures" in after
+    # real case data: no banner, no notice, no break
+    assert resolve_notices(src, None).replace("\n", "") == src.replace(
+        "{{< data-notice published >}}", ""
+    ).replace("\n", "")
 
 
 def test_the_evaluation_fits_35_pdf_pages(report_build):

@@ -47,8 +47,18 @@ def test_spec_turns_proportions_into_percentages_and_months_into_whole_months():
     out = present(df)
     # 0.0063 -> 0.6 %, 0.1154 -> 11.5 %; 3.0 -> "3"; the constant method column goes
     assert list(out["Returned (%)"]) == ["0.6", "11.5"]
-    assert list(out["Months after enrolment"]) == ["3", "12"]
+    assert list(out["Month"]) == ["3", "12"]
     assert "method" not in out.columns and "Aalen–Johansen" not in markdown_table(df)
+    # the interval in one column, in percent: 0.0013–0.0213 -> 0.1–2.1, 0.0811–0.1563 -> 8.1–15.6
+    assert list(out["95 % CI (%)"]) == ["0.1–2.1", "8.1–15.6"]
+    assert list(out.columns) == [
+        "Month",
+        "Returned (%)",
+        "95 % CI (%)",
+        "Returned (n)",
+        "Enrolled (N)",
+        "Still followed",
+    ]
 
 
 def test_codes_become_labels_from_the_code_lists():

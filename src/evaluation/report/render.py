@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation.errors import ExecutionError
-from evaluation.report.banner import reference_docx, typst_page_setup
+from evaluation.report.banner import NOTICE_CSS, reference_docx, typst_page_setup
 from evaluation.report.documents import OUTPUTS
 from evaluation.report.embed import (
     EMBED,
@@ -52,7 +52,8 @@ PAGEBREAK_RAW = (
 )
 TBL_CAPTION = re.compile(r"^:\s+(.*?)\s*\{#(tbl-[\w-]+)\}\s*$", re.M)
 
-CSS = """
+CSS = (
+    """
 body { font-family: 'DejaVu Sans', Arial, sans-serif; max-width: 52rem; margin: 0 auto;
        padding: 0 1rem 4rem; line-height: 1.5; color: #111; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: .9rem; }
@@ -66,6 +67,8 @@ figcaption, caption { font-size: .9rem; color: #333; text-align: left; }
                     text-align: center; padding: .35rem; font-weight: bold; font-size: .9rem; }
 @media print { .synthetic-banner { position: static; } }
 """
+    + NOTICE_CSS
+)
 
 
 @dataclass(frozen=True)
@@ -410,7 +413,15 @@ def _render_document(
     def html(target: Path) -> None:
         (work / "style.css").write_text(CSS, encoding="utf-8")
         html_body = f"::: {{.synthetic-banner}}\n{banner}\n:::\n\n{body}" if banner else body
-        args = ["--standalone", "--embed-resources", "--toc", "--css", "style.css"]
+        # sections as <section> elements, as Quarto's: a chapter's notice stays on screen in its own
+        args = [
+            "--standalone",
+            "--embed-resources",
+            "--toc",
+            "--section-divs",
+            "--css",
+            "style.css",
+        ]
         _pandoc(html_body, "html5", target, args + ["--metadata", "lang=en"] + common, work)
 
     def docx(target: Path) -> None:

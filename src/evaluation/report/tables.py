@@ -54,7 +54,9 @@ def markdown_table(
         # dash counts set pandoc's relative column widths when a row is long: numbers get their
         # full width plus room (so "52.8 %" or "32.4–71.7 %" never breaks), text at most 30
         cells = [len(r[i]) for r in body]
-        width = max(cells) + 2 if numeric and cells else min(max([len(c), *cells]), 30)
+        # (and a numeric column at least as wide as its header's longest word)
+        word = max(map(len, c.split()), default=0)
+        width = max(*cells, word) + 2 if numeric and cells else min(max([len(c), *cells]), 30)
         dashes = "-" * max(3, width)
         rule.append({"left": f":{dashes}", "right": f"{dashes}:", "center": f":{dashes}:"}[a])
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule) + "|"]
