@@ -221,6 +221,27 @@ def test_references_to_the_other_document_show_its_numbers(staged, report_build,
     assert "xref" not in html_text(report_build / "report" / OUTPUTS[doc]["html"])
 
 
+def test_word_and_pdf_link_the_other_document_in_their_own_format(docx, pdf, doc):
+    """A Word or PDF reader has annex.docx / annex.pdf beside the file, not annex.html."""
+    from pypdf import PdfReader
+
+    other = OUTPUTS[{"index": "annex", "annex": "index"}[doc]]
+    with zipfile.ZipFile(docx) as z:
+        rels = z.read("word/_rels/document.xml.rels").decode("utf-8")
+    word = re.findall(r'Target="([^"]+)"[^>]*TargetMode="External"', rels) + re.findall(
+        r'TargetMode="External"[^>]*Target="([^"]+)"', rels
+    )
+    uris = [
+        str(a.get_object()["/A"].get("/URI", ""))
+        for page in PdfReader(pdf).pages
+        for a in page.get("/Annots") or []
+        if "/A" in a.get_object()
+    ]
+    for fmt, targets in (("docx", word), ("pdf", uris)):
+        assert not [t for t in targets if ".html" in t], (fmt, targets)
+        assert targets.count(other[fmt]) >= {"index": 3, "annex": 1}[doc], (fmt, targets)
+
+
 def test_no_semicolon_right_after_a_cross_reference(sources):
     """typst reads `#ref(..);` as the end of the call and drops the ';' in Quarto's PDF."""
     text, _ = sources

@@ -270,3 +270,31 @@ def test_no_figure_whose_every_bar_is_withheld():
     assert descriptive_rates(desc, threshold=5) is None
     fig = descriptive_rates(desc.assign(n=[2, 12]), threshold=5)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Sex: male"]
+
+
+def test_support_points_show_published_rates_and_name_the_rest():
+    """Rows with a published return rate stay; a withheld row leaves the table for a sentence
+    (with its enrolments where published); an all-withheld total goes; no cell is added."""
+    from evaluation.report.organisation import support_points_shown
+
+    table = pd.DataFrame(
+        {
+            "Support point": ["sp01", "sp02", "sp03", "Total"],
+            "Returned": [13, "x", "x", "x"],
+            "Not returned": [32, "x", 5, "x"],
+            "Enrolled": [45, 14, "x", "x"],
+            "Return rate (%)": [28.9, "x", "x", "x"],
+        }
+    )
+    kept, said = support_points_shown(table)
+    assert kept["Support point"].tolist() == ["sp01"]
+    assert "x" not in kept.astype(str).to_numpy()
+    assert said == (
+        "At 2 further support points the returns are withheld (too few, or they would reveal "
+        "a withheld count), so the table leaves them out. Clients they enrolled: 14 at Support "
+        "point 02 (placeholder). At Support point 03 (placeholder) the enrolments are withheld "
+        "too."
+    )
+    # a published total stays, as the last row
+    table.loc[3, ["Returned", "Not returned", "Enrolled", "Return rate (%)"]] = [40, 60, 100, 40.0]
+    assert support_points_shown(table)[0]["Support point"].tolist() == ["sp01", "Total"]

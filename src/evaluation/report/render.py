@@ -50,6 +50,9 @@ PAGEBREAK_RAW = (
     "```{=typst}\n#pagebreak(weak: true)\n```\n\n"
     '```{=openxml}\n<w:p><w:r><w:br w:type="page"/></w:r></w:p>\n```'
 )
+# links to the other document in Word and PDF name its file in that format (as in _quarto.yml);
+# the fallback runs pandoc in stage/_pandoc
+LINKS = ["--lua-filter", "../reports/_filters/document-links.lua"]
 TBL_CAPTION = re.compile(r"^:\s+(.*?)\s*\{#(tbl-[\w-]+)\}\s*$", re.M)
 
 CSS = (
@@ -335,7 +338,7 @@ def _typst_pdf(
         if meta.get("number-sections", True)
         else []
     )
-    args = ["--standalone", "--toc", "--variable", "papersize=a4"] + numbering
+    args = ["--standalone", "--toc", "--variable", "papersize=a4", *LINKS] + numbering
     _pandoc(md, "typst", src, args + _meta_args(meta), stage)
     text = src.read_text(encoding="utf-8")
     # captions already carry "Figure N:"/"Table N:" as in HTML and Word; typst would also
@@ -427,7 +430,7 @@ def _render_document(
     def docx(target: Path) -> None:
         # A4, and the banner in the page header of every page, as Quarto gets them
         (work / "reference.docx").write_bytes(reference_docx(banner))
-        args = ["--toc", "--reference-doc", "reference.docx"] + common
+        args = ["--toc", "--reference-doc", "reference.docx", *LINKS] + common
         _pandoc(body, "docx", target, args, work)
         if epoch is not None:
             normalise_docx(target, epoch)
