@@ -92,13 +92,13 @@ def test_run_together_comparison_columns_become_grouped_readable_ones():
     )
     out = present(df)
     assert list(out.columns) == [
-        "Baseline project",
-        "Compared project",
+        "Baseline",
+        "Compared",
         "Baseline: returned",
         "Compared: returned",
         "Difference (pp)",
         "95 % CI (pp)",
-        "Smallest detectable difference (pp)",
+        "MDD (pp)",
     ]
     assert out.iloc[0]["Baseline: returned"] == "51 of 148 (34.5 %)"
     assert out.iloc[0]["95 % CI (pp)"] == "\u22129.0 to 12.1"
@@ -298,3 +298,13 @@ def test_support_points_show_published_rates_and_name_the_rest():
     # a published total stays, as the last row
     table.loc[3, ["Returned", "Not returned", "Enrolled", "Return rate (%)"]] = [40, 60, 100, 40.0]
     assert support_points_shown(table)[0]["Support point"].tolist() == ["sp01", "Total"]
+
+
+def test_model_reasons_name_variables_in_words():
+    from evaluation.report.conversion_text import readable_reason
+
+    reason = "too few clients in one cell: household_type = family (4+) has 2 events and 6"
+    # household_type is labelled "Household" in presentation.yaml
+    assert readable_reason(reason) == (
+        "too few clients in one cell: Household: family (4+) has 2 events and 6"
+    )

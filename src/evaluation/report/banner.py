@@ -21,8 +21,13 @@ import zipfile
 from pathlib import Path
 
 # tables sit in figures, which typst keeps on one page: a long table ran off the page or was
-# printed over itself; and table text a little smaller than body text, as in print
-TYPST_TABLES = "#show figure: set block(breakable: true)\n#show table: set text(size: 0.9em)\n"
+# printed over itself; table text a little smaller than body text, as in print, and ragged
+# (justified narrow cells spread "51 of 148" across the column)
+TYPST_TABLES = (
+    "#show figure: set block(breakable: true)\n"
+    "#show table: set text(size: 0.9em)\n"
+    "#show table: set par(justify: false)\n"
+)
 
 HEADER_PART = "word/header-banner.xml"
 HEADER_ID = "rIdSyntheticBanner"
