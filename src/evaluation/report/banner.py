@@ -27,6 +27,9 @@ TYPST_TABLES = (
     "#show figure: set block(breakable: true)\n"
     "#show table: set text(size: 0.9em)\n"
     "#show table: set par(justify: false)\n"
+    # "95 %" and "51 of 148" never broken over two lines
+    '#show regex("\\d %"): it => it.text.replace(" ", "\\u{a0}")\n'
+    '#show regex("\\d of \\d"): it => it.text.replace(" ", "\\u{a0}")\n'
 )
 
 HEADER_PART = "word/header-banner.xml"

@@ -57,8 +57,8 @@ def markdown_table(
         # (and a numeric column at least as wide as its header's longest word)
         word = max(map(len, c.split()), default=0)
         width = max(*cells, word) + 2 if numeric and cells else min(max([len(c), *cells]), 30)
-        # + 2 for the cell's padding, which short columns otherwise lose to long ones
-        dashes = "-" * max(3, width + 2)
+        # + 3 for the cell's padding (about three characters), which short columns lose otherwise
+        dashes = "-" * max(3, width + 3)
         rule.append({"left": f":{dashes}", "right": f"{dashes}:", "center": f":{dashes}:"}[a])
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in body]
