@@ -21,10 +21,17 @@ import zipfile
 from pathlib import Path
 
 # tables sit in figures, which typst keeps on one page: a long table ran off the page or was
-# printed over itself; table text a little smaller than body text, as in print, and ragged
+# printed over itself, so figures may break; table text a little smaller than body text, as in print, and ragged
 # (justified narrow cells spread "51 of 148" across the column)
 TYPST_TABLES = (
     "#show figure: set block(breakable: true)\n"
+    # but a short table (under 8 cm) moves whole to the next page with its caption rather
+    # than leave a row or two at the foot of a page (pandoc's kind: table, Quarto's float)
+    "#show figure: it => context {\n"
+    '  let table-kind = it.kind == table or it.kind == "quarto-float-tbl"\n'
+    "  set block(breakable: not table-kind or measure(it.body, width: 15cm).height > 8cm)\n"
+    "  it\n"
+    "}\n"
     "#show table: set text(size: 0.9em)\n"
     "#show table: set par(justify: false)\n"
     # "95 %" and "51 of 148" never broken over two lines
