@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -228,9 +229,16 @@ def test_word_and_pdf_link_the_other_document_in_their_own_format(docx, pdf, doc
     other = OUTPUTS[{"index": "annex", "annex": "index"}[doc]]
     with zipfile.ZipFile(docx) as z:
         rels = z.read("word/_rels/document.xml.rels").decode("utf-8")
-    word = re.findall(r'Target="([^"]+)"[^>]*TargetMode="External"', rels) + re.findall(
-        r'TargetMode="External"[^>]*Target="([^"]+)"', rels
-    )
+        document = z.read("word/document.xml").decode("utf-8")
+    # Word: each hyperlink names a relationship, which holds the target (once per target)
+    external = {}
+    for m in re.finditer(r"<Relationship\b[^>]*>", rels):
+        if 'TargetMode="External"' in m.group(0):
+            ident = re.search(r'Id="(\w+)"', m.group(0)).group(1)
+            external[ident] = re.search(r'Target="([^"]+)"', m.group(0)).group(1)
+    word = [
+        external[i] for i in re.findall(r'<w:hyperlink r:id="(\w+)"', document) if i in external
+    ]
     uris = [
         str(a.get_object()["/A"].get("/URI", ""))
         for page in PdfReader(pdf).pages
@@ -286,7 +294,7 @@ def published_labels() -> set[str]:
 
 def captions(text: str) -> set[str]:
     """'Figure 3'/'Table 12' of each caption in the text ('Table 12: …')."""
-    return {f"{m.group(1)} {m.group(2)}" for m in re.finditer(r"(Figure|Table) (\d+):", text)}
+    return {f"{m.group(1)} {m.group(2)}" for m in re.finditer(r"(Figure|Table)\s(\d+):", text)}
 
 
 def test_synthetic_banner_in_every_format(html, docx, pdf, doc):
@@ -327,9 +335,8 @@ def test_synthetic_banner_in_every_format(html, docx, pdf, doc):
                 re.search(r'Target="([^"]+)"', m.group(0)),
             )
             if "header" in target.group(1):
-                heads[ident.group(1)] = re.sub(
-                    r"<[^>]+>", "", z.read("word/" + target.group(1)).decode()
-                )
+                xml = z.read("word/" + target.group(1)).decode()
+                heads[ident.group(1)] = unescape(re.sub(r"<[^>]+>", "", xml))
     sections = re.split(r"(<w:sectPr\b.*?</w:sectPr>)", document, flags=re.S)
     header = None
     seen = {"banner": set(), "notice": set()}

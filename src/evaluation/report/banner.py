@@ -21,8 +21,8 @@ import zipfile
 from pathlib import Path
 
 # tables sit in figures, which typst keeps on one page: a long table ran off the page or was
-# printed over itself, so figures may break; table text a little smaller than body text, as in print, and ragged
-# (justified narrow cells spread "51 of 148" across the column)
+# printed over itself, so figures may break; table text a little smaller than body text, as
+# in print, and ragged (justified narrow cells spread "51 of 148" across the column)
 TYPST_TABLES = (
     "#show figure: set block(breakable: true)\n"
     # but a short table (under 8 cm) moves whole to the next page with its caption rather
@@ -229,6 +229,37 @@ def resolve_notice_tree(reports: Path, banner: str | None) -> None:
         text = qmd.read_text(encoding="utf-8")
         if NOTICE.search(text):
             qmd.write_text(resolve_notices(text, banner), encoding="utf-8")
+
+
+def link_section_headers(path: Path) -> bool:
+    """Point the section breaks of a Word file at its banner and notice headers.
+
+    The breaks (`notice_blocks`) name the headers by the reference document's relationship
+    ids; pandoc versions that renumber relationships (Quarto's) leave those ids dangling, which
+    Word reports as unreadable content. Returns True when the file was changed."""
+    with zipfile.ZipFile(path) as z:
+        entries = [(i, z.read(i.filename)) for i in z.infolist()]
+    parts = dict((i.filename, data) for i, data in entries)
+    rels = parts.get("word/_rels/document.xml.rels", b"").decode("utf-8")
+    document = parts.get("word/document.xml", b"").decode("utf-8")
+    fixed = document
+    for ident, part in ((HEADER_ID, HEADER_PART), (PUBLISHED_ID, PUBLISHED_PART)):
+        if f'Id="{ident}"' in rels:
+            continue
+        found = re.search(rf'<Relationship\b[^>]*Target="{Path(part).name}"[^>]*>', rels)
+        actual = re.search(r'Id="(\w+)"', found.group(0)).group(1) if found else None
+        if actual:
+            fixed = fixed.replace(f'r:id="{ident}"', f'r:id="{actual}"')
+    if fixed == document:
+        return False
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in entries:
+            z.writestr(
+                info, fixed.encode("utf-8") if info.filename == "word/document.xml" else data
+            )
+    tmp.replace(path)
+    return True
 
 
 def write_banners(generated: Path, banner: str | None) -> None:

@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation.errors import ExecutionError
-from evaluation.report.banner import NOTICE_CSS, reference_docx, typst_page_setup
+from evaluation.report.banner import (
+    NOTICE_CSS,
+    link_section_headers,
+    reference_docx,
+    typst_page_setup,
+)
 from evaluation.report.documents import OUTPUTS
 from evaluation.report.embed import (
     EMBED,
@@ -432,8 +437,6 @@ def _render_document(
         (work / "reference.docx").write_bytes(reference_docx(banner))
         args = ["--toc", "--reference-doc", "reference.docx", *LINKS] + common
         _pandoc(body, "docx", target, args, work)
-        if epoch is not None:
-            normalise_docx(target, epoch)
 
     def pdf(target: Path) -> None:
         _typst_pdf(body, work, target, banner, meta, epoch)
@@ -531,9 +534,11 @@ def render(
     """
     with source_date(epoch):
         res = _render(stage, out_dir, formats, banner, force_pandoc, say, renderer, epoch)
-    if epoch is not None and res.renderer == "quarto":
-        for key, path in res.outputs.items():
-            if key.split(":")[0] == "docx":
+    for key, path in res.outputs.items():
+        if key.split(":")[0] == "docx":
+            # the section breaks name the reference document's header ids; pandoc may renumber
+            link_section_headers(path)
+            if epoch is not None:
                 normalise_docx(path, epoch)
     return res
 
