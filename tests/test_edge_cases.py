@@ -112,6 +112,8 @@ def test_a_configured_project_without_records_says_nothing_to_evaluate(tmp_path:
         "conversion", _params(cfg, prepared, tmp_path, project="MOH2"), tmp_path / "cwd"
     )
     assert ns["_stdout"].count("Nothing to evaluate: MOH2") >= 5  # every section says why
+    # its three figures (funnel, cumulative incidence, models) are a sentence each, not a figure
+    assert ns["_stdout"].count("_No figure. Nothing to evaluate: MOH2") == 3
 
 
 # --------------------------------------------------------------------------- invalid input stops

@@ -85,8 +85,14 @@ def test_synthetic_banner_in_every_format(report_build):
         )
         header = z.read("word/" + target.group(1)).decode("utf-8")
     assert SYNTHETIC_BANNER in re.sub(r"<[^>]+>", "", header)
+    # every page carries the banner but those of the real published figures, which say so
+    # (tests/test_report_structure.py checks which exhibits each page shows)
+    from evaluation.report.banner import PUBLISHED_NOTICE
+
     pages = pdf_pages(report_build / "report" / "evaluation.pdf")
-    assert all("SYNTHETIC CASE DATA" in p for p in pages)
+    notice = PUBLISHED_NOTICE.split(":")[0]
+    assert all(("SYNTHETIC CASE DATA" in p) != (notice in p) for p in pages)
+    assert 1 <= sum(notice in p for p in pages) <= 3
 
 
 def test_manifest_records_inputs_parameters_versions(report_build):

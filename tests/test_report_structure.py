@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -221,6 +222,34 @@ def test_references_to_the_other_document_show_its_numbers(staged, report_build,
     assert "xref" not in html_text(report_build / "report" / OUTPUTS[doc]["html"])
 
 
+def test_word_and_pdf_link_the_other_document_in_their_own_format(docx, pdf, doc):
+    """A Word or PDF reader has annex.docx / annex.pdf beside the file, not annex.html."""
+    from pypdf import PdfReader
+
+    other = OUTPUTS[{"index": "annex", "annex": "index"}[doc]]
+    with zipfile.ZipFile(docx) as z:
+        rels = z.read("word/_rels/document.xml.rels").decode("utf-8")
+        document = z.read("word/document.xml").decode("utf-8")
+    # Word: each hyperlink names a relationship, which holds the target (once per target)
+    external = {}
+    for m in re.finditer(r"<Relationship\b[^>]*>", rels):
+        if 'TargetMode="External"' in m.group(0):
+            ident = re.search(r'Id="(\w+)"', m.group(0)).group(1)
+            external[ident] = re.search(r'Target="([^"]+)"', m.group(0)).group(1)
+    word = [
+        external[i] for i in re.findall(r'<w:hyperlink r:id="(\w+)"', document) if i in external
+    ]
+    uris = [
+        str(a.get_object()["/A"].get("/URI", ""))
+        for page in PdfReader(pdf).pages
+        for a in page.get("/Annots") or []
+        if "/A" in a.get_object()
+    ]
+    for fmt, targets in (("docx", word), ("pdf", uris)):
+        assert not [t for t in targets if ".html" in t], (fmt, targets)
+        assert targets.count(other[fmt]) >= {"index": 3, "annex": 1}[doc], (fmt, targets)
+
+
 def test_no_semicolon_right_after_a_cross_reference(sources):
     """typst reads `#ref(..);` as the end of the call and drops the ';' in Quarto's PDF."""
     text, _ = sources
@@ -255,17 +284,86 @@ def test_pdf_is_a4_with_numbered_headings(sources, pdf):
         assert flat.count(heading) >= 2, f"PDF heading '{heading}' ({ident}) missing or unnumbered"
 
 
-def test_synthetic_banner_in_every_format(html, docx, pdf):
-    from evaluation.pipeline.run import SYNTHETIC_BANNER
+def published_labels() -> set[str]:
+    """The exhibits of the real published figures: the labelled cells of published.ipynb."""
+    from evaluation.report.embed import read_notebook
 
-    assert SYNTHETIC_BANNER in html_text(html)
-    # Word: in the page header (the evaluation also says so in its text; the annex need not)
+    cells = read_notebook(ROOT / "notebooks" / "published.ipynb").cells
+    return {label for label in cells if label.startswith(("fig-", "tbl-"))}
+
+
+def captions(text: str) -> set[str]:
+    """'Figure 3'/'Table 12' of each caption in the text ('Table 12: …')."""
+    return {f"{m.group(1)} {m.group(2)}" for m in re.finditer(r"(Figure|Table)\s(\d+):", text)}
+
+
+def test_synthetic_banner_in_every_format(html, docx, pdf, doc):
+    """Every page (Word: section) that shows a synthetic case-level exhibit carries the banner;
+    only pages of the real published figures carry the published notice instead."""
+    from evaluation.pipeline.run import SYNTHETIC_BANNER
+    from evaluation.report.banner import PUBLISHED_NOTICE
+
+    exhibits = dict(html_exhibits(html))
+    real = {number for label, number in exhibits.items() if label in published_labels()}
+    synthetic = set(exhibits.values()) - real
+    assert synthetic, "no synthetic exhibit found: the check would pass vacuously"
+    flat = lambda t: re.sub(r"\s+", "", t)  # noqa: E731 - pypdf splits words unpredictably
+    text = html_text(html)
+    assert SYNTHETIC_BANNER in text
+    # the published chapter says in HTML, Word and PDF that its figures are real
+    assert (PUBLISHED_NOTICE in " ".join(text.split())) == bool(real)
+
+    # PDF: the banner or the notice on every page; the notice only above published exhibits
+    noticed = 0
+    for number, page in enumerate(pdf_pages(pdf), start=1):
+        banner, notice = flat(SYNTHETIC_BANNER) in flat(page), flat(PUBLISHED_NOTICE) in flat(page)
+        assert banner != notice, f"page {number}: banner {banner}, published notice {notice}"
+        if notice:
+            noticed += 1
+            shown = captions(" ".join(page.split()))
+            assert shown <= real, f"page {number} shows {shown - real} under the published notice"
+    assert noticed >= bool(real)
+
+    # Word: each section's page header; sections with synthetic exhibits carry the banner
     with zipfile.ZipFile(docx) as z:
-        headers = [z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("word/header")]
-    assert any(SYNTHETIC_BANNER in re.sub(r"<[^>]+>", "", h) for h in headers)
-    pages = pdf_pages(pdf)
-    banner = re.sub(r"\s+", "", SYNTHETIC_BANNER)
-    assert all(banner in re.sub(r"\s+", "", p) for p in pages)
+        document = z.read("word/document.xml").decode("utf-8")
+        rels = z.read("word/_rels/document.xml.rels").decode("utf-8")
+        heads = {}
+        for m in re.finditer(r"<Relationship\b[^>]*>", rels):
+            ident, target = (
+                re.search(r'Id="(\w+)"', m.group(0)),
+                re.search(r'Target="([^"]+)"', m.group(0)),
+            )
+            if "header" in target.group(1):
+                xml = z.read("word/" + target.group(1)).decode()
+                heads[ident.group(1)] = unescape(re.sub(r"<[^>]+>", "", xml))
+    sections = re.split(r"(<w:sectPr\b.*?</w:sectPr>)", document, flags=re.S)
+    header = None
+    seen = {"banner": set(), "notice": set()}
+    for body, props in zip(sections[::2], sections[1::2], strict=False):
+        ref = re.search(r'<w:headerReference[^>]*r:id="(\w+)"', props)
+        header = heads[ref.group(1)] if ref else header  # a section without one inherits it
+        kind = "notice" if header and PUBLISHED_NOTICE in header else "banner"
+        assert kind == "notice" or (header and SYNTHETIC_BANNER in header)
+        seen[kind] |= captions(re.sub(r"<[^>]+>", "", body))
+    assert synthetic <= seen["banner"] and not synthetic & seen["notice"]
+    assert seen["notice"] == real
+
+
+def test_data_notice_turns_into_page_breaks_and_marks():
+    from evaluation.report.banner import resolve_notices
+
+    src = "# A\n\ntext\n\n# B {#sec-b}\n\n{{< data-notice published >}}\n\nfigures\n"
+    out = resolve_notices(src, "BANNER")
+    before, after = out.split("# B {#sec-b}")
+    # the break and the mark before the heading (a chapter of its own), the notice under it
+    assert before.count("#pagebreak(weak: true)") == 1 and '#metadata("published")' in before
+    assert 'r:id="rIdSyntheticBanner"' in before and '<w:type w:val="nextPage"/>' in before
+    assert 'class="published-notice"' in after and "figures" in after
+    # real case data: no banner, no notice, no break
+    assert resolve_notices(src, None).replace("\n", "") == src.replace(
+        "{{< data-notice published >}}", ""
+    ).replace("\n", "")
 
 
 def test_the_evaluation_fits_35_pdf_pages(report_build):

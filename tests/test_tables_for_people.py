@@ -47,8 +47,18 @@ def test_spec_turns_proportions_into_percentages_and_months_into_whole_months():
     out = present(df)
     # 0.0063 -> 0.6 %, 0.1154 -> 11.5 %; 3.0 -> "3"; the constant method column goes
     assert list(out["Returned (%)"]) == ["0.6", "11.5"]
-    assert list(out["Months after enrolment"]) == ["3", "12"]
+    assert list(out["Month"]) == ["3", "12"]
     assert "method" not in out.columns and "Aalen–Johansen" not in markdown_table(df)
+    # the interval in one column, in percent: 0.0013–0.0213 -> 0.1–2.1, 0.0811–0.1563 -> 8.1–15.6
+    assert list(out["95 % CI (%)"]) == ["0.1–2.1", "8.1–15.6"]
+    assert list(out.columns) == [
+        "Month",
+        "Returned (%)",
+        "95 % CI (%)",
+        "Returned (n)",
+        "Enrolled (N)",
+        "Still followed",
+    ]
 
 
 def test_codes_become_labels_from_the_code_lists():
@@ -82,13 +92,13 @@ def test_run_together_comparison_columns_become_grouped_readable_ones():
     )
     out = present(df)
     assert list(out.columns) == [
-        "Baseline project",
-        "Compared project",
+        "Baseline",
+        "Compared",
         "Baseline: returned",
         "Compared: returned",
         "Difference (pp)",
         "95 % CI (pp)",
-        "Smallest detectable difference (pp)",
+        "MDD (pp)",
     ]
     assert out.iloc[0]["Baseline: returned"] == "51 of 148 (34.5 %)"
     assert out.iloc[0]["95 % CI (pp)"] == "\u22129.0 to 12.1"
@@ -260,3 +270,41 @@ def test_no_figure_whose_every_bar_is_withheld():
     assert descriptive_rates(desc, threshold=5) is None
     fig = descriptive_rates(desc.assign(n=[2, 12]), threshold=5)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Sex: male"]
+
+
+def test_support_points_show_published_rates_and_name_the_rest():
+    """Rows with a published return rate stay; a withheld row leaves the table for a sentence
+    (with its enrolments where published); an all-withheld total goes; no cell is added."""
+    from evaluation.report.organisation import support_points_shown
+
+    table = pd.DataFrame(
+        {
+            "Support point": ["sp01", "sp02", "sp03", "Total"],
+            "Returned": [13, "x", "x", "x"],
+            "Not returned": [32, "x", 5, "x"],
+            "Enrolled": [45, 14, "x", "x"],
+            "Return rate (%)": [28.9, "x", "x", "x"],
+        }
+    )
+    kept, said = support_points_shown(table)
+    assert kept["Support point"].tolist() == ["sp01"]
+    assert "x" not in kept.astype(str).to_numpy()
+    assert said == (
+        "At 2 further support points the returns are withheld (too few, or they would reveal "
+        "a withheld count), so the table leaves them out. Clients they enrolled: 14 at Support "
+        "point 02 (placeholder). At Support point 03 (placeholder) the enrolments are withheld "
+        "too."
+    )
+    # a published total stays, as the last row
+    table.loc[3, ["Returned", "Not returned", "Enrolled", "Return rate (%)"]] = [40, 60, 100, 40.0]
+    assert support_points_shown(table)[0]["Support point"].tolist() == ["sp01", "Total"]
+
+
+def test_model_reasons_name_variables_in_words():
+    from evaluation.report.conversion_text import readable_reason
+
+    reason = "too few clients in one cell: household_type = family (4+) has 2 events and 6"
+    # household_type is labelled "Household" in presentation.yaml
+    assert readable_reason(reason) == (
+        "too few clients in one cell: Household: family (4+) has 2 events and 6"
+    )

@@ -104,7 +104,7 @@ def cutoff_epoch(cfg: Config) -> int:
 def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     """Lay out a Quarto project in stage/: _quarto.yml, reports/, build/notebooks/."""
     from evaluation.report import chapters, documents, metric_refs, render
-    from evaluation.report.banner import write_banners
+    from evaluation.report.banner import resolve_notice_tree, write_banners
     from evaluation.report.reproducible import strip_run_metadata
 
     if stage.exists():
@@ -133,7 +133,10 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
         if (stage / "reports" / f"{stem}.qmd").is_file()
     }
     documents.resolve_xref_tree(stage / "reports", numbers)
-    write_banners(generated, SYNTHETIC_BANNER if cfg.synthetic else None)
+    banner = SYNTHETIC_BANNER if cfg.synthetic else None
+    # the chapter of real published figures under its own notice, the rest under the banner
+    resolve_notice_tree(stage / "reports", banner)
+    write_banners(generated, banner)
 
 
 def check_disclosure(

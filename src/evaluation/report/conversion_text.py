@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -109,9 +110,23 @@ MODEL_OUTCOMES = {"returned": "verified return", "referred": "referral to a retu
 MODEL_NAMES = {"logistic": "logistic regression", "cox": "cause-specific Cox model"}
 
 
-def model_sentence(res: object, outcome: str) -> str:
+VARIABLE_IS = re.compile(r"\b([a-z]+(?:_[a-z0-9]+)+) = ")
+
+
+def readable_reason(reason: str) -> str:
+    """A model's reason in words: 'household_type = family (4+)' -> 'Household: family (4+)'."""
+    from evaluation.report.presentation import value_labels
+
+    labels = value_labels()
+    return VARIABLE_IS.sub(lambda m: f"{labels.get(m.group(1), m.group(1))}: ", reason)
+
+
+def model_sentence(
+    res: object, outcome: str, instead: str = "The table shows descriptive rates instead."
+) -> str:
     """One sentence on a fitted model (evaluation.analysis.models.ModelResult): what was fitted
-    on how many, or why not; `outcome` is the outcome column ('returned', 'referred')."""
+    on how many, or why not (then `instead`); `outcome` is the outcome column ('returned',
+    'referred')."""
     what = MODEL_NAMES.get(res.kind, res.kind)
     words = MODEL_OUTCOMES.get(outcome, outcome.replace("_", " "))
     target = words if res.kind == "logistic" else f"the time to {words}"
@@ -122,5 +137,5 @@ def model_sentence(res: object, outcome: str) -> str:
         )
     return (
         f"No {what} is reported for {target} ({res.n} clients, {res.events} events): "
-        f"{res.reason}. The table shows descriptive rates instead."
+        f"{readable_reason(res.reason)}. {instead}".rstrip()
     )

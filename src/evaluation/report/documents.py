@@ -6,7 +6,8 @@ analysis plan, the validation report, the data dictionary, the exhibit list and 
 Each document numbers its own sections, figures and tables, so a reference from one to the other
 (`{{< xref annex sec-dictionary >}}`, `{{< xref evaluation tbl-matrix >}}`) is resolved when the
 report is staged, for Quarto and the pandoc fallback alike, into text such as "Annex Section 4"
-linked to the other document's HTML file.
+linked to the other document's HTML file; in Word and PDF the filter
+reports/_filters/document-links.lua points that link at the other document's .docx or .pdf.
 """
 
 from __future__ import annotations

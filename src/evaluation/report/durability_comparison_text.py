@@ -84,7 +84,23 @@ def _joint_comparison_table(f: pd.DataFrame, v) -> str:
             "Best case (%, CI)": pct("best_12m"),
         }
     )
-    md = markdown_table(out, align={c: ("left" if c == "Project" else "right") for c in out})
+    # a column per project, a row per count or share: nine columns of intervals did not fit
+    # across A4, and two or three projects do
+    words = {
+        "Due at 12 m": "Due at 12 months",
+        "Reached at 12 m": "Reached at 12 months",
+        "Stayed": "Stayed (known residence)",
+        "Known residence": "Residence known",
+        "Complete cases (%, CI)": "Complete cases: % (95 % CI)",
+        "Worst case (%, CI)": "Worst case: % (95 % CI)",
+        "Best case (%, CI)": "Best case: % (95 % CI)",
+    }
+    wide = out.set_index("Project").T.rename(index=words)
+    wide.columns = [str(c) for c in wide.columns]
+    wide = wide.rename_axis("At 12 months after return").reset_index()
+    md = markdown_table(
+        wide, align={c: ("left" if i == 0 else "right") for i, c in enumerate(wide)}
+    )
     return md + (f"\n\n{_legend(v.threshold)}" if (out == MARK).to_numpy().any() else "")
 
 

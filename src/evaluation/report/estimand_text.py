@@ -129,6 +129,17 @@ def contrast_table(diffs: Sequence[CifDifference]) -> str:
         )
     df = pd.DataFrame(rows)
     df["TOST p"] = df["TOST p"].map(lambda p: "" if not math.isfinite(p) else f"{p:.3f}")
+    if len({(d.baseline.project, d.other.project) for d in diffs}) == 1:
+        # one contrast: the projects name the columns, and nine narrow columns become eight
+        d = diffs[0]
+        df = df.drop(columns=["Contrast"]).rename(
+            columns={
+                "Baseline (%)": f"{d.baseline.project} (%)",
+                "Other (%)": f"{d.other.project} (%)",
+                "Difference (points)": f"{d.other.project} − {d.baseline.project} (points)",
+                "N": f"N ({d.baseline.project} / {d.other.project})",
+            }
+        )
     return markdown_table(df, floatfmt=".1f")
 
 

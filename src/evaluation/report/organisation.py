@@ -108,6 +108,47 @@ def support_point_results(
     return st.table, st.legend
 
 
+def support_points_shown(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The support-point table as people read it: the points whose return rate is published,
+    then the total when it is; the other points in one sentence, with their enrolments where
+    those are published. (table, sentence). No cell is added: a combined 'other points' row
+    would be a count the disclosure ledger never checked."""
+    from evaluation.report.presentation import value_labels
+
+    if table.empty:
+        return table, ""
+
+    def shown(v: object) -> bool:
+        return str(v).strip() not in ("x", "<5", "", "nan")
+
+    total = table["Support point"].astype(str) == "Total"
+    rated = table["Return rate (%)"].map(shown)
+    kept = table[rated & ~total]
+    if bool((total & table["Enrolled"].map(shown)).any()):
+        kept = pd.concat([kept, table[total]])
+    rest = table[~rated & ~total]
+    if rest.empty:
+        return kept.reset_index(drop=True), ""
+    labels = value_labels()
+    name = lambda code: labels.get(str(code), str(code))  # noqa: E731
+    counted = [f"{r['Enrolled']} at {name(r['Support point'])}" for _, r in rest.iterrows()
+               if shown(r["Enrolled"])]  # fmt: skip
+    hidden = [name(r["Support point"]) for _, r in rest.iterrows() if not shown(r["Enrolled"])]
+    parts = [
+        f"At {len(rest)} further support points the returns are withheld (too few, or they "
+        "would reveal a withheld count), so the table leaves them out."
+    ]
+    if counted:
+        parts.append(f"Clients they enrolled: {_and(counted)}.")
+    if hidden:
+        parts.append(f"At {_and(hidden)} the enrolments are withheld too.")
+    return kept.reset_index(drop=True), " ".join(parts)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 # --------------------------------------------------------------------------- AMIF
 
 

@@ -8,6 +8,7 @@ Suppression markers ('x', '<5') and withheld cells pass through unchanged.
 from __future__ import annotations
 
 import math
+import string
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,16 @@ def _table_rule(df: pd.DataFrame) -> dict[str, Any] | None:
     return None
 
 
+class _Formatter(string.Formatter):
+    """str.format with one more format type: 'p', a proportion as a percentage without the
+    sign ('{ci_low:.1p}' of 0.021 gives '2.1'), for intervals combined into one column."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec.endswith("p"):
+            return format(100 * float(value), format_spec[:-1] + "f")
+        return super().format_field(value, format_spec)
+
+
 def _combine(row: pd.Series, template: str) -> str:
     values = {str(k): v for k, v in row.items()}
     if any(str(v).strip() in ("x", "<5", "") for v in values.values() if not _number(v)):
@@ -76,7 +87,7 @@ def _combine(row: pd.Series, template: str) -> str:
         keys = [k for k in values if "{" + k in template]
         if any(_number(values[k]) is None for k in keys):
             return "x"
-    return template.format(**values).replace("-", "\u2212")
+    return _Formatter().format(template, **values).replace("-", "\u2212")
 
 
 def present(df: pd.DataFrame) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluation.errors import ExecutionError
-from evaluation.report.banner import reference_docx, typst_page_setup
+from evaluation.report.banner import link_section_headers, reference_docx, typst_page_setup
 from evaluation.report.documents import OUTPUTS
 from evaluation.report.embed import (
     EMBED,
@@ -28,6 +28,7 @@ from evaluation.report.embed import (
     output_markdown,
     read_notebook,
 )
+from evaluation.report.fallback_style import CSS
 from evaluation.report.reproducible import (
     normalise_docx,
     pdf_dated,
@@ -50,22 +51,10 @@ PAGEBREAK_RAW = (
     "```{=typst}\n#pagebreak(weak: true)\n```\n\n"
     '```{=openxml}\n<w:p><w:r><w:br w:type="page"/></w:r></w:p>\n```'
 )
+# links to the other document in Word and PDF name its file in that format (as in _quarto.yml);
+# the fallback runs pandoc in stage/_pandoc
+LINKS = ["--lua-filter", "../reports/_filters/document-links.lua"]
 TBL_CAPTION = re.compile(r"^:\s+(.*?)\s*\{#(tbl-[\w-]+)\}\s*$", re.M)
-
-CSS = """
-body { font-family: 'DejaVu Sans', Arial, sans-serif; max-width: 52rem; margin: 0 auto;
-       padding: 0 1rem 4rem; line-height: 1.5; color: #111; }
-table { border-collapse: collapse; margin: 1rem 0; font-size: .9rem; }
-th, td { border-bottom: 1px solid #bbb; padding: .25rem .6rem; }
-th { border-bottom: 2px solid #333; }
-figure { margin: 1.5rem 0; } figure img { max-width: 100%; }
-figcaption, caption { font-size: .9rem; color: #333; text-align: left; }
-.callout-warning { border-left: 6px solid #333; background: #f1f1f1; padding: .5rem 1rem;
-                   margin: 1rem 0; }
-.synthetic-banner { position: sticky; top: 0; z-index: 10; background: #222; color: #fff;
-                    text-align: center; padding: .35rem; font-weight: bold; font-size: .9rem; }
-@media print { .synthetic-banner { position: static; } }
-"""
 
 
 @dataclass(frozen=True)
@@ -332,7 +321,7 @@ def _typst_pdf(
         if meta.get("number-sections", True)
         else []
     )
-    args = ["--standalone", "--toc", "--variable", "papersize=a4"] + numbering
+    args = ["--standalone", "--toc", "--variable", "papersize=a4", *LINKS] + numbering
     _pandoc(md, "typst", src, args + _meta_args(meta), stage)
     text = src.read_text(encoding="utf-8")
     # captions already carry "Figure N:"/"Table N:" as in HTML and Word; typst would also
@@ -410,16 +399,22 @@ def _render_document(
     def html(target: Path) -> None:
         (work / "style.css").write_text(CSS, encoding="utf-8")
         html_body = f"::: {{.synthetic-banner}}\n{banner}\n:::\n\n{body}" if banner else body
-        args = ["--standalone", "--embed-resources", "--toc", "--css", "style.css"]
+        # sections as <section> elements, as Quarto's: a chapter's notice stays on screen in its own
+        args = [
+            "--standalone",
+            "--embed-resources",
+            "--toc",
+            "--section-divs",
+            "--css",
+            "style.css",
+        ]
         _pandoc(html_body, "html5", target, args + ["--metadata", "lang=en"] + common, work)
 
     def docx(target: Path) -> None:
         # A4, and the banner in the page header of every page, as Quarto gets them
         (work / "reference.docx").write_bytes(reference_docx(banner))
-        args = ["--toc", "--reference-doc", "reference.docx"] + common
+        args = ["--toc", "--reference-doc", "reference.docx", *LINKS] + common
         _pandoc(body, "docx", target, args, work)
-        if epoch is not None:
-            normalise_docx(target, epoch)
 
     def pdf(target: Path) -> None:
         _typst_pdf(body, work, target, banner, meta, epoch)
@@ -536,9 +531,11 @@ def render(
     """
     with source_date(epoch):
         res = _render(stage, out_dir, formats, banner, force_pandoc, say, renderer, epoch)
-    if epoch is not None and res.renderer == "quarto":
-        for key, path in res.outputs.items():
-            if key.split(":")[0] == "docx":
+    for key, path in res.outputs.items():
+        if key.split(":")[0] == "docx":
+            # the section breaks name the reference document's header ids; pandoc may renumber
+            link_section_headers(path)
+            if epoch is not None:
                 normalise_docx(path, epoch)
     return res
 

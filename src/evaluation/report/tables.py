@@ -54,8 +54,11 @@ def markdown_table(
         # dash counts set pandoc's relative column widths when a row is long: numbers get their
         # full width plus room (so "52.8 %" or "32.4–71.7 %" never breaks), text at most 30
         cells = [len(r[i]) for r in body]
-        width = max(cells) + 2 if numeric and cells else min(max([len(c), *cells]), 30)
-        dashes = "-" * max(3, width)
+        # (and a numeric column at least as wide as its header's longest word)
+        word = max(map(len, c.split()), default=0)
+        width = max(*cells, word) + 2 if numeric and cells else min(max([len(c), *cells]), 30)
+        # + 3 for the cell's padding (about three characters), which short columns lose otherwise
+        dashes = "-" * max(3, width + 3)
         rule.append({"left": f":{dashes}", "right": f"{dashes}:", "center": f":{dashes}:"}[a])
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in body]

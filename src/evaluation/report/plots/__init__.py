@@ -55,19 +55,11 @@ ALL_WITHHELD = (
 )
 
 
-def placeholder(reason: str):
-    """A small figure that states why there is no figure (e.g. nothing to evaluate), so that a
-    labelled figure cell always has an output for the report to embed."""
-    import textwrap
-
-    import matplotlib.pyplot as plt
-
-    with style():
-        fig, ax = plt.subplots(figsize=(7.0, 1.2))
-        ax.axis("off")
-        ax.text(0.5, 0.5, textwrap.fill(reason, 90), ha="center", va="center", fontsize=10)
-        plt.show()
-    return fig
+def no_figure(reason: str) -> str:
+    """The sentence said instead of a figure when there is nothing to draw (e.g. nothing to
+    evaluate): no figure, so nothing is numbered (`chapters.demote_non_exhibits`) and both
+    renderers number the figures that remain alike."""
+    return f"_No figure. {reason.strip()}_"
 
 
 def count_label(n: int, threshold: int = 5) -> str:
