@@ -29,6 +29,14 @@ from evaluation.report.embed import (
     read_notebook,
 )
 from evaluation.report.fallback_style import CSS
+from evaluation.report.quarto_cli import (  # noqa: F401 - quarto_available: tests and the CLI
+    clean,
+    quarto_available,
+    quarto_errors,
+    quarto_path,
+    quarto_version,
+    stage_copy,
+)
 from evaluation.report.reproducible import (
     normalise_docx,
     pdf_dated,
@@ -38,7 +46,6 @@ from evaluation.report.reproducible import (
 
 OUTPUT_NAMES = OUTPUTS["index"]
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(\{[^}]*\})?\s*$")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 QUARTO_FORMATS = {"html": "html", "docx": "docx", "pdf": "typst"}
 # typst numbers headings like "1.1.1" (Quarto's HTML and Word, and our number-sections)
 SECTION_NUMBERING = "1.1.1"
@@ -81,38 +88,6 @@ class RenderResult:
     version: str = ""
 
 
-def quarto_path() -> str | None:
-    """The Quarto CLI, found the way the `quarto` Python package finds it (QUARTO_PATH, then
-    PATH); None when there is none."""
-    try:
-        from quarto.quarto import path
-    except ImportError:  # the wrapper is optional: PATH alone will do
-        return shutil.which("quarto")
-    return path()
-
-
-def quarto_available() -> bool:
-    """True when the Quarto CLI is on PATH (or named by QUARTO_PATH)."""
-    found = quarto_path()
-    return bool(found) and shutil.which(found) is not None
-
-
-def quarto_version(executable: str) -> str:
-    """`quarto --version` of the CLI itself (not of the Python wrapper)."""
-    try:
-        res = subprocess.run(
-            [executable, "--version"], capture_output=True, text=True, timeout=120, check=False
-        )
-    except OSError as exc:
-        raise ExecutionError(f"Quarto at {executable} could not be started: {exc}") from exc
-    if res.returncode != 0 or not res.stdout.strip():
-        raise ExecutionError(
-            f"`{executable} --version` failed (exit {res.returncode}): "
-            + _clean(res.stderr or res.stdout)[-2000:]
-        )
-    return res.stdout.strip().splitlines()[-1].strip()
-
-
 def pandoc_version() -> str:
     """Versions behind the fallback: pandoc (pypandoc-binary) and typst (typst package)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -134,10 +109,6 @@ def choose_renderer(force_pandoc: bool = False) -> Renderer:
     import pypandoc
 
     return Renderer("pandoc", pandoc_version(), pypandoc.get_pandoc_path())
-
-
-def _clean(text: str) -> str:
-    return ANSI.sub("", text or "").strip()
 
 
 def _front_matter(text: str) -> tuple[dict, str]:
@@ -448,7 +419,7 @@ def render_quarto(
     shutil.rmtree(stage / "build" / "report", ignore_errors=True)
     # one Quarto process per format (`--to` takes one), each in its own copy of the stage so
     # that they can run side by side; a single format renders in the stage itself
-    places = {f: stage if len(formats) == 1 else _stage_copy(stage, f) for f in formats}
+    places = {f: stage if len(formats) == 1 else stage_copy(stage, f) for f in formats}
     env = dict(os.environ, QUARTO_PRINT_STACK="false")
 
     def quarto(f: str) -> subprocess.CompletedProcess:
@@ -466,10 +437,10 @@ def render_quarto(
             runs = dict(zip(formats, pool.map(quarto, formats), strict=True))
         log = ""
         for f in formats:
-            log += _clean(runs[f].stderr) + "\n" + _clean(runs[f].stdout) + "\n"
+            log += clean(runs[f].stderr) + "\n" + clean(runs[f].stdout) + "\n"
         for f in formats:
             if runs[f].returncode != 0:
-                own = _clean(runs[f].stderr) + "\n" + _clean(runs[f].stdout)
+                own = clean(runs[f].stderr) + "\n" + clean(runs[f].stdout)
                 raise ExecutionError(
                     f"Quarto {renderer.version} failed (exit {runs[f].returncode}):\n"
                     + quarto_errors(own)
@@ -497,21 +468,6 @@ def render_quarto(
                 shutil.rmtree(place, ignore_errors=True)
     warnings = [ln.strip() for ln in log.splitlines() if ln.strip().startswith("WARN")]
     return RenderResult("quarto", outputs, warnings, renderer.version)
-
-
-def _stage_copy(stage: Path, fmt: str) -> Path:
-    """A copy of the stage for one format's Quarto run (named so that debris sweeps find it)."""
-    copy = stage.with_name(f"{stage.name}-{fmt}")
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(stage, copy, symlinks=True, ignore=shutil.ignore_patterns(".quarto"))
-    return copy
-
-
-def quarto_errors(log: str, limit: int = 40) -> str:
-    """Quarto's own error text: from its first ERROR line on, else the end of its output."""
-    lines = [ln for ln in log.splitlines() if ln.strip()]
-    start = next((i for i, ln in enumerate(lines) if "ERROR" in ln), max(0, len(lines) - limit))
-    return "\n".join(lines[start : start + limit])
 
 
 def render(
