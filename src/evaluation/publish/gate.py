@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.analysis.conversion import SUBGROUPS
+from evaluation.publish import step_keys
 from evaluation.publish.export import write_csv
 from evaluation.publish.view import View, key
 
@@ -30,14 +32,9 @@ APPROACH = {  # durability approach -> (numerator, denominator) in ledger terms
     "worst": ("stayed", "due"),
     "best": ("stayed_or_unknown", "due"),
 }
-STEP_WHAT = {
-    "Enrolled in {p}": ("enrolled", "enrolled"),
-    "Returned (verified departure)": ("returned", "enrolled"),
-    "Referred to a return organisation": ("referred", "enrolled"),
-    "  to MOH": ("referred_moh", "enrolled"),
-}
+CHAIN_METRICS = {"chain_enrolled_moh": 1, "chain_returned": 2, "chain_returned_of_referred": 3}
 UNMAPPED = (
-    "conversion_chain, conversion_exits, conversion_cox, conversion_logistic, "
+    "conversion_exits, conversion_cox, conversion_logistic, "
     "conversion_cif_horizons, comparison_*, efficiency, durability_score_distribution, "
     "durability_share_above, durability_trajectory, durability_km_by_*"
 )
@@ -136,24 +133,65 @@ def _cif_curve(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
     return step_on_grid(days, df[[c for c in ("estimate", "ci_low", "ci_high") if c in df]])
 
 
-def _steps(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+def steps_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    """Funnel rows (columns step, n, N, rate, 95 % CI; optional cohort) as the decision shows
+    them. A row that is no ledger cell shows no number: nothing unchecked is published."""
     out = df.copy()
     for i, r in df.iterrows():
-        step = str(r["step"])
-        what = STEP_WHAT.get(step.replace(project, "{p}"))
-        if what is None:
-            continue  # not a ledger cell: the notebook's own protection stays
         dims = {"cohort": r["cohort"]} if "cohort" in df else {}
-        nk, dk = key(project, what[0], **dims), key(project, what[1], **dims)
-        if nk not in view.values:
-            continue  # not a ledger cell (e.g. referrals by cohort): the notebook's protection
-        if not view.shown(nk):
-            _mask(out, i, ["n"])
-        if not view.shown(dk):
-            _mask(out, i, ["N"])
-        if nk != dk and not view.rate_shown(nk, dk):
-            _mask(out, i, ["rate", "95 % CI"])
+        keys = step_keys.step_keys(str(r["step"]), project, **dims)
+        _mask_row(out, i, keys, view)
     return out
+
+
+def chain_shown(df: pd.DataFrame, view: View, project: str = "") -> pd.DataFrame:
+    """The chain ENH → MOH → return (rows in analysis.conversion.chain's order) as shown."""
+    out = df.copy().reset_index(drop=True)
+    for i in out.index:
+        keys = step_keys.chain_keys(i) if i < len(step_keys.CHAIN_WHAT) else None
+        _mask_row(out, i, keys, view)
+    return out
+
+
+def _mask_row(out: pd.DataFrame, i: Any, keys: tuple[str, str] | None, view: View) -> None:
+    """Mask n, N and the rate columns of one row by the decision on (n key, N key)."""
+    rate_cols = [c for c in out if c in ("rate", "95 % CI", "estimate", "ci_low", "ci_high")]
+    if keys is None or keys[0] not in view.values:
+        _mask(out, i, ["n", "N", *rate_cols])
+        return
+    nk, dk = keys
+    if not view.shown(nk):
+        _mask(out, i, ["n"])
+    if not view.shown(dk):
+        _mask(out, i, ["N"])
+    if nk != dk and not view.rate_shown(nk, dk):
+        _mask(out, i, rate_cols)
+
+
+def subgroups_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    """Subgroup rates (columns label/variable, group, n, N, rate...) as the decision shows
+    them; the 'All' row of a variable is the project total."""
+    out = df.copy()
+    outcome = "referred" if key(project, "referred") in view.values else "returned"
+    names = {label: var for var, label in SUBGROUPS.items()}
+    for i, r in df.iterrows():
+        level = str(r["group"])
+        var = r["variable"] if "variable" in df else names.get(str(r["label"]), str(r["label"]))
+        if level == "All":
+            keys = (key(project, outcome), key(project, "enrolled"))
+        else:
+            sub = f"{var}={level}"
+            keys = (key(project, outcome, subgroup=sub), key(project, "enrolled", subgroup=sub))
+        _mask_row(out, i, keys, view)
+    return out
+
+
+def _steps(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    return steps_shown(df, view, project)
+
+
+def _chain(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    return chain_shown(df, view, project)
 
 
 def durability_comparison_shown(df: pd.DataFrame, view: View) -> pd.DataFrame:
@@ -188,16 +226,23 @@ def _durability_comparison(df: pd.DataFrame, view: View, project: str) -> pd.Dat
     return out
 
 
+def support_points_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    """Returns per support point (first column the point; Returned, Not returned, Enrolled
+    and rate columns) for the union of the comma-separated return projects, as shown."""
+    return _support_points(df, view, project)
+
+
 def _support_points(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
     union = "+".join(sorted(project.split(",")))
     out = df.copy()
     for i, r in df.iterrows():
         point = str(r.iloc[0])
-        n = key(union, "returned", first_point=point)
-        big = key(union, "enrolled", first_point=point)
+        dims = {} if point == "Total" else {"first_point": point}
+        n, big = key(union, "returned", **dims), key(union, "enrolled", **dims)
         comp = f"{big}~not~returned"
         for col, k in (("Returned", n), ("Enrolled", big), ("Not returned", comp)):
-            if col in df and not view.shown(k):
+            shown = view.shown(k) if k != comp or comp in view.values else view.rate_shown(n, big)
+            if col in df and not shown:
                 _mask(out, i, [col])
         if not view.rate_shown(n, big):
             _mask(out, i, [c for c in df.columns if "rate" in c.lower()])
@@ -212,6 +257,8 @@ TABLES: dict[str, Callable[[pd.DataFrame, View, str], pd.DataFrame]] = {
     "conversion_cif_curve": _cif_curve,
     "conversion_funnel": _steps,
     "conversion_funnel_cohorts": _steps,
+    "conversion_chain": _chain,
+    "conversion_subgroups": subgroups_shown,
     "durability_comparison": _durability_comparison,
     "support_points": _support_points,
 }
@@ -249,6 +296,8 @@ def _metric(name: str, v: Any, view: View) -> Any:
                 a: (r if view.shown(f"{p}/durability_{a}|window={w}") else None)
                 for a, r in v.items()
             }
+    if what in CHAIN_METRICS and key(step_keys.CHAIN_SOURCE, "chain_referred_moh") in view.values:
+        return _rate_entry(v, view, *step_keys.chain_keys(CHAIN_METRICS[what]))
     if what == "durability_12m_complete_difference":
         a, b = head.split(".")[-1].split("_vs_")
         ok = all(view.shown(f"{q.upper()}/durability_complete|window=m12") for q in (a, b))

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from evaluation.publish import step_keys
 from evaluation.publish.ledger import AMOUNT, Ledger, make_key
 
 # published figure id -> (project, what) in ledger terms
@@ -72,37 +73,27 @@ def conversion_cells(
         {"project": project},
         headline=True,
     )
-    outcomes = ["returned"] + (["referred", "referred_moh"] if kind == "counselling" else [])
-    for out in outcomes:
-        col = {"referred_moh": f"referred_{cv.MOH}"}.get(out, out)
-        if col not in frame:
-            continue
-        k = _count(
-            ledger,
-            make_key(project, out),
-            frame[col].sum(),
-            pop,
-            out,
-            arts_total,
-            public,
-            {"project": project},
-            headline=True,
-        )
+    steps = step_keys.funnel_steps(project, kind, frame.columns)[1:]
+    headline = {"returned", "referred", "referred_moh"}
+    for _, what, col in steps:
+        k = _count(ledger, make_key(project, what), frame[col].sum(), pop, what, arts_total,
+                   public, {"project": project}, headline=what in headline)  # fmt: skip
         ledger.rate(k, enrolled, artefact=arts_total)
-    # half-year cohorts: they add up to the project totals (some of which are published)
+    # half-year cohorts, every funnel step: they add up to the project totals (some published)
     arts_c = [f"results/{g}/conversion_funnel_cohorts.csv", f"report:{g}"]
-    parts_n, parts_r = [], []
+    parts: dict[str, list[str]] = {}
     for c, sub in frame.groupby("cohort", sort=True):
         d = {"project": project, "cohort": c}
         n = _count(ledger, make_key(project, "enrolled", cohort=c), len(sub), pop, "enrolled",
                    arts_c, public, d)  # fmt: skip
-        r = _count(ledger, make_key(project, "returned", cohort=c), sub["returned"].sum(), pop,
-                   "returned", arts_c, public, d)  # fmt: skip
-        ledger.rate(r, n, artefact=arts_c)
-        parts_n.append(n)
-        parts_r.append(r)
-    ledger.relate(enrolled, parts_n, f"{project}: cohorts add up to enrolled")
-    ledger.relate(make_key(project, "returned"), parts_r, f"{project}: cohorts add up to returned")
+        parts.setdefault("enrolled", []).append(n)
+        for _, what, col in steps:
+            r = _count(ledger, make_key(project, what, cohort=c), sub[col].sum(), pop, what,
+                       arts_c, public, d)  # fmt: skip
+            ledger.rate(r, n, artefact=arts_c)
+            parts.setdefault(what, []).append(r)
+    for what, ks in parts.items():
+        ledger.relate(make_key(project, what), ks, f"{project}: cohorts add up to {what}")
     # subgroups: each variable splits the same people another way
     outcome = "referred" if kind == "counselling" else "returned"
     arts_s = [f"results/{g}/conversion_subgroups.csv", f"report:{g}"]
@@ -122,6 +113,37 @@ def conversion_cells(
         ledger.relate(enrolled, parts_n, f"{project}: {var} adds up to enrolled")
         ledger.relate(make_key(project, outcome), parts_r, f"{project}: {var} adds up")
     return frame
+
+
+def chain_cells(ledger: Ledger, tables: Mapping[str, pd.DataFrame], public: dict) -> None:
+    """The chain ENH → MOH → return (analysis.conversion.chain) on the same linked people.
+
+    Its last two rows count the same returnees (over those enrolled in MOH, and over all
+    referred to MOH): one cell, so withholding one row withholds the other, and the three
+    complements tie referred, enrolled and returned together for the joint check.
+    """
+    from evaluation.analysis import conversion as cv
+
+    steps = cv.chain(tables)
+    src = step_keys.CHAIN_SOURCE
+    g = src.lower()
+    arts = [f"results/{g}/conversion_chain.csv", "metrics.json", f"report:{g}"]
+    pops = ("clients enrolled in ENH", "ENH clients referred to MOH",
+            "ENH clients referred to MOH", "ENH clients referred to MOH")  # fmt: skip
+    enrolled = make_key(src, "enrolled")
+    if enrolled not in ledger.cells or ledger.cells[enrolled].value != int(steps.iloc[0]["N"]):
+        return  # no ENH funnel to link to: the chain keeps its own protection
+    for i in range(min(len(steps), len(step_keys.CHAIN_WHAT))):
+        n_key, big_key = step_keys.chain_keys(i, src)
+        row = steps.iloc[i]
+        _count(ledger, n_key, row["n"], pops[i], step_keys.CHAIN_WHAT[i], arts, public,
+               {"project": src})  # fmt: skip
+        if big_key in ledger.cells and int(row["N"]) == ledger.cells[big_key].value:
+            ledger.rate(n_key, big_key, artefact=arts)
+    referred = make_key(src, "referred_moh")
+    first = make_key(src, step_keys.CHAIN_WHAT[0])
+    if referred in ledger.cells and ledger.cells[referred].value == ledger.cells[first].value:
+        ledger.relate(first, [referred], "ENH referred to MOH: funnel and chain, same people")
 
 
 def support_point_cells(
@@ -313,6 +335,8 @@ def build(
         if pid.upper() not in enrolled:  # nothing to evaluate, nothing published
             continue
         frames[pid] = conversion_cells(ledger, tables, pid, kind, public)
+        if kind == "counselling" and pid.upper() == step_keys.CHAIN_SOURCE:
+            chain_cells(ledger, tables, public)
         if kind == "return":
             cut = cutoff.get(pid) if isinstance(cutoff, Mapping) else cutoff
             durability_cells(ledger, tables, pid, cut, public, follow_up_options)

@@ -59,6 +59,14 @@ class View:
         return self.decision.ranges.get(key, (1.0, math.inf))
 
 
+def legend(threshold: int) -> str:
+    """The sentence under a table whose cells the joint decision withheld."""
+    return (
+        "x: withheld by the one disclosure check of the whole report, so that no group of "
+        f"fewer than {threshold} people can be worked out from this or any other table."
+    )
+
+
 def key(project: str, what: str, **dims: object) -> str:
     """Ledger key, as publish.ledger.make_key."""
     return make_key(project, what, **dims)

@@ -34,10 +34,28 @@ def _pct_cells(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def publishable_subgroups(table: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
+def _joint():
+    """The joint disclosure decision of this pipeline run (publish.view), or None outside one."""
+    from evaluation.publish.view import current
+
+    return current()
+
+
+def _joint_legend(table: pd.DataFrame, threshold: int) -> str:
+    from evaluation.publish.gate import MARK
+    from evaluation.publish.view import legend
+
+    return legend(threshold) if (table.astype(str) == MARK).to_numpy().any() else ""
+
+
+def publishable_subgroups(
+    table: pd.DataFrame, threshold: int = 5, project: str | None = None
+) -> tuple[pd.DataFrame, str]:
     """Subgroup rates for funders: small counts hidden per variable, with secondary suppression.
 
-    Each variable is one one-way table (groups × returned / not returned, with public totals),
+    In a pipeline run, with `project` given, every count is looked up in the joint decision
+    (publish.view), so the table shows exactly what every other artefact shows. Otherwise each
+    variable is one one-way table (groups × returned / not returned, with public totals),
     protected by publish.disclosure.suppress_table; rates and intervals of hidden counts are
     withheld. Returns the display table and the legend sentence to print under it.
     """
@@ -49,6 +67,22 @@ def publishable_subgroups(table: pd.DataFrame, threshold: int = 5) -> tuple[pd.D
     if table.empty:  # e.g. every client left out of a model for missing covariates
         cols = ["label", "group", "n", "N", "rate", "95 % CI"]
         return pd.DataFrame(columns=cols), "No client has values for these groups."
+    view = _joint()
+    if view is not None and project is not None:
+        from evaluation.publish.gate import subgroups_shown
+
+        for var, g in table.groupby("variable", sort=False):
+            total = {"variable": var, "label": g["label"].iloc[0], "group": "All",
+                     "n": int(g["n"].sum()), "N": int(g["N"].sum())}  # fmt: skip
+            w = wilson(total["n"], total["N"])
+            total.update(estimate=w.estimate, ci_low=w.ci_low, ci_high=w.ci_high)
+            df = _pct_cells(pd.concat([g, pd.DataFrame([total])], ignore_index=True))
+            df = df[["variable", "label", "group", "n", "N", "rate", "95 % CI"]].astype(object)
+            shown = subgroups_shown(df, view, project).drop(columns=["variable"])
+            shown["label"] = SUBGROUPS.get(str(var), str(var))
+            parts.append(shown)
+        out = pd.concat(parts, ignore_index=True)
+        return out, _joint_legend(out, view.threshold)
     for var, g in table.groupby("variable", sort=False):
         df = _pct_cells(g)
         df["not"] = df["N"] - df["n"]
@@ -76,13 +110,24 @@ def publishable_subgroups(table: pd.DataFrame, threshold: int = 5) -> tuple[pd.D
     return pd.concat(parts, ignore_index=True), legend
 
 
-def publishable_steps(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
-    """Funnel or chain steps for funders: n withheld where n or N − n is below the threshold."""
+def publishable_steps(
+    steps: pd.DataFrame, threshold: int = 5, project: str | None = None
+) -> tuple[pd.DataFrame, str]:
+    """Funnel or chain steps for funders: n withheld where n or N − n is below the threshold.
+
+    In a pipeline run, with `project` given, the funnel (per project or per cohort) shows what
+    the joint decision shows (publish.view): no table-by-table suppression of ledger cells."""
     from evaluation.publish.disclosure import DisclosureError
     from evaluation.publish.suppress import suppress_table
 
     df = _pct_cells(steps)
     keep = [c for c in ("cohort", "step") if c in df] + ["n", "N", "rate", "95 % CI", "of"]
+    view = _joint()
+    if view is not None and project is not None:
+        from evaluation.publish.gate import steps_shown
+
+        out = steps_shown(df[keep].reset_index(drop=True).astype(object), view, project)
+        return out, _joint_legend(out, view.threshold)
     for split in (True, False):  # plain 'x' markers reveal less, so fewer cells must be hidden
         try:
             st = suppress_table(
@@ -145,7 +190,16 @@ def publishable_follow_up(follow: pd.DataFrame, threshold: int = 5) -> pd.DataFr
 
 def publishable_chain(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataFrame, str]:
     """Chain steps for funders: like publishable_steps, and a step's N (the previous step's n)
-    plus its rate are hidden whenever the previous step's n is hidden."""
+    plus its rate are hidden whenever the previous step's n is hidden. In a pipeline run the
+    chain's cells are ledger cells (the last two rows count the same returnees) and the table
+    shows what the joint decision shows."""
+    view = _joint()
+    if view is not None:
+        from evaluation.publish.gate import chain_shown
+
+        df = _pct_cells(steps)[["step", "n", "N", "rate", "95 % CI", "of"]]
+        out = chain_shown(df.reset_index(drop=True).astype(object), view)
+        return out, _joint_legend(out, view.threshold)
     table, legend = publishable_steps(steps, threshold)
     table = table.astype(object)
     for i in range(1, min(3, len(table))):

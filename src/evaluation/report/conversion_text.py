@@ -93,6 +93,11 @@ def chain_sentence(steps: pd.DataFrame, threshold: int = 5) -> str:
     referred, enrolled, returned = (steps.iloc[i] for i in range(3))
     if referred["n"] == 0:
         return "No ENH client was referred to MOH in these records, so there is no chain to follow."
+    from evaluation.publish.view import current
+
+    view = current()
+    if view is not None:
+        return _joint_chain_sentence(steps, view)
     text = (
         f"Following linked records, {referred['n']} ENH clients were referred to MOH; of them, "
         + part(enrolled, "enrolled in a MOH project")
@@ -103,6 +108,39 @@ def chain_sentence(steps: pd.DataFrame, threshold: int = 5) -> str:
     if len(steps) > 3:
         text += "; of all referred to MOH, " + part(steps.iloc[3], "returned")
     return text + ". These are counts of the same people, not products of separate rates."
+
+
+def _joint_chain_sentence(steps: pd.DataFrame, view) -> str:
+    """chain_sentence with every number as the joint decision shows it (publish.gate)."""
+    from evaluation.publish.gate import MARK, chain_shown
+
+    shown = chain_shown(steps.assign(rate="", **{"95 % CI": ""}), view)
+
+    def part(i: int, what: str) -> str:
+        r, row = shown.iloc[i], steps.iloc[i]
+        if str(r["n"]) == MARK:
+            return f"a withheld number {what}"
+        if MARK in (str(r["N"]), str(r["rate"])):
+            return f"{r['n']} {what}"
+        return (
+            f"{r['n']} of {r['N']} ({pct(row['estimate'])}, 95 % CI "
+            f"{pct(row['ci_low'])}–{pct(row['ci_high'])}) {what}"
+        )
+
+    first = shown.iloc[0]["n"]
+    text = (
+        f"Following linked records, {'a withheld number of' if first == MARK else first} ENH "
+        "clients were referred to MOH; of them, " + part(1, "enrolled in a MOH project")
+    )
+    if steps.iloc[1]["n"]:
+        text += "; of those, " + part(2, "returned with a verified departure")
+    if len(steps) > 3:
+        text += "; of all referred to MOH, " + part(3, "returned")
+    return (
+        text + ". These are counts of the same people, not products of separate rates; "
+        "a number is withheld where it would let a group of fewer than "
+        f"{view.threshold} be worked out from this or any other table."
+    )
 
 
 # what a conversion model explains, by the outcome column it was fitted to

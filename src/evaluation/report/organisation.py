@@ -86,6 +86,20 @@ def support_point_results(
         }
     )
     df["Return rate (%)"] = (100 * df["Returned"] / df["Enrolled"]).round(1)
+    from evaluation.publish.view import current
+
+    view = current()
+    if view is not None:  # the joint decision: the same cells as every other artefact
+        from evaluation.publish.gate import MARK, support_points_shown
+        from evaluation.publish.view import legend
+
+        used = [p for p in projects if cv.nothing_to_evaluate(tables, p) is None]
+        total = df[["Returned", "Not returned", "Enrolled"]].sum()
+        rate = round(100 * total.iloc[0] / total.iloc[2], 1)
+        df.loc[len(df)] = ["Total", *total.astype(int), rate]
+        shown = support_points_shown(df.astype(object), view, ",".join(used))
+        hidden = (shown.astype(str) == MARK).to_numpy().any()
+        return shown, legend(view.threshold) if hidden else ""
     st = None
     for split in (True, False):
         try:

@@ -21,22 +21,36 @@ if TYPE_CHECKING:
 
 
 def funnel(
-    steps: pd.DataFrame, title: str | None = None, threshold: int | None = None
+    steps: pd.DataFrame,
+    title: str | None = None,
+    threshold: int | None = None,
+    shown: pd.DataFrame | None = None,
 ) -> Figure | None:
     """Horizontal bars of clients at each funnel step, labelled n, share of N and 95 % CI.
 
-    With a threshold, steps whose n or N − n is below it are drawn without a bar and labelled
-    as withheld (evaluation.publish.disclosure.is_withheld). None, and no figure, when every
-    step after enrolment is withheld: a figure of withheld bars shows nothing.
+    With `shown` (the published table of the same steps, report.conversion_tables), a bar and
+    its label show exactly what that table shows: a withheld n draws no bar, a withheld N or
+    rate leaves only n. Otherwise, with a threshold, steps whose n or N − n is below it are
+    drawn without a bar and labelled as withheld (evaluation.publish.disclosure.is_withheld).
+    None, and no figure, when every step after enrolment is withheld.
     """
     import matplotlib.pyplot as plt
 
     from evaluation.publish.disclosure import is_withheld
 
-    hide = [
-        threshold is not None and r.n != r.N and is_withheld(int(r.n), int(r.N), threshold)
-        for r in steps.itertuples(index=False)
-    ]
+    def masked(v: object) -> bool:
+        return str(v) == "x" or str(v).startswith("<")
+
+    if shown is not None:
+        shown = shown.reset_index(drop=True)
+        hide = [masked(v) for v in shown["n"]]
+        bare = [masked(a) or masked(b) for a, b in zip(shown["N"], shown["rate"], strict=True)]
+    else:
+        hide = [
+            threshold is not None and r.n != r.N and is_withheld(int(r.n), int(r.N), threshold)
+            for r in steps.itertuples(index=False)
+        ]
+        bare = [False] * len(hide)
     later = [h for h, r in zip(hide, steps.itertuples(index=False), strict=True) if r.n != r.N]
     if later and all(later):
         return None
@@ -47,9 +61,13 @@ def funnel(
     n = np.where(hide, 0, steps["n"].to_numpy())
     ax.barh(ys, n, color=GREYS[3], edgecolor=GREYS[0], linewidth=0.8, height=0.62)
     top = max(int(steps["N"].max()), 1)
-    for y, row, hidden in zip(ys, steps.itertuples(index=False), hide, strict=True):
+    for y, row, hidden, only_n in zip(ys, steps.itertuples(index=False), hide, bare, strict=True):
         if hidden:
-            ax.text(0.01 * top, y, f"withheld (fewer than {threshold})", va="center", fontsize=8.5)
+            why = "withheld" if shown is not None else f"withheld (fewer than {threshold})"
+            ax.text(0.01 * top, y, why, va="center", fontsize=8.5)
+            continue
+        if only_n:
+            ax.text(row.n + 0.01 * top, y, f"{row.n}", va="center", fontsize=8.5)
             continue
         share = (
             f"{100 * row.estimate:.1f} % (95 % CI {100 * row.ci_low:.1f}–{100 * row.ci_high:.1f})"
