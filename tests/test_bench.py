@@ -91,6 +91,35 @@ def test_markdown_table_has_one_row_per_size_with_its_numbers():
     assert rows[1].split("|")[7].strip() == "7,168.0"  # peak memory of the tree
 
 
+def test_markdown_shows_the_cost_of_the_joint_disclosure_check():
+    """The joint check's own seconds: per pipeline size (from the run's manifest) in the last
+    column, and alone on synthetic ledgers of 10^5 and 10^6 clients in a table of its own."""
+    big = _size(1_000_000, 100.0, 7168.0)
+    big["stages"]["disclosure_check"] = 12.5
+    checks = [
+        {"clients": 100_000, "cells": 2_400, "relations": 900, "withheld": 31,
+         "build_seconds": 0.4, "check_seconds": 3.25},
+        {"clients": 1_000_000, "cells": 21_000, "relations": 8_000, "withheld": 250,
+         "build_seconds": 2.0, "check_seconds": 47.0},
+    ]  # fmt: skip
+    md = bench_report.markdown(
+        {
+            "sizes": [_size(1_000, 5.0, 300.0), big],
+            "growth": {},
+            "targets": {},
+            "disclosure_check": checks,
+        }  # fmt: skip
+    )
+    rows = [line for line in md.splitlines() if line.startswith("| 1,0")]
+    assert rows[0].split("|")[-2].strip() == "–"  # no timing recorded for that size
+    assert rows[1].split("|")[-2].strip() == "12.5"
+    alone = md.split("## Joint disclosure check alone", 1)[1].splitlines()
+    million = next(line for line in alone if line.startswith("| 1,000,000 |"))
+    assert [c.strip() for c in million.split("|")[1:-1]] == [
+        "1,000,000", "21,000", "8,000", "250", "2.00", "47.0"
+    ]  # fmt: skip
+
+
 def test_measure_sees_the_memory_of_a_child_process():
     code = "import time; b = bytearray(150 * 2**20); time.sleep(1.0)"
     m = bench_measure.measure([sys.executable, "-c", code], {}, timeout=60, interval=0.05)

@@ -162,3 +162,103 @@ def test_time_to_event_files_on_monthly_grid(default_build):
     assert (km.loc[km["months"].astype(int) <= first_hidden, "survival"] != "x").all()
     assert not (default_build / "results" / "internal").exists()
     assert (default_build / "internal" / "results" / "moh1" / "durability_km.csv").exists()
+
+
+# --------------------------------------------------------------------------- tables in the report
+
+FUNNEL = {  # a funnel row label, as printed, -> what it counts
+    "Counselled (≥ 1 session)": "counselled",
+    "Referred to a return organisation": "referred",
+    "to MOH": "referred_moh",
+    "to other organisations": "referred_other",
+    "Reintegration plan made": "plan",
+    "Returned (verified departure)": "returned",
+    **{f"to {name}": f"referred_to_{code}" for code, name in (
+        ("bridge_to_better", "Bridge to Better"), ("ros", "ROS"), ("solid_road", "Solid Road"),
+        ("wereldwijd", "WereldWijd"), ("iom", "IOM"), ("other", "other organisation"))},
+}  # fmt: skip
+CHAIN = ("chain_referred_moh", "chain_enrolled_moh", "chain_returned", "chain_returned")
+CHAIN_OF = ("enrolled", "chain_referred_moh", "chain_enrolled_moh", "chain_referred_moh")
+SUBGROUP = {"Country of return": "country_of_return", "Region": "region",
+            "Support point": "support_point", "Sex": "sex", "Age band": "age_band",
+            "Household": "household_type", "Length of stay in NL": "stay_band",
+            "Intake route": "intake_route"}  # fmt: skip
+
+
+def _code_of() -> dict[str, str]:
+    """Printed name -> code, from the contract's code lists (the report prints names)."""
+    import yaml
+    from conftest import ROOT
+
+    raw = yaml.safe_load((ROOT / "data_schemas" / "codes.yaml").read_text(encoding="utf-8"))
+    out = {}
+    for spec in raw.values():
+        for code, v in (spec.get("codes") or {}).items() if isinstance(spec, dict) else ():
+            out[str(v["name"] if isinstance(v, dict) else v)] = str(code)
+    shown = ROOT / "src" / "evaluation" / "report" / "presentation.yaml"
+    values = yaml.safe_load(shown.read_text(encoding="utf-8"))["values"]
+    out.update({str(label): str(code) for code, label in values.items()})
+    return out
+
+
+def report_table_cells(build) -> list[tuple[str, str, str]]:
+    """(ledger key, printed text, where) of every funnel, cohort, chain, subgroup and support
+    point count in the rendered report and annex, mapped from the printed labels."""
+    from textutil import html_tables
+
+    code = _code_of()
+    out = []
+    for name in ("index.html", "annex.html"):
+        for heading, rows in html_tables(build / "report" / name):
+            head, body = rows[0], rows[1:]
+            project = heading.split(":")[0].strip()
+            where = f"{name} / {heading.splitlines()[0]} / {head[0]}"
+            if head[0] in ("Step", "Cohort") and project in ("ENH", "MOH1", "MOH2"):
+                chain = body and body[0][0].startswith("ENH clients referred to MOH")
+                for i, r in enumerate(body):
+                    cells = dict(zip(head, r, strict=False))
+                    if chain:
+                        n, big = f"ENH/{CHAIN[i]}", f"ENH/{CHAIN_OF[i]}"
+                    else:
+                        dims = f"|cohort={cells['Cohort']}" if "Cohort" in cells else ""
+                        what = FUNNEL.get(cells["Step"].strip(), "enrolled")
+                        n, big = f"{project}/{what}{dims}", f"{project}/enrolled{dims}"
+                    out += [(n, cells["n"], where), (big, cells["N"], where)]
+            elif head[0] == "Subgroup" and project in ("ENH", "MOH1", "MOH2"):
+                outcome = head[2].lower()
+                for r in body:
+                    var, group = SUBGROUP[r[0]], r[1]
+                    dims = "" if group == "All" else f"|subgroup={var}={code.get(group, group)}"
+                    out += [(f"{project}/{outcome}{dims}", r[2], where),
+                            (f"{project}/enrolled{dims}", r[3], where)]  # fmt: skip
+            elif head[0] == "Support point":
+                for r in body:
+                    dims = "" if r[0] == "Total" else f"|first_point={code.get(r[0], r[0])}"
+                    out += [(f"MOH1+MOH2/returned{dims}", r[1], where),
+                            (f"MOH1+MOH2/enrolled{dims}", r[3], where)]  # fmt: skip
+    return out
+
+
+def table_conflicts(build) -> list[str]:
+    """Cells a report table prints that the checked cells withhold (or print otherwise), and
+    cells a report table withholds that the checked cells print."""
+    cells = pd.read_csv(build / "results" / "disclosure" / "checked_cells.csv", dtype=str)
+    value = dict(zip(cells["key"], cells["value"], strict=True))
+    out = []
+    for key, printed, where in report_table_cells(build):
+        hidden = printed == "x" or printed.startswith("<")
+        checked = value.get(key)
+        if checked is None:
+            if not hidden and printed not in ("", "0", "—"):
+                out.append(f"{where}: {key} = {printed} is no checked cell")
+        elif hidden != (checked == "x") or (not hidden and printed != checked):
+            out.append(f"{where}: {key} printed {printed!r}, checked cells say {checked!r}")
+    return out
+
+
+def test_report_tables_show_the_one_decision(default_build):
+    """Every funnel, cohort, chain, subgroup and support-point count printed in the report is
+    the checked cell's value, and every one it withholds is withheld in the checked cells: no
+    table decides its own suppression."""
+    assert len(report_table_cells(default_build)) > 300  # the tables were found and read
+    assert table_conflicts(default_build) == []

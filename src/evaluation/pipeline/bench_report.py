@@ -127,8 +127,9 @@ def markdown(result: dict) -> str:
         "## Pipeline by size (synthetic Parquet data)",
         "",
         "| clients | validate + prepare (s) | notebooks (s) | render, later (s) | run, wall (s) "
-        "| CPU (s) | peak memory, tree (MB) | largest process (MB) | no-op rerun (s) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU (s) | peak memory, tree (MB) | largest process (MB) | no-op rerun (s) "
+        "| of which joint disclosure check (s) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in result["sizes"]:
         st, run = s["stages"], s["run"]
@@ -143,7 +144,8 @@ def markdown(result: dict) -> str:
             f"| {s['clients']:,} | {_fmt(st.get('validate_prepare'))} | {_fmt(st.get('execute'))} "
             f"| {_render_cell(s.get('render'))} | {wall} "
             f"| {_fmt(run['cpu_seconds'])} | {_fmt(run['peak_tree_mb'])} "
-            f"| {_fmt(run['max_process_mb'])} | {_noop_cell(s['noop'], s['noop_was_noop'])} |"
+            f"| {_fmt(run['max_process_mb'])} | {_noop_cell(s['noop'], s['noop_was_noop'])} "
+            f"| {_fmt(st.get('disclosure_check'))} |"
         )
     g = result.get("growth", {})
     lines.append("")
@@ -159,6 +161,20 @@ def markdown(result: dict) -> str:
         f"{_fmt(g.get('exponent'))}, last decade {_fmt(g.get('exponent_last_decade'))}.",
         "",
     ]
+    checks = result.get("disclosure_check") or []
+    if checks:
+        lines += [
+            "## Joint disclosure check alone (publish.joint on synthetic ledgers)",
+            "",
+            "| clients | cells | relations | withheld | ledger built (s) | joint check (s) |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {c['clients']:,} | {c['cells']:,} | {c['relations']:,} | {c['withheld']:,} "
+            f"| {_fmt(c['build_seconds'])} | {_fmt(c['check_seconds'])} |"
+            for c in checks
+        ]
+        lines.append("")
     d, ref = result.get("default"), result.get("references")
     if d and ref:
         lines += [

@@ -293,7 +293,7 @@ def _metric(name: str, v: Any, view: View) -> Any:
             return _rate_entry(v, view, key(p, "reached", window=w), key(p, "due", window=w))
         if what == f"durability_{label}":
             return {
-                a: (r if view.shown(f"{p}/durability_{a}|window={w}") else None)
+                a: (r if view.shown(f"{p}/durability_{a}|window={w}") else _bound(r, view, p, a, w))
                 for a, r in v.items()
             }
     if what in CHAIN_METRICS and key(step_keys.CHAIN_SOURCE, "chain_referred_moh") in view.values:
@@ -303,6 +303,25 @@ def _metric(name: str, v: Any, view: View) -> Any:
         ok = all(view.shown(f"{q.upper()}/durability_complete|window=m12") for q in (a, b))
         return v if ok else None
     return _fallback(v, view.threshold)
+
+
+def _bound(r: Any, view: View, project: str, approach: str, window: str) -> dict | None:
+    """A withheld durability share as the safe statement the decision allows: "at least n of
+    N" (publish.joint.safe_lower_bound) when N is shown; else None (left out)."""
+    if approach not in APPROACH or not isinstance(r, dict) or not r.get("N"):
+        return None
+    num, den = APPROACH[approach]
+    bound = view.decision.bounds.get(key(project, num, window=window))
+    if bound is None or not view.shown(key(project, den, window=window)):
+        return None
+    big = int(r["N"])
+    return {
+        "estimate": None,
+        "n_at_least": int(bound),
+        "N": big,
+        "share_at_least": math.floor(100 * bound / big) / 100,
+        "withheld": "exact figure withheld by the joint disclosure check; the bound is safe",
+    }
 
 
 def _fallback(v: dict, threshold: int) -> Any:

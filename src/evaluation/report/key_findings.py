@@ -94,7 +94,12 @@ def key_findings(
             part = spec.get("part")
             shown = value[part] if part and isinstance(value, Mapping) else value
             label = f"{_project(key, cfg)}: {spec.get('label', head.replace('_', ' '))}"
-            if shown is None or (
+            if isinstance(shown, Mapping) and shown.get("n_at_least") is not None:
+                # withheld, but the joint check allows a safe lower bound: say it
+                val = f"at least {100 * shown['share_at_least']:.0f} % (exact figure withheld)"
+                n_of_n = f"at least {shown['n_at_least']} of {shown['N']}"
+                verdict = f"Withheld so that no group of fewer than {threshold} can be worked out."
+            elif shown is None or (
                 isinstance(shown, Mapping)
                 and shown.get("estimate") is None
                 and shown.get("mean") is None
@@ -166,7 +171,10 @@ def criterion_findings(m: Matrix, table: pd.DataFrame) -> str:
                     f"{q.id} is answered descriptively, without a headline indicator ({where})."
                 )
                 continue
-            withheld = (rows["Value (95 % CI)"].str.startswith("withheld")).sum()
+            values = rows["Value (95 % CI)"]
+            withheld = (
+                values.str.startswith("withheld") | values.str.contains("figure withheld")
+            ).sum()
             imprecise = rows["What it means"].str.contains("Imprecise").sum()
             nodiff = rows["What it means"].str.contains("no difference is claimed").sum()
             no_interval = not rows["Value (95 % CI)"].str.contains("(", regex=False).any()
