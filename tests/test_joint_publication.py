@@ -235,6 +235,7 @@ def report_table_cells(build) -> list[tuple[str, str, str]]:
                 for r in body:
                     dims = "" if r[0] == "Total" else f"|first_point={code.get(r[0], r[0])}"
                     out += [(f"MOH1+MOH2/returned{dims}", r[1], where),
+                            (f"MOH1+MOH2/enrolled{dims}~not~returned", r[2], where),
                             (f"MOH1+MOH2/enrolled{dims}", r[3], where)]  # fmt: skip
     return out
 

@@ -189,6 +189,7 @@ def support_point_cells(
         ledger.relate(n, ks["n"], f"{union} = sum of projects at {point}")
         ledger.relate(r, ks["r"], f"{union} = sum of projects at {point}")
         ledger.rate(r, n, artefact=arts)
+        ledger.cells[f"{n}~not~returned"].artefacts |= set(arts)  # printed: 'Not returned'
         tot_n.append(n)
         tot_r.append(r)
     if frames:
@@ -202,6 +203,8 @@ def support_point_cells(
         ledger.relate(r, tot_r, f"{union}: support points add up")
         ledger.relate(n, [make_key(p, "enrolled") for p in frames], f"{union} = projects")
         ledger.relate(r, [make_key(p, "returned") for p in frames], f"{union} = projects")
+        ledger.rate(r, n, artefact=arts)
+        ledger.cells[f"{n}~not~returned"].artefacts |= set(arts)
 
 
 def durability_cells(

@@ -30,16 +30,20 @@ class View:
     decision: Decision
     values: dict[str, float]
     derived: frozenset[str]
+    printed: frozenset[str] | None = None  # cells some artefact prints (None: all of them)
 
     @property
     def threshold(self) -> int:
         return self.decision.rules.threshold
 
     def shown(self, key: str) -> bool:
-        """A cell or derived statistic is shown only if the ledger knows it and the check
-        did not withhold it: a number that cannot be mapped to a cell is never published."""
-        known = key in self.values or key in self.derived
-        return known and self.decision.shown(key)
+        """A cell or derived statistic is shown only if the ledger knows it as printed and the
+        check did not withhold it: a number that cannot be mapped to a published cell is never
+        published (a cell the ledger keeps unprinted was audited as unknown to readers)."""
+        if key in self.derived:
+            return self.decision.shown(key)
+        printed = self.printed is None or key in self.printed
+        return key in self.values and printed and self.decision.shown(key)
 
     def count(self, key: str) -> int | None:
         """The count to print, or None when withheld (or unknown)."""
@@ -51,8 +55,8 @@ class View:
         if derived in self.derived:
             return self.shown(derived)
         comp = f"{big_key}~not~{n_key.split('/', 1)[1].split('|')[0]}"
-        return self.shown(n_key) and self.shown(big_key) and (comp not in self.values
-                                                              or self.shown(comp))  # fmt: skip
+        # the complement N − n follows from n and N: it must not be withheld (printed or not)
+        return self.shown(n_key) and self.shown(big_key) and self.decision.shown(comp)
 
     def reader_range(self, key: str) -> tuple[float, float]:
         """What a reader can prove about a withheld count (safe to state by construction)."""
@@ -80,7 +84,8 @@ def load(folder: str) -> View:
     cells = json.loads((path / "ledger.json").read_text("utf-8"))
     derived = path / "derived.json"
     keys = json.loads(derived.read_text("utf-8")) if derived.exists() else []
-    return View(decision, {c["key"]: c["value"] for c in cells}, frozenset(keys))
+    printed = frozenset(c["key"] for c in cells if c.get("artefacts"))
+    return View(decision, {c["key"]: c["value"] for c in cells}, frozenset(keys), printed)
 
 
 def current() -> View | None:
