@@ -202,8 +202,9 @@ def _code_of() -> dict[str, str]:
 
 
 def report_table_cells(build) -> list[tuple[str, str, str]]:
-    """(ledger key, printed text, where) of every funnel, cohort, chain, subgroup and support
-    point count in the rendered report and annex, mapped from the printed labels."""
+    """(ledger key, printed text, where) of every funnel, cohort, chain, subgroup, support
+    point and cumulative-incidence count in the rendered report and annex, mapped from the
+    printed labels."""
     from textutil import html_tables
 
     code = _code_of()
@@ -231,6 +232,13 @@ def report_table_cells(build) -> list[tuple[str, str, str]]:
                     dims = "" if group == "All" else f"|subgroup={var}={code.get(group, group)}"
                     out += [(f"{project}/{outcome}{dims}", r[2], where),
                             (f"{project}/enrolled{dims}", r[3], where)]  # fmt: skip
+            elif head[0] == "Months after enrolment" and project in ("ENH", "MOH1", "MOH2"):
+                for r in body:
+                    cells = dict(zip(head, r, strict=False))
+                    h = cells["Months after enrolment"]
+                    out += [(f"{project}/returned_by|months={h}", cells["Returned (n)"], where),
+                            (f"{project}/cif_at_risk|months={h}", cells["Still followed"],
+                             where)]  # fmt: skip
             elif head[0] == "Support point":
                 for r in body:
                     dims = "" if r[0] == "Total" else f"|first_point={code.get(r[0], r[0])}"

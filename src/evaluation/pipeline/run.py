@@ -184,6 +184,8 @@ def check_disclosure(
         {p.id: p.cutoff or cfg.cutoff for p in cfg.projects},
         cfg.disclosure_min_count,
         plan.durability.follow_up_options,
+        plan.return_,
+        {p.id: p.end for p in cfg.projects},
     )
     tmp = out.with_name(f"{key}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)

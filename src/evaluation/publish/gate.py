@@ -35,8 +35,10 @@ APPROACH = {  # durability approach -> (numerator, denominator) in ledger terms
 CHAIN_METRICS = {"chain_enrolled_moh": 1, "chain_returned": 2, "chain_returned_of_referred": 3}
 UNMAPPED = (
     "conversion_exits, conversion_cox, conversion_logistic, "
-    "conversion_cif_horizons, comparison_*, efficiency, durability_score_distribution, "
-    "durability_share_above, durability_trajectory, durability_km_by_*"
+    "comparison_return_rates, comparison_cif_contrasts, comparison_sensitivity, "
+    "comparison_cohort_follow_up, conversion_cohort_follow_up, efficiency, "
+    "durability_score_distribution, durability_share_above, durability_trajectory, "
+    "durability_km_by_*"
 )
 
 
@@ -194,6 +196,43 @@ def _chain(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
     return chain_shown(df, view, project)
 
 
+def _num(x: Any) -> float | None:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def horizons_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    """Cumulative incidence at the plan's horizons (analysis.survival.CumulativeIncidence
+    .horizons, optionally with a project column) as the decision shows it: returns by each
+    horizon, numbers still followed, and the estimate only where all of them are shown."""
+    out = df.copy()
+    for i, r in df.iterrows():
+        p = str(r["project"]) if "project" in df else project
+        h = f"{float(r['horizon_months']):g}"
+        by = key(p, "returned_by", months=h)
+        big = key(p, "enrolled")
+        big = big if view.values.get(big) == _num(r["N"]) else key(p, "cif_followed")
+        at = key(p, "cif_at_risk", months=h)
+        same = all(
+            k in view.values and _num(r[c]) == view.values[k]
+            for k, c in ((by, "n"), (at, "at_risk"), (big, "N"))
+        )
+        if not same:  # not the population the ledger counted: nothing shown
+            _mask(out, i, ["n", "N", "at_risk", "estimate", "ci_low", "ci_high"])
+            continue
+        if not view.shown(by):
+            _mask(out, i, ["n"])
+        if not view.shown(at):
+            _mask(out, i, ["at_risk"])
+        if not view.shown(big):
+            _mask(out, i, ["N"])
+        if not view.shown(key(p, "cif", months=h)):
+            _mask(out, i, ["estimate", "ci_low", "ci_high"])
+    return out
+
+
 def durability_comparison_shown(df: pd.DataFrame, view: View) -> pd.DataFrame:
     """publish.gate's durability comparison (analysis.durability.comparison_frame) as shown."""
     return _durability_comparison(df, view, "")
@@ -261,6 +300,8 @@ TABLES: dict[str, Callable[[pd.DataFrame, View, str], pd.DataFrame]] = {
     "conversion_subgroups": subgroups_shown,
     "durability_comparison": _durability_comparison,
     "support_points": _support_points,
+    "conversion_cif_horizons": horizons_shown,
+    "comparison_cif_horizons": horizons_shown,
 }
 
 
@@ -296,6 +337,9 @@ def _metric(name: str, v: Any, view: View) -> Any:
                 a: (r if view.shown(f"{p}/durability_{a}|window={w}") else _bound(r, view, p, a, w))
                 for a, r in v.items()
             }
+    if what.startswith("return_cif_") and what.endswith("m") and known_project:
+        h = what[len("return_cif_") : -1]
+        return v if view.shown(key(p, "cif", months=h)) else None
     if what in CHAIN_METRICS and key(step_keys.CHAIN_SOURCE, "chain_referred_moh") in view.values:
         return _rate_entry(v, view, *step_keys.chain_keys(CHAIN_METRICS[what]))
     if what == "durability_12m_complete_difference":

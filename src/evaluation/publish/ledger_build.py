@@ -146,6 +146,63 @@ def chain_cells(ledger: Ledger, tables: Mapping[str, pd.DataFrame], public: dict
         ledger.relate(first, [referred], "ENH referred to MOH: funnel and chain, same people")
 
 
+def cif_cells(
+    ledger: Ledger,
+    frame: pd.DataFrame,
+    project: str,
+    kind: str,
+    return_plan,
+    end=None,
+    cutoff=None,
+    public: dict | None = None,
+) -> None:
+    """Cumulative incidence of return at the plan's horizons: returns by each horizon and the
+    numbers still followed, as the conversion notebook prints them. Returns by a horizon
+    plus returns after it are all returns, so a horizon count next to the project total gives
+    the late returns away unless the check protects them."""
+    from evaluation.analysis import survival, time_to_return
+
+    times = time_to_return.return_times(frame, return_plan, end=end, cutoff=cutoff, kind=kind)
+    if times.empty:
+        return
+    inc = survival.cumulative_incidence(times["time"], times["status"])
+    horizons = inc.horizons(return_plan.horizons)
+    g, pop = project.lower(), f"clients enrolled in {project}"
+    arts = [f"results/{g}/conversion_cif_horizons.csv", f"report:{g}", "metrics.json",
+            "results/comparison/comparison_cif_horizons.csv"]  # fmt: skip
+    public = public or {}
+    big = make_key(project, "enrolled")
+    if big not in ledger.cells or ledger.cells[big].value != int(inc.N):
+        big = _count(ledger, make_key(project, "cif_followed"), inc.N, pop, "followed", arts,
+                     public)  # fmt: skip
+    total = make_key(project, "returned")
+    if total not in ledger.cells or ledger.cells[total].value != int(inc.events):
+        total = _count(ledger, make_key(project, "cif_returned"), inc.events, pop, "returned",
+                       [], public)  # fmt: skip
+    prev = None
+    for _, r in horizons.iterrows():
+        h = f"{float(r['horizon_months']):g}"
+        d = {"project": project, "months": h}
+        by = _count(ledger, make_key(project, "returned_by", months=h), r["n"], pop,
+                    "returned by the horizon", arts, public, d)  # fmt: skip
+        after = _count(ledger, make_key(project, "returned_after", months=h),
+                       inc.events - int(r["n"]), pop, "returned after", [], public, d)  # fmt: skip
+        ledger.relate(total, [by, after], f"{project}: returns by and after {h} months")
+        at = _count(ledger, make_key(project, "cif_at_risk", months=h), r["at_risk"], pop,
+                    "still followed", arts, public, d)  # fmt: skip
+        gone = _count(ledger, make_key(project, "cif_not_followed", months=h),
+                      inc.N - int(r["at_risk"]), pop, "not followed", [], public, d)  # fmt: skip
+        ledger.relate(big, [at, gone], f"{project}: followed or not at {h} months")
+        if prev is not None:
+            between = _count(ledger, make_key(project, "returned_between", months=h),
+                             int(r["n"]) - ledger.cells[prev].value, pop, "returned between",
+                             [], public, d)  # fmt: skip
+            ledger.relate(by, [prev, between], f"{project}: returns up to {h} months")
+        ledger.derive(make_key(project, "cif", months=h), [by, at, big], artefact=arts,
+                      what="cumulative incidence at a horizon")  # fmt: skip
+        prev = by
+
+
 def support_point_cells(
     ledger: Ledger, frames: Mapping[str, pd.DataFrame], tables, public: dict
 ) -> None:
@@ -327,9 +384,13 @@ def build(
     figures: pd.DataFrame | None = None,
     cutoff=None,
     follow_up_options: Mapping | None = None,
+    return_plan=None,
+    ends: Mapping | None = None,
 ) -> Ledger:
     """The whole ledger: projects given as (id, kind); figures = data/published/figures.csv;
-    cutoff one date or {project id: date}; follow_up_options as the analysis plan's."""
+    cutoff one date or {project id: date}; follow_up_options as the analysis plan's;
+    return_plan the plan's return estimand (analysis.plan), ends {project id: end date}, for
+    the cumulative incidence at the plan's horizons."""
     ledger = Ledger()
     public = _published(ledger, figures)
     frames = {}
@@ -338,6 +399,10 @@ def build(
         if pid.upper() not in enrolled:  # nothing to evaluate, nothing published
             continue
         frames[pid] = conversion_cells(ledger, tables, pid, kind, public)
+        if return_plan is not None:
+            cut = cutoff.get(pid) if isinstance(cutoff, Mapping) else cutoff
+            end = (ends or {}).get(pid)
+            cif_cells(ledger, frames[pid], pid, kind, return_plan, end, cut, public)
         if kind == "counselling" and pid.upper() == step_keys.CHAIN_SOURCE:
             chain_cells(ledger, tables, public)
         if kind == "return":

@@ -32,11 +32,16 @@ def decide(
     cutoff: Any,
     threshold: int,
     follow_up_options: Mapping | None = None,
+    return_plan: Any = None,
+    ends: Mapping | None = None,
 ) -> tuple[Ledger, joint.Decision]:
-    """Build the ledger of every published cell and decide suppression for all of it at once."""
+    """Build the ledger of every published cell and decide suppression for all of it at once
+    (return_plan and ends: see publish.ledger_build.build)."""
     from evaluation.publish import ledger_build
 
-    ledger = ledger_build.build(tables, projects, figures, cutoff, follow_up_options)
+    ledger = ledger_build.build(
+        tables, projects, figures, cutoff, follow_up_options, return_plan, ends
+    )
     decision = joint.check(ledger, joint.Rules(threshold=threshold))
     # headline shares the check withholds: a safe lower bound on the numerator, if one exists
     for pid, kind in projects:

@@ -151,6 +151,17 @@ def publishable_steps(
     )
 
 
+def publishable_horizons(horizons: pd.DataFrame, project: str) -> pd.DataFrame:
+    """Cumulative incidence at the plan's horizons as the joint decision shows it (returns by
+    each horizon, numbers still followed, estimates); unchanged outside a pipeline run."""
+    view = _joint()
+    if view is None:
+        return horizons
+    from evaluation.publish.gate import horizons_shown
+
+    return horizons_shown(horizons.astype(object), view, project)
+
+
 def cohort_table(
     cohorts: pd.DataFrame, follow: pd.DataFrame, horizon: float, threshold: int = 5
 ) -> pd.DataFrame:
