@@ -46,3 +46,23 @@ def test_report_lists_every_artefact_and_metrics_agree(default_build):
         assert value[f"{p.upper()}/enrolled"] == str(m["N"])
     methods = (default_build / "report" / "index.html").read_text(encoding="utf-8")
     assert "disclosure/report.md" in methods
+
+
+def test_report_says_how_every_results_file_is_protected(default_build):
+    """The output-checking report names every results file and how it is protected; the files
+    the ledger covers are among those checked cell by cell."""
+    rep = json.loads((default_build / "disclosure" / "report.json").read_text())
+    status = {f["file"]: f["protection"] for f in rep["results_files"]}
+    results = (default_build / "results").resolve()
+    on_disk = {
+        f"results/{p.relative_to(results)}"
+        for p in results.rglob("*")
+        if p.is_file() and p.parts[len(results.parts)] != "disclosure" and p.name != "metrics.json"
+    }
+    assert set(status) == on_disk
+    for f in ("moh1/durability_bounds.csv", "enh/conversion_chain.csv",
+              "enh/conversion_subgroups.csv", "moh1/conversion_cif_horizons.csv"):  # fmt: skip
+        assert status[f"results/{f}"].startswith("checked cell by cell"), f
+    assert status["results/summary/projects.csv"].startswith("no counts of people")
+    md = (default_build / "disclosure" / "report.md").read_text()
+    assert "`results/moh1/durability_km_by_country.csv` | protected table by table" in md

@@ -196,7 +196,7 @@ def check_disclosure(
     return out
 
 
-def publish_checked_results(cfg: Config, results: Path, build: Path, checked: Path) -> None:
+def publish_checked_results(cfg: Config, results: Path, build: Path, checked: Path) -> dict:
     """Every results file through the joint decision (publish.gate); the unchecked copies go to
     build/internal/results/, which nothing published reads and no export takes."""
     import json
@@ -209,6 +209,7 @@ def publish_checked_results(cfg: Config, results: Path, build: Path, checked: Pa
     shutil.rmtree(internal, ignore_errors=True)
     record = gate.publish_results(results, internal, view.load(str(checked)), groups)
     (build / "internal" / "gate.json").write_text(json.dumps(record, indent=1) + "\n", "utf-8")
+    return record
 
 
 def run(cfg: Config, opts: RunOptions) -> dict:
@@ -320,9 +321,12 @@ def _run_validated(
 
     from evaluation.publish.results import merge_metrics
 
-    publish_checked_results(cfg, run_dir / "results", build, checked)
+    record = publish_checked_results(cfg, run_dir / "results", build, checked)
     shutil.copytree(checked / "results", run_dir / "results" / "disclosure", dirs_exist_ok=True)
     shutil.copytree(checked / "report", run_dir / "disclosure", dirs_exist_ok=True)
+    from evaluation.publish.publication import add_files
+
+    add_files(run_dir / "disclosure", record["files"])
     metrics = merge_metrics(run_dir / "results")
     write_json_atomic(run_dir / "results" / "metrics.json", metrics)
 

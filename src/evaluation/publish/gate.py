@@ -402,6 +402,24 @@ def publish_metrics(metrics: dict[str, Any], view: View) -> tuple[dict[str, Any]
 # --------------------------------------------------------------------------- the run
 
 
+LEDGER = "checked cell by cell against the joint decision"
+NO_PEOPLE = "no counts of people (published figures, settings, provenance, record counts)"
+TABLE_BY_TABLE = "protected table by table (its numbers are not ledger cells yet)"
+NO_PEOPLE_FILES = {"projects", "provenance", "organisation", "validation_summary",
+                   "reconciliation", "run_record", "dtv_departures", "headline_rates"}  # fmt: skip
+
+
+def file_status(rel: Path) -> str:
+    """How a results file (path under results/) is protected, for the output-checking report."""
+    if rel.suffix == ".json" and rel.name.startswith("metrics."):
+        return LEDGER + " (entries on withheld cells left out; others by their n and N)"
+    if rel.stem in TABLES:
+        return LEDGER
+    if rel.stem in NO_PEOPLE_FILES or rel.parts[0] == "published":
+        return NO_PEOPLE
+    return TABLE_BY_TABLE
+
+
 def publish_results(results: Path, internal: Path, view: View, projects: dict[str, str]) -> dict:
     """Apply the decision to every file under results/ (in place); full copies to internal/.
 
@@ -411,10 +429,12 @@ def publish_results(results: Path, internal: Path, view: View, projects: dict[st
     import shutil
 
     record: dict[str, Any] = {"tables": {}, "metrics_dropped": [], "unmapped": UNMAPPED}
+    record["files"] = {}
     for path in sorted(results.rglob("*")):
         rel = path.relative_to(results)
         if not path.is_file() or rel.parts[0] == "disclosure":
             continue
+        record["files"][str(rel)] = file_status(rel)
         group = rel.parts[0] if len(rel.parts) > 1 else ""
         dest = internal / rel
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -192,3 +192,16 @@ def write(
         json.dumps(rep, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8"
     )
     (disclosure_dir / "report.md").write_text(report_markdown(rep), encoding="utf-8")
+
+
+def add_files(disclosure_dir: Path, files: Mapping[str, str]) -> None:
+    """Add how each results file of the run is protected (publish.gate.file_status) to the
+    output-checking report, so that it lists every artefact, also those outside the ledger."""
+    path = disclosure_dir / "report.json"
+    rep = json.loads(path.read_text(encoding="utf-8"))
+    rep["results_files"] = [{"file": f"results/{k}", "protection": v} for k, v in files.items()]
+    path.write_text(json.dumps(rep, indent=1, sort_keys=True, default=str) + "\n", "utf-8")
+    lines = ["", "## Results files", "", "| file | protection |", "|:--|:--|"]
+    lines += [f"| `results/{k}` | {v} |" for k, v in sorted(files.items())]
+    md = disclosure_dir / "report.md"
+    md.write_text(md.read_text(encoding="utf-8") + "\n".join(lines) + "\n", encoding="utf-8")
