@@ -271,3 +271,24 @@ def test_report_tables_show_the_one_decision(default_build):
     table decides its own suppression."""
     assert len(report_table_cells(default_build)) > 300  # the tables were found and read
     assert table_conflicts(default_build) == []
+
+
+def test_key_findings_state_the_safe_bound_not_a_bare_withheld(default_build):
+    """The executive summary's headline for MOH1 durability at 12 months (worst case: stayed
+    of all due) is withheld by the joint check; its row states the lower bound the check found
+    safe, over the due count the checked cells print, not a bare 'withheld'."""
+    from textutil import html_tables
+
+    decision = json.loads(
+        next((default_build / "internal" / "disclosure").glob("*/decision.json")).read_text()
+    )
+    bound = int(decision["bounds"]["MOH1/stayed|window=m12"])
+    cells = pd.read_csv(default_build / "results" / "disclosure" / "checked_cells.csv", dtype=str)
+    due = int(cells.loc[cells["key"] == "MOH1/due|window=m12", "value"].iloc[0])
+    summary = next(
+        rows for heading, rows in html_tables(default_build / "report" / "index.html")
+        if heading.startswith("Executive summary")
+    )  # fmt: skip
+    row = next(r for r in summary if r[1].startswith("MOH1: still in the country"))
+    assert row[2] == f"at least {100 * bound // due} % (exact figure withheld)"
+    assert row[3] == f"at least {bound} of {due}"

@@ -100,6 +100,12 @@ def step_on_grid(times: pd.Series, values: pd.DataFrame, grid=GRID) -> pd.DataFr
     return pd.DataFrame(out)
 
 
+def km_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    """A Kaplan–Meier table (time, survival, ci_low, ci_high) as the decision shows it: on the
+    monthly grid, up to the first withheld step, with the numbers at risk the decision shows."""
+    return _km(df, view, project)
+
+
 def _km(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
     """Survival on the monthly grid up to the first withheld step; at risk where shown."""
     cols = [c for c in ("survival", "ci_low", "ci_high") if c in df]

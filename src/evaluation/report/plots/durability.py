@@ -54,14 +54,17 @@ def _step(ax: Axes, km: pd.DataFrame, end: float, i: int, label: str, band: bool
 
 def survival_figure(
     curves: dict[str, pd.DataFrame],
-    at_risk: dict[str, Sequence[int]],
+    at_risk: dict[str, Sequence[int | str]],
     at_times: Sequence[float] = (0, 3, 6, 9, 12),
     bands: bool = True,
     end: float | None = None,
     xlabel: str = "Months since return",
+    stops: dict[str, float] | None = None,
 ) -> Figure:
     """Kaplan–Meier curves of still being in the country of return, with pointwise 95 % bands
-    and the numbers at risk printed under the time axis (one row per curve)."""
+    and the numbers at risk printed under the time axis (one row per curve). A number at risk
+    given as text (a withheld 'x') is printed as it is; `stops` ends a curve early (at the
+    last step the disclosure decision shows) instead of carrying it on to `end`."""
     import matplotlib.pyplot as plt
 
     end = float(end if end is not None else max(at_times))
@@ -75,7 +78,8 @@ def survival_figure(
             layout="constrained",
         )
         for i, (label, km) in enumerate(curves.items()):
-            _step(ax, km[km["time"] <= end], end, i, label, bands and i < 3)
+            stop = min(end, (stops or {}).get(label, end))
+            _step(ax, km[km["time"] <= stop], stop, i, label, bands and i < 3)
         ax.set_ylim(0, 102)
         ax.set_xlim(0, end)
         ax.set_ylabel("Still in country of return (%)")
@@ -98,7 +102,8 @@ def survival_figure(
         for row, (label, counts) in enumerate(at_risk.items()):
             y = len(at_risk) - 1 - row
             for x, n in zip(at_times, counts, strict=True):
-                tab.text(x, y, count_label(int(n)), ha="center", va="center", fontsize=8)
+                text = n if isinstance(n, str) else count_label(int(n))
+                tab.text(x, y, text, ha="center", va="center", fontsize=8)
             if len(at_risk) > 1:
                 tab.text(
                     -0.02,
@@ -117,6 +122,23 @@ def analysis_survival_figure(a: DurabilityAnalysis) -> Figure | None:
     known to have left (a flat line at its start says nothing a sentence cannot)."""
     if int(a.km["n_events"].sum()) == 0:
         return None
+    from evaluation.publish.view import current
+
+    view = current()
+    if view is not None:  # the joint decision: the monthly grid up to the first withheld step
+        from evaluation.publish.gate import MARK, km_shown
+
+        g = km_shown(a.km, view, a.project)
+        ok = g[g["survival"].astype(str) != MARK]
+        curve = pd.DataFrame({c: ok[c].astype(float) for c in ("survival", "ci_low", "ci_high")})
+        curve.insert(0, "time", ok["months"].astype(float))
+        by_month = dict(zip(g["months"].astype(float), g["at_risk"], strict=True))
+        at = [by_month.get(float(t), MARK) for t in a.at_risk_times]
+        at = [x if str(x) == MARK else int(x) for x in at]
+        end = float(a.at_risk_times[-1])
+        stop = float(ok["months"].max()) if len(ok) < len(g) else end
+        return survival_figure({a.project: curve}, {a.project: at}, a.at_risk_times, end=end,
+                               stops={a.project: stop})  # fmt: skip
     return survival_figure({a.project: a.km}, {a.project: a.at_risk}, a.at_risk_times, end=_end(a))
 
 
