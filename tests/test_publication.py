@@ -57,8 +57,9 @@ def test_report_says_how_every_results_file_is_protected(default_build):
     on_disk = {
         f"results/{p.relative_to(results)}"
         for p in results.rglob("*")
-        if p.is_file() and p.parts[len(results.parts)] != "disclosure" and p.name != "metrics.json"
-    }
+        if p.suffix in (".csv", ".json") and p.parts[len(results.parts)] != "disclosure"
+        and p.name != "metrics.json"
+    }  # fmt: skip
     assert set(status) == on_disk
     for f in ("moh1/durability_bounds.csv", "enh/conversion_chain.csv",
               "enh/conversion_subgroups.csv", "moh1/conversion_cif_horizons.csv"):  # fmt: skip

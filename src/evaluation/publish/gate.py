@@ -136,9 +136,16 @@ def _at_risk(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
 
 
 def _cif_curve(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
-    """Cumulative incidence on the monthly grid only (no event times to the day)."""
-    days = df["time"]
-    return step_on_grid(days, df[[c for c in ("estimate", "ci_low", "ci_high") if c in df]])
+    """Cumulative incidence on the monthly grid (no event times to the day), shown only at the
+    plan's horizons the decision shows (a monthly step times N would give back a month's
+    returns, which are no ledger cells)."""
+    cols = [c for c in ("estimate", "ci_low", "ci_high") if c in df]
+    out = step_on_grid(df["time"], df[cols]).astype({c: object for c in cols})
+    for i, r in out.iterrows():
+        m = int(r["months"])
+        if m > 0 and not view.shown(key(project, "cif", months=m)):
+            _mask(out, i, cols)
+    return out
 
 
 def steps_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:

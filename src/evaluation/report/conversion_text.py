@@ -26,9 +26,17 @@ def summary_sentence(
     )
     if incidence is not None:
         from evaluation.analysis.survival import median_text
+        from evaluation.publish.view import current, key
+
+        view = current()
+
+        def at(h: float) -> str:
+            if view is not None and not view.shown(key(project, "cif", months=f"{h:g}")):
+                return "a share withheld by the disclosure check"
+            return incidence.at(h).describe()
 
         parts = [
-            f"{incidence.at(h).describe()} "
+            f"{at(h)} "
             + (
                 f"had returned within {h:g} months of enrolment"
                 if i == 0
@@ -67,12 +75,27 @@ def exits_sentence(estimand: ReturnEstimand, kind: str = "return") -> str:
 
 
 def referral_sentence(project: str, rates: Mapping[str, Rate]) -> str:
-    """Sentence on referral rates (any, MOH, other) of a counselling project."""
+    """Sentence on referral rates (any, MOH, other) of a counselling project; in a pipeline
+    run a rate the joint decision withholds is named as withheld."""
+    from evaluation.publish.view import current, key
+
+    view = current()
+    what = {"any": "referred", "moh": "referred_moh", "other": "referred_other"}
+
+    def rate(name: str) -> str:
+        n, big = key(project, what[name]), key(project, "enrolled")
+        if view is not None and not view.rate_shown(n, big):
+            return "withheld by the disclosure check"
+        return rates[name].describe()
+
+    count = rates["any"].n
+    if view is not None and not view.shown(key(project, "referred")):
+        count = "a withheld number"
     return (
-        f"Of the {rates['any'].N} clients enrolled in {project}, {rates['any'].n} were referred "
-        f"to at least one return organisation: {rates['any'].describe()}. "
-        f"Referred to MOH: {rates['moh'].describe()}; to other return organisations: "
-        f"{rates['other'].describe()}. A client referred to both counts once in the total."
+        f"Of the {rates['any'].N} clients enrolled in {project}, {count} were referred "
+        f"to at least one return organisation: {rate('any')}. "
+        f"Referred to MOH: {rate('moh')}; to other return organisations: "
+        f"{rate('other')}. A client referred to both counts once in the total."
     )
 
 
