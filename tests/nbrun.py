@@ -74,11 +74,18 @@ def run_notebook(name: str, params: dict, workdir: Path) -> dict:
 
 def run_all(cfg, prepared_dir: Path, workdir: Path) -> dict[str, dict]:
     """Every notebook the pipeline would run for cfg, on one prepared folder; their namespaces."""
-    common = {"data_dir": str(prepared_dir), "config_file": str(cfg.path), "synthetic": True}
+    stores = workdir / "store"  # one results store per notebook run, as the pipeline lays out
+    common = {
+        "data_dir": str(prepared_dir),
+        "config_file": str(cfg.path),
+        "synthetic": True,
+        "stores_dir": str(stores),
+    }
     done: dict[str, dict] = {}
     for p in cfg.projects:
         for nb in p.notebooks:
             params = {**common, "project": p.id, "results_dir": str(workdir / p.key)}
+            params["store_dir"] = str(stores / f"{nb}-{p.key}")
             done[f"{nb}-{p.key}"] = run_notebook(nb, params, workdir / "cwd")
     returning = [p.id for p in cfg.projects if p.kind == "return"]
     if len(returning) >= 2:
@@ -86,7 +93,13 @@ def run_all(cfg, prepared_dir: Path, workdir: Path) -> dict[str, dict]:
         res = str(workdir / "comparison")
         done["comparison"] = run_notebook(
             "comparison",
-            {**common, "projects": ",".join(returning), "pairs": pairs, "results_dir": res},
+            {
+                **common,
+                "projects": ",".join(returning),
+                "pairs": pairs,
+                "results_dir": res,
+                "store_dir": str(stores / "comparison"),
+            },
             workdir / "cwd",
         )
         done["durability_comparison"] = run_notebook(

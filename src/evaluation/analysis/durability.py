@@ -200,7 +200,7 @@ def metrics(a: DurabilityAnalysis) -> dict[str, Any]:
     }
 
 
-def reached_rate(a: DurabilityAnalysis, window: str) -> Rate | None:
+def reached_rate(a: DurabilityAnalysis | DurabilitySummary, window: str) -> Rate | None:
     row = a.completeness.set_index("window").loc[window]
     return wilson(int(row["reached"]), int(row["due"])) if row["due"] else None
 
@@ -210,16 +210,45 @@ def at_risk_table(a: DurabilityAnalysis) -> pd.DataFrame:
     return pd.DataFrame({"months": list(a.at_risk_times), "at_risk": a.at_risk})
 
 
-def comparison_frame(analyses: Sequence[DurabilityAnalysis]) -> pd.DataFrame:
+@dataclass(frozen=True)
+class DurabilitySummary:
+    """What the cross-project notebooks read of one project's durability analysis (stored by
+    the durability notebook in the run's results store, so that nothing is computed twice)."""
+
+    project: str
+    returnees: int
+    completeness: pd.DataFrame
+    distribution: pd.DataFrame
+    bounds: dict[str, Bounds]
+    composite_12m: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return self.project.lower()
+
+
+def summarise(a: DurabilityAnalysis) -> DurabilitySummary:
+    """The parts of an analysis that comparisons and the summary use, without case rows."""
+    return DurabilitySummary(
+        project=a.project,
+        returnees=len(a.returnees),
+        completeness=a.completeness,
+        distribution=a.distribution,
+        bounds=dict(a.bounds),
+        composite_12m=composite_metric(a, "m12"),
+    )
+
+
+def comparison_frame(summaries: Sequence[DurabilitySummary]) -> pd.DataFrame:
     """One tidy row per project: returnees, reached at 12 months, durability three ways, score."""
     rows = []
-    for a in analyses:
+    for a in summaries:
         b = a.bounds["m12"]
-        m = composite_metric(a, "m12")
+        m = a.composite_12m
         reached = reached_rate(a, "m12")
         row: dict[str, Any] = {
             "project": a.project,
-            "returnees": len(a.returnees),
+            "returnees": a.returnees,
             "reached_12m": reached.n if reached else 0,
             "due_12m": reached.N if reached else 0,
         }
@@ -244,7 +273,7 @@ def comparison_frame(analyses: Sequence[DurabilityAnalysis]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def comparison_metrics(analyses: Sequence[DurabilityAnalysis]) -> dict[str, Any]:
+def comparison_metrics(analyses: Sequence[DurabilitySummary]) -> dict[str, Any]:
     """Newcombe difference of complete-case durability at 12 months, each project vs the first."""
     from evaluation.analysis.rates import newcombe
 

@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,11 @@ from evaluation.errors import ExecutionError
 from evaluation.publish.view import ENV as VIEW_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+STORE = "store"  # a notebook's results store, beside results/ in its run folder
 PUBLISHED = ("notebooks", "results", "report", "disclosure")
-# Notebooks that read analysis_plan.yaml: a change to the plan reruns these and no others.
+# Notebooks that read analysis_plan.yaml: a change to the plan reruns these and no others
+# (durability_comparison reads the plan's results through the durability notebooks' store; the
+# plan stays in its key so that a plan change reruns it even when no durability result moved).
 PLAN_READERS = frozenset(
     {"comparison", "conversion", "durability_comparison", "summary", "durability"}
 )
@@ -42,6 +45,8 @@ class Job:
     inputs: dict[str, str]  # what the run depends on -> content hash
     label_suffix: str | None = None
     key: str = ""
+    # jobs whose results store this one reads (its key waits for their results' content)
+    reads: tuple[str, ...] = ()
 
 
 @dataclass
@@ -91,6 +96,7 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
                         "results_dir": "results",
                         "config_file": str(cfg.path.resolve()),
                         "synthetic": cfg.synthetic,
+                        "store_dir": STORE,
                     },
                     {"data": data_dir.name},
                     label_suffix=p.key,
@@ -103,19 +109,40 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
         declared = [(b.id, p.id) for b, p in cfg.comparisons()]
         pairs = declared or [(compared[0].id, p.id) for p in compared[1:]]
         pairs_param = ",".join(f"{b}:{p}" for b, p in pairs)
-        for nb in ("comparison", "durability_comparison"):
-            params = {
-                "projects": ids,
-                "data_dir": str(data_dir),
-                "results_dir": "results",
-                "config_file": str(cfg.path.resolve()),
-                "synthetic": cfg.synthetic,
-            }
-            if nb == "comparison":
-                params["pairs"] = pairs_param
-            jobs.append(
-                Job(nb, nbdir / f"{nb}.ipynb", "comparison", params, {"data": data_dir.name})
+        params = {
+            "projects": ids,
+            "data_dir": str(data_dir),
+            "results_dir": "results",
+            "config_file": str(cfg.path.resolve()),
+            "synthetic": cfg.synthetic,
+            "pairs": pairs_param,
+            "store_dir": STORE,
+        }
+        jobs.append(
+            Job(
+                "comparison",
+                nbdir / "comparison.ipynb",
+                "comparison",
+                params,
+                {"data": data_dir.name},
             )
+        )
+        # reads each project's durability results from the store, not the case data
+        jobs.append(
+            Job(
+                "durability_comparison",
+                nbdir / "durability_comparison.ipynb",
+                "comparison",
+                {
+                    "projects": ids,
+                    "results_dir": "results",
+                    "config_file": str(cfg.path.resolve()),
+                    "synthetic": cfg.synthetic,
+                },
+                {},
+                reads=tuple(f"durability-{p.key}" for p in compared),
+            )
+        )
     if compared and "__all__" in prepared:
         data_dir = prepared["__all__"]
         params = {
@@ -150,13 +177,22 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
                     "projects": ",".join(p.id for p in cfg.projects),
                 },
                 {"data": data_dir.name, "published": published_hash},
+                # headlines from each project's notebooks, contrasts from the comparison
+                reads=(
+                    *(f"{nb}-{p.key}" for p in cfg.projects for nb in p.notebooks),
+                    *(["comparison"] if len(compared) >= 2 else []),
+                ),
             )
         )
     plan_hash = hashing.file_sha256(plan_path(cfg.path))
     for j in jobs:
         if j.notebook.stem in PLAN_READERS:
             j.inputs["analysis_plan"] = plan_hash
-    return [j for j in jobs if j.notebook.exists()]
+    jobs = [j for j in jobs if j.notebook.exists()]
+    names = {j.name for j in jobs}
+    for j in jobs:
+        j.reads = tuple(r for r in j.reads if r in names)
+    return jobs
 
 
 # Configuration settings no notebook reads or whose content enters a key by another way (the
@@ -194,7 +230,7 @@ def job_key(job: Job, environment: str, config_hash: str) -> str:
     path: a build folder that is moved or copied, or a configuration run from another folder,
     keeps its cache and its run key.
     """
-    named = {"data_dir", "disclosure_dir", "config_file", "published_file"}
+    named = {"data_dir", "disclosure_dir", "config_file", "published_file", "stores_dir"}
     params = {k: Path(v).name if k in named else v for k, v in job.params.items()}
     return hashing.combine(
         hashing.file_sha256(job.notebook),
@@ -409,47 +445,134 @@ def _expected_cost(job: Job) -> int:
     return _COST_ORDER.index(base) if base in _COST_ORDER else len(_COST_ORDER)
 
 
+def resolve_stores(job: Job, jobs: dict[str, Job], cache: Path, stores: Path) -> bool:
+    """Give a job that reads other jobs' results stores their content: a folder under
+    stores/ named by the hash of what is in it, as the notebook's `stores_dir`, and that hash
+    among its inputs (so a changed per-project result reruns it). False while a job it reads
+    has not run yet (its key or its cache folder missing)."""
+    found: dict[str, Path] = {}
+    for name in job.reads:
+        up = jobs[name]
+        if not up.key or not (cache / up.key).is_dir():
+            return False
+        found[name] = cache / up.key / STORE
+    digest = hashing.combine(
+        {n: hashing.tree_sha256(d) if d.is_dir() else "" for n, d in sorted(found.items())}
+    )[:16]
+    target = stores / digest
+    if not target.is_dir():
+        tmp = stores / f"{digest}.tmp-{os.getpid()}-{time.time_ns()}"
+        for name, folder in found.items():
+            if folder.is_dir():
+                shutil.copytree(folder, tmp / name)
+            else:
+                (tmp / name).mkdir(parents=True)
+        try:
+            tmp.rename(target)
+        except OSError:  # another run made the same folder first
+            shutil.rmtree(tmp, ignore_errors=True)
+    job.params["stores_dir"] = str(target)
+    job.inputs["stores"] = digest
+    return True
+
+
+def resolve_keys(jobs: list[Job], cache: Path, stores: Path, keyer) -> bool:
+    """Set the key of every job whose inputs are known (for one that reads results stores:
+    once the jobs it reads are in the cache); True when every key is known."""
+    by_name = {j.name: j for j in jobs}
+    changed = True
+    while changed:
+        changed = False
+        for j in jobs:
+            if not j.key and (not j.reads or resolve_stores(j, by_name, cache, stores)):
+                j.key = keyer(j)
+                changed = True
+    return all(j.key for j in jobs)
+
+
 def run_jobs(
-    jobs: list[Job], cache: Path, failed_dir: Path, workers: int, progress: Progress
+    jobs: list[Job],
+    cache: Path,
+    failed_dir: Path,
+    workers: int,
+    progress: Progress,
+    keyer=None,
+    stores: Path | None = None,
 ) -> dict[str, dict]:
-    """Execute the jobs not already cached, `workers` at a time; return per-job records."""
+    """Execute the jobs not already cached, `workers` at a time; return per-job records.
+
+    A job that reads other jobs' results stores starts once they have run (its key is set
+    then, by keyer, from their results); the others start at once, the longest first.
+    """
+    by_name = {j.name: j for j in jobs}
     records: dict[str, dict] = {}
-    todo = []
-    for job in jobs:
-        if (cache / job.key).is_dir():
-            records[job.name] = {"key": job.key, "cache": "hit", "seconds": 0.0}
-        else:
-            todo.append(job)
-    todo.sort(key=_expected_cost)
-    hits = len(jobs) - len(todo)
+    pending = list(jobs)
+
+    def ready() -> list[Job]:
+        """Jobs that can start now (key known, not cached); cached ones are recorded as hits."""
+        out: list[Job] = []
+        moved = True
+        while moved:  # a cached job can make one that reads its store ready
+            moved = False
+            for job in list(pending):
+                if not job.key:
+                    if keyer is None or stores is None:
+                        continue
+                    if not resolve_stores(job, by_name, cache, stores):
+                        continue
+                    job.key = keyer(job)
+                pending.remove(job)
+                moved = True
+                if (cache / job.key).is_dir():
+                    records[job.name] = {"key": job.key, "cache": "hit", "seconds": 0.0}
+                else:
+                    out.append(job)
+        return sorted(out, key=_expected_cost)
+
+    todo = ready()
+    hits = len(records)
     progress.say(
-        f"notebooks: {len(jobs)} runs, {hits} cached, {len(todo)} to execute ({workers} at a time)"
+        f"notebooks: {len(jobs)} runs, {hits} cached, {len(jobs) - hits} to execute "
+        f"({workers} at a time)"
     )
-    if not todo:
+    if not todo and not pending:
         return records
     errors: list[ExecutionError] = []
     import multiprocessing as mp
 
+    total, done = len(jobs) - hits, 0
     # Processes, not threads: kernels started from threads of one process interfere.
     ctx = mp.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))), mp_context=ctx) as pool:
-        futures = {
-            pool.submit(execute_in_worker, job, cache, failed_dir, progress.quiet): job
-            for job in todo
+    size = max(1, min(workers, total))
+    with ProcessPoolExecutor(max_workers=size, mp_context=ctx) as pool:
+        running = {
+            pool.submit(execute_in_worker, j, cache, failed_dir, progress.quiet): j for j in todo
         }
-        done = 0
-        for fut in as_completed(futures):
-            job = futures[fut]
-            done += 1
-            try:
-                _, seconds = fut.result()
-                records[job.name] = {"key": job.key, "cache": "miss", "seconds": round(seconds, 2)}
-                progress.say(f"  [{done}/{len(todo)}] {job.name} executed")
-            except ExecutionError as exc:
-                errors.append(exc)
-                progress.say(f"  [{done}/{len(todo)}] {job.name} FAILED")
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                job = running.pop(fut)
+                done += 1
+                try:
+                    _, seconds = fut.result()
+                    records[job.name] = {
+                        "key": job.key,
+                        "cache": "miss",
+                        "seconds": round(seconds, 2),
+                    }
+                    progress.say(f"  [{done}/{total}] {job.name} executed")
+                except ExecutionError as exc:
+                    errors.append(exc)
+                    progress.say(f"  [{done}/{total}] {job.name} FAILED")
+            for job in ready():
+                running[pool.submit(execute_in_worker, job, cache, failed_dir, progress.quiet)] = (
+                    job
+                )
     if errors:
         raise errors[0]
+    if pending:
+        names = ", ".join(j.name for j in pending)
+        raise ExecutionError(f"notebooks {names} could not start: a notebook they read is missing")
     return records
 
 

@@ -13,16 +13,19 @@ from evaluation import hashing
 from evaluation.config import Config
 from evaluation.pipeline.jobs import (
     REPO_ROOT,
+    Job,
     Progress,
     config_digest,
     job_key,
     plan,
     prune_runs,
     publish,
+    resolve_keys,
     run_jobs,
     write_json_atomic,
 )
 
+STORE_ROOT = "store"  # build/store/<content hash>/<job>/: results stores a notebook reads
 SYNTHETIC_BANNER = "SYNTHETIC CASE DATA: case-level results in this report describe no real person"
 PACKAGES = (
     "pandas",
@@ -274,39 +277,51 @@ def _run_validated(
         # the renderer and its version are part of the key: a report rendered by pandoc is not
         # up to date for a run that has Quarto (or another Quarto version)
         renderer = render.choose_renderer(opts.force_pandoc)
-    for job in jobs:
-        job.key = job_key(job, notebook_environment, config_digest(cfg, job))
+    cache = build / "cache"
+    stores = build / STORE_ROOT
+
+    def keyer(job: Job) -> str:
+        return job_key(job, notebook_environment, config_digest(cfg, job))
+
+    # keys of jobs that read other notebooks' results are known once those are cached
+    all_known = resolve_keys(jobs, cache, stores, keyer)
     reports_hash = hashing.combine(
         hashing.tree_sha256(REPO_ROOT / "reports", "**/*.qmd"),
         hashing.file_sha256(REPO_ROOT / "_quarto.yml"),
     )
-    run_key = hashing.combine(
-        [j.key for j in jobs],
-        reports_hash,
-        environment,
-        config_hash,
-        plan_record["sha256"],
-        renderer.key if renderer else "not rendered",
-        opts.force_pandoc,  # --pandoc asks for a fresh fallback render, as it always did
-    )[:16]
-    run_dir = build / ".runs" / run_key
+
+    def make_run_key() -> str:
+        return hashing.combine(
+            [j.key for j in jobs],
+            reports_hash,
+            environment,
+            config_hash,
+            plan_record["sha256"],
+            renderer.key if renderer else "not rendered",
+            opts.force_pandoc,  # --pandoc asks for a fresh fallback render, as it always did
+        )[:16]
+
     manifest_path = build / "manifest.json"
     names = (
         ("notebooks", "results", "report", "disclosure")
         if opts.render
         else ("notebooks", "results", "disclosure")
     )
-    if (run_dir / ".complete").exists() and all(
-        (build / n).is_symlink() and (build / n).resolve() == (run_dir / n).resolve() for n in names
-    ):
-        progress.say("nothing changed since the last run: outputs are up to date")
-        return _load_json(manifest_path)
+    if all_known:
+        run_dir = build / ".runs" / make_run_key()
+        if (run_dir / ".complete").exists() and all(
+            (build / n).is_symlink() and (build / n).resolve() == (run_dir / n).resolve()
+            for n in names
+        ):
+            progress.say("nothing changed since the last run: outputs are up to date")
+            return _load_json(manifest_path)
 
     t1 = time.perf_counter()
-    cache = build / "cache"
     workers = opts.jobs or os.cpu_count() or 1
-    records = run_jobs(jobs, cache, build / "failed", workers, progress)
+    records = run_jobs(jobs, cache, build / "failed", workers, progress, keyer, stores)
     timings["execute"] = round(time.perf_counter() - t1, 3)
+    run_key = make_run_key()
+    run_dir = build / ".runs" / run_key
 
     # assemble the run folder from the cache
     if run_dir.exists():
@@ -426,7 +441,7 @@ def portable(value: object, build: Path, base: Path) -> object:
 
 
 # notebook parameters naming folders inside the build (the rest name inputs, if paths at all)
-BUILD_PARAMETERS = frozenset({"data_dir", "disclosure_dir"})
+BUILD_PARAMETERS = frozenset({"data_dir", "disclosure_dir", "stores_dir"})
 
 
 def absolute_parameters(params: dict, build: Path, base: Path) -> dict:

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 import pandas as pd
 
 from evaluation.analysis.durability import (
-    DurabilityAnalysis,
+    DurabilitySummary,
     comparison_frame,
 )
 from evaluation.report.durability_tables import _legend, _protected, _view, share_text
 
 
-def comparison_table(analyses: Sequence[DurabilityAnalysis], threshold: int = 5) -> str:
+def comparison_table(analyses: Sequence[DurabilitySummary], threshold: int = 5) -> str:
     """Projects side by side at 12 months (reached, durability three ways), cells suppressed."""
     f = comparison_frame(analyses)
     v = _view()
@@ -104,7 +104,7 @@ def _joint_comparison_table(f: pd.DataFrame, v) -> str:
     return md + (f"\n\n{_legend(v.threshold)}" if (out == MARK).to_numpy().any() else "")
 
 
-def describe_comparison(analyses: Sequence[DurabilityAnalysis], threshold: int = 5) -> str:
+def describe_comparison(analyses: Sequence[DurabilitySummary], threshold: int = 5) -> str:
     """Sentence giving complete-case durability at 12 months of every project, and the
     difference of each project from the first (Newcombe) where neither rate is withheld.
 

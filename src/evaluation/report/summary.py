@@ -1,9 +1,10 @@
 """Cross-project report parts: headline and conclusion sentences and the comparisons behind them.
 
-The summary notebook runs beside the per-project notebooks (not after them), so it recomputes
-its headline numbers from the case data with the same library functions they use. Data and
-methods are in data_quality, the organisation and AMIF in organisation, the appendices in
-appendices.
+The summary notebook runs after the per-project notebooks and the comparison and reads their
+results from the run's results store (headline_from_results, declared_differences);
+headline, comparisons and primary_contrasts compute the same numbers from the case data, as a
+second method for the tests. Data and methods are in data_quality, the organisation and AMIF
+in organisation, the appendices in appendices.
 """
 
 from __future__ import annotations
@@ -69,6 +70,38 @@ def headline(
     )
     b = attrition.durability_bounds(follow, "m12")
     return Headline(project, kind, ret, None, b.complete, b.worst, b.best)
+
+
+def headline_from_results(
+    project: str, kind: str, conversion: Mapping[str, object], durability=None
+) -> Headline:
+    """A project's headline from what its notebooks stored: the conversion notebook's rates
+    ({nothing, return_rate, referral_rate}) and the durability notebook's DurabilitySummary
+    (None for a project without one)."""
+    nothing = conversion.get("nothing")
+    if nothing is not None:
+        return Headline(project, kind, None, nothing=str(nothing))
+    ret = conversion["return_rate"]
+    if kind == "counselling":
+        return Headline(project, kind, ret, referral_rate=conversion.get("referral_rate"))
+    if durability is None:
+        return Headline(project, kind, ret)
+    b = durability.bounds["m12"]
+    return Headline(project, kind, ret, None, b.complete, b.worst, b.best)
+
+
+def declared_differences(
+    comparisons: Sequence, pairs: Sequence[tuple[str, str]], enrolled: set[str]
+) -> list[tuple[str, str, Difference]]:
+    """(baseline, other, Newcombe difference) of the comparison notebook's person-level
+    comparisons (analysis.comparison.Comparison) for the declared pairs whose projects both
+    have enrolments and share no person (as comparisons computes them)."""
+    wanted = {(b, o) for b, o in pairs if b in enrolled and o in enrolled}
+    return [
+        (c.baseline, c.other, c.difference)
+        for c in comparisons
+        if (c.baseline, c.other) in wanted and c.independent
+    ]
 
 
 def headline_metrics(heads: Sequence[Headline]) -> dict[str, object]:

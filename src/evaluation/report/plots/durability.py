@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from evaluation.analysis.attrition import Bounds
-    from evaluation.analysis.durability import DurabilityAnalysis
+    from evaluation.analysis.durability import DurabilityAnalysis, DurabilitySummary
 
 SCORE_LABELS = {
     "rss_economic": "Economic",
@@ -195,7 +195,7 @@ def bounds_figure(a: DurabilityAnalysis, window: str = "m12") -> Figure:
     return fig
 
 
-def comparison_bounds_figure(analyses: Sequence[DurabilityAnalysis], window: str = "m12") -> Figure:
+def comparison_bounds_figure(analyses: Sequence[DurabilitySummary], window: str = "m12") -> Figure:
     """Three-way durability bars, one panel per project, on a common axis."""
     import matplotlib.pyplot as plt
 
@@ -264,7 +264,7 @@ def score_distribution_figure(scored: pd.DataFrame, cutoffs: Sequence[float] = (
     return fig
 
 
-def comparison_score_figure(analyses: Sequence[DurabilityAnalysis]) -> Figure:
+def comparison_score_figure(analyses: Sequence[DurabilitySummary]) -> Figure:
     """Mean composite score by window per project with 95 % intervals (t-based)."""
     import matplotlib.pyplot as plt
 
