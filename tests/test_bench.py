@@ -173,3 +173,30 @@ def test_growth_compares_the_marginal_cost_per_client_of_each_decade():
     assert checks["linear_growth"]["met"] is None  # a lower bound proves nothing either way
     quadratic = bench_report.growth([(10, 1.0, True), (100, 100.0, True), (1000, 10_000.0, True)])
     assert bench_report.target_checks({"growth": quadratic})["linear_growth"]["met"] is False
+
+
+def test_measure_splits_the_peak_memory_by_stage(tmp_path):
+    # by construction: 20 MB held in the first stage, 200 MB in the second
+    code = (
+        "import time\n"
+        "from evaluation.pipeline.bench_measure import mark_stage\n"
+        "mark_stage('small'); a = bytearray(20 * 2**20); time.sleep(0.8); del a\n"
+        "mark_stage('big'); b = bytearray(200 * 2**20); time.sleep(0.8)\n"
+    )
+    m = bench_measure.measure(
+        [sys.executable, "-c", code], {}, timeout=60, interval=0.05, stage_file=tmp_path / "s"
+    )
+    assert m.returncode == 0
+    assert set(m.stage_peak_mb) == {"small", "big"}
+    assert m.stage_peak_mb["big"] >= 200
+    assert m.stage_peak_mb["big"] - m.stage_peak_mb["small"] >= 150
+    assert m.peak_tree_mb == pytest.approx(max(m.stage_peak_mb.values()), abs=0.1)
+
+
+def test_the_stage_table_gives_each_stage_peak_per_size():
+    size = _size(10_000, 20.0, 900.0)
+    size["run"]["stage_peak_mb"] = {"validate_prepare": 310.0, "notebooks": 900.0}
+    rows = [r for r in bench_report.stage_memory_table([size]) if r.startswith("| 10,000")]
+    # columns: validate + prepare, disclosure check, notebooks, publish results, render
+    assert [c.strip() for c in rows[0].split("|")[2:-1]] == ["310.0", "–", "900.0", "–", "–"]
+    assert bench_report.stage_memory_table([_size(10_000, 20.0, 900.0)]) == []

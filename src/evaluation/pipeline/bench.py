@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         build = out / "work" / "default"
         shutil.rmtree(build, ignore_errors=True)
         cmd = [*tool_command("evaluation"), "run", "--build", str(build), "--quiet"]
-        cold = measure(cmd, env, args.timeout)
+        cold = measure(cmd, env, args.timeout, stage_file=out / "work" / "default.stage")
         say(f"default data, cold run: {cold.seconds:.1f} s (exit {cold.returncode})")
         if cold.returncode:
             raise SystemExit(f"the cold run failed:\n{cold.stderr_tail}")

@@ -194,7 +194,7 @@ def run_size(n: int, out: Path, env: dict[str, str], timeout: float, render: boo
         str(build),
         "--quiet",
     ]
-    first = measure([*cmd, "--no-render"], env, timeout)
+    first = measure([*cmd, "--no-render"], env, timeout, stage_file=out / "work" / f"n{n}.stage")
     man = read_manifest(build) if first.returncode == 0 else {}
     noop = measure([*cmd, "--no-render"], env, timeout) if first.returncode == 0 else None
     rendered = measure(cmd, env, timeout) if render and first.returncode == 0 else None

@@ -1,5 +1,9 @@
 """Measure one command for the bench: wall and CPU time, and the peak memory of its whole
-process tree (sampled), in its own process group, stopped after a timeout."""
+process tree (sampled), overall and per stage of the run, in its own process group, stopped
+after a timeout.
+
+Stages: `evaluation run` names the stage it enters (mark_stage) in the file that
+EVALUATION_STAGE_FILE names, when set; the sampler reads it with every sample."""
 
 from __future__ import annotations
 
@@ -8,11 +12,31 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+STAGE_ENV = "EVALUATION_STAGE_FILE"
+
+
+def mark_stage(name: str) -> None:
+    """Say which stage the run is in, for a bench measuring it (nothing when none listens)."""
+    path = os.environ.get(STAGE_ENV)
+    if path:
+        tmp = f"{path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(name)
+        os.replace(tmp, path)
+
+
+def _stage(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
 
 
 @dataclass
@@ -26,6 +50,8 @@ class Measured:
     returncode: int
     timed_out: bool = False
     stderr_tail: str = ""
+    # peak tree memory while the run was in each stage (mark_stage); {} when none was marked
+    stage_peak_mb: dict[str, float] = field(default_factory=dict)
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -91,8 +117,13 @@ def measure(
     timeout: float,
     cwd: Path = REPO_ROOT,
     interval: float = 0.2,
+    stage_file: Path | None = None,
 ) -> Measured:
-    """Run cmd to completion (or timeout), sampling the memory of its process tree."""
+    """Run cmd to completion (or timeout), sampling the memory of its process tree; with
+    stage_file, also the peak of each stage the command marks there (mark_stage)."""
+    if stage_file is not None:
+        stage_file.unlink(missing_ok=True)
+        env = {**env, STAGE_ENV: str(stage_file)}
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -114,12 +145,16 @@ def measure(
     waiter = threading.Thread(target=wait, daemon=True)
     waiter.start()
     peak, timed_out, ticks = 0.0, False, {}
+    stages: dict[str, float] = {}
     while waiter.is_alive():
         if not timed_out and time.perf_counter() - start > timeout:
             timed_out = True
             os.killpg(proc.pid, signal.SIGKILL)
         mb, now = tree_sample(proc.pid)
         peak = max(peak, mb)
+        stage = _stage(stage_file)
+        if stage:
+            stages[stage] = max(stages.get(stage, 0.0), round(mb, 1))
         for pid, t in now.items():
             ticks[pid] = max(ticks.get(pid, 0), t)
         waiter.join(interval)
@@ -137,4 +172,5 @@ def measure(
         returncode=proc.returncode,
         timed_out=timed_out,
         stderr_tail="\n".join(tail) if proc.returncode else "",
+        stage_peak_mb=stages,
     )

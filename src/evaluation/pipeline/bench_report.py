@@ -121,6 +121,35 @@ def _render_cell(render: dict | None) -> str:
     return _fmt(render["seconds"])
 
 
+STAGES = (
+    ("validate_prepare", "validate + prepare"),
+    ("disclosure_check", "disclosure check"),
+    ("notebooks", "notebooks"),
+    ("publish", "publish results"),
+    ("render", "render"),
+)
+
+
+def stage_memory_table(sizes: list[dict]) -> list[str]:
+    """Peak memory of the process tree in each stage of the cold run, per size (Markdown
+    lines; none when no run marked its stages)."""
+    marked = [s for s in sizes if s["run"].get("stage_peak_mb")]
+    if not marked:
+        return []
+    lines = [
+        "",
+        "Peak memory of the process tree (MB) by stage of the cold run:",
+        "",
+        "| clients | " + " | ".join(label for _, label in STAGES) + " |",
+        "|---:|" + "---:|" * len(STAGES),
+    ]
+    for s in marked:
+        peaks = s["run"]["stage_peak_mb"]
+        cells = " | ".join(_fmt(peaks.get(key)) if key in peaks else "–" for key, _ in STAGES)
+        lines.append(f"| {s['clients']:,} | {cells} |")
+    return lines
+
+
 def markdown(result: dict) -> str:
     """The benchmark as Markdown: sizes, references and ratios, targets."""
     lines = [
@@ -147,6 +176,7 @@ def markdown(result: dict) -> str:
             f"| {_fmt(run['max_process_mb'])} | {_noop_cell(s['noop'], s['noop_was_noop'])} "
             f"| {_fmt(st.get('disclosure_check'))} |"
         )
+    lines += stage_memory_table(result["sizes"])
     g = result.get("growth", {})
     lines.append("")
     for m in g.get("marginal", []):
@@ -198,6 +228,14 @@ def markdown(result: dict) -> str:
             f"| `evaluation --help` (median of 5) | {_fmt(result.get('help_seconds'))} | | |",
             "",
         ]
+        peaks = d["cold"].get("stage_peak_mb") or {}
+        if peaks:
+            lines += [
+                "Cold run, peak memory of the process tree by stage (MB): "
+                + "; ".join(f"{label} {_fmt(peaks.get(k))}" for k, label in STAGES if k in peaks)
+                + ".",
+                "",
+            ]
     lines += [
         "## Targets (reported, not asserted)",
         "",

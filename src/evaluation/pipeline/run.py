@@ -11,6 +11,7 @@ from pathlib import Path
 
 from evaluation import hashing
 from evaluation.config import Config
+from evaluation.pipeline.bench_measure import mark_stage
 from evaluation.pipeline.jobs import (
     REPO_ROOT,
     Job,
@@ -257,6 +258,7 @@ def _run_validated(
     t0: float,
 ) -> dict:
     """Everything from validation on; run() removes what it created if this fails."""
+    mark_stage("validate_prepare")
     prepared, inputs = validate_inputs(cfg, build, progress)
     timings["validate_prepare"] = round(time.perf_counter() - t0, 3)
 
@@ -264,6 +266,7 @@ def _run_validated(
     config_hash = hashing.file_sha256(cfg.path)
     plan_record = analysis_plan_record(cfg)
     t_check = time.perf_counter()
+    mark_stage("disclosure_check")
     checked = check_disclosure(cfg, prepared, build, inputs, environment, config_hash, progress)
     timings["disclosure_check"] = round(time.perf_counter() - t_check, 3)
     jobs = plan(cfg, prepared, inputs[str(cfg.published)])
@@ -317,12 +320,14 @@ def _run_validated(
             return _load_json(manifest_path)
 
     t1 = time.perf_counter()
+    mark_stage("notebooks")
     workers = opts.jobs or os.cpu_count() or 1
     records = run_jobs(jobs, cache, build / "failed", workers, progress, keyer, stores)
     timings["execute"] = round(time.perf_counter() - t1, 3)
     run_key = make_run_key()
     run_dir = build / ".runs" / run_key
 
+    mark_stage("publish")
     # assemble the run folder from the cache
     if run_dir.exists():
         shutil.rmtree(run_dir)
@@ -349,6 +354,7 @@ def _run_validated(
     stage = build / f".stage-{os.getpid()}"
     rendered_by, rendered_version = "none", ""
     if renderer is not None:
+        mark_stage("render")
         try:
             stage_report(cfg, run_dir, stage)
             res = render.render(
