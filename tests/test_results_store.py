@@ -78,7 +78,12 @@ def test_the_plan_declares_what_each_cross_project_notebook_reads(tmp_path):
         "conversion-enh", "conversion-moh1", "durability-moh1", "conversion-moh2",
         "durability-moh2", "comparison",
     }  # fmt: skip
-    assert all(not r for n, r in reads.items() if n not in {"durability_comparison", "summary"})
+    assert set(reads["comparison"]) == {
+        "conversion-moh1", "durability-moh1", "conversion-moh2", "durability-moh2",
+    }  # fmt: skip
+    assert reads["efficiency"] == ("conversion-moh1", "conversion-moh2")
+    readers = {"durability_comparison", "summary", "comparison", "efficiency"}
+    assert all(not r for n, r in reads.items() if n not in readers)
 
 
 def _key(job: jobs.Job) -> str:
@@ -93,22 +98,27 @@ def _resolved(tmp_path: Path, moh2_value: float | None) -> dict[str, str]:
     for j in plan:
         if not j.reads:
             j.key = _key(j)
-    for j in plan:
+    for j in plan:  # the per-project notebooks have run, but for MOH2's durability maybe
         if not j.reads and not (j.name == "durability-moh2" and moh2_value is None):
             value = moh2_value if j.name == "durability-moh2" else 0.5
             store.save(cache / j.key / jobs.STORE, "x", {"estimate": value})
+    jobs.resolve_keys(plan, cache, tmp_path / "stores", _key)
+    for j in plan:  # and so have the cross-project ones that could start
+        if j.key and j.reads:
+            store.save(cache / j.key / jobs.STORE, "x", {"estimate": 0.5})
     jobs.resolve_keys(plan, cache, tmp_path / "stores", _key)
     return {j.name: j.key for j in plan}
 
 
 def test_readers_wait_for_and_are_keyed_by_the_results_they_read(tmp_path):
     waiting = _resolved(tmp_path / "a", None)
-    assert waiting["durability_comparison"] == "" and waiting["summary"] == ""
-    assert waiting["comparison"] != ""  # reads the case data only
+    assert waiting["durability_comparison"] == waiting["comparison"] == waiting["summary"] == ""
+    assert waiting["efficiency"] != ""  # reads the conversion notebooks only
     same, again = _resolved(tmp_path / "b", 0.25), _resolved(tmp_path / "c", 0.25)
     assert same == again  # same results, same keys, in whatever folder
     moved = _resolved(tmp_path / "d", 0.75)
-    assert {n for n in same if same[n] != moved[n]} == {"durability_comparison", "summary"}
+    changed = {n for n in same if same[n] != moved[n]}
+    assert changed == {"durability_comparison", "comparison", "summary"}
 
 
 def test_a_reader_sees_the_stores_it_reads(tmp_path):
@@ -154,3 +164,18 @@ def test_the_summary_reads_what_it_used_to_recompute(default_build):
         tables, pairs, plan.return_.carry_over
     )
     assert repr(compared["contrasts"]) == repr(sm.primary_contrasts(tables, cfg, plan))
+
+
+def test_a_notebook_loads_only_the_tables_and_columns_it_names(tmp_path):
+    from evaluation.data import prepared
+
+    enrolments = pd.DataFrame({"client_id": ["a", "b"], "project": ["MOH1", "MOH2"]})
+    clients = pd.DataFrame({"client_id": ["a", "b"], "sex": ["female", "male"]})
+    prepared.write({"enrolments": enrolments, "clients": clients}, tmp_path)
+    got = prepared.load(tmp_path, ["enrolments", "sessions"])  # sessions: optional, absent
+    assert list(got) == ["enrolments"]
+    pd.testing.assert_frame_equal(got["enrolments"], enrolments)
+    narrow = prepared.load(tmp_path, columns={"clients": ["sex"]})
+    assert list(narrow) == ["clients", "enrolments"] and list(narrow["clients"]) == ["sex"]
+    with pytest.raises(FileNotFoundError, match="no prepared tables"):
+        prepared.load(tmp_path, ["monitoring"])

@@ -227,14 +227,19 @@ class DurabilitySummary:
         return self.project.lower()
 
 
-def summarise(a: DurabilityAnalysis) -> DurabilitySummary:
-    """The parts of an analysis that comparisons and the summary use, without case rows."""
+def summarise(a: DurabilityAnalysis, windows: Sequence[str] = ()) -> DurabilitySummary:
+    """The parts of an analysis that comparisons and the summary use, without case rows
+    (windows: bounds wanted beyond the analysis's own, e.g. the plan's primary window)."""
+    bounds = dict(a.bounds)
+    for w in windows:
+        if w not in bounds:
+            bounds[w] = durability_bounds(a.follow, w)
     return DurabilitySummary(
         project=a.project,
         returnees=len(a.returnees),
         completeness=a.completeness,
         distribution=a.distribution,
-        bounds=dict(a.bounds),
+        bounds=bounds,
         composite_12m=composite_metric(a, "m12"),
     )
 

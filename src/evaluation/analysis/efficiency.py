@@ -113,8 +113,11 @@ def efficiency(
     )
 
 
-def project_efficiency(tables: dict[str, pd.DataFrame], project: str, cutoff=None) -> Efficiency:
-    """Efficiency of one return project from the prepared tables (stayers: the 12-month contact)."""
+def project_efficiency(
+    tables: dict[str, pd.DataFrame], project: str, cutoff=None, frame: pd.DataFrame | None = None
+) -> Efficiency:
+    """Efficiency of one return project from the prepared tables (stayers: the 12-month contact;
+    frame: the project's client frame as the conversion notebook built it, else built here)."""
     if conversion.nothing_to_evaluate(tables, project):  # no enrolments: ratios of nobody
         frame = pd.DataFrame(
             {
@@ -123,7 +126,7 @@ def project_efficiency(tables: dict[str, pd.DataFrame], project: str, cutoff=Non
                 "departure_date": pd.Series(dtype="datetime64[ns]"),
             }
         )
-    else:
+    elif frame is None:
         frame = conversion.client_frame(tables, project, kind="return")
     fol = monitoring_windows.follow_up(
         tables["monitoring"], monitoring_windows.returnees(tables, project), cutoff=cutoff

@@ -125,6 +125,10 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
                 "comparison",
                 params,
                 {"data": data_dir.name},
+                # client frames from the conversion notebooks, durability bounds from theirs
+                reads=tuple(
+                    f"{nb}-{p.key}" for p in compared for nb in ("conversion", "durability")
+                ),
             )
         )
         # reads each project's durability results from the store, not the case data
@@ -159,6 +163,7 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
                 "efficiency",
                 params,
                 {"data": data_dir.name},
+                reads=tuple(f"conversion-{p.key}" for p in compared),  # their client frames
             )
         )
     if "__all__" in prepared:
@@ -445,6 +450,13 @@ def _expected_cost(job: Job) -> int:
     return _COST_ORDER.index(base) if base in _COST_ORDER else len(_COST_ORDER)
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system
+        shutil.copy2(src, dst)
+
+
 def resolve_stores(job: Job, jobs: dict[str, Job], cache: Path, stores: Path) -> bool:
     """Give a job that reads other jobs' results stores their content: a folder under
     stores/ named by the hash of what is in it, as the notebook's `stores_dir`, and that hash
@@ -463,8 +475,8 @@ def resolve_stores(job: Job, jobs: dict[str, Job], cache: Path, stores: Path) ->
     if not target.is_dir():
         tmp = stores / f"{digest}.tmp-{os.getpid()}-{time.time_ns()}"
         for name, folder in found.items():
-            if folder.is_dir():
-                shutil.copytree(folder, tmp / name)
+            if folder.is_dir():  # hard links: a client frame is not copied at every run
+                shutil.copytree(folder, tmp / name, copy_function=_link_or_copy)
             else:
                 (tmp / name).mkdir(parents=True)
         try:
