@@ -19,7 +19,7 @@ from evaluation.analysis.attrition import Bounds  # noqa: E402
 from evaluation.analysis.contrasts import Arm, CifDifference  # noqa: E402
 from evaluation.analysis.durability import DurabilitySummary  # noqa: E402
 from evaluation.analysis.rates import Rate, wilson  # noqa: E402
-from evaluation.pipeline import jobs  # noqa: E402
+from evaluation.pipeline import jobs, schedule  # noqa: E402
 from evaluation.publish import store  # noqa: E402
 
 
@@ -102,11 +102,11 @@ def _resolved(tmp_path: Path, moh2_value: float | None) -> dict[str, str]:
         if not j.reads and not (j.name == "durability-moh2" and moh2_value is None):
             value = moh2_value if j.name == "durability-moh2" else 0.5
             store.save(cache / j.key / jobs.STORE, "x", {"estimate": value})
-    jobs.resolve_keys(plan, cache, tmp_path / "stores", _key)
+    schedule.resolve_keys(plan, cache, tmp_path / "stores", _key)
     for j in plan:  # and so have the cross-project ones that could start
         if j.key and j.reads:
             store.save(cache / j.key / jobs.STORE, "x", {"estimate": 0.5})
-    jobs.resolve_keys(plan, cache, tmp_path / "stores", _key)
+    schedule.resolve_keys(plan, cache, tmp_path / "stores", _key)
     return {j.name: j.key for j in plan}
 
 
@@ -128,7 +128,7 @@ def test_a_reader_sees_the_stores_it_reads(tmp_path):
         plan[name].key = name + "-key"
         store.save(cache / plan[name].key / jobs.STORE, "durability", {"project": name})
     reader = plan["durability_comparison"]
-    assert jobs.resolve_stores(reader, plan, cache, tmp_path / "stores")
+    assert schedule.resolve_stores(reader, plan, cache, tmp_path / "stores")
     got = store.load(store.upstream(reader.params["stores_dir"], "durability-moh2"), "durability")
     assert got == {"project": "durability-moh2"}
 

@@ -21,10 +21,9 @@ from evaluation.pipeline.jobs import (
     plan,
     prune_runs,
     publish,
-    resolve_keys,
-    run_jobs,
     write_json_atomic,
 )
+from evaluation.pipeline.schedule import resolve_keys, run_jobs
 
 STORE_ROOT = "store"  # build/store/<content hash>/<job>/: results stores a notebook reads
 SYNTHETIC_BANNER = "SYNTHETIC CASE DATA: case-level results in this report describe no real person"
