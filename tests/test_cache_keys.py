@@ -118,3 +118,53 @@ def test_the_default_build_manifest_names_no_absolute_folder_of_its_own(default_
     params = [nb["parameters"] for nb in manifest["notebooks"] if "data_dir" in nb["parameters"]]
     assert params and all((default_build / p["data_dir"]).is_dir() for p in params)
     assert "data/published/figures.csv" in manifest["inputs"]
+
+
+def _prepared_copy(folder: Path, tables: dict) -> Path:
+    from evaluation.data import prepared
+
+    prepared.write(tables, folder)
+    return folder
+
+
+def test_adding_a_project_keeps_the_other_projects_notebooks_cached(tmp_path):
+    """Issue 16: the prepared folder's name follows every project's periods and cut-offs; a key
+    follows the tables' content. Adding MOH3 (its own export) re-prepares the shared export
+    under new periods into a new folder with the same tables: by hand, ENH's, MOH1's and
+    MOH2's own notebooks and the published figures keep their keys."""
+    import pandas as pd
+    from test_newcomer import MOH3_BLOCK
+
+    tables = {"enrolments": pd.DataFrame({"client_id": ["a", "b"], "project": ["MOH1", "ENH"]})}
+    shared_old = _prepared_copy(tmp_path / "data" / "1111aaaa", tables)
+    shared_new = _prepared_copy(tmp_path / "data" / "2222bbbb", tables)  # same tables
+    moh3 = _prepared_copy(tmp_path / "data" / "3333cccc", {"enrolments": tables["enrolments"][:1]})
+
+    def keyed(cfg, prepared) -> dict[str, str]:
+        jobs = plan(cfg, prepared, "published-hash")
+        return {j.name: job_key(j, "environment", config_digest(cfg, j)) for j in jobs}
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    before_cfg = config.load(config_copy(tmp_path / "a"))
+    before = keyed(
+        before_cfg, {p.id: shared_old for p in before_cfg.projects} | {"__all__": shared_old}
+    )
+    after_cfg = config.load(config_copy(tmp_path / "b", extra_project=MOH3_BLOCK))
+    after = keyed(
+        after_cfg,
+        {p.id: shared_new for p in after_cfg.projects} | {"MOH3": moh3, "__all__": moh3},
+    )
+    kept = {n for n in before if before[n] == after.get(n)}
+    assert kept == {
+        "published", "conversion-enh", "conversion-moh1", "durability-moh1",
+        "conversion-moh2", "durability-moh2",
+    }  # fmt: skip
+    # different tables under the same folder name are another key
+    _prepared_copy(tmp_path / "data" / "4444dddd", {"enrolments": tables["enrolments"][1:]})
+    other = keyed(
+        before_cfg,
+        {p.id: tmp_path / "data" / "4444dddd" for p in before_cfg.projects}
+        | {"__all__": shared_old},
+    )
+    assert other["conversion-moh1"] != before["conversion-moh1"]

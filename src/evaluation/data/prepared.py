@@ -19,6 +19,28 @@ def write(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
     return paths
 
 
+CONTENT = ".content"  # the sha256 of the prepared tables, written once beside them
+
+
+def content_digest(data_dir: str | Path) -> str:
+    """The sha256 of the prepared tables themselves (names and bytes), not of the folder's name:
+    the same tables prepared under other periods or cut-offs (another project added) keep it.
+    Recorded in the folder on first use; a folder without tables is known by its name."""
+    from evaluation import hashing
+
+    data_dir = Path(data_dir)
+    record = data_dir / CONTENT
+    if record.is_file():
+        return record.read_text(encoding="utf-8").strip()
+    if not any(data_dir.glob("*.parquet")):
+        return data_dir.name
+    digest = hashing.tree_sha256(data_dir, "*.parquet")
+    tmp = record.with_name(f"{CONTENT}.tmp")
+    tmp.write_text(digest + "\n", encoding="utf-8")
+    tmp.replace(record)
+    return digest
+
+
 def load(
     data_dir: str | Path,
     names: Iterable[str] | None = None,

@@ -19,6 +19,7 @@ from typing import Any
 from evaluation import hashing
 from evaluation.analysis.plan import plan_path
 from evaluation.config import Config
+from evaluation.data.prepared import content_digest
 from evaluation.errors import ExecutionError
 from evaluation.publish.view import ENV as VIEW_ENV
 
@@ -97,7 +98,7 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
                         "synthetic": cfg.synthetic,
                         "store_dir": STORE,
                     },
-                    {"data": data_dir.name},
+                    {"data": content_digest(data_dir)},
                     label_suffix=p.key,
                 )
             )
@@ -123,7 +124,7 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
                 nbdir / "comparison.ipynb",
                 "comparison",
                 params,
-                {"data": data_dir.name},
+                {"data": content_digest(data_dir)},
                 # client frames from the conversion notebooks, durability bounds from theirs
                 reads=tuple(
                     f"{nb}-{p.key}" for p in compared for nb in ("conversion", "durability")
@@ -161,7 +162,7 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
                 nbdir / "efficiency.ipynb",
                 "efficiency",
                 params,
-                {"data": data_dir.name},
+                {"data": content_digest(data_dir)},
                 reads=tuple(f"conversion-{p.key}" for p in compared),  # their client frames
             )
         )
@@ -180,7 +181,7 @@ def plan(cfg: Config, prepared: dict[str, Path], published_hash: str) -> list[Jo
                     "synthetic": cfg.synthetic,
                     "projects": ",".join(p.id for p in cfg.projects),
                 },
-                {"data": data_dir.name, "published": published_hash},
+                {"data": content_digest(data_dir), "published": published_hash},
                 # headlines from each project's notebooks, contrasts from the comparison
                 reads=(
                     *(f"{nb}-{p.key}" for p in cfg.projects for nb in p.notebooks),
@@ -234,8 +235,13 @@ def job_key(job: Job, environment: str, config_hash: str) -> str:
     path: a build folder that is moved or copied, or a configuration run from another folder,
     keeps its cache and its run key.
     """
-    named = {"data_dir", "disclosure_dir", "config_file", "published_file", "stores_dir"}
-    params = {k: Path(v).name if k in named else v for k, v in job.params.items()}
+    named = {"disclosure_dir", "config_file", "published_file", "stores_dir"}
+    # the prepared data enter by content (job.inputs["data"]), not by the folder's name, which
+    # also follows every project's periods and cut-offs: adding a project keeps the others'
+    # notebooks cached when their tables are unchanged
+    params = {
+        k: Path(v).name if k in named else v for k, v in job.params.items() if k != "data_dir"
+    }
     return hashing.combine(
         hashing.file_sha256(job.notebook),
         params,

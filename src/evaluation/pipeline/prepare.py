@@ -164,6 +164,7 @@ def _validate_and_write(
     shutil.rmtree(tmp, ignore_errors=True)
     prepared.write(pseudonymise(tables, key), tmp)
     (tmp / "validation.md").write_text(report.to_markdown(), encoding="utf-8")
+    prepared.content_digest(tmp)  # hashed once here, read by every run's job plan
     (tmp / ".complete").write_text(dkey + "\n")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
@@ -191,6 +192,7 @@ def combine(dirs: list[Path], build: Path) -> Path:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     prepared.write(tables, tmp)
+    prepared.content_digest(tmp)
     (tmp / ".complete").write_text(key + "\n")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
