@@ -475,7 +475,8 @@ def _alive(pid: int) -> bool:
 
 def sweep_debris(build: Path) -> None:
     """Remove what killed runs left: half-executed notebooks and report stages of dead processes."""
-    for path in [*(build / "cache").glob("*.tmp-*"), *build.glob(".stage-*")]:
+    cached = [*(build / "cache").glob("*.tmp-*"), *(build / "store").glob("*.tmp-*")]
+    for path in [*cached, *build.glob(".stage-*")]:
         tail = path.name.rsplit(".tmp-", 1)[1] if ".tmp-" in path.name else path.name[7:]
         pid = tail.split("-")[0]
         if pid.isdigit() and not _alive(int(pid)):

@@ -30,6 +30,19 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
+def _store_digest(folder: Path) -> str:
+    """Content hash of a cached run's results store, hashed once and kept beside it (a cached
+    run never changes), so that a rerun with nothing changed does not read client frames."""
+    record = folder.parent / f"{STORE}.sha256"
+    if record.is_file():
+        return record.read_text(encoding="utf-8").strip()
+    digest = hashing.tree_sha256(folder) if folder.is_dir() else ""
+    tmp = folder.parent / f".{STORE}.sha256.tmp-{os.getpid()}"
+    tmp.write_text(digest + "\n", encoding="utf-8")
+    os.replace(tmp, record)
+    return digest
+
+
 def resolve_stores(job: Job, jobs: dict[str, Job], cache: Path, stores: Path) -> bool:
     """Give a job that reads other jobs' results stores their content: a folder under
     stores/ named by the hash of what is in it, as the notebook's `stores_dir`, and that hash
@@ -41,9 +54,7 @@ def resolve_stores(job: Job, jobs: dict[str, Job], cache: Path, stores: Path) ->
         if not up.key or not (cache / up.key).is_dir():
             return False
         found[name] = cache / up.key / STORE
-    digest = hashing.combine(
-        {n: hashing.tree_sha256(d) if d.is_dir() else "" for n, d in sorted(found.items())}
-    )[:16]
+    digest = hashing.combine({n: _store_digest(d) for n, d in sorted(found.items())})[:16]
     target = stores / digest
     if not target.is_dir():
         tmp = stores / f"{digest}.tmp-{os.getpid()}-{time.time_ns()}"
