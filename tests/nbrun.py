@@ -72,6 +72,32 @@ def run_notebook(name: str, params: dict, workdir: Path) -> dict:
     return ns
 
 
+def run_upstream(cfg, prepared_dir: Path, workdir: Path, reader: str) -> str:
+    """Run the notebooks whose results stores `reader` (a job name such as 'comparison' or
+    'summary') reads, and theirs in turn, as the pipeline plans them; the stores_dir to pass."""
+    from evaluation.pipeline.jobs import plan
+
+    prepared = {p.id: prepared_dir for p in cfg.projects} | {"__all__": prepared_dir}
+    jobs = {j.name: j for j in plan(cfg, prepared, "published")}
+    stores = workdir / "upstream" / "store"
+    done: set[str] = set()
+
+    def run(name: str) -> None:
+        job = jobs[name]
+        for up in job.reads:
+            if up not in done:
+                run(up)
+        params = {**job.params, "results_dir": str(workdir / "upstream" / job.group)}
+        params |= {"store_dir": str(stores / name), "stores_dir": str(stores)}
+        run_notebook(job.notebook.stem, params, workdir / "upstream" / "cwd")
+        done.add(name)
+
+    for up in jobs[reader].reads:
+        if up not in done:
+            run(up)
+    return str(stores)
+
+
 def run_all(cfg, prepared_dir: Path, workdir: Path) -> dict[str, dict]:
     """Every notebook the pipeline would run for cfg, on one prepared folder; their namespaces."""
     stores = workdir / "store"  # one results store per notebook run, as the pipeline lays out

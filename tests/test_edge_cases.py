@@ -84,6 +84,7 @@ def test_no_departures_at_all_run_the_comparison_notebook(tmp_path: Path) -> Non
         frames[name] = frames[name].iloc[0:0]
     cfg, prepared = _prepared(tmp_path, frames)
     params = _params(cfg, prepared, tmp_path, projects="MOH1,MOH2", pairs="MOH1:MOH2")
+    params["stores_dir"] = nbrun.run_upstream(cfg, prepared, tmp_path, "comparison")
     nbrun.run_notebook("comparison", params, tmp_path / "cwd")
     table = pd.read_csv(tmp_path / "results" / "comparison_return_rates.csv")
     # by hand: MOH1 has clients C001, C004, C005 and MOH2 has C003; nobody returned
@@ -106,6 +107,7 @@ def test_a_configured_project_without_records_says_nothing_to_evaluate(tmp_path:
     frames["departures"] = dep[~dep["enrolment_id"].isin(gone)]
     cfg, prepared = _prepared(tmp_path, frames)
     params = _params(cfg, prepared, tmp_path, published_file=str(cfg.published))
+    params["stores_dir"] = nbrun.run_upstream(cfg, prepared, tmp_path, "summary")
     ns = nbrun.run_notebook("summary", params, tmp_path / "cwd")
     assert "Nothing to evaluate: MOH2 has no enrolments" in ns["_stdout"]
     ns = nbrun.run_notebook(
