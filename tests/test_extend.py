@@ -322,7 +322,8 @@ def comparison_chapter(report: Path) -> str:
     """Plain text of the report's comparison chapter (from its heading to the next chapter)."""
     raw = report.read_text(encoding="utf-8")
     start = raw.index('id="sec-comparison"')
-    end = raw.find("<h1", start)
+    # the next chapter's heading, after this chapter's own (the id may sit on either)
+    end = raw.find("<h1", raw.index("</h1>", start))
     part = report.with_name("comparison-chapter.html")
     part.write_text(raw[start : end if end > 0 else None], encoding="utf-8")
     return html_text(part)
