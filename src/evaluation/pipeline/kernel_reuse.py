@@ -13,6 +13,7 @@ from a fresh kernel (tests/test_kernel_reuse.py compares them).
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,7 @@ class ReusedKernel:
             pass
 
 
+@functools.cache
 def register_engine() -> None:
     """A papermill engine that runs a notebook on a given kernel manager (`km=`) and leaves the
     kernel running afterwards; its client's channels are closed."""
