@@ -109,7 +109,26 @@ def _config(args: argparse.Namespace):
     return cfg
 
 
+def _run_options(args: argparse.Namespace) -> dict:
+    """What a run's outputs depend on from the command line (not --jobs or --quiet)."""
+    return {
+        "config": str(args.config.resolve()),
+        "build": str(args.build.resolve()),
+        "data": str(args.data.resolve()) if args.data else None,
+        "project": sorted(args.project or []),
+        "pandoc": bool(args.pandoc),
+        "render": not args.no_render,
+    }
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from evaluation.pipeline import noop_stamp
+
+    options = _run_options(args)
+    if noop_stamp.up_to_date(args.build, options):
+        if not args.quiet:
+            print(f"[   0.0s] {noop_stamp.MESSAGE}", file=sys.stderr)
+        return 0
     from dataclasses import replace
 
     from evaluation.pipeline.run import RunOptions, run
@@ -122,7 +141,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             cfg = replace(cfg, projects=own)
     elif args.data:
         cfg = replace(cfg, cases=args.data.resolve(), synthetic=False)
-    run(
+    data = [cfg.cases, cfg.published, *(p.data for p in cfg.projects if p.data)]
+    roots = noop_stamp.roots_of(cfg.path, data)
+    before = noop_stamp.fingerprint(options, roots)  # the inputs as this run reads them
+    manifest = run(
         cfg,
         RunOptions(
             build=args.build,
@@ -132,6 +154,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             render=not args.no_render,
         ),
     )
+    names = ["notebooks", "results", "disclosure"] + (["report"] if not args.no_render else [])
+    if manifest.get("run_key"):
+        noop_stamp.write(args.build.resolve(), options, roots, before, manifest["run_key"], names)
     return 0
 
 

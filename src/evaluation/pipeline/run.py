@@ -23,6 +23,7 @@ from evaluation.pipeline.jobs import (
     publish,
     write_json_atomic,
 )
+from evaluation.pipeline.noop_stamp import MESSAGE
 from evaluation.pipeline.schedule import resolve_keys, run_jobs
 
 STORE_ROOT = "store"  # build/store/<content hash>/<job>/: results stores a notebook reads
@@ -315,7 +316,7 @@ def _run_validated(
             (build / n).is_symlink() and (build / n).resolve() == (run_dir / n).resolve()
             for n in names
         ):
-            progress.say("nothing changed since the last run: outputs are up to date")
+            progress.say(MESSAGE)
             return _load_json(manifest_path)
 
     t1 = time.perf_counter()
