@@ -130,5 +130,10 @@ def term_label(variable: str, level: str = "", reference: str = "") -> str:
     name = labels.get(str(variable), str(variable))
     if not level:
         return name
-    text = f"{name}: {labels.get(str(level), str(level))}"
-    return f"{text} (vs {labels.get(str(reference), str(reference))})" if reference else text
+
+    def word(code: str) -> str:  # plain words stay lower-case inside a label: 'couple (vs single)'
+        label = labels.get(str(code), str(code))
+        return str(code) if label.lower() == str(code).lower() else label
+
+    text = f"{name}: {word(level)}"
+    return f"{text} (vs {word(reference)})" if reference else text
