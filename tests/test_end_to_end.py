@@ -71,6 +71,10 @@ def test_synthetic_banner_in_every_format(report_build):
     from evaluation.pipeline.run import SYNTHETIC_BANNER
 
     assert SYNTHETIC_BANNER in html_text(report_build / "report" / "index.html")
+    page = (report_build / "report" / "index.html").read_text(encoding="utf-8")
+    if json.loads((report_build / "manifest.json").read_text())["renderer"] == "pandoc":
+        # the fallback's first line on screen, above the title and the contents
+        assert page.index(SYNTHETIC_BANNER) < page.index("title-block-header")
     assert "Synthetic data" in docx_text(report_build / "report" / "evaluation.docx")
     # Word: the banner is the page header of the body's section, so on every page
     with zipfile.ZipFile(report_build / "report" / "evaluation.docx") as z:

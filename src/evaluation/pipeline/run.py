@@ -263,16 +263,20 @@ def _run_validated(
     timings["validate_prepare"] = round(time.perf_counter() - t0, 3)
 
     environment = _environment_hash()
+    # the check and the notebooks run only library code, never the orchestration or rendering:
+    # a change to those re-renders but does not re-decide or re-execute
+    notebook_environment = _environment_hash(notebook_code_only=True)
     config_hash = hashing.file_sha256(cfg.path)
     plan_record = analysis_plan_record(cfg)
     t_check = time.perf_counter()
     mark_stage("disclosure_check")
-    checked = check_disclosure(cfg, prepared, build, inputs, environment, config_hash, progress)
+    checked = check_disclosure(
+        cfg, prepared, build, inputs, notebook_environment, config_hash, progress
+    )
     timings["disclosure_check"] = round(time.perf_counter() - t_check, 3)
     jobs = plan(cfg, prepared, inputs[str(cfg.published)])
     for job in jobs:  # every kernel shows the one joint decision (publish.view)
         job.params["disclosure_dir"] = str(checked)
-    notebook_environment = _environment_hash(notebook_code_only=True)
     renderer = None
     if opts.render:
         from evaluation.report import render

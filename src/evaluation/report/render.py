@@ -16,6 +16,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from html import escape as html_escape
 from pathlib import Path
 
 from evaluation.errors import ExecutionError
@@ -369,7 +370,6 @@ def _render_document(
 
     def html(target: Path) -> None:
         (work / "style.css").write_text(CSS, encoding="utf-8")
-        html_body = f"::: {{.synthetic-banner}}\n{banner}\n:::\n\n{body}" if banner else body
         # sections as <section> elements, as Quarto's: a chapter's notice stays on screen in its own
         args = [
             "--standalone",
@@ -379,7 +379,11 @@ def _render_document(
             "--css",
             "style.css",
         ]
-        _pandoc(html_body, "html5", target, args + ["--metadata", "lang=en"] + common, work)
+        if banner:  # the first thing on the page, above the title and the contents
+            div = f'<div class="synthetic-banner">{html_escape(banner)}</div>\n'
+            (work / "banner.html").write_text(div, encoding="utf-8")
+            args += ["--include-before-body", "banner.html"]
+        _pandoc(body, "html5", target, args + ["--metadata", "lang=en"] + common, work)
 
     def docx(target: Path) -> None:
         # A4, and the banner in the page header of every page, as Quarto gets them
