@@ -190,6 +190,7 @@ def check_disclosure(
         plan.durability.follow_up_options,
         plan.return_,
         {p.id: p.end for p in cfg.projects},
+        plan.durability.landmark_months,
     )
     tmp = out.with_name(f"{key}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)

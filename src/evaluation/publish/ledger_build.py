@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from evaluation.publish import step_keys
+from evaluation.publish import ledger_durability, step_keys
 from evaluation.publish.ledger import AMOUNT, Ledger, make_key
 
 # published figure id -> (project, what) in ledger terms
@@ -271,6 +271,8 @@ def durability_cells(
     cutoff,
     public: dict,
     follow_up_options: Mapping | None = None,
+    landmark_months: float | None = None,
+    min_cell: int = 5,
 ) -> None:
     """Staying three ways at 6 and 12 months (shared numerators), completeness, and the
     Kaplan–Meier curve on a monthly grid with numbers at risk, events and censorings."""
@@ -343,6 +345,14 @@ def durability_cells(
         last_after = _count(ledger, make_key(project, "km_at_risk", month=after),
                             (inc["time"] >= after).sum(), pop, "at risk", (), public)  # fmt: skip
         ledger.relate(prev[0], [prev[1], last_after], f"{project}: at risk after the grid")
+    ledger_durability.score_cells(ledger, follow, project, public)
+    if landmark_months is None:
+        from evaluation.analysis.plan import load_plan
+
+        landmark_months = load_plan().durability.landmark_months
+    ledger_durability.km_group_cells(
+        ledger, tables, follow, ret, project, public, landmark_months, min_cell
+    )
 
 
 def amount_cells(
@@ -386,11 +396,14 @@ def build(
     follow_up_options: Mapping | None = None,
     return_plan=None,
     ends: Mapping | None = None,
+    landmark_months: float | None = None,
+    min_cell: int = 5,
 ) -> Ledger:
     """The whole ledger: projects given as (id, kind); figures = data/published/figures.csv;
     cutoff one date or {project id: date}; follow_up_options as the analysis plan's;
     return_plan the plan's return estimand (analysis.plan), ends {project id: end date}, for
-    the cumulative incidence at the plan's horizons."""
+    the cumulative incidence at the plan's horizons; landmark_months the plan's support-type
+    landmark (None: the repository's plan) and min_cell the smallest group with a curve."""
     ledger = Ledger()
     public = _published(ledger, figures)
     frames = {}
@@ -403,11 +416,14 @@ def build(
             cut = cutoff.get(pid) if isinstance(cutoff, Mapping) else cutoff
             end = (ends or {}).get(pid)
             cif_cells(ledger, frames[pid], pid, kind, return_plan, end, cut, public)
+            ledger_durability.exit_cells(ledger, frames[pid], pid, kind, return_plan, end, cut,
+                                         public)  # fmt: skip
         if kind == "counselling" and pid.upper() == step_keys.CHAIN_SOURCE:
             chain_cells(ledger, tables, public)
         if kind == "return":
             cut = cutoff.get(pid) if isinstance(cutoff, Mapping) else cutoff
-            durability_cells(ledger, tables, pid, cut, public, follow_up_options)
+            durability_cells(ledger, tables, pid, cut, public, follow_up_options,
+                             landmark_months, min_cell)  # fmt: skip
         amount_cells(ledger, tables, pid, public)
     returning = {p: frames[p] for p, k in projects if k == "return" and p in frames}
     if returning:

@@ -34,13 +34,22 @@ def decide(
     follow_up_options: Mapping | None = None,
     return_plan: Any = None,
     ends: Mapping | None = None,
+    landmark_months: float | None = None,
 ) -> tuple[Ledger, joint.Decision]:
     """Build the ledger of every published cell and decide suppression for all of it at once
     (return_plan and ends: see publish.ledger_build.build)."""
     from evaluation.publish import ledger_build
 
     ledger = ledger_build.build(
-        tables, projects, figures, cutoff, follow_up_options, return_plan, ends
+        tables,
+        projects,
+        figures,
+        cutoff,
+        follow_up_options,
+        return_plan,
+        ends,
+        landmark_months,
+        min_cell=threshold,
     )
     decision = joint.check(ledger, joint.Rules(threshold=threshold))
     # headline shares the check withholds: a safe lower bound on the numerator, if one exists
