@@ -23,16 +23,21 @@ GROUP_FILES = {"country": "durability_km_by_country", "main_support": "durabilit
 
 
 def _count(ledger: Ledger, key: str, value, pop: str, what: str, arts, public: dict, dims=None):
+    shown = key in public and public[key] == int(value)
     return ledger.count(key, int(value), population=pop, numerator=what, dims=dims,
-                        artefact=arts, public=key in public and public[key] == int(value))  # fmt: skip
+                        artefact=arts, public=shown)  # fmt: skip
 
 
 def score_cells(ledger: Ledger, follow: pd.DataFrame, project: str, public: dict, rss=None) -> None:
     """Returnees scored per window and score, at or above each cut-off, and the trajectory's
     counts (the same people as the composite's): statistics derived from them."""
     from evaluation.analysis.monitoring_windows import WINDOWS
-    from evaluation.analysis.rss_scores import SCORES, at_or_above, composite_scores
-    from evaluation.analysis.rss_scores import load_rss_config
+    from evaluation.analysis.rss_scores import (
+        SCORES,
+        at_or_above,
+        composite_scores,
+        load_rss_config,
+    )
 
     rss = rss or load_rss_config()
     scored = composite_scores(follow, rss)
@@ -220,8 +225,9 @@ def exit_cells(
     for cause, sub in times.groupby("cause", sort=True):
         status = int(sub["status"].iloc[0])
         where = arts if status == 2 else [*arts, "metrics.json"]  # competing: as a total
+        d = {"project": project, "cause": cause}
         k = _count(ledger, make_key(project, "exit", cause=str(cause)), len(sub), pop,
-                   f"ended by {cause}", where, public, {"project": project, "cause": cause})  # fmt: skip
+                   f"ended by {cause}", where, public, d)  # fmt: skip
         for same in ("returned", "cif_returned"):  # the project's returns: the same people
             r = make_key(project, same)
             if status == 1 and r in ledger.cells and ledger.cells[r].value == len(sub):
