@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.analysis.conversion import SUBGROUPS
-from evaluation.publish import step_keys
+from evaluation.publish import durability_view, step_keys
 from evaluation.publish.export import write_csv
 from evaluation.publish.view import View, key
 
@@ -34,11 +34,9 @@ APPROACH = {  # durability approach -> (numerator, denominator) in ledger terms
 }
 CHAIN_METRICS = {"chain_enrolled_moh": 1, "chain_returned": 2, "chain_returned_of_referred": 3}
 UNMAPPED = (
-    "conversion_exits, conversion_cox, conversion_logistic, "
+    "conversion_cox, conversion_logistic, "
     "comparison_return_rates, comparison_cif_contrasts, comparison_sensitivity, "
-    "comparison_cohort_follow_up, conversion_cohort_follow_up, efficiency, "
-    "durability_score_distribution, durability_share_above, durability_trajectory, "
-    "durability_km_by_*"
+    "comparison_cohort_follow_up, conversion_cohort_follow_up, efficiency"
 )
 
 
@@ -315,6 +313,7 @@ TABLES: dict[str, Callable[[pd.DataFrame, View, str], pd.DataFrame]] = {
     "support_points": _support_points,
     "conversion_cif_horizons": horizons_shown,
     "comparison_cif_horizons": horizons_shown,
+    **durability_view.TABLES,  # scores, shares, trajectory, curves by group, exits
 }
 
 
@@ -330,6 +329,9 @@ def _metric(name: str, v: Any, view: View) -> Any:
     """The entry as published, or None when it rests on a withheld (or unknown) cell."""
     if not isinstance(v, dict):
         return v
+    mine = durability_view.metric(name, v, view)
+    if mine is not durability_view.NOT_MINE:
+        return mine
     head, _, what = name.rpartition(".")
     p = head.split(".")[-1].upper()
     known_project = key(p, "enrolled") in view.values  # benchmarks are published figures

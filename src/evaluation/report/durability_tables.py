@@ -209,18 +209,31 @@ def bounds_table(a: DurabilityAnalysis, window: str = "m12") -> str:
 def shares_table(a: DurabilityAnalysis) -> str:
     """Per window, returnees scored and those at or above each cut-off, small cells suppressed."""
     s = a.shares[a.shares["N"] > 0]
+    v = _view()
+    if v is not None:  # the joint decision: each count by its ledger cell
+        from evaluation.publish.durability_view import shares_shown
+
+        s = shares_shown(s, v, a.project)
     rows = []
     for w, sub in s.groupby("window", sort=False):
-        row: dict[str, Any] = {"Window": WINDOW_LABELS[w], "Scored": int(sub["N"].iloc[0])}
+        big = sub["N"].iloc[0]
+        row: dict[str, Any] = {"Window": WINDOW_LABELS[w], "Scored": _int(big)}
         for _, r in sub.iterrows():
-            row[f"≥ {r['cutoff']:g}"] = int(r["n"])
+            row[f"≥ {r['cutoff']:g}"] = _int(r["n"])
             row[f"≥ {r['cutoff']:g} (%, 95 % CI)"] = (
-                f"{100 * r['estimate']:.0f} ({100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f})"
+                "x"
+                if str(r["estimate"]) == "x"
+                else f"{100 * r['estimate']:.0f} ({100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f})"
             )
         rows.append(row)
     out = pd.DataFrame(rows)
     if out.empty:
         return "No returnee had a composite score."
+    if v is not None:
+        from evaluation.report.tables import markdown_table
+
+        md = markdown_table(out, align={c: "right" for c in out.columns if c != "Window"})
+        return md + (f"\n\n{_legend(v.threshold)}" if (out == "x").to_numpy().any() else "")
     cuts = [f"≥ {c:g}" for c in a.rss.cutoffs]
     pairs = [(c, "Scored", f"{c} (%, 95 % CI)") for c in cuts]
     return _protected(out, [*cuts, "Scored"], a.threshold, pairs)
@@ -232,6 +245,13 @@ def distribution_table(a: DurabilityAnalysis) -> str:
     out = pd.DataFrame({"Window": d["window"].map(WINDOW_LABELS).astype("str")})
     small = d["n"].between(1, a.threshold - 1).to_numpy()
     out["n"] = np.where(small, f"<{a.threshold}", d["n"].astype(int).astype(str))
+    v = _view()
+    if v is not None:  # the joint decision: n by its ledger cell, statistics with it
+        from evaluation.publish.durability_view import distribution_shown
+
+        g = distribution_shown(d, v, a.project)
+        small = (g["mean"].astype(str) == "x").to_numpy()
+        out["n"] = [str(x if str(x) == "x" else int(x)) for x in g["n"]]
     for col, name in (
         ("mean", "Mean"),
         ("sd", "SD"),
@@ -266,6 +286,13 @@ def trajectory_table(a: DurabilityAnalysis) -> str:
     small = t["n"].between(1, a.threshold - 1).to_numpy()
     out = pd.DataFrame({"Window": t["window"].map(WINDOW_LABELS).astype("str")})
     out["n"] = np.where(small, f"<{a.threshold}", t["n"].astype(int).astype(str))
+    v = _view()
+    if v is not None:  # the joint decision: n by its ledger cell, estimates with it
+        from evaluation.publish.durability_view import trajectory_shown
+
+        g = trajectory_shown(t, v, a.project)
+        small = (g["mean"].astype(str) == "x").to_numpy()
+        out["n"] = [str(x if str(x) == "x" else int(x)) for x in g["n"]]
     out["Mean"] = [
         "x" if sm else f"{v:.2f}" if pd.notna(v) else ""
         for sm, v in zip(small, t["mean"], strict=True)
@@ -278,6 +305,10 @@ def trajectory_table(a: DurabilityAnalysis) -> str:
     return markdown_table(out, align={c: "right" for c in out.columns if c != "Window"})
 
 
+def _int(x: Any) -> Any:
+    return x if str(x) == "x" else int(x)
+
+
 def _count(n: int, threshold: int) -> str:
     return f"fewer than {threshold}" if 0 < n < threshold else str(n)
 
@@ -286,3 +317,17 @@ def _rate_text(r: Rate | None, threshold: int) -> str:
     from evaluation.publish.disclosure import describe_rate
 
     return describe_rate(r, threshold) if r is not None else "not estimable (no known outcome)"
+
+
+def exits_table(steps: pd.DataFrame, threshold: int, project: str) -> pd.DataFrame:
+    """How follow-up for return ended (rows step = cause, n, N, estimate, CI, of) for the
+    report and results: in a pipeline run as the joint decision shows it (each cause a ledger
+    cell, publish.ledger_durability), else protected table by table."""
+    from evaluation.report.conversion_tables import publishable_steps
+
+    v = _view()
+    if v is None:
+        return publishable_steps(steps, threshold)[0]
+    from evaluation.publish.durability_view import exits_shown
+
+    return exits_shown(publishable_steps(steps, 1)[0].astype(object), v, project)

@@ -81,12 +81,30 @@ def describe_rss(a: DurabilityAnalysis, window: str = "m12") -> str:
     label = WINDOW_LABELS[window].lower()
     if not m["n"]:
         return f"No returnee of {a.project} was scored at {label}."
-    if m["n"] < a.threshold:
-        return f"Fewer than {a.threshold} returnees of {a.project} were scored at {label}."
+    v = _view()
+    if v is not None:  # the joint decision (publish.ledger_durability's cells)
+        from evaluation.publish.durability_view import above_key, scored_key
+
+        big = scored_key(a.project, window)
+        if not v.shown(big):
+            return (
+                f"The number of {a.project} returnees scored at {label} is withheld (it would "
+                f"let a group of fewer than {v.threshold} be worked out)."
+            )
+
+        def hidden(c: float, r: dict) -> bool:
+            return not v.rate_shown(above_key(a.project, window, c), big)
+    else:
+        if m["n"] < a.threshold:
+            return f"Fewer than {a.threshold} returnees of {a.project} were scored at {label}."
+
+        def hidden(c: float, r: dict) -> bool:
+            return is_withheld(r["n"], r["N"], a.threshold)
+
     parts = []
     for c in a.rss.cutoffs:
         r = m[f"share_above_{c:g}"]
-        if is_withheld(r["n"], r["N"], a.threshold):
+        if hidden(c, r):
             parts.append(f"at or above {c:g}: withheld (fewer than {a.threshold})")
         else:
             parts.append(f"{100 * r['estimate']:.0f} % at or above {c:g} ({r['n']} of {r['N']})")
@@ -188,7 +206,18 @@ def describe_support_landmark(a: DurabilityAnalysis) -> str:
         f"the landmark, {when} (analysis plan), and follow them from the landmark on, so that "
         f"support delivered later cannot make a type look durable merely because its "
         f"recipients had to stay long enough to receive it. "
-        f"{_count(lm.excluded, a.threshold).capitalize()} of the returnees with a confirmed "
-        f"residence had re-migrated by the landmark or were no longer followed at it and are "
-        f"left out; {_count(len(lm.times), a.threshold)} are followed from it."
+        f"{_lm_count(a, 'landmark_excluded', lm.excluded).capitalize()} of the returnees with "
+        f"a confirmed residence had re-migrated by the landmark or were no longer followed at "
+        f"it and are left out; {_lm_count(a, 'landmark_followed', len(lm.times))} are followed "
+        "from it."
     )
+
+
+def _lm_count(a: DurabilityAnalysis, what: str, n: int) -> str:
+    """A landmark count as the joint decision shows it (else by the per-table rule)."""
+    v = _view()
+    if v is None:
+        return _count(n, a.threshold)
+    from evaluation.publish.view import key
+
+    return str(n) if v.shown(key(a.project, what)) else "a withheld number"

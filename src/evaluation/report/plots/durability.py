@@ -162,6 +162,28 @@ def group_survival_figure(a: DurabilityAnalysis, by: str = "main_support") -> Fi
         shift, inc = a.landmark.months, a.landmark.times
         xlabel = f"Months since the landmark ({shift:g} months after return)"
     at = [t - shift for t in a.at_risk_times if t >= shift]
+    from evaluation.publish.view import current
+
+    view = current()
+    if view is not None:  # the joint decision: each group at its at-risk points, up to the
+        from evaluation.publish.durability_view import MARK, km_group_shown  # first withheld step
+
+        g = km_group_shown(km, view, a.project, by)
+        curves, risk, stops = {}, {}, {}
+        for grp, sub in g.groupby("group", sort=True):
+            n0 = sub["at_risk"].iloc[0]
+            label = f"{str(grp).replace('_', ' ')} (n={n0})"
+            ok = sub[sub["survival"].astype(str) != MARK]
+            curves[label] = pd.DataFrame(
+                {"time": ok["months"].astype(float), "survival": ok["survival"].astype(float)}
+            )
+            by_month = dict(zip(sub["months"].astype(float), sub["at_risk"], strict=True))
+            risk[label] = [by_month.get(float(t), MARK) for t in at]
+            stops[label] = float(ok["months"].max()) if len(ok) < len(sub) else end - shift
+        if len(curves) < 2:
+            return None
+        return survival_figure(curves, risk, at, bands=False, end=end - shift, xlabel=xlabel,
+                               stops=stops)  # fmt: skip
     curves, risk = {}, {}
     for g, sub in km.groupby("group", sort=True):
         label = f"{str(g).replace('_', ' ')} (n={int(sub['n_group'].iloc[0])})"
