@@ -10,6 +10,7 @@ import re
 
 import pandas as pd
 from adversary import feasible_ranges
+from reader_durability import read_durability
 from textutil import html_text
 
 THRESHOLD = 5
@@ -77,6 +78,7 @@ def reader_view(build) -> tuple[dict, set, list, list[str]]:
         if "months" in km and "at_risk" in km:  # the published monthly grid
             for _, r in km.iterrows():
                 learn(f"{p}/km_at_risk|month={r['months']}", _num(r["at_risk"]), path.name)
+    read_durability(res, learn)  # scores, shares, trajectory, curves by group, exits
     metrics = json.loads((res / "metrics.json").read_text())
     for name, v in metrics.items():
         if not isinstance(v, dict):

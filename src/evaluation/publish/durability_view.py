@@ -109,7 +109,8 @@ def km_group_shown(df: pd.DataFrame, view: View, project: str, by: str) -> pd.Da
             if j:
                 step = key(project, "km_step", month=grid[j - 1], **{by: str(g)})
                 open_ = open_ and view.shown(step)
-            i = np.searchsorted(t, m, side="right") - 1
+            # just before month m: events at exactly m belong to the next step's cell
+            i = np.searchsorted(t, m, side="left") - 1
             row = sub.iloc[max(i, 0)]
             rows.append(
                 {

@@ -87,13 +87,16 @@ def _completeness(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def step_on_grid(times: pd.Series, values: pd.DataFrame, grid=GRID) -> pd.DataFrame:
-    """Right-continuous step function read at whole months."""
+def step_on_grid(
+    times: pd.Series, values: pd.DataFrame, grid=GRID, side: str = "right"
+) -> pd.DataFrame:
+    """Right-continuous step function read at whole months (side="left": just before each
+    month, so that a value at month m rests only on what happened before m)."""
     order = np.argsort(times.to_numpy(), kind="stable")
     t = times.to_numpy()[order]
     out = []
     for m in grid:
-        i = np.searchsorted(t, m, side="right") - 1
+        i = max(np.searchsorted(t, m, side=side) - 1, 0 if side == "left" else -1)
         out.append({"months": m, **(values.iloc[order[i]].to_dict() if i >= 0 else {})})
     return pd.DataFrame(out)
 
@@ -107,7 +110,9 @@ def km_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
 def _km(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
     """Survival on the monthly grid up to the first withheld step; at risk where shown."""
     cols = [c for c in ("survival", "ci_low", "ci_high") if c in df]
-    grid = step_on_grid(df["time"], df[cols])
+    # just before each month: re-migrations at exactly month m belong to the step from m on
+    # (the ledger's km_events|month=m counts [m, m + 1)), so S(m) itself would give them away
+    grid = step_on_grid(df["time"], df[cols], side="left")
     rows, open_ = [], True
     for _, r in grid.iterrows():
         m = int(r["months"])

@@ -1,0 +1,80 @@
+"""Durability cells in the joint check: a hand-worked differencing attack on the curves by
+support type against the overall curve, and acro's residual degrees-of-freedom rule."""
+
+from __future__ import annotations
+
+import pandas as pd
+from adversary import attack_ledger
+
+from evaluation.publish.joint import PRIMARY, Decision, Rules, check
+from evaluation.publish.ledger import Ledger, make_key
+from evaluation.publish.ledger_durability import _groups
+
+
+def _support_ledger() -> tuple[Ledger, dict[str, int]]:
+    """Followed from the landmark: 9 with housing and 8 with nothing, all still followed after
+    month 9; 6 with cash, of whom 3 left in the first three months (1 re-migrated). The overall
+    curve prints 23, 20, 20, 20 at risk at months 0, 3, 6, 9 (durability_km.csv)."""
+    times = pd.DataFrame(
+        {
+            "main_support": ["housing"] * 9 + ["none"] * 8 + ["cash"] * 6,
+            "time": [12.0] * 17 + [1.0, 1.0, 2.0, 12.0, 12.0, 12.0],
+            "event": [0] * 17 + [1, 0, 0, 0, 0, 0],
+        }
+    )
+    led = Ledger()
+    overall = {}
+    for m in (0, 3, 6, 9, 10):
+        overall[m] = led.count(
+            make_key("P", "km_at_risk", month=m),
+            (times["time"] >= m).sum(),
+            population="p",
+            numerator="at risk",
+            artefact="results/p/durability_km.csv" if m < 10 else (),
+        )
+    _groups(
+        led,
+        times,
+        "main_support",
+        "P",
+        (0, 3, 6, 9),
+        10,
+        ["results/p/durability_km_by_support.csv"],
+        {},
+        "p",
+        5,
+        list(overall.values()),
+    )
+    return led, {m: led.cells[k].value for m, k in overall.items()}
+
+
+def test_by_support_table_by_table_leaks_cash_by_differencing():
+    led, overall = _support_ledger()
+    cash3 = make_key("P", "km_at_risk", main_support="cash", month=3)
+    assert overall == {0: 23, 3: 20, 6: 20, 9: 20, 10: 20}
+    assert led.cells[cash3].value == 3  # by hand: 6 − 3 who left before month 3
+    # table by table: the by-support table hides its own small cells (cash at 3, 6, 9 months)
+    own = {
+        k: PRIMARY
+        for k, c in led.cells.items()
+        if "durability_km_by_support.csv" in "".join(c.artefacts) and 1 <= c.value < 5
+    }
+    assert set(own) == {
+        make_key("P", "km_at_risk", main_support="cash", month=m) for m in (3, 6, 9)
+    }
+    ranges = attack_ledger(led, Decision(Rules(), own))
+    # 20 at risk overall at month 3, minus housing 9 and none 8, leaves cash 3 exactly
+    assert ranges[cash3] == (3, 3)
+
+
+def test_by_support_joint_decision_protects_cash():
+    led, _ = _support_ledger()
+    cash3 = make_key("P", "km_at_risk", main_support="cash", month=3)
+    d = check(led)
+    assert not d.shown(cash3)
+    assert d.withheld[cash3] == PRIMARY
+    ranges = attack_ledger(led, d)
+    assert ranges, "the joint check withheld nothing"
+    assert all(hi - lo >= 5 for lo, hi in ranges.values()), ranges
+    # the cash curve's first step (1 re-migration among 6) is not shown either
+    assert not d.shown(make_key("P", "km_step", main_support="cash", month=0))
