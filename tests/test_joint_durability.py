@@ -78,3 +78,42 @@ def test_by_support_joint_decision_protects_cash():
     assert all(hi - lo >= 5 for lo, hi in ranges.values()), ranges
     # the cash curve's first step (1 re-migration among 6) is not shown either
     assert not d.shown(make_key("P", "km_step", main_support="cash", month=0))
+
+
+def test_residual_degrees_of_freedom_rule_worked_by_hand():
+    """ACRO's MinimumDoFCheck: observations minus coefficients must be at least 10. Three
+    windows scored 4, 3 and 3 times: 10 scores, 3 coefficients, 7 spare, so the changes are
+    withheld; 5, 5 and 3: 13 − 3 = 10 spare, shown (ACRO fails only below the threshold)."""
+    from evaluation.publish.durability_view import trajectory_shown
+    from evaluation.publish.model_rules import dof_fails, trajectory_dof_fails
+    from evaluation.publish.view import View
+
+    assert dof_fails(10, 3) == "residual degrees of freedom 7 < 10"
+    assert trajectory_dof_fails([4, 3, 3, 0]) == "residual degrees of freedom 7 < 10"
+    assert trajectory_dof_fails([5, 5, 3]) is None
+    values = {}
+    for w, n in (("arrival", 5), ("m1", 5), ("m3", 3)):
+        values[make_key("P", "scored", window=w, score="composite")] = n
+    derived = frozenset(make_key("P", "trajectory", window=w) for w in ("arrival", "m1", "m3"))
+    view = View(Decision(Rules()), values, derived)
+
+    def table(ns):
+        return pd.DataFrame(
+            {
+                "window": ["arrival", "m1", "m3"],
+                "change": [0.0, 0.1, 0.2],
+                "ci_low": [None, 0.0, 0.1],
+                "ci_high": [None, 0.2, 0.3],
+                "n": ns,
+                "mean": [0.4, 0.5, 0.6],
+                "sd": [0.1, 0.1, 0.1],
+                "method": "mixedlm",
+            }
+        )
+
+    shown = trajectory_shown(table([5, 5, 3]), view, "P")
+    assert list(shown["change"]) == [0.0, 0.1, 0.2]
+    values[make_key("P", "scored", window="arrival", score="composite")] = 4
+    shown = trajectory_shown(table([4, 5, 3]), View(Decision(Rules()), values, derived), "P")
+    assert list(shown["change"]) == ["x", "x", "x"]  # 12 − 3 = 9 < 10
+    assert list(shown["mean"]) == [0.4, 0.5, 0.6]  # the means are no model estimates

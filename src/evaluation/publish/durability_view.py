@@ -73,8 +73,17 @@ def shares_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
 
 
 def trajectory_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
-    """The trajectory table (window, change, CI, n, mean, sd, method) as shown."""
+    """The trajectory table (window, change, CI, n, mean, sd, method) as shown; the model's
+    changes only when its residual degrees of freedom pass ACRO's rule (publish.model_rules)."""
+    from evaluation.publish.model_rules import trajectory_dof_fails
+
     out = df.copy()
+    if (
+        "method" in df
+        and (df["method"] == "mixedlm").any()
+        and trajectory_dof_fails([int(n) for n in df["n"]])
+    ):
+        _mask(out, df.index, ["change", "ci_low", "ci_high"])
     for i, r in df.iterrows():
         w = str(r["window"])
         if not view.shown(scored_key(project, w)):

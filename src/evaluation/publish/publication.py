@@ -128,6 +128,10 @@ def report(ledger: Ledger, decision: joint.Decision) -> dict[str, Any]:
             "dominance": f"amounts: ({r.nk_n}, {r.nk_k:.0%}) and p-ratio {r.p_ratio:.0%}",
             "secondary": "chosen jointly until every withheld count has a feasible range at "
             f"least {r.threshold} wide under the integer program of all relations",
+            "model degrees of freedom": "a model's estimates (the durability trajectory's "
+            "mixed model) are shown only with residual degrees of freedom ≥ 10, ACRO's "
+            "MinimumDoFCheck (acro 1.0.2, safe_dof_threshold), implemented in "
+            "publish.model_rules; acro itself is not installed: it pins pandas ≤ 2.3.3",
         },
         "information_lost": lost,
         "artefacts": artefacts,

@@ -297,7 +297,9 @@ def trajectory_table(a: DurabilityAnalysis) -> str:
         "x" if sm else f"{v:.2f}" if pd.notna(v) else ""
         for sm, v in zip(small, t["mean"], strict=True)
     ]
-    if a.trajectory.method == "mixedlm":
+    from evaluation.publish.model_rules import trajectory_dof_fails
+
+    if a.trajectory.method == "mixedlm" and not trajectory_dof_fails(list(t["n"])):
         out["Change (95 % CI)"] = [
             "reference" if pd.isna(lo) else "x" if sm else f"{c:+.2f} ({lo:+.2f} to {hi:+.2f})"
             for sm, c, lo, hi in zip(small, t["change"], t["ci_low"], t["ci_high"], strict=True)

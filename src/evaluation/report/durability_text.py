@@ -145,6 +145,14 @@ def describe_trajectory(a: DurabilityAnalysis) -> str:
     )
     if t.method != "mixedlm":
         return f"Trajectories: {t.message}.{caution}"
+    from evaluation.publish.model_rules import trajectory_dof_fails
+
+    why = trajectory_dof_fails(list(t.table["n"]))
+    if why:
+        return (
+            f"Trajectories: the mixed model's changes are not shown ({why}, the output-checking "
+            f"rule for models): too few scores to publish its estimates safely.{caution}"
+        )
     last = t.table.dropna(subset=["ci_low"]).iloc[-1]
     return (
         f"Trajectories: {t.message}. By {WINDOW_LABELS[last['window']].lower()} the mean "
