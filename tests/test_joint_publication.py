@@ -294,3 +294,17 @@ def test_key_findings_state_the_safe_bound_not_a_bare_withheld(default_build):
     row = next(r for r in summary if r[1].startswith("MOH1: still in the country"))
     assert row[2] == f"at least {100 * bound // due} % (exact figure withheld)"
     assert row[3] == f"at least {bound} of {due}"
+
+
+def test_reader_maps_the_durability_files_to_cells(default_build):
+    """The attack above reads the converted durability and exit files (tests/reader_durability):
+    each gives the reader checked cells, so they are in the integer program, not skipped."""
+    shown, withheld, _, _ = reader_view(default_build)
+    named = set(shown) | withheld
+    for p in ("MOH1", "MOH2"):
+        assert f"{p}/scored|score=composite|window=m12" in named
+        assert f"{p}/score_at_or_above|cutoff=0.5|window=m12" in named
+        assert any(k.startswith(f"{p}/km_at_risk|country=") for k in named)
+        assert any(k.startswith(f"{p}/km_at_risk|main_support=") for k in named)
+        assert f"{p}/exit|cause=returned" in named
+        assert f"{p}/landmark_followed" in named

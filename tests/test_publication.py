@@ -62,8 +62,13 @@ def test_report_says_how_every_results_file_is_protected(default_build):
     }  # fmt: skip
     assert set(status) == on_disk
     for f in ("moh1/durability_bounds.csv", "enh/conversion_chain.csv",
-              "enh/conversion_subgroups.csv", "moh1/conversion_cif_horizons.csv"):  # fmt: skip
+              "enh/conversion_subgroups.csv", "moh1/conversion_cif_horizons.csv",
+              "moh1/durability_km_by_country.csv", "moh2/durability_km_by_support.csv",
+              "moh1/durability_score_distribution.csv", "moh2/durability_share_above.csv",
+              "moh1/durability_trajectory.csv", "enh/conversion_exits.csv"):  # fmt: skip
         assert status[f"results/{f}"].startswith("checked cell by cell"), f
     assert status["results/summary/projects.csv"].startswith("no counts of people")
     md = (default_build / "disclosure" / "report.md").read_text()
-    assert "`results/moh1/durability_km_by_country.csv` | protected table by table" in md
+    table_by_table = [f for f, s in status.items() if s.startswith("protected table by table")]
+    for f in table_by_table:
+        assert f"`{f}` | protected table by table" in md, f
