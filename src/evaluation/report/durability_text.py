@@ -105,7 +105,12 @@ def describe_rss(a: DurabilityAnalysis, window: str = "m12") -> str:
     for c in a.rss.cutoffs:
         r = m[f"share_above_{c:g}"]
         if hidden(c, r):
-            parts.append(f"at or above {c:g}: withheld (fewer than {a.threshold})")
+            why = (  # under the joint decision the marker must not say which side is small
+                f"it would let a group of fewer than {a.threshold} be worked out"
+                if v is not None
+                else f"fewer than {a.threshold}"
+            )
+            parts.append(f"at or above {c:g}: withheld ({why})")
         else:
             parts.append(f"{100 * r['estimate']:.0f} % at or above {c:g} ({r['n']} of {r['N']})")
     return (
