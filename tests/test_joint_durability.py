@@ -3,7 +3,9 @@ support type against the overall curve, and acro's residual degrees-of-freedom r
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 from adversary import attack_ledger
 
 from evaluation.publish.joint import PRIMARY, Decision, Rules, check
@@ -117,3 +119,35 @@ def test_residual_degrees_of_freedom_rule_worked_by_hand():
     shown = trajectory_shown(table([4, 5, 3]), View(Decision(Rules()), values, derived), "P")
     assert list(shown["change"]) == ["x", "x", "x"]  # 12 − 3 = 9 < 10
     assert list(shown["mean"]) == [0.4, 0.5, 0.6]  # the means are no model estimates
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_adversary_cannot_narrow_group_curves(seed):
+    """Random curves by group (3 or 4 groups of 1 to 12 returnees, re-migrations and last
+    contacts anywhere in 15 months, the grid every 6 months) linked to the overall curve, as the ledger links them: after
+    the joint check no withheld count is narrower than the threshold for the adversary."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 13, size=rng.integers(3, 5))
+    times = pd.DataFrame(
+        {
+            "country": np.repeat([f"C{i}" for i in range(len(sizes))], sizes),
+            "time": rng.choice(np.arange(0.0, 15.0, 0.5), size=sizes.sum()),
+            "event": rng.integers(0, 2, size=sizes.sum()),
+        }
+    )
+    led = Ledger()
+    grid, after = (0, 6, 12), 13
+    overall = [
+        led.count(make_key("P", "km_at_risk", month=m), (times["time"] >= m).sum(),
+                  population="p", numerator="at risk",
+                  artefact="results/p/durability_km.csv" if m < after else ())
+        for m in (*grid, after)
+    ]  # fmt: skip
+    _groups(led, times, "country", "P", grid, after,
+            ["results/p/durability_km_by_country.csv"], {}, "p", 5, overall)  # fmt: skip
+    d = check(led)
+    ranges = attack_ledger(led, d)
+    assert all(hi - lo >= 5 for lo, hi in ranges.values()), ranges
+    # every printed group count the check withheld is one the adversary was asked about
+    printed = {k for k, c in led.cells.items() if c.artefacts and not d.shown(k)}
+    assert printed <= set(ranges)
