@@ -124,8 +124,9 @@ def test_residual_degrees_of_freedom_rule_worked_by_hand():
 @pytest.mark.parametrize("seed", range(10))
 def test_adversary_cannot_narrow_group_curves(seed):
     """Random curves by group (3 or 4 groups of 1 to 12 returnees, re-migrations and last
-    contacts anywhere in 15 months, the grid every 6 months) linked to the overall curve, as the ledger links them: after
-    the joint check no withheld count is narrower than the threshold for the adversary."""
+    contacts anywhere in 15 months, the grid every 6 months) linked to the overall curve as the
+    ledger links them: after the joint check no withheld count is narrower than the threshold
+    for the adversary."""
     rng = np.random.default_rng(seed)
     sizes = rng.integers(1, 13, size=rng.integers(3, 5))
     times = pd.DataFrame(
