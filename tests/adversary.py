@@ -17,7 +17,38 @@ def feasible_ranges(
     unpublished: set[str],
     sums: list[tuple[str, list[str]]],
 ) -> dict[str, tuple[float, float]]:
-    """{withheld cell: (min, max)} over integer solutions of every whole = sum(parts)."""
+    """{withheld cell: (min, max)} over integer solutions of every whole = sum(parts).
+
+    Unknowns that share no relation (once shown cells are put in) are independent, so each
+    connected group is solved on its own: the same ranges, from much smaller programs."""
+    unknowns = withheld | unpublished
+    parent = {k: k for k in unknowns}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for whole, parts in sums:
+        us = [k for k in (whole, *parts) if k in parent]
+        for u in us[1:]:
+            parent[find(u)] = find(us[0])
+    groups: dict[str, set[str]] = {}
+    for k in unknowns:
+        groups.setdefault(find(k), set()).add(k)
+    out: dict[str, tuple[float, float]] = {}
+    for members in groups.values():
+        targets = members & withheld
+        if not targets:
+            continue
+        rels = [(w, ps) for w, ps in sums if w in members or any(p in members for p in ps)]
+        out.update(_ranges(shown, targets, members - targets, rels))
+    return out
+
+
+def _ranges(shown, withheld, unpublished, sums) -> dict[str, tuple[float, float]]:
+    """feasible_ranges on one connected group of unknowns."""
     unknown = sorted(withheld | unpublished)
     idx = {k: i for i, k in enumerate(unknown)}
     rows, rhs = [], []

@@ -241,12 +241,26 @@ def comparison_bounds_figure(analyses: Sequence[DurabilitySummary], window: str 
     return fig
 
 
-def score_distribution_figure(scored: pd.DataFrame, cutoffs: Sequence[float] = ()) -> Figure:
-    """Box plots of each RSS score by monitoring window (n under each box); cut-offs dashed."""
+def score_distribution_figure(
+    scored: pd.DataFrame, cutoffs: Sequence[float] = (), project: str | None = None
+) -> Figure:
+    """Box plots of each RSS score by monitoring window (n under each box); cut-offs dashed.
+    With `project` in a pipeline run, a window whose count the joint decision withholds has no
+    box and 'n=x' (publish.ledger_durability's cells)."""
     import matplotlib.pyplot as plt
 
     from evaluation.analysis.monitoring_windows import WINDOW_LABELS, WINDOWS
     from evaluation.analysis.rss_scores import SCORES
+    from evaluation.publish.view import current
+
+    view = current() if project else None
+
+    def hidden(w: str, score: str) -> bool:
+        if view is None:
+            return False
+        from evaluation.publish.durability_view import scored_key
+
+        return not view.shown(scored_key(str(project), w, score.removeprefix("rss_")))
 
     with style():
         fig, axes = plt.subplots(1, 4, figsize=(7.2, 3.2), sharey=True, layout="constrained")
@@ -254,10 +268,11 @@ def score_distribution_figure(scored: pd.DataFrame, cutoffs: Sequence[float] = (
             data, labels = [], []
             for w in WINDOWS:
                 x = scored.loc[scored["window"] == w, score].dropna().to_numpy(float)
+                n = "x" if hidden(w, score) else str(len(x))
+                x = np.array([]) if n == "x" else x
                 data.append(x if len(x) else np.array([np.nan]))
                 labels.append(
-                    f"{WINDOW_LABELS[w].replace(' months', ' m').replace(' month', ' m')}"
-                    f"\nn={len(x)}"
+                    f"{WINDOW_LABELS[w].replace(' months', ' m').replace(' month', ' m')}\nn={n}"
                 )
             ax.boxplot(
                 data,
