@@ -24,6 +24,7 @@ from evaluation.analysis.client_bands import (
 )
 from evaluation.analysis.rates import Rate, wilson
 from evaluation.analysis.time_axis import as_dates
+from evaluation.data.membership import member
 
 VERIFIED_TYPE = "independent_verified"
 UNVERIFIED = "unverified"
@@ -148,7 +149,7 @@ def client_frame(
     last = e.groupby("client_id", as_index=False).last()
     frame = first[["client_id", "enrolment_date", "support_point", "intake_route"]].copy()
     # An open (null) exit on any enrolment means the client is still enrolled.
-    open_exit = e.groupby("client_id")["exit_date"].apply(lambda s: s.isna().any())
+    open_exit = e["exit_date"].isna().groupby(e["client_id"]).any()
     frame["exit_date"] = last["exit_date"].where(~open_exit.reindex(last["client_id"]).to_numpy())
     frame["exit_reason"] = last["exit_reason"].where(frame["exit_date"].notna())
     frame["cohort"] = half_year(frame["enrolment_date"])
@@ -157,27 +158,27 @@ def client_frame(
     sessions = tables.get("sessions")
     counselled = set()
     if sessions is not None and len(sessions):
-        sess_enr = sessions.loc[sessions["enrolment_id"].isin(ids), "enrolment_id"]
-        counselled = set(e.loc[e["enrolment_id"].isin(sess_enr), "client_id"])
-    frame["counselled"] = frame["client_id"].isin(counselled)
+        sess_enr = sessions.loc[member(sessions["enrolment_id"], ids), "enrolment_id"]
+        counselled = e.loc[member(e["enrolment_id"], sess_enr), "client_id"]
+    frame["counselled"] = member(frame["client_id"], counselled)
 
     refs = tables.get("referrals")
     if refs is not None and len(refs):
-        r = refs.loc[refs["enrolment_id"].isin(ids)].merge(
+        r = refs.loc[member(refs["enrolment_id"], ids)].merge(
             e[["enrolment_id", "client_id"]], on="enrolment_id"
         )
     else:
         r = pd.DataFrame({"client_id": pd.Series(dtype=str), "receiving_org": []})
-    frame["referred"] = frame["client_id"].isin(set(r["client_id"]))
+    frame["referred"] = member(frame["client_id"], r["client_id"])
     for org in ORG_LABELS:
-        frame[f"referred_{org}"] = frame["client_id"].isin(
-            set(r.loc[r["receiving_org"] == org, "client_id"])
+        frame[f"referred_{org}"] = member(
+            frame["client_id"], r.loc[r["receiving_org"] == org, "client_id"]
         )
-    frame["referred_other"] = frame["client_id"].isin(
-        set(r.loc[r["receiving_org"] != MOH, "client_id"])
+    frame["referred_other"] = member(
+        frame["client_id"], r.loc[r["receiving_org"] != MOH, "client_id"]
     )
-    with_plan = set(e.loc[e["reintegration_plan_date"].notna(), "client_id"])
-    frame["plan"] = frame["client_id"].isin(with_plan)
+    with_plan = e.loc[e["reintegration_plan_date"].notna(), "client_id"]
+    frame["plan"] = member(frame["client_id"], with_plan)
 
     ret = linked_returns(tables["enrolments"], tables["departures"], project, kind)
     frame = frame.merge(ret, on="client_id", how="left")
@@ -346,7 +347,7 @@ def chain(
     returned: set[str] = set()
     for proj in targets:
         t = _project_enrolments(enr, proj)
-        t = t.loc[t["client_id"].isin(referred)]
+        t = t.loc[member(t["client_id"], first_ref.index)]
         if t.empty:  # no referred client enrolled here (or nobody was referred at all)
             continue
         t = t.loc[t["enrolment_date"] >= t["client_id"].map(first_ref)]

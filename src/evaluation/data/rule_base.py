@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from evaluation.data.membership import member
 from evaluation.data.problems import Problem, show, where
 
 
@@ -55,11 +56,6 @@ def registrar(rules: list[Rule]) -> Callable:
         return register
 
     return rule
-
-
-def member(values: pd.Series, keys: pd.Series | pd.Index) -> pd.Series:
-    """values.isin(keys), fast for large Arrow-backed string columns (hash join on objects)."""
-    return values.astype(object).isin(pd.unique(pd.Series(keys, dtype=object).dropna()))
 
 
 def row_problems(
