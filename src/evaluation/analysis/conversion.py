@@ -118,7 +118,7 @@ def nothing_to_evaluate(
     """
     ids = [projects] if isinstance(projects, str) else list(projects)
     enr = tables.get("enrolments")
-    present = set() if enr is None else set(enr["project"].dropna().astype(str))
+    present = set() if enr is None else set(enr["project"].dropna().astype(str).unique())
     empty = [p for p in ids if p not in present]
     if not empty:
         return None
@@ -154,7 +154,7 @@ def client_frame(
     frame["exit_reason"] = last["exit_reason"].where(frame["exit_date"].notna())
     frame["cohort"] = half_year(frame["enrolment_date"])
 
-    ids = set(e["enrolment_id"])
+    ids = e["enrolment_id"]
     sessions = tables.get("sessions")
     counselled = set()
     if sessions is not None and len(sessions):
@@ -351,9 +351,9 @@ def chain(
         if t.empty:  # no referred client enrolled here (or nobody was referred at all)
             continue
         t = t.loc[t["enrolment_date"] >= t["client_id"].map(first_ref)]
-        enrolled |= set(t["client_id"])
+        enrolled |= set(t["client_id"].unique())
         ret = linked_returns(t, tables["departures"], proj, "return")
-        returned |= set(ret["client_id"])
+        returned |= set(ret["client_id"].unique())
     target_txt = " or ".join(targets)
     rows = [
         _step(f"{source} clients referred to MOH", len(referred), n_src, f"enrolled in {source}"),

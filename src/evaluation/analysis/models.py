@@ -77,7 +77,7 @@ def design(
             continue
         ref = reference.get(var) or sorted(counts[counts == counts.max()].index)[0]
         reference[var] = ref
-        for level in sorted(set(x) - {ref}):
+        for level in sorted(set(x.unique()) - {ref}):
             term = f"{var}: {level}"
             cols[term] = (x == level).astype(float).to_numpy()
             key.append({"term": term, "variable": var, "level": level, "reference": ref})
@@ -100,7 +100,7 @@ def _cell_problem(
     y = event.astype(bool)
     for var in _categorical(df, covariates):
         x = df[var].astype(str)
-        for level in sorted(set(x)):
+        for level in sorted(x.unique()):
             inlevel = x == level
             ev, non = int((y & inlevel).sum()), int((~y & inlevel).sum())
             if ev == 0 or non == 0:
@@ -185,7 +185,7 @@ def rate_descriptives(df: pd.DataFrame, outcome: str, covariates: Sequence[str])
     rows = []
     for var in _categorical(df, covariates):
         x = df[var].astype(str)
-        for level in sorted(set(x)):
+        for level in sorted(x.unique()):
             y = df.loc[x == level, outcome].astype(bool)
             r = wilson(int(y.sum()), len(y))
             rows.append(
@@ -291,7 +291,7 @@ def _event_descriptives(
     rows = []
     for var in _categorical(df, covariates):
         x = df[var].astype(str)
-        for level in sorted(set(x)):
+        for level in sorted(x.unique()):
             inlevel = x == level
             pt = float(df.loc[inlevel, time].sum())
             ev = int(event[inlevel].sum())

@@ -69,10 +69,7 @@ def extremes(
 
 
 def _add_rows(h, matrix: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
-    starts, index, value = [], [], []
-    for r in matrix:
-        nz = np.flatnonzero(r)
-        starts.append(len(index))
-        index.extend(nz.tolist())
-        value.extend(r[nz].tolist())
-    h.addRows(len(low), low, high, len(index), np.array(starts), np.array(index), np.array(value))
+    nonzero = matrix != 0
+    starts = np.concatenate(([0], np.cumsum(nonzero.sum(axis=1))[:-1])).astype(np.int64)
+    index = np.nonzero(nonzero)[1].astype(np.int64)  # row by row, columns ascending
+    h.addRows(len(low), low, high, len(index), starts, index, matrix[nonzero])

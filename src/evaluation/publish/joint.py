@@ -161,9 +161,12 @@ class _System:
         self.comp = {k: find(k) for k in ledger.cells}
         # a finite box keeps the integer program quick; no cell can exceed every count together
         self.cap = float(sum(abs(c.value) for c in ledger.cells.values())) + 1.0
-        self.by_comp: dict[str, list] = {}
+        # each relation with its members (whole first), built once: ranges() runs thousands
+        # of times per build and only asks which members are unknown
+        self.by_comp: dict[str, list[tuple[str, ...]]] = {}
         for r in ledger.relations:
-            self.by_comp.setdefault(self.comp[r.whole], []).append(r)
+            self.by_comp.setdefault(self.comp[r.whole], []).append((r.whole, *r.parts))
+        self.unpublished = frozenset(k for k, c in ledger.cells.items() if not c.artefacts)
         self._memo: dict[tuple, dict[str, tuple[float, float]]] = {}
         self.links: dict[str, set[str]] = {k: set() for k in ledger.cells}
         for r in ledger.relations:
@@ -180,12 +183,8 @@ class _System:
         problem is split into groups of unknowns that share a relation, each solved alone.
         """
         targets = list(cells)
-        known = self.ledger.cells
-
-        def unknown(k: str) -> bool:
-            return k in hidden or not known[k].artefacts or k in wanted
-
         wanted = set(targets)
+        unknown = self.unpublished.union(hidden, wanted)  # withheld, never published, or asked
         parent: dict[str, str] = {}
 
         def find(x: str) -> str:
@@ -196,33 +195,32 @@ class _System:
             return x
 
         seen_comps = {self.comp[t] for t in targets}
-        rels = [r for c in seen_comps for r in self.by_comp.get(c, [])]
-        for r in rels:
-            us = [k for k in (r.whole, *r.parts) if unknown(k)]
-            for u in us[1:]:
-                a, b = find(us[0]), find(u)
-                if a != b:
-                    parent[b] = a
+        rels = []
+        for c in seen_comps:
+            for members in self.by_comp.get(c, []):
+                us = [k for k in members if k in unknown]
+                rels.append((members, us))
+                for u in us[1:]:
+                    a, b = find(us[0]), find(u)
+                    if a != b:
+                        parent[b] = a
         groups: dict[str, list] = {}
-        for r in rels:
-            us = [k for k in (r.whole, *r.parts) if unknown(k)]
-            if us:
-                groups.setdefault(find(us[0]), []).append(r)
+        for rel in rels:
+            if rel[1]:
+                groups.setdefault(find(rel[1][0]), []).append(rel)
         by_group: dict[str, list[str]] = {}
         for t in targets:
             by_group.setdefault(find(t), []).append(t)
         out: dict[str, tuple[float, float]] = {}
         for g, ts in by_group.items():
-            out.update(self._solve(groups.get(g, []), hidden, ts, integer, unknown))
+            out.update(self._solve(groups.get(g, []), hidden, ts, integer))
         return out
 
-    def _solve(self, rels, hidden, targets, integer, unknown):
+    def _solve(self, rels, hidden, targets, integer):
         from evaluation.publish.extremes import SolverError, extremes
 
         cells = self.ledger.cells
-        var_keys = sorted(
-            {k for r in rels for k in (r.whole, *r.parts) if unknown(k)} | set(targets)
-        )
+        var_keys = sorted({k for _, us in rels for k in us} | set(targets))
         # zeros are always shown, so a withheld count is at least 1; unpublished cells may be 0
         lb = np.array(
             [
@@ -237,22 +235,27 @@ class _System:
         if not todo:
             return {t: memo[t] for t in targets}
         idx = {k: i for i, k in enumerate(var_keys)}
-        rows, rhs = [], []
-        for r in rels:
-            row = np.zeros(len(var_keys))
+        matrix = np.zeros((len(rels), len(var_keys)))
+        keep, rhs = [], []
+        pinned = set()  # unknowns that are the only unknown of some relation
+        for i, (members, us) in enumerate(rels):
+            if len(us) == 1:
+                pinned.add(us[0])
+            row = matrix[i]
             b = 0.0
-            for k, coef in ((r.whole, -1.0), *((p, 1.0) for p in r.parts)):
+            for j, k in enumerate(members):
+                coef = -1.0 if j == 0 else 1.0
                 if k in idx:
                     row[idx[k]] += coef
                 else:
                     b -= coef * cells[k].value
             if row.any():
-                rows.append(row)
+                keep.append(i)
                 rhs.append(b)
-        if not rows:  # linked to nothing a reader sees: only the marker's own bound
+        if not keep:  # linked to nothing a reader sees: only the marker's own bound
             memo.update({t: (lb[idx[t]], math.inf) for t in todo})
             return {t: memo[t] for t in targets}
-        pinned = _pinned(rels, idx, var_keys)
+        rows = matrix[keep]
         ub = np.full(len(var_keys), self.cap)
         integrality = np.array([integer and cells[k].kind == COUNT for k in var_keys])
         # a one-unknown equation gives the cell away: no solver needed
@@ -261,11 +264,12 @@ class _System:
             found = extremes(rows, rhs, lb, ub, integrality, [idx[t] for t in solve])
         except SolverError as e:
             raise RuntimeError(f"disclosure check: solver failed on {solve}: {e}") from None
+        found_by = dict(zip(solve, found, strict=True))
         for t in todo:
             if t in pinned:
                 memo[t] = (cells[t].value, cells[t].value)
                 continue
-            lo, hi = found[solve.index(t)]
+            lo, hi = found_by[t]
             if hi >= self.cap - 1e-6:
                 hi = math.inf
             if cells[t].kind == COUNT:
@@ -273,16 +277,6 @@ class _System:
                 hi = hi if math.isinf(hi) else math.floor(hi + 1e-6)
             memo[t] = (lo, hi)
         return {t: memo[t] for t in targets}
-
-
-def _pinned(rels, idx, var_keys) -> set[str]:
-    """Unknowns that are the only unknown of some relation."""
-    out = set()
-    for r in rels:
-        unknown = [k for k in (r.whole, *r.parts) if k in idx]
-        if len(unknown) == 1:
-            out.add(unknown[0])
-    return out
 
 
 def _candidates(target, hidden, system, cells, kind, cost) -> list[str]:

@@ -76,6 +76,9 @@ class Ledger:
     cells: dict[str, Cell] = field(default_factory=dict)
     relations: list[Relation] = field(default_factory=list)
     derived: dict[str, Derived] = field(default_factory=dict)
+    # relations already recorded, so that relate() stays linear as the ledger grows (rebuilt
+    # when relations were added to the list directly)
+    _known: set[Relation] = field(default_factory=set, repr=False, compare=False)
 
     # ------------------------------------------------------------------ building
     def count(
@@ -137,8 +140,11 @@ class Ledger:
         rel = Relation(whole, tuple(dict.fromkeys(parts)), why)
         if len(rel.parts) == 1 and rel.parts[0] == whole:
             return
-        if rel not in self.relations:
+        if len(self._known) != len(self.relations):
+            self._known = set(self.relations)
+        if rel not in self._known:
             self.relations.append(rel)
+            self._known.add(rel)
 
     def rate(
         self,

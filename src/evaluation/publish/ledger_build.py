@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from evaluation.data.membership import member
 from evaluation.publish import ledger_durability, step_keys
 from evaluation.publish.ledger import AMOUNT, Ledger, make_key
 
@@ -362,8 +363,8 @@ def amount_cells(
     sup, enr = tables["support"], tables["enrolments"]
     if "amount_eur" not in sup:
         return
-    ids = set(enr.loc[enr["project"] == project, "client_id"])
-    s = sup[sup["client_id"].isin(ids)]
+    ids = enr.loc[enr["project"] == project, "client_id"]
+    s = sup[member(sup["client_id"], ids)]
     g = project.lower()
     arts = [f"results/{g}/support_amounts.csv"]
     parts = []
@@ -407,7 +408,7 @@ def build(
     ledger = Ledger()
     public = _published(ledger, figures)
     frames = {}
-    enrolled = set(tables["enrolments"]["project"].astype("str").str.upper())
+    enrolled = set(tables["enrolments"]["project"].astype("str").str.upper().unique())
     for pid, kind in projects:
         if pid.upper() not in enrolled:  # nothing to evaluate, nothing published
             continue
