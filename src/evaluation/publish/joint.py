@@ -235,27 +235,29 @@ class _System:
         if not todo:
             return {t: memo[t] for t in targets}
         idx = {k: i for i, k in enumerate(var_keys)}
-        matrix = np.zeros((len(rels), len(var_keys)))
-        keep, rhs = [], []
+        at_row, at_col, coefs, known = [], [], [], []
         pinned = set()  # unknowns that are the only unknown of some relation
         for i, (members, us) in enumerate(rels):
             if len(us) == 1:
                 pinned.add(us[0])
-            row = matrix[i]
             b = 0.0
             for j, k in enumerate(members):
                 coef = -1.0 if j == 0 else 1.0
                 if k in idx:
-                    row[idx[k]] += coef
+                    at_row.append(i)
+                    at_col.append(idx[k])
+                    coefs.append(coef)
                 else:
                     b -= coef * cells[k].value
-            if row.any():
-                keep.append(i)
-                rhs.append(b)
-        if not keep:  # linked to nothing a reader sees: only the marker's own bound
+            known.append(b)
+        matrix = np.zeros((len(rels), len(var_keys)))
+        np.add.at(matrix, (np.array(at_row, np.intp), np.array(at_col, np.intp)), coefs)
+        keep = np.flatnonzero(matrix.any(axis=1))
+        if not len(keep):  # linked to nothing a reader sees: only the marker's own bound
             memo.update({t: (lb[idx[t]], math.inf) for t in todo})
             return {t: memo[t] for t in targets}
         rows = matrix[keep]
+        rhs = [known[i] for i in keep]
         ub = np.full(len(var_keys), self.cap)
         integrality = np.array([integer and cells[k].kind == COUNT for k in var_keys])
         # a one-unknown equation gives the cell away: no solver needed
