@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from evaluation.data.problems import Problem, show
@@ -59,9 +60,15 @@ def _row_cutoffs(ctx: Context, table: str) -> tuple[pd.Series, pd.Series]:
                 .set_index("client_id")["project"]
             )
             project = project.where(project.notna(), lookup(df["client_id"], latest))
-    pairs = project.map(lambda p: cutoffs.get(p, default) if isinstance(p, str) else default)
-    dates = pd.to_datetime(pairs.map(lambda c: c[0] if c else None))
-    keys = pairs.map(lambda c: c[1] if c else "")
+    # a handful of projects: look each up once, then spread over the rows (NA: the default)
+    codes, uniques = pd.factorize(project, use_na_sentinel=True)
+    pairs = [cutoffs.get(p, default) if isinstance(p, str) else default for p in uniques]
+    pairs.append(default)
+    first, second = np.empty(len(pairs), dtype=object), np.empty(len(pairs), dtype=object)
+    for i, c in enumerate(pairs):
+        first[i], second[i] = (c[0], c[1]) if c else (None, "")
+    dates = pd.to_datetime(pd.Series(first[codes], index=project.index, name=project.name))
+    keys = pd.Series(second[codes], index=project.index, name=project.name)
     return dates, keys
 
 
