@@ -115,6 +115,17 @@ def reader_view(build) -> tuple[dict, set, list, list[str]]:
         for n, big, label in re.findall(r"(\d+) of (\d+)\) at (\d+) months", m.group(2)):
             learn(f"{m.group(1)}/reached|window=m{label}", float(n), "report")
             learn(f"{m.group(1)}/due|window=m{label}", float(big), "report")
+    # the survival sentence of each return project, in the report's order (MOH1, MOH2)
+    sentences = [t for t in text.split("Kaplan–Meier estimate of still being in the country")
+                 if re.match(r" of return \d+ months after return:", t)]  # fmt: skip
+    for p, sentence in zip(("MOH1", "MOH2"), sentences, strict=True):
+        m = re.search(r"from (\d+) returnees with at least one contact", sentence)
+        if m:
+            learn(f"{p}/km_at_risk|month=0", float(m.group(1)), "report (survival sentence)")
+        out = re.search(r"\b(\d+) (?:of the (\d+) )?returnees? (?:was|were) never", sentence)
+        if m and out:
+            total = float(m.group(1)) + float(out.group(1))
+            learn(f"{p}/returnees", total, "report (survival sentence)")
     return shown, withheld, sums, conflicts
 
 

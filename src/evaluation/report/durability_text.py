@@ -194,12 +194,29 @@ def describe_survival(a: DurabilityAnalysis, level: float) -> str:
     left = "returnee was" if out == 1 and a.threshold <= 1 else "returnees were"
     small = [g.replace("_", " ") for g in a.group_notes.get("main_support", [])]
     small += a.group_notes.get("country", [])
+    if v is None:
+        counts = (
+            f"from {len(inc)} returnees with at least one contact confirming their residence "
+            f"({_count(events, a.threshold)} re-migrations); {_count(out, a.threshold)} {left} "
+            "never confirmed and are left out."
+        )
+    else:  # only the numbers the joint decision shows: followed, and the rest by difference
+        followed = v.count(f"{a.project}/km_at_risk|month=0")
+        total = v.count(f"{a.project}/returnees")
+        counts = (
+            f"from {followed if followed is not None else 'a withheld number of'} returnees "
+            "with at least one contact confirming their residence (re-migrations are in the "
+            "curve's steps); "
+            + (
+                f"{total - followed} of the {total} returnees were never confirmed and are "
+                "left out."
+                if followed is not None and total is not None
+                else "returnees never confirmed are left out."
+            )
+        )
     return (
         "Kaplan–Meier estimate of still being in the country of return "
-        f"{horizon:.0f} months after return: "
-        f"{estimate}, from {len(inc)} returnees with at least one contact "
-        f"confirming their residence ({_count(int(inc['event'].sum()), a.threshold)} "
-        f"re-migrations); {_count(out, a.threshold)} {left} never confirmed and are left out."
+        f"{horizon:.0f} months after return: {estimate}, {counts}"
         + (
             f" Groups with fewer than {a.min_cell} returnees have no curve of their own: "
             f"{', '.join(small)}."
