@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test bench lint clean setup validate verify render synth dist dictionary
+.PHONY: report test bench attack lint clean setup validate verify render synth dist dictionary
 
 setup: $(STAMP)
 
@@ -56,6 +56,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m evaluation.pipeline.bench
+
+# the adversary against the joint disclosure decision of 20 synthetic datasets (seeds, scales)
+attack: $(STAMP)
+	$(BIN)/python tests/attack_seeds.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
