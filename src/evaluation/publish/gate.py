@@ -23,6 +23,7 @@ import pandas as pd
 from evaluation.analysis.conversion import SUBGROUPS
 from evaluation.publish import durability_view, step_keys
 from evaluation.publish.export import write_csv
+from evaluation.publish.gate_conversion import TABLES as CONVERSION_TABLES
 from evaluation.publish.view import View, key
 
 MARK = "x"
@@ -34,9 +35,7 @@ APPROACH = {  # durability approach -> (numerator, denominator) in ledger terms
 }
 CHAIN_METRICS = {"chain_enrolled_moh": 1, "chain_returned": 2, "chain_returned_of_referred": 3}
 UNMAPPED = (
-    "conversion_cox, conversion_logistic, "
-    "comparison_return_rates, comparison_cif_contrasts, comparison_sensitivity, "
-    "comparison_cohort_follow_up, conversion_cohort_follow_up, efficiency"
+    ""
 )
 
 
@@ -320,6 +319,7 @@ TABLES: dict[str, Callable[[pd.DataFrame, View, str], pd.DataFrame]] = {
     "comparison_cif_horizons": horizons_shown,
     **durability_view.TABLES,  # scores, shares, trajectory, curves by group, exits
 }
+TABLES.update(CONVERSION_TABLES)  # publish.gate_conversion (comparison_cif_horizons: per person)
 
 
 # --------------------------------------------------------------------------- metrics

@@ -108,13 +108,13 @@ def exit_cells(ledger: Ledger, times: pd.DataFrame, project: str, arts) -> None:
 
 
 def model_cells(
-    ledger: Ledger, frame: pd.DataFrame, times: pd.DataFrame, project: str, outcome: str,
-    fitted: Mapping[str, Any] | None = None,
-) -> None:  # fmt: skip
+    ledger: Ledger, frame: pd.DataFrame, times: pd.DataFrame, project: str, outcome: str
+) -> None:
     """The model sample (analysis.conversion.model_frame) per level of each categorical
     covariate: people, outcome (logistic) and observed returns (Cox). The sample plus the
     people left out is the project; a level plus its left-out people is the subgroup.
-    Coefficients of a level rest on that level's counts (fitted: {'logistic'|'cox': table})."""
+    A fitted model's coefficient of a level rests on that level's counts, a continuous term's
+    on the model's totals (derived '<project>/<logistic|cox>_coef')."""
     from evaluation.analysis import conversion as cv
     from evaluation.analysis import models
 
@@ -138,7 +138,6 @@ def model_cells(
         _cell(ledger, e_all, event.sum(), pop, "returns observed", arts, d)
     ledger.rate(y_all, n_all, artefact=arts)
     ledger.rate(e_all, n_all, artefact=arts)
-    deps_all = [n_all, y_all, e_all, f"{n_all}~not~{ledger.cells[y_all].numerator}"]
     for var in models._categorical(data, list(cv.MODEL_COVARIATES)):
         x = data[var].astype(str)
         ns, ys, es = [], [], []
@@ -163,16 +162,18 @@ def model_cells(
             ns.append(n)
             ys.append(y)
             es.append(e)
-            ledger.derive(f"{project}/model_coef|subgroup={sub}",
-                          [n, y, e, f"{n}~not~{ledger.cells[y].numerator}",
-                           f"{n}~not~{ledger.cells[e].numerator}"],
-                          artefact=arts, what="model coefficient of a level")  # fmt: skip
+            for m, k in (("logistic", y), ("cox", e)):
+                ledger.derive(f"{project}/{m}_coef|subgroup={sub}",
+                              [n, k, f"{n}~not~{ledger.cells[k].numerator}"],
+                              artefact=arts, what="model coefficient of a level")  # fmt: skip
         ledger.relate(n_all, ns, f"{project}: model sample by {var}")
         ledger.relate(y_all, ys, f"{project}: model {outcome} by {var}")
         if e_all != y_all:
             ledger.relate(e_all, es, f"{project}: model returns by {var}")
-    ledger.derive(f"{project}/model_coef", deps_all, artefact=arts, what="model coefficient")
-    del fitted, left_out
+    for m, k in (("logistic", y_all), ("cox", e_all)):
+        ledger.derive(f"{project}/{m}_coef", [n_all, k, f"{n_all}~not~{ledger.cells[k].numerator}"],
+                      artefact=arts, what="model coefficient")  # fmt: skip
+    del left_out
 
 
 def person_cells(
