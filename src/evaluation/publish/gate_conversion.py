@@ -42,10 +42,13 @@ def _num(x: Any) -> float | None:
 
 
 def pick(view: View, candidates: Sequence[str], printed: Any) -> str | None:
-    """The first candidate key holding the printed count (any known one when it is masked)."""
+    """The first candidate key holding the printed count; None when it is masked already (a
+    table the joint decision masked once is never unmasked by a guess at its key)."""
     v = _num(printed)
+    if v is None:
+        return None
     for k in candidates:
-        if k in view.values and (v is None or abs(view.values[k] - v) < 1e-6):
+        if k in view.values and abs(view.values[k] - v) < 1e-6:
             return k
     return None
 
@@ -66,8 +69,7 @@ def _count_col(out: pd.DataFrame, i: Any, col: str, k: str | None, view: View) -
 
 def _follow(out: pd.DataFrame, i: Any, r: pd.Series, view: View, p: str) -> None:
     c = str(r["cohort"])
-    big = pick(view, [key(p, "enrolled", cohort=c), key(p, f"{PERSON}_enrolled", cohort=c)],
-               r["N"])  # fmt: skip
+    big = pick(view, [key(p, "enrolled", cohort=c), key(p, f"{PERSON}_enrolled", cohort=c)], r["N"])
     if big is None:
         _mask(out, i, list(out.columns[2:]))
         return
@@ -79,8 +81,14 @@ def _follow(out: pd.DataFrame, i: Any, r: pd.Series, view: View, p: str) -> None
         m = re.fullmatch(r"followable_(.+)m", str(col))
         if m:
             h = m.group(1)
-            k = pick(view, [key(p, "followable", cohort=c, months=h),
-                            key(p, f"{PERSON}_followable", cohort=c, months=h)], r[col])  # fmt: skip
+            k = pick(
+                view,
+                [
+                    key(p, "followable", cohort=c, months=h),
+                    key(p, f"{PERSON}_followable", cohort=c, months=h),
+                ],
+                r[col],
+            )
             _count_col(out, i, col, k, view)
 
 
@@ -123,8 +131,11 @@ def _level_keys(view: View, p: str, var: str, level: str, r: pd.Series, outcome:
     dims = {} if level == "All" else {"subgroup": f"{var}={level}"}
     big = pick(view, [key(p, "enrolled", **dims), key(p, "model_n", **dims)], r.get("N"))
     if "events" in r:
-        cands = [key(p, "model_events", **dims), key(p, outcome, **dims),
-                 key(p, f"model_{outcome}", **dims)]  # fmt: skip
+        cands = [
+            key(p, "model_events", **dims),
+            key(p, outcome, **dims),
+            key(p, f"model_{outcome}", **dims),
+        ]
         n = pick(view, cands, r["events"])
     else:
         n = pick(view, [key(p, outcome, **dims), key(p, f"model_{outcome}", **dims)], r.get("n"))
@@ -146,8 +157,11 @@ def model_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
             if pd.isna(level) or str(level) == "":
                 deps = [f"{project}/{m}_coef"]
             else:
-                deps = [f"{project}/{m}_coef|subgroup={var}={lv}"
-                        for lv in (level, r["reference"]) if not pd.isna(lv)]  # fmt: skip
+                deps = [
+                    f"{project}/{m}_coef|subgroup={var}={lv}"
+                    for lv in (level, r["reference"])
+                    if not pd.isna(lv)
+                ]
             if not all(d in view.derived and view.shown(d) for d in deps):
                 _mask(out, i, value_cols)
         return out
@@ -214,9 +228,23 @@ def contrasts_shown(df: pd.DataFrame, view: View, project: str = "") -> pd.DataF
                 _mask(out, i, [col])
             ok &= shown
         if not ok:
-            _mask(out, i, [c for c in df.columns if c not in
-                           ("contrast", "horizon_months", "baseline", "other", "N_baseline",
-                            "N_other")])  # fmt: skip
+            _mask(
+                out,
+                i,
+                [
+                    c
+                    for c in df.columns
+                    if c
+                    not in (
+                        "contrast",
+                        "horizon_months",
+                        "baseline",
+                        "other",
+                        "N_baseline",
+                        "N_other",
+                    )
+                ],
+            )
     return out
 
 
@@ -227,8 +255,9 @@ def cif_horizons_shown(df: pd.DataFrame, view: View, project: str = "") -> pd.Da
         p, h = str(r["project"]), f"{float(r['horizon_months']):g}"
         by = _person(view, p, f"returned_by|months={h}", r["n"])
         at = _person(view, p, f"cif_at_risk|months={h}", r["at_risk"])
-        big = pick(view, [key(p, "enrolled"), key(p, f"{PERSON}_enrolled"),
-                          key(p, "cif_followed")], r["N"])  # fmt: skip
+        big = pick(
+            view, [key(p, "enrolled"), key(p, f"{PERSON}_enrolled"), key(p, "cif_followed")], r["N"]
+        )
         if None in (by, at, big):
             _mask(out, i, ["n", "N", "at_risk", "estimate", "ci_low", "ci_high"])
             continue
@@ -252,22 +281,34 @@ def sensitivity_shown(df: pd.DataFrame, view: View, project: str = "") -> pd.Dat
         if sid.startswith("durability_") or sid == "loss_as_remigration":
             p = group
             a = sid.removeprefix("durability_")
-            d = f"{p}/tipping|window={w}" if sid == "loss_as_remigration" else (
-                f"{p}/durability_{a}|window={w}")  # fmt: skip
+            d = (
+                f"{p}/tipping|window={w}"
+                if sid == "loss_as_remigration"
+                else (f"{p}/durability_{a}|window={w}")
+            )
             den = "known" if a == "complete" else "due"
             if not view.shown(key(p, den, window=w)):
                 _mask(out, i, ["N"])
             if d not in view.derived or not view.shown(d):
                 _mask(out, i, [*ests, "note"] if sid == "loss_as_remigration" else ests)
             continue
-        period = "before" if "enrolled before" in group else "from" if "enrolled from" in group else None
+        period = (
+            "before" if "enrolled before" in group else "from" if "enrolled from" in group else None
+        )
         pair = group.split(",")[0].split("−")
         o, b = (s.strip() for s in pair)
         ns = str(r["N"]).split("/")
         ok = True
         for p, col, n in ((b, "baseline", ns[0]), (o, "other", ns[-1])):
-            big = pick(view, [key(p, "sens_enrolled", analysis=sid, period=period),
-                              key(p, "enrolled"), key(p, f"{PERSON}_enrolled")], n)  # fmt: skip
+            big = pick(
+                view,
+                [
+                    key(p, "sens_enrolled", analysis=sid, period=period),
+                    key(p, "enrolled"),
+                    key(p, f"{PERSON}_enrolled"),
+                ],
+                n,
+            )
             d = f"{p}/sens_cif|analysis={sid}" + (f"|period={period}" if period else "")
             shown = big is not None and view.shown(big) and view.shown(d) and d in view.derived
             if not shown:
@@ -284,14 +325,25 @@ def efficiency_shown(df: pd.DataFrame, view: View, project: str = "") -> pd.Data
     out = df.copy().astype(object)
     for i, r in df.iterrows():
         p, per = str(r["project"]), str(r["per"])
-        unit = {"enrolled client": [key(p, "enrolled"), key(p, "efficiency_enrolled")],
-                "verified return": [key(p, "returned"), key(p, "efficiency_returned")],
-                "returnee staying at 12 months": [key(p, "stayed", window="m12"),
-                                                  key(p, "efficiency_stayed")]}.get(per, [])  # fmt: skip
+        unit = {
+            "enrolled client": [key(p, "enrolled"), key(p, "efficiency_enrolled")],
+            "verified return": [key(p, "returned"), key(p, "efficiency_returned")],
+            "returnee staying at 12 months": [
+                key(p, "stayed", window="m12"),
+                key(p, "efficiency_stayed"),
+            ],
+        }.get(per, [])
         _count_col(out, i, "units", pick(view, unit, r["units"]), view)
-        _count_col(out, i, "N", pick(view, [key(p, "enrolled"), key(p, "efficiency_enrolled")],
-                                     r["N"]), view)  # fmt: skip
-        sup = pick(view, [key(p, "spending_clients"), key(p, "enrolled")], r["clients_with_support"])
+        _count_col(
+            out,
+            i,
+            "N",
+            pick(view, [key(p, "enrolled"), key(p, "efficiency_enrolled")], r["N"]),
+            view,
+        )
+        sup = pick(
+            view, [key(p, "spending_clients"), key(p, "enrolled")], r["clients_with_support"]
+        )
         _count_col(out, i, "clients_with_support", sup, view)
         _count_col(out, i, "items", pick(view, [key(p, "support_items")], r["items"]), view)
         if "items_without_amount" in df and _num(r["items_without_amount"]) is not None:
@@ -317,3 +369,12 @@ TABLES: dict[str, Callable[[pd.DataFrame, View, str], pd.DataFrame]] = {
     "comparison_sensitivity": sensitivity_shown,
     "efficiency": efficiency_shown,
 }
+
+
+def joint_table(name: str, df: pd.DataFrame, project: str = "") -> pd.DataFrame:
+    """`df` (the results table `name`) as the joint decision of this pipeline run shows it,
+    for the report tables printed beside the file; unchanged outside a pipeline run."""
+    from evaluation.publish.view import current
+
+    view = current()
+    return df if view is None else TABLES[name](df, view, project)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from evaluation.data.membership import member
-from evaluation.publish import ledger_conversion, ledger_durability, step_keys
+from evaluation.publish import ledger_comparison, ledger_durability, step_keys
 from evaluation.publish.ledger import AMOUNT, Ledger, make_key
 
 # published figure id -> (project, what) in ledger terms
@@ -431,7 +431,7 @@ def build(
     returning = {p: frames[p] for p, k in projects if k == "return" and p in frames}
     if returning:
         support_point_cells(ledger, returning, tables, public)
-    ledger_conversion.add(ledger, tables, projects, frames, return_plan, cutoff, ends, plan)
+    ledger_comparison.add(ledger, tables, projects, frames, return_plan, cutoff, ends, plan)
     for key, value in public.items():
         cell = ledger.cells.get(key)
         if cell is not None and cell.value == value:

@@ -252,7 +252,12 @@ def _model_descriptives(result: ModelResult) -> pd.DataFrame:
     n_col = "n" if result.kind == "logistic" else "events"
     parts = []
     for var, g in d.groupby("variable", sort=False):
-        total = {"variable": var, "group": "All", n_col: int(g[n_col].sum()), "N": int(g["N"].sum())}
+        total = {
+            "variable": var,
+            "group": "All",
+            n_col: int(g[n_col].sum()),
+            "N": int(g["N"].sum()),
+        }
         parts.append(pd.concat([g, pd.DataFrame([total])], ignore_index=True))
     df = pd.concat(parts, ignore_index=True) if parts else d
     df = df.assign(n=df[n_col], estimate=df[n_col] / df["N"], ci_low=float("nan"),
