@@ -70,12 +70,9 @@ def _count_col(out: pd.DataFrame, i: Any, col: str, k: str | None, view: View) -
 def _follow(out: pd.DataFrame, i: Any, r: pd.Series, view: View, p: str) -> None:
     c = str(r["cohort"])
     big = pick(view, [key(p, "enrolled", cohort=c), key(p, f"{PERSON}_enrolled", cohort=c)], r["N"])
-    if big is None:
-        _mask(out, i, list(out.columns[2:]))
-        return
     _count_col(out, i, "N", big, view)
-    pot = key(p, f"{PERSON}_potential" if PERSON in big else "potential", cohort=c)
-    if not view.shown(pot):
+    pot = key(p, f"{PERSON}_potential" if big and PERSON in big else "potential", cohort=c)
+    if big is None or not view.shown(pot):
         _mask(out, i, ["potential_min", "potential_median"])
     for col in out.columns:
         m = re.fullmatch(r"followable_(.+)m", str(col))
@@ -114,12 +111,9 @@ def exits_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
             cands = [key(project, "returned"), key(project, "cif_returned"), *cands]
         nk = pick(view, cands, r["n"])
         big = pick(view, [key(project, "enrolled"), key(project, "cif_followed")], r["N"])
-        if nk is None or big is None:
-            _mask(out, i, ["n", "N", *rate_cols])
-            continue
-        _count_col(out, i, "n", nk, view)
-        _count_col(out, i, "N", big, view)
-        if not view.shown(f"exit_share:{project}|cause={cause}"):
+        a = _count_col(out, i, "n", nk, view)
+        b = _count_col(out, i, "N", big, view)
+        if not (a and b and nk and big and view.shown(f"exit_share:{project}|cause={cause}")):
             _mask(out, i, rate_cols)
     return out
 
@@ -171,12 +165,9 @@ def model_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
         label = str(r["covariate"])
         var = names.get(label, label)
         nk, big = _level_keys(view, project, var, str(r["group"]), r, outcome)
-        if nk is None or big is None:
-            _mask(out, i, [n_col, "N", *rate_cols])
-            continue
         a = _count_col(out, i, n_col, nk, view)
         b = _count_col(out, i, "N", big, view)
-        if not (a and b and view.rate_shown(nk, big)):
+        if not (a and b and nk and big and view.rate_shown(nk, big)):
             _mask(out, i, rate_cols)
     return out
 
@@ -258,13 +249,10 @@ def cif_horizons_shown(df: pd.DataFrame, view: View, project: str = "") -> pd.Da
         big = pick(
             view, [key(p, "enrolled"), key(p, f"{PERSON}_enrolled"), key(p, "cif_followed")], r["N"]
         )
-        if None in (by, at, big):
-            _mask(out, i, ["n", "N", "at_risk", "estimate", "ci_low", "ci_high"])
-            continue
         _count_col(out, i, "n", by, view)
         _count_col(out, i, "at_risk", at, view)
         _count_col(out, i, "N", big, view)
-        if not view.shown(_cif_key(view, p, h)):
+        if None in (by, at, big) or not view.shown(_cif_key(view, p, h)):
             _mask(out, i, ["estimate", "ci_low", "ci_high"])
     return out
 
