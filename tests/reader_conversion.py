@@ -176,7 +176,25 @@ def efficiency(res: Path, learn: Learn, names: set[str]) -> None:
         learn(f"{p}/support_items_no_amount", num(r["items_without_amount"]), "efficiency")
 
 
+def metrics(res: Path, learn: Learn, names: set[str]) -> None:
+    """The crude comparison in metrics.json: n and N per project (in the contrast's order,
+    other − baseline), and each contrast's N."""
+    import json
+
+    path = res / "metrics.json"
+    if not path.exists():
+        return
+    for name, v in json.loads(path.read_text()).items():
+        if not isinstance(v, dict) or "contrast" not in v:
+            continue
+        other, base = (s.strip() for s in v["contrast"].split("−"))
+        ns, bigs = v.get("n"), v.get("N")
+        for i, p in enumerate((other, base) if name.endswith("return_rate_diff") else ()):
+            learn(first(names, f"{p}/person_returned", f"{p}/returned"), ns[i], name)
+            learn(first(names, f"{p}/person_enrolled", f"{p}/enrolled"), bigs[i], name)
+
+
 def read_conversion(res: Path, learn: Learn, names: set[str]) -> None:
     """Everything a reader learns from the conversion-side files (see the module docstring)."""
-    for reader in (follow_up, exits, models, comparison, efficiency):
+    for reader in (follow_up, exits, models, comparison, efficiency, metrics):
         reader(res, learn, names)

@@ -184,3 +184,21 @@ def test_conversion_files_checked_cell_by_cell(default_build):
     cohorts = {k: v for k, v in read.items() if k.startswith("MOH1/enrolled|cohort=")}
     assert len(cohorts) == 6 and sum(cohorts.values()) == 148
     assert all(value[k] == f"{v:g}" for k, v in read.items() if value.get(k) not in (None, "x"))
+
+
+def test_a_contrast_resting_on_a_withheld_incidence_is_left_out_of_metrics():
+    """MOH1's incidence at 12 months is withheld (the contrasts file prints 'x' for it): the
+    difference at 12 months would give it back beside MOH2's, so metrics.json leaves it out;
+    the difference at 6 months, on two shown incidences, stays."""
+    from evaluation.publish.gate import publish_metrics
+
+    derived = ["MOH1/cif|months=6", "MOH1/cif|months=12", "MOH2/person_cif|months=6",
+               "MOH2/person_cif|months=12", "person_rate:MOH1", "person_rate:MOH2"]  # fmt: skip
+    v = _view({}, derived=derived)
+    v.decision.derived_withheld["MOH1/cif|months=12"] = "MOH1/returned_by|months=12"
+    entry = {"estimate": 0.05, "N": [148, 152], "contrast": "MOH2 − MOH1"}
+    shown, dropped = publish_metrics(
+        {"moh1_vs_moh2.return_cif_diff_12m": entry, "moh1_vs_moh2.return_cif_diff_6m": entry}, v
+    )
+    assert dropped == ["moh1_vs_moh2.return_cif_diff_12m"]
+    assert shown == {"moh1_vs_moh2.return_cif_diff_6m": entry}

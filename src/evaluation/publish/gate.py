@@ -23,7 +23,9 @@ import pandas as pd
 from evaluation.analysis.conversion import SUBGROUPS
 from evaluation.publish import durability_view, step_keys
 from evaluation.publish.export import write_csv
+from evaluation.publish.gate_conversion import NOT_MINE
 from evaluation.publish.gate_conversion import TABLES as CONVERSION_TABLES
+from evaluation.publish.gate_conversion import metric as conversion_metric
 from evaluation.publish.view import View, key
 
 MARK = "x"
@@ -366,7 +368,8 @@ def _metric(name: str, v: Any, view: View) -> Any:
         a, b = head.split(".")[-1].split("_vs_")
         ok = all(view.shown(f"{q.upper()}/durability_complete|window=m12") for q in (a, b))
         return v if ok else None
-    return _fallback(v, view.threshold)
+    conversion = conversion_metric(name, v, view)
+    return _fallback(v, view.threshold) if conversion is NOT_MINE else conversion
 
 
 def _bound(r: Any, view: View, project: str, approach: str, window: str) -> dict | None:

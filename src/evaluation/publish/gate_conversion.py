@@ -366,3 +366,30 @@ def joint_table(name: str, df: pd.DataFrame, project: str = "") -> pd.DataFrame:
 
     view = current()
     return df if view is None else TABLES[name](df, view, project)
+
+
+NOT_MINE = object()  # a metric entry this module does not decide
+
+
+def metric(name: str, v: Any, view: View) -> Any:
+    """A comparison or efficiency entry of metrics.json as published (None: left out), or
+    NOT_MINE for entries decided elsewhere (publish.gate)."""
+    head, _, what = name.rpartition(".")
+    pair = head.split(".")[-1]
+    if "_vs_" in pair and isinstance(v, dict):
+        a, b = (q.upper() for q in pair.split("_vs_"))
+        rates = all(view.shown(f"person_rate:{p}") for p in (a, b))
+        if what == "return_rate_diff":
+            return v if rates else None
+        if what.startswith("mdd_"):
+            return v if rates else None
+        m = re.fullmatch(r"return_cif_diff_([\d.]+)m", what)
+        if m:
+            ok = all(view.shown(_cif_key(view, p, m.group(1))) for p in (a, b))
+            return v if ok else None
+    m = re.fullmatch(r"support_eur_per_(return|enrolled)", what)
+    if m and isinstance(v, dict):
+        per = "verified return" if m.group(1) == "return" else "enrolled client"
+        d = f"{head.split('.')[-1].upper()}/efficiency|per={per}"
+        return v if d in view.derived and view.shown(d) else None
+    return NOT_MINE
