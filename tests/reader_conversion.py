@@ -62,12 +62,14 @@ def follow_up(res: Path, learn: Learn, names: set[str]) -> None:
             p, c = r["project"], r["cohort"]
             pre = "person_" if person and f"{p}/person_enrolled|cohort={c}" in names else ""
             learn(f"{p}/{pre}enrolled|cohort={c}", num(r["N"]), path.name)
-            for col in r.index:
-                m = re.fullmatch(r"followable_(.+)m", col)
-                if m:
-                    k = f"{p}/{pre}followable|cohort={c}|months={m.group(1)}"
-                    learn(first(names, k, f"{p}/followable|cohort={c}|months={m.group(1)}"),
-                          num(r[col]), path.name)  # fmt: skip
+            # a horizon's followable people are listed as a cell of their own, or (when the
+            # same people) under the next shorter horizon, or the cohort
+            chain = [f"{p}/{pre}enrolled|cohort={c}"]
+            cols = sorted((float(m.group(1)), col) for col in r.index
+                          if (m := re.fullmatch(r"followable_(.+)m", col)))  # fmt: skip
+            for h, col in cols:
+                chain = [f"{p}/{pre}followable|cohort={c}|months={h:g}", *chain]
+                learn(first(names, *chain), num(r[col]), path.name)
 
 
 def exits(res: Path, learn: Learn, names: set[str]) -> None:

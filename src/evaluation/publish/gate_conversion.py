@@ -74,19 +74,18 @@ def _follow(out: pd.DataFrame, i: Any, r: pd.Series, view: View, p: str) -> None
     pot = key(p, f"{PERSON}_potential" if big and PERSON in big else "potential", cohort=c)
     if big is None or not view.shown(pot):
         _mask(out, i, ["potential_min", "potential_median"])
-    for col in out.columns:
-        m = re.fullmatch(r"followable_(.+)m", str(col))
-        if m:
-            h = m.group(1)
-            k = pick(
-                view,
-                [
-                    key(p, "followable", cohort=c, months=h),
-                    key(p, f"{PERSON}_followable", cohort=c, months=h),
-                ],
-                r[col],
-            )
-            _count_col(out, i, col, k, view)
+    # followable to a horizon: a cell of its own, or (the same people) the cell of the
+    # next shorter horizon or the cohort (publish.ledger_conversion.follow_up_cells)
+    person = key(p, f"{PERSON}_enrolled", cohort=c) in view.values and (
+        big is None or PERSON in big
+    )
+    pre = f"{PERSON}_" if person else ""
+    chain = [key(p, f"{pre}enrolled", cohort=c)]
+    cols = [(float(m.group(1)), col) for col in out.columns
+            if (m := re.fullmatch(r"followable_(.+)m", str(col)))]  # fmt: skip
+    for h, col in sorted(cols):
+        chain = [key(p, f"{pre}followable", cohort=c, months=f"{h:g}"), *chain]
+        _count_col(out, i, col, pick(view, chain, r[col]), view)
 
 
 def follow_up_shown(df: pd.DataFrame, view: View, project: str = "") -> pd.DataFrame:

@@ -78,9 +78,13 @@ def follow_up_cells(
             artefact=arts,
             what="potential follow-up",
         )
-        for h in horizons:
+        prev = big
+        for h in sorted(horizons):
             n = int((g["potential"] >= h).sum())
             hd = f"{h:g}"
+            if n == ledger.cells[prev].value:  # the same people as at the shorter horizon
+                ledger.cells[prev].artefacts |= set(arts)
+                continue
             k = free_key(
                 ledger,
                 make_key(project, "followable", cohort=c, months=hd),
@@ -89,7 +93,11 @@ def follow_up_cells(
                 same=not prefix or big == make_key(project, "enrolled", cohort=c),
             )
             count_cell(ledger, k, n, pop, f"followable {hd} months", arts, {**d, "months": hd})
-            ledger.rate(k, big, artefact=())
+            # followable to a longer horizon are among those followable to a shorter one
+            rest = count_cell(ledger, f"{k}~not", ledger.cells[prev].value - n, pop,
+                              f"not followable {hd} months", (), {**d, "months": hd})  # fmt: skip
+            ledger.relate(prev, [k, rest], f"{k}: followable or not")
+            prev = k
 
 
 def free_key(ledger: Ledger, base: str, alt: str, value: int, same: bool = True) -> str:
