@@ -301,6 +301,29 @@ def publishable_model(
     return shown
 
 
+def model_counts_shown(result: ModelResult, project: str | None) -> bool:
+    """Does the joint decision show the model's N and events (True outside a pipeline run)?"""
+    view = _joint()
+    if view is None or project is None:
+        return True
+    from evaluation.publish.gate_conversion import model_shown
+
+    n_col = "n" if result.kind == "logistic" else "events"
+    row = pd.DataFrame([{"covariate": "", "group": "All", n_col: result.events, "N": result.n}])
+    shown = model_shown(row.astype(object), view, project)
+    return str(shown.loc[0, n_col]) != "x" and str(shown.loc[0, "N"]) != "x"
+
+
+def left_out_text(left_out: int, project: str | None = None) -> str:
+    """'N clients' left out of the models, or a withheld number (the joint decision)."""
+    view = _joint()
+    if view is None or project is None:
+        return f"{left_out} clients"
+    k = f"{project}/model_n~rest"
+    shown = k in view.values and view.values[k] == left_out and view.decision.shown(k)
+    return f"{left_out} clients" if shown or left_out == 0 else "Some clients (number withheld)"
+
+
 def model_tables(
     results: list[ModelResult],
     threshold: int = 5,
@@ -316,7 +339,10 @@ def model_tables(
     descriptive: pd.DataFrame | None = None
     logistic = next((r.outcome for r in results if r.kind == "logistic"), "returned")
     for res in results:
-        title = f"**{names.get(res.kind, res.kind)}.** {model_sentence(res, outcome or logistic)}"
+        sentence = model_sentence(
+            res, outcome or logistic, counts_shown=model_counts_shown(res, project)
+        )
+        title = f"**{names.get(res.kind, res.kind)}.** {sentence}"
         if res.ok:
             out.append((title, publishable_model(res, threshold, project)))
         else:

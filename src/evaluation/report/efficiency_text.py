@@ -49,7 +49,9 @@ def efficiency_display(results: Sequence[Efficiency], threshold: int = 5) -> pd.
                     "Euros": euros(r.estimate) if safe else "withheld",
                     "95 % CI": _interval(r) if safe else f"withheld ({why})",
                     "Denominator": (
-                        f"{r.units} {unit} of {r.N} enrolled" if safe else f"<{threshold}"
+                        f"{r.units} {unit} of {r.N} enrolled"
+                        if safe
+                        else ("x" if joint is not None else f"<{threshold}")
                     )
                     if attr != "per_enrolled"
                     else f"{r.N} enrolled",
