@@ -1,5 +1,5 @@
 """The reader's side of the conversion and cross-project files: what a reader learns from
-results/*/conversion_cohort_follow_up.csv, conversion_exits.csv, conversion_cox.csv,
+results/*/conversion_cohort_follow_up.csv, conversion_cox.csv,
 conversion_logistic.csv, comparison/comparison_*.csv and efficiency/efficiency.csv, mapped to
 the cells of checked_cells.csv from file and column names only (never from publish code).
 
@@ -70,23 +70,6 @@ def follow_up(res: Path, learn: Learn, names: set[str]) -> None:
             for h, col in cols:
                 chain = [f"{p}/{pre}followable|cohort={c}|months={h:g}", *chain]
                 learn(first(names, *chain), num(r[col]), path.name)
-
-
-def exits(res: Path, learn: Learn, names: set[str]) -> None:
-    """Clients by how follow-up ended, with their shares of N."""
-    for path in res.glob("*/conversion_exits.csv"):
-        p = path.parent.name.upper()
-        for r in _rows(path):
-            cause = r["step"]
-            k = f"{p}/exit|cause={cause}"
-            if cause == "returned":
-                # the checked cells list 'cif_returned' only when the returns followed here
-                # are not the funnel's returns
-                k = first(names, f"{p}/cif_returned", f"{p}/returned", k)
-            big = first(names, f"{p}/enrolled", f"{p}/cif_followed")
-            learn(k, num(r["n"]), path.name)
-            learn(big, num(r["N"]), path.name)
-            learn(k, times(num(r["rate"]), num(r["N"])), path.name + " (share × N)")
 
 
 def models(res: Path, learn: Learn, names: set[str]) -> None:
@@ -198,5 +181,5 @@ def metrics(res: Path, learn: Learn, names: set[str]) -> None:
 
 def read_conversion(res: Path, learn: Learn, names: set[str]) -> None:
     """Everything a reader learns from the conversion-side files (see the module docstring)."""
-    for reader in (follow_up, exits, models, comparison, efficiency, metrics):
+    for reader in (follow_up, models, comparison, efficiency, metrics):
         reader(res, learn, names)

@@ -11,8 +11,8 @@ import re
 
 import pandas as pd
 from adversary import feasible_ranges
-from reader_durability import read_durability
 from reader_conversion import read_conversion
+from reader_durability import read_durability
 from textutil import html_text
 
 THRESHOLD = 5

@@ -36,9 +36,7 @@ APPROACH = {  # durability approach -> (numerator, denominator) in ledger terms
     "best": ("stayed_or_unknown", "due"),
 }
 CHAIN_METRICS = {"chain_enrolled_moh": 1, "chain_returned": 2, "chain_returned_of_referred": 3}
-UNMAPPED = (
-    ""
-)
+UNMAPPED = ""
 
 
 def _mask(df: pd.DataFrame, rows: Any, cols: list[str]) -> None:

@@ -1,11 +1,11 @@
 """Conversion-side results files as the joint decision shows them (cells of
-publish.ledger_conversion): cohort follow-up, follow-up endings, model tables, the comparison
+publish.ledger_conversion): cohort follow-up, model tables, the comparison
 files and efficiency. Each number is looked up by ledger key; a number whose key is withheld,
 or that is no ledger cell (or not the value the ledger counted), is printed as ``x``.
 
 A row's keys are found from its labels: where one table counts either the project's clients or
 each person once (carry-over clients in their first project), the key holding the printed
-value is taken; a count the ledger does not hold masks the whole row.
+value is taken; a count the ledger does not hold (or one masked already) is printed as ``x``.
 """
 
 from __future__ import annotations
@@ -93,27 +93,6 @@ def follow_up_shown(df: pd.DataFrame, view: View, project: str = "") -> pd.DataF
     out = df.copy().astype(object)
     for i, r in df.iterrows():
         _follow(out, i, r, view, str(r["project"]) if "project" in df else project)
-    return out
-
-
-# --------------------------------------------------------------------------- exits
-
-
-def exits_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
-    """Follow-up endings (step = cause, n, N, rate, 95 % CI, of) as the decision shows them."""
-    out = df.copy().astype(object)
-    rate_cols = [c for c in ("rate", "95 % CI", "estimate", "ci_low", "ci_high") if c in df]
-    for i, r in df.iterrows():
-        cause = str(r["step"])
-        cands = [key(project, "exit", cause=cause)]
-        if cause == "returned":
-            cands = [key(project, "returned"), key(project, "cif_returned"), *cands]
-        nk = pick(view, cands, r["n"])
-        big = pick(view, [key(project, "enrolled"), key(project, "cif_followed")], r["N"])
-        a = _count_col(out, i, "n", nk, view)
-        b = _count_col(out, i, "N", big, view)
-        if not (a and b and nk and big and view.shown(f"exit_share:{project}|cause={cause}")):
-            _mask(out, i, rate_cols)
     return out
 
 
@@ -347,7 +326,6 @@ def efficiency_shown(df: pd.DataFrame, view: View, project: str = "") -> pd.Data
 TABLES: dict[str, Callable[[pd.DataFrame, View, str], pd.DataFrame]] = {
     "conversion_cohort_follow_up": follow_up_shown,
     "comparison_cohort_follow_up": follow_up_shown,
-    "conversion_exits": exits_shown,
     "conversion_logistic": model_shown,
     "conversion_cox": model_shown,
     "comparison_return_rates": return_rates_shown,

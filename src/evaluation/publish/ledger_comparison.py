@@ -16,7 +16,6 @@ from evaluation.publish.ledger import AMOUNT, Ledger, make_key
 from evaluation.publish.ledger_conversion import (
     PERSON,
     count_cell,
-    exit_cells,
     follow_up_cells,
     free_key,
     model_cells,
@@ -330,7 +329,6 @@ def add(
             horizons,
             [f"results/{g}/conversion_cohort_follow_up.csv", f"report:{g}"],
         )
-        exit_cells(ledger, times, pid, [f"results/{g}/conversion_exits.csv", f"report:{g}"])
         model_cells(ledger, frame, times, pid, "referred" if kind == "counselling" else "returned")
     returning = [p for p, k in projects if k == "return" and p in frames]
     from evaluation.analysis import efficiency

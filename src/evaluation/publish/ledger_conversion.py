@@ -1,5 +1,6 @@
-"""Ledger cells of the conversion side that are printed outside the funnel: cohort follow-up,
-how follow-up ended and the model tables (the cross-project files: publish.ledger_comparison).
+"""Ledger cells of the conversion side that are printed outside the funnel: cohort follow-up
+and the model tables (how follow-up ended: publish.ledger_durability; the cross-project files:
+publish.ledger_comparison).
 
 Each table counts people the ledger already knows, split another way, so its cells are linked to
 the funnel, cohort and subgroup cells by relations (a model's level plus the people left out of
@@ -23,17 +24,6 @@ PERSON = "person"  # prefix of the cross-project population: each person once, f
 
 def count_cell(ledger: Ledger, key: str, value: Any, pop: str, what: str, arts, dims=None) -> str:
     return ledger.count(key, int(value), population=pop, numerator=what, dims=dims, artefact=arts)
-
-
-def rate(ledger: Ledger, n: str, big: str, label: str, arts, key: str) -> str:
-    """A share n/N whose complement N − n is a cell named by `label` (ledger.rate names it by
-    n's numerator, which two shares of one N may share)."""
-    comp = f"{big}~not~{label}"
-    v = ledger.cells[big].value - ledger.cells[n].value
-    c = ledger.cells[big]
-    ledger.count(comp, v, population=c.population, numerator=f"not {label}", dims=c.dims)
-    ledger.relate(big, [n, comp], f"{big} = {n} + {comp}")
-    return ledger.derive(key, [n, big, comp], artefact=arts, what="share")
 
 
 def same_or_part(
@@ -105,39 +95,6 @@ def free_key(ledger: Ledger, base: str, alt: str, value: int, same: bool = True)
     if same and (base not in ledger.cells or ledger.cells[base].value == value):
         return base
     return alt
-
-
-def exit_cells(ledger: Ledger, times: pd.DataFrame, project: str, arts) -> None:
-    """analysis.time_to_return.exit_table: clients by how follow-up ended; they add up to the
-    clients followed, and the returns are the returns the funnel counts."""
-    pop = f"clients enrolled in {project}"
-    big = make_key(project, "enrolled")
-    if big not in ledger.cells or ledger.cells[big].value != len(times):
-        big = count_cell(
-            ledger, make_key(project, "cif_followed"), len(times), pop, "followed", arts
-        )
-    ledger.cells[big].artefacts |= set(arts)
-    parts = []
-    for cause, n in times.groupby("cause").size().items():
-        k = make_key(project, "exit", cause=cause)
-        if cause == "returned":
-            for cand in (make_key(project, "returned"), make_key(project, "cif_returned")):
-                if cand in ledger.cells and ledger.cells[cand].value == int(n):
-                    k = cand
-                    break
-        count_cell(
-            ledger,
-            k,
-            n,
-            pop,
-            f"follow-up ended: {cause}",
-            arts,
-            {"project": project, "cause": cause},
-        )
-        rate(ledger, k, big, f"exit {cause}", arts, f"exit_share:{project}|cause={cause}")
-        parts.append(k)
-    if parts:
-        ledger.relate(big, parts, f"{project}: follow-up ended one way each")
 
 
 def model_cells(

@@ -352,20 +352,3 @@ def model_tables(
     if descriptive is not None:
         out.append(("**Descriptive rates by covariate** (no model could be trusted).", descriptive))
     return out
-
-
-def publishable_exits(exits: pd.DataFrame, n_total: int, threshold: int = 5,
-                      project: str | None = None) -> pd.DataFrame:  # fmt: skip
-    """How follow-up ended (analysis.time_to_return.exit_table; n_total clients followed) as
-    step, n, N, rate, 95 % CI, of: in a pipeline run, with `project` given, as the joint
-    decision shows it; otherwise small counts withheld table by table."""
-    table = exits.assign(step=exits["cause"], N=n_total, estimate=exits["share"],
-                         ci_low=float("nan"), ci_high=float("nan"), of="clients")  # fmt: skip
-    table = table[["step", "n", "N", "estimate", "ci_low", "ci_high", "of"]]
-    view = _joint()
-    if view is not None and project is not None:
-        from evaluation.publish.gate_conversion import exits_shown
-
-        df = _pct_cells(table)[["step", "n", "N", "rate", "95 % CI", "of"]]
-        return exits_shown(df.reset_index(drop=True).astype(object), view, project)
-    return publishable_steps(table, threshold)[0]
