@@ -1,7 +1,8 @@
 """The attack a reader can make on everything the default build publishes: the checked cells
-and their relations, the results CSVs, metrics.json (percentages times N included) and the
-rendered HTML. Numbers are mapped to cells the way a reader would, from file and column names;
-the integer program is tests/adversary.py, written apart from publish.joint."""
+and their relations, the results CSVs (the conversion-side ones read by
+tests/reader_conversion.py), metrics.json (percentages times N included) and the rendered
+HTML. Numbers are mapped to cells the way a reader would, from file and column names; the
+integer program is tests/adversary.py, written apart from publish.joint."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 
 import pandas as pd
 from adversary import feasible_ranges
+from reader_conversion import read_conversion
 from reader_durability import read_durability
 from textutil import html_text
 
@@ -78,7 +80,17 @@ def reader_view(build) -> tuple[dict, set, list, list[str]]:
         if "months" in km and "at_risk" in km:  # the published monthly grid
             for _, r in km.iterrows():
                 learn(f"{p}/km_at_risk|month={r['months']}", _num(r["at_risk"]), path.name)
+    named = set(shown) | withheld
+    checked = dict(shown)
+
+    def learn_checked(key: str, value: float | None, where: str) -> None:
+        """learn, and a printed count must be the checked cell's value."""
+        if value is not None and key in checked and abs(checked[key] - round(value)) > 0:
+            conflicts.append(f"{where}: {key} printed {round(value)}, checked {checked[key]}")
+        learn(key, value, where)
+
     read_durability(res, learn)  # scores, shares, trajectory, curves by group, exits
+    read_conversion(res, learn_checked, named)
     metrics = json.loads((res / "metrics.json").read_text())
     for name, v in metrics.items():
         if not isinstance(v, dict):

@@ -191,6 +191,7 @@ def check_disclosure(
         plan.return_,
         {p.id: p.end for p in cfg.projects},
         plan.durability.landmark_months,
+        plan=plan,
     )
     tmp = out.with_name(f"{key}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -9,8 +9,24 @@ import pandas as pd
 from evaluation.analysis.durability import DurabilityAnalysis, at_risk_table, metrics
 
 
-def save_results(a: DurabilityAnalysis, results_dir: str | Path) -> list[Path]:
-    """Write every tidy table behind the durability exhibits and the metrics fragment."""
+def no_event_metric(a: DurabilityAnalysis, level: float) -> dict:
+    """With no re-migration, the one-sided exact bound the survival sentence states
+    (report.durability_text.describe_survival), as <project>.staying_no_event_bound."""
+    from evaluation.analysis.bounds import no_event_bound
+
+    inc = a.times[a.times["included"]]
+    if inc.empty or int(inc["event"].sum()):
+        return {}
+    bound = no_event_bound(int((inc["time"] >= inc["time"].max()).sum()), level)
+    if bound is None:
+        return {}
+    return {f"{a.key}.staying_no_event_bound": {"estimate": bound.lower, "n": bound.n,
+                                                 "level": level}}  # fmt: skip
+
+
+def save_results(a: DurabilityAnalysis, results_dir: str | Path, level: float = 0.95) -> list[Path]:
+    """Write every tidy table behind the durability exhibits and the metrics fragment (level:
+    the plan's inference.no_event_bound_level, for no_event_metric)."""
     from evaluation.publish.results import save_metrics, save_table
 
     paths = [
@@ -29,6 +45,6 @@ def save_results(a: DurabilityAnalysis, results_dir: str | Path) -> list[Path]:
             results_dir,
             "durability_trajectory",
         ),
-        save_metrics(results_dir, "durability", metrics(a)),
+        save_metrics(results_dir, "durability", {**metrics(a), **no_event_metric(a, level)}),
     ]
     return paths

@@ -13,8 +13,24 @@ from evaluation.publish.dominance import check_amounts
 VALUE_COLS = ["eur", "ci_low", "ci_high", "total_eur", "units"]
 
 
+def joint_efficiency(results: Sequence[Efficiency]) -> pd.DataFrame | None:
+    """efficiency_table as the joint decision of this pipeline run shows it ('x' where
+    withheld; publish.gate_conversion), or None outside a pipeline run."""
+    from evaluation.publish.gate_conversion import efficiency_shown
+    from evaluation.publish.view import current
+
+    view = current()
+    if view is None:
+        return None
+    return efficiency_shown(efficiency_table(results).assign(withheld=""), view)
+
+
 def publishable_efficiency(results: Sequence[Efficiency], threshold: int = 5) -> pd.DataFrame:
-    """efficiency_table with every withheld cell empty and the reason in `withheld`."""
+    """efficiency_table with every withheld cell empty and the reason in `withheld` (in a
+    pipeline run: as the joint decision shows it)."""
+    joint = joint_efficiency(results)
+    if joint is not None:
+        return joint
     table = efficiency_table(results).astype({c: "float64" for c in VALUE_COLS})
     table["withheld"] = ""
     for e in results:
@@ -32,12 +48,19 @@ def publishable_efficiency(results: Sequence[Efficiency], threshold: int = 5) ->
 
 
 def efficiency_metrics(results: Sequence[Efficiency], threshold: int = 5) -> dict[str, dict]:
-    """<project>.support_eur_per_return and _per_enrolled, only where the amount rules allow."""
+    """<project>.support_eur_per_return and _per_enrolled, only where the amount rules (in a
+    pipeline run: the joint decision) allow."""
     out: dict[str, dict] = {}
+    joint = joint_efficiency(results)
     for e in results:
         if not check_amounts(e.client_amounts, threshold).safe:
             continue
-        for name, r in (("per_return", e.per_return), ("per_enrolled", e.per_enrolled)):
+        for name, per, r in (("per_return", "verified return", e.per_return),
+                             ("per_enrolled", "enrolled client", e.per_enrolled)):  # fmt: skip
+            if joint is not None:
+                row = joint[(joint["project"] == e.project) & (joint["per"] == per)]
+                if row.empty or "x" in {str(row[c].iloc[0]) for c in ("eur", "units", "N")}:
+                    continue
             if r.estimate is not None and r.units >= threshold:
                 out[f"{e.project.lower()}.support_eur_{name}"] = {
                     "estimate": r.estimate,

@@ -23,6 +23,9 @@ import pandas as pd
 from evaluation.analysis.conversion import SUBGROUPS
 from evaluation.publish import durability_view, step_keys
 from evaluation.publish.export import write_csv
+from evaluation.publish.gate_conversion import NOT_MINE
+from evaluation.publish.gate_conversion import TABLES as CONVERSION_TABLES
+from evaluation.publish.gate_conversion import metric as conversion_metric
 from evaluation.publish.view import View, key
 
 MARK = "x"
@@ -33,11 +36,7 @@ APPROACH = {  # durability approach -> (numerator, denominator) in ledger terms
     "best": ("stayed_or_unknown", "due"),
 }
 CHAIN_METRICS = {"chain_enrolled_moh": 1, "chain_returned": 2, "chain_returned_of_referred": 3}
-UNMAPPED = (
-    "conversion_cox, conversion_logistic, "
-    "comparison_return_rates, comparison_cif_contrasts, comparison_sensitivity, "
-    "comparison_cohort_follow_up, conversion_cohort_follow_up, efficiency"
-)
+UNMAPPED = ""
 
 
 def _mask(df: pd.DataFrame, rows: Any, cols: list[str]) -> None:
@@ -320,6 +319,7 @@ TABLES: dict[str, Callable[[pd.DataFrame, View, str], pd.DataFrame]] = {
     "comparison_cif_horizons": horizons_shown,
     **durability_view.TABLES,  # scores, shares, trajectory, curves by group, exits
 }
+TABLES.update(CONVERSION_TABLES)  # publish.gate_conversion (comparison_cif_horizons: per person)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -366,7 +366,8 @@ def _metric(name: str, v: Any, view: View) -> Any:
         a, b = head.split(".")[-1].split("_vs_")
         ok = all(view.shown(f"{q.upper()}/durability_complete|window=m12") for q in (a, b))
         return v if ok else None
-    return _fallback(v, view.threshold)
+    conversion = conversion_metric(name, v, view)
+    return _fallback(v, view.threshold) if conversion is NOT_MINE else conversion
 
 
 def _bound(r: Any, view: View, project: str, approach: str, window: str) -> dict | None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from evaluation.data.membership import member
-from evaluation.publish import ledger_durability, step_keys
+from evaluation.publish import ledger_comparison, ledger_durability, step_keys
 from evaluation.publish.ledger import AMOUNT, Ledger, make_key
 
 # published figure id -> (project, what) in ledger terms
@@ -399,12 +399,14 @@ def build(
     ends: Mapping | None = None,
     landmark_months: float | None = None,
     min_cell: int = 5,
+    plan=None,
 ) -> Ledger:
     """The whole ledger: projects given as (id, kind); figures = data/published/figures.csv;
     cutoff one date or {project id: date}; follow_up_options as the analysis plan's;
     return_plan the plan's return estimand (analysis.plan), ends {project id: end date}, for
     the cumulative incidence at the plan's horizons; landmark_months the plan's support-type
-    landmark (None: the repository's plan) and min_cell the smallest group with a curve."""
+    landmark (None: the repository's plan) and min_cell the smallest group with a curve;
+    plan the whole analysis plan, for the sensitivity analyses (publish.ledger_conversion)."""
     ledger = Ledger()
     public = _published(ledger, figures)
     frames = {}
@@ -429,6 +431,7 @@ def build(
     returning = {p: frames[p] for p, k in projects if k == "return" and p in frames}
     if returning:
         support_point_cells(ledger, returning, tables, public)
+    ledger_comparison.add(ledger, tables, projects, frames, return_plan, cutoff, ends, plan)
     for key, value in public.items():
         cell = ledger.cells.get(key)
         if cell is not None and cell.value == value:

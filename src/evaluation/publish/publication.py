@@ -35,9 +35,10 @@ def decide(
     return_plan: Any = None,
     ends: Mapping | None = None,
     landmark_months: float | None = None,
+    plan: Any = None,
 ) -> tuple[Ledger, joint.Decision]:
     """Build the ledger of every published cell and decide suppression for all of it at once
-    (return_plan and ends: see publish.ledger_build.build)."""
+    (return_plan, ends and plan: see publish.ledger_build.build)."""
     from evaluation.publish import ledger_build
 
     ledger = ledger_build.build(
@@ -50,6 +51,7 @@ def decide(
         ends,
         landmark_months,
         min_cell=threshold,
+        plan=plan,
     )
     decision = joint.check(ledger, joint.Rules(threshold=threshold))
     # headline shares the check withholds: a safe lower bound on the numerator, if one exists

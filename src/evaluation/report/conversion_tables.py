@@ -168,7 +168,11 @@ def cohort_table(
     """The headline cohort steps (publishable_steps output, column cohort) with each cohort's
     potential follow-up from analysis.estimands.cohort_follow_up: shortest and median months,
     and how many could be followed to the primary `horizon` ('< threshold' for small counts).
-    Potential follow-up of a cohort with fewer than `threshold` people is withheld."""
+    Potential follow-up of a cohort with fewer than `threshold` people is withheld; in a
+    pipeline run what the joint decision withholds (publish.gate_conversion) is withheld."""
+    view = _joint()
+    if view is not None:
+        return _joint_cohort_table(cohorts, follow, horizon, view)
     f = follow.set_index("cohort")
     small = (f["N"] > 0) & (f["N"] < threshold)
     reach = f[f"followable_{horizon:g}m"]
@@ -186,10 +190,32 @@ def cohort_table(
     return cohorts.join(extra, on="cohort")
 
 
+def _joint_cohort_table(cohorts, follow, horizon, view) -> pd.DataFrame:
+    from evaluation.publish.gate_conversion import MARK, follow_up_shown
+
+    f = follow_up_shown(follow, view).set_index("cohort")
+    col = f"followable_{horizon:g}m"
+    cols = {
+        "potential follow-up (months, shortest–median)": [
+            MARK if MARK in (lo, med) else f"{float(lo):.1f}–{float(med):.1f}"
+            for lo, med in zip(f["potential_min"], f["potential_median"], strict=True)
+        ],
+        f"could be followed {horizon:g} months": [
+            MARK if n == MARK else str(int(n)) for n in f[col]
+        ],
+    }
+    return cohorts.join(pd.DataFrame(cols, index=f.index), on="cohort")
+
+
 def publishable_follow_up(follow: pd.DataFrame, threshold: int = 5) -> pd.DataFrame:
     """analysis.estimands.cohort_follow_up for the results file: a cohort of 1 to threshold − 1
     people has its count and follow-up withheld ('x'), and so has any count to a horizon that
-    is 1 to threshold − 1."""
+    is 1 to threshold − 1. In a pipeline run the joint decision decides instead."""
+    view = _joint()
+    if view is not None:
+        from evaluation.publish.gate_conversion import follow_up_shown
+
+        return follow_up_shown(follow, view)
     out = follow.astype(object).copy()
     counts = [c for c in follow if c.startswith("followable_")]
     small = (follow["N"] > 0) & (follow["N"] < threshold)
@@ -219,8 +245,44 @@ def publishable_chain(steps: pd.DataFrame, threshold: int = 5) -> tuple[pd.DataF
     return table, legend
 
 
-def publishable_model(result: ModelResult, threshold: int = 5) -> pd.DataFrame:
-    """The table a funder sees: fitted ratios, or descriptives with small counts withheld."""
+def _model_descriptives(result: ModelResult) -> pd.DataFrame:
+    """The descriptive table unmasked, with an 'All' row per covariate (as publishable_model
+    prints it), for the joint decision to mask."""
+    d = result.descriptives.rename(columns={"level": "group"})
+    n_col = "n" if result.kind == "logistic" else "events"
+    parts = []
+    for var, g in d.groupby("variable", sort=False):
+        total = {
+            "variable": var,
+            "group": "All",
+            n_col: int(g[n_col].sum()),
+            "N": int(g["N"].sum()),
+        }
+        parts.append(pd.concat([g, pd.DataFrame([total])], ignore_index=True))
+    df = pd.concat(parts, ignore_index=True) if parts else d
+    df = df.assign(n=df[n_col], estimate=df[n_col] / df["N"], ci_low=float("nan"),
+                   ci_high=float("nan"))  # fmt: skip
+    df = _pct_cells(df)
+    df["covariate"] = [SUBGROUPS.get(str(v), str(v)) for v in df["variable"]]
+    if result.kind == "logistic":
+        return df[["covariate", "group", "n", "N", "rate", "95 % CI"]]
+    out = df[["covariate", "group", "events", "N", "rate"]]
+    return out.rename(columns={"rate": "share with event"})
+
+
+def publishable_model(
+    result: ModelResult, threshold: int = 5, project: str | None = None
+) -> pd.DataFrame:
+    """The table a funder sees: fitted ratios, or descriptives with small counts withheld. In a
+    pipeline run, with `project` given, the joint decision decides (publish.gate_conversion):
+    the counts are ledger cells linked to the subgroup tables, and a level's ratio is shown
+    only when its counts are."""
+    view = _joint()
+    if view is not None and project is not None:
+        from evaluation.publish.gate_conversion import model_shown
+
+        table = show_table(result) if result.ok else _model_descriptives(result)
+        return model_shown(table.astype(object), view, project)
     if result.ok:
         return show_table(result)
 
@@ -239,8 +301,34 @@ def publishable_model(result: ModelResult, threshold: int = 5) -> pd.DataFrame:
     return shown
 
 
+def model_counts_shown(result: ModelResult, project: str | None) -> bool:
+    """Does the joint decision show the model's N and events (True outside a pipeline run)?"""
+    view = _joint()
+    if view is None or project is None:
+        return True
+    from evaluation.publish.gate_conversion import model_shown
+
+    n_col = "n" if result.kind == "logistic" else "events"
+    row = pd.DataFrame([{"covariate": "", "group": "All", n_col: result.events, "N": result.n}])
+    shown = model_shown(row.astype(object), view, project)
+    return str(shown.loc[0, n_col]) != "x" and str(shown.loc[0, "N"]) != "x"
+
+
+def left_out_text(left_out: int, project: str | None = None) -> str:
+    """'N clients' left out of the models, or a withheld number (the joint decision)."""
+    view = _joint()
+    if view is None or project is None:
+        return f"{left_out} clients"
+    k = f"{project}/model_n~rest"
+    shown = k in view.values and view.values[k] == left_out and view.decision.shown(k)
+    return f"{left_out} clients" if shown or left_out == 0 else "Some clients (number withheld)"
+
+
 def model_tables(
-    results: list[ModelResult], threshold: int = 5, outcome: str | None = None
+    results: list[ModelResult],
+    threshold: int = 5,
+    outcome: str | None = None,
+    project: str | None = None,
 ) -> list[tuple[str, pd.DataFrame | None]]:
     """(heading sentence, table) per model, as a funder reads them: when no model could be
     trusted, the descriptive rates (the same people, the same covariates) are shown once, after
@@ -251,12 +339,16 @@ def model_tables(
     descriptive: pd.DataFrame | None = None
     logistic = next((r.outcome for r in results if r.kind == "logistic"), "returned")
     for res in results:
-        title = f"**{names.get(res.kind, res.kind)}.** {model_sentence(res, outcome or logistic)}"
+        sentence = model_sentence(
+            res, outcome or logistic, counts_shown=model_counts_shown(res, project)
+        )
+        title = f"**{names.get(res.kind, res.kind)}.** {sentence}"
         if res.ok:
-            out.append((title, publishable_model(res, threshold)))
+            out.append((title, publishable_model(res, threshold, project)))
         else:
             out.append((title, None))
-            descriptive = publishable_model(res, threshold) if descriptive is None else descriptive
+            if descriptive is None:
+                descriptive = publishable_model(res, threshold, project)
     if descriptive is not None:
         out.append(("**Descriptive rates by covariate** (no model could be trusted).", descriptive))
     return out

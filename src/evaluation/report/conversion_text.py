@@ -183,14 +183,26 @@ def readable_reason(reason: str) -> str:
 
 
 def model_sentence(
-    res: object, outcome: str, instead: str = "The table shows descriptive rates instead."
+    res: object,
+    outcome: str,
+    instead: str = "The table shows descriptive rates instead.",
+    counts_shown: bool = True,
 ) -> str:
     """One sentence on a fitted model (evaluation.analysis.models.ModelResult): what was fitted
     on how many, or why not (then `instead`); `outcome` is the outcome column ('returned',
-    'referred')."""
+    'referred'). counts_shown False: the model's counts are withheld by the disclosure check,
+    so the sentence prints none (the reason would print them too)."""
     what = MODEL_NAMES.get(res.kind, res.kind)
     words = MODEL_OUTCOMES.get(outcome, outcome.replace("_", " "))
     target = words if res.kind == "logistic" else f"the time to {words}"
+    if not counts_shown:
+        done = f"No {what} is reported for {target}: it could not be trusted"
+        if res.ok:
+            done = f"A {what} of {target} gives {res.ratio_name}s with 95 % Wald intervals"
+        return (
+            f"{done} (its numbers of clients and events are withheld by the disclosure check)."
+            + ("" if res.ok else f" {instead}".rstrip())
+        )
     if res.ok:
         return (
             f"A {what} of {target} on {res.n} clients ({res.events} events) gives "

@@ -104,10 +104,16 @@ def conclusion_items(diffs: Sequence[CifDifference], plan: Plan) -> list[str]:
     return out
 
 
-def contrast_table(diffs: Sequence[CifDifference]) -> str:
-    """Markdown table: incidence per project, difference with interval, TOST p, MDDs."""
+def _masked(shown: pd.DataFrame | None, i: int, col: str) -> bool:
+    return shown is not None and str(shown.iloc[i][col]) == "x"
+
+
+def contrast_table(diffs: Sequence[CifDifference], shown: pd.DataFrame | None = None) -> str:
+    """Markdown table: incidence per project, difference with interval, TOST p, MDDs; shown:
+    the contrasts file as the joint decision shows it (publish.gate_conversion), whose
+    withheld cells are withheld here too."""
     rows = []
-    for d in diffs:
+    for i, d in enumerate(diffs):
         rows.append(
             {
                 "Contrast": f"{d.other.project} − {d.baseline.project}",
@@ -127,8 +133,17 @@ def contrast_table(diffs: Sequence[CifDifference]) -> str:
                 "N": f"{d.baseline.N} / {d.other.N}",
             }
         )
+        for col, cols in (("baseline", ["Baseline (%)"]), ("other", ["Other (%)"]),
+                          ("difference", ["Difference (points)", "95 % CI", "TOST p",
+                                          "Detectable fall / rise"])):  # fmt: skip
+            if _masked(shown, i, col):
+                rows[-1].update(dict.fromkeys(cols, "x"))
+        if _masked(shown, i, "N_baseline") or _masked(shown, i, "N_other"):
+            rows[-1]["N"] = "x"
     df = pd.DataFrame(rows)
-    df["TOST p"] = df["TOST p"].map(lambda p: "" if not math.isfinite(p) else f"{p:.3f}")
+    df["TOST p"] = df["TOST p"].map(
+        lambda p: p if isinstance(p, str) else "" if not math.isfinite(p) else f"{p:.3f}"
+    )
     if len({(d.baseline.project, d.other.project) for d in diffs}) == 1:
         # one contrast: the projects name the columns, and nine narrow columns become eight
         d = diffs[0]
@@ -147,7 +162,8 @@ def sensitivity_table(table: pd.DataFrame) -> str:
     """Markdown form of the sensitivity table (proportions shown as %, differences as points)."""
     df = table.drop(columns=["id"]).copy()
     for c in ("baseline", "other", "estimate", "ci_low", "ci_high"):
-        df[c] = pd.to_numeric(df[c], errors="coerce") * 100
+        pct = pd.to_numeric(df[c], errors="coerce") * 100
+        df[c] = pct.astype(object).where(df[c].astype(str) != "x", "x")
     df = df.rename(
         columns={
             "estimand": "Estimand",
@@ -169,7 +185,10 @@ def cohort_follow_up_table(table: pd.DataFrame, threshold: int = 5) -> str:
     shown as '< threshold'."""
     df = table.copy()
     for c in [c for c in df if c == "N" or c.startswith("followable_")]:
-        df[c] = df[c].map(lambda n: f"< {threshold}" if 0 < n < threshold else str(int(n)))
+        df[c] = df[c].map(
+            lambda n: n if isinstance(n, str) else f"< {threshold}" if 0 < n < threshold
+            else str(int(n))
+        )  # fmt: skip
     df = df.rename(
         columns={
             "project": "Project",
@@ -281,3 +300,52 @@ def plan_appendix(plan: Plan, sha256: str) -> str:
     else:
         lines.append("- None: every analysis follows the plan as versioned above.")
     return "\n".join(lines)
+
+
+def return_rates_table(table: pd.DataFrame) -> str:
+    """The crude comparison table (analysis.comparison.comparison_table, as the joint decision
+    shows it: 'x' kept) in percent and percentage points."""
+    df = table.copy().astype(object)
+    for c in ("rate_baseline", "rate_other", "difference", "ci_low", "ci_high", "mdd_80"):
+        pct = pd.to_numeric(df[c], errors="coerce") * 100
+        df[c] = pct.astype(object).where(df[c].astype(str) != "x", "x")
+    return markdown_table(df, floatfmt=".1f")
+
+
+def rate_shown(shown: pd.DataFrame, project: str) -> bool:
+    """Is `project`'s crude return rate shown in the comparison table (as decided)?"""
+    for side in ("baseline", "other"):
+        rows = shown[shown[side] == project]
+        if len(rows) and str(rows[f"rate_{side}"].iloc[0]) == "x":
+            return False
+    return True
+
+
+def comparison_sentences(comps: Sequence, shown: pd.DataFrame, threshold: int = 5) -> str:
+    """Each crude comparison in words (analysis.comparison.Comparison.sentence), or, where the
+    joint decision withholds part of it, a sentence saying so."""
+    out = []
+    for c, (_, row) in zip(comps, shown.iterrows(), strict=False):
+        if "x" in set(row.astype(str)):
+            out.append(
+                f"{c.other}'s return rate compared with {c.baseline}'s is shown only in part: "
+                f"the disclosure check withholds figures that would reveal fewer than "
+                f"{threshold} people."
+            )
+        else:
+            out.append(c.sentence())
+    return " ".join(out)
+
+
+def contrast_sentences(diffs: Sequence[CifDifference], plan: Plan, shown: pd.DataFrame) -> str:
+    """contrast_sentence for each contrast the joint decision shows in full."""
+    out = []
+    for i, d in enumerate(diffs):
+        if "x" in set(shown.iloc[i].astype(str)):
+            out.append(
+                f"The {estimand_name(plan, d.horizon)} contrast ({d.other.project} − "
+                f"{d.baseline.project}) is withheld in part by the disclosure check."
+            )
+        else:
+            out.append(contrast_sentence(d, plan))
+    return " ".join(out)
