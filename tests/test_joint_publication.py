@@ -20,6 +20,10 @@ APPROACH = {"complete": ("stayed", "known"), "worst": ("stayed", "due"),
             "best": ("stayed_or_unknown", "due")}  # fmt: skip
 
 
+AMIF_READ = {"Persons enrolled": "enrolled", "Persons who returned voluntarily": "returnees",
+             "Persons who received reintegration assistance": "assisted"}  # fmt: skip
+
+
 def _num(x) -> float | None:
     try:
         v = float(x)
@@ -127,6 +131,11 @@ def reader_view(build) -> tuple[dict, set, list, list[str]]:
         for n, big, label in re.findall(r"(\d+) of (\d+)\) at (\d+) months", m.group(2)):
             learn(f"{m.group(1)}/reached|window=m{label}", float(n), "report")
             learn(f"{m.group(1)}/due|window=m{label}", float(big), "report")
+    amif = res / "summary" / "amif.csv"  # AMIF indicators: persons per return project
+    if amif.exists():
+        for _, r in pd.read_csv(amif, dtype=str).iterrows():
+            for col, what in AMIF_READ.items():
+                learn(f"{r['Project']}/{what}", _num(r[col]), amif.name)
     # the survival sentence of each return project, in the report's order (MOH1, MOH2)
     sentences = [t for t in text.split("Kaplan–Meier estimate of still being in the country")
                  if re.match(r" of return \d+ months after return:", t)]  # fmt: skip

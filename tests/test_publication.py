@@ -65,7 +65,8 @@ def test_report_says_how_every_results_file_is_protected(default_build):
               "enh/conversion_subgroups.csv", "moh1/conversion_cif_horizons.csv",
               "moh1/durability_km_by_country.csv", "moh2/durability_km_by_support.csv",
               "moh1/durability_score_distribution.csv", "moh2/durability_share_above.csv",
-              "moh1/durability_trajectory.csv", "enh/conversion_exits.csv"):  # fmt: skip
+              "moh1/durability_trajectory.csv", "enh/conversion_exits.csv",
+              "summary/amif.csv"):  # fmt: skip
         assert status[f"results/{f}"].startswith("checked cell by cell"), f
     assert status["results/summary/projects.csv"].startswith("no counts of people")
     md = (default_build / "disclosure" / "report.md").read_text()

@@ -156,3 +156,37 @@ def test_reconciliation_flags_a_difference():
 def test_demote_headings_adds_no_sections():
     md = "# Data dictionary\n\nIntro\n\n## clients\n\n| a |\n|---|\n| 1 |\n"
     assert appendices.demote_headings(md) == "Intro\n\n**clients**\n\n| a |\n|---|\n| 1 |"
+
+
+def test_amif_table_under_the_joint_decision_by_hand():
+    """3 enrolled, 1 returned, 2 assisted (the tables above). With a threshold of 2 the one
+    enrolled person without assistance (3 − 2) is primary; printing enrolled and assisted
+    would give it away, so the check withholds one of them too, and the AMIF table masks
+    what the decision withholds. A reader then cannot pin the complement."""
+    from adversary import attack_ledger
+
+    from evaluation.publish.gate import TABLES
+    from evaluation.publish.joint import Rules, check
+    from evaluation.publish.ledger import Ledger
+    from evaluation.publish.ledger_amif import amif_cells
+    from evaluation.publish.view import View
+
+    led = Ledger()
+    led.count("MOH1/enrolled", 3, population="p", numerator="enrolled", artefact="t")
+    led.count("MOH1/returnees", 1, population="p", numerator="returnees", artefact="t")
+    amif_cells(led, _tables(), "MOH1")
+    assert led.cells["MOH1/assisted"].value == 2
+    assert led.cells["MOH1/enrolled~not~assisted"].value == 1
+    d = check(led, Rules(threshold=2))
+    assert not d.shown("MOH1/enrolled~not~assisted") and not d.shown("MOH1/returnees")
+    assert not (d.shown("MOH1/enrolled") and d.shown("MOH1/assisted"))
+    view = View(d, {k: c.value for k, c in led.cells.items()}, frozenset())
+    shown = TABLES["amif"](organisation.amif_table(_tables(), ["MOH1"]), view, "")
+    row = shown.iloc[0]
+    assert row["Persons who returned voluntarily"] == "x"
+    assert (row["Persons enrolled"] == "x") == (not d.shown("MOH1/enrolled"))
+    assert (row["Persons who received reintegration assistance"] == "x") == (
+        not d.shown("MOH1/assisted")
+    )
+    ranges = attack_ledger(led, d)
+    assert all(hi - lo >= 2 for lo, hi in ranges.values())

@@ -303,7 +303,24 @@ def _support_points(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
     return out
 
 
+AMIF_COLUMNS = {"Persons enrolled": "enrolled", "Persons who returned voluntarily": "returnees",
+                "Persons who received reintegration assistance": "assisted"}  # fmt: skip
+
+
+def _amif(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
+    """AMIF indicators per project (publish.ledger_amif's cells) as the decision shows them."""
+    out = df.copy()
+    for i, r in df.iterrows():
+        for col, what in AMIF_COLUMNS.items():
+            cell = key(str(r["Project"]), what)
+            own = key(str(r["Project"]), f"amif_{what}")  # counted apart from the other tables
+            if col in df and not view.shown(own if own in view.values else cell):
+                _mask(out, i, [col])
+    return out
+
+
 TABLES: dict[str, Callable[[pd.DataFrame, View, str], pd.DataFrame]] = {
+    "amif": _amif,
     "durability_bounds": _bounds,
     "durability_completeness": _completeness,
     "durability_km": _km,

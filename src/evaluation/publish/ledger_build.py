@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from evaluation.data.membership import member
-from evaluation.publish import ledger_comparison, ledger_durability, step_keys
+from evaluation.publish import ledger_amif, ledger_comparison, ledger_durability, step_keys
 from evaluation.publish.ledger import AMOUNT, Ledger, make_key
 
 # published figure id -> (project, what) in ledger terms
@@ -427,6 +427,7 @@ def build(
             cut = cutoff.get(pid) if isinstance(cutoff, Mapping) else cutoff
             durability_cells(ledger, tables, pid, cut, public, follow_up_options,
                              landmark_months, min_cell)  # fmt: skip
+            ledger_amif.amif_cells(ledger, tables, pid)
         amount_cells(ledger, tables, pid, public)
     returning = {p: frames[p] for p, k in projects if k == "return" and p in frames}
     if returning:

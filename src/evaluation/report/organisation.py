@@ -167,26 +167,30 @@ def _and(items: list[str]) -> str:
 
 
 def amif_table(tables: Mapping[str, pd.DataFrame], projects: Sequence[str]) -> pd.DataFrame:
-    """AMIF common indicators per return project, in persons (wording unverified).
+    """AMIF common indicators per return project, in persons (analysis.amif)."""
+    from evaluation.analysis.amif import amif_counts
 
-    Returned voluntarily = distinct clients with a verified departure linked to the project;
-    received reintegration assistance = distinct clients enrolled in the project with at
-    least one support record.
-    """
-    from evaluation.analysis import monitoring_windows
-
-    enr, sup = tables["enrolments"], tables["support"]
     rows = []
     for p in projects:
-        enrolled = pd.Index(enr.loc[enr["project"] == p, "client_id"].unique())
-        returned = monitoring_windows.returnees(dict(tables), p)["client_id"].nunique()
-        assisted = enrolled.intersection(pd.Index(sup["client_id"].unique())).size
+        c = amif_counts(tables, p)
         rows.append(
             {
                 "Project": p,
-                "Persons enrolled": len(enrolled),
-                "Persons who returned voluntarily": int(returned),
-                "Persons who received reintegration assistance": int(assisted),
+                "Persons enrolled": c.enrolled,
+                "Persons who returned voluntarily": c.returned,
+                "Persons who received reintegration assistance": c.assisted,
             }
         )
     return pd.DataFrame(rows)
+
+
+def amif_shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The AMIF table as the joint disclosure decision shows it (in a pipeline run)."""
+    from evaluation.publish import view
+
+    v = view.current()
+    if v is None:
+        return table
+    from evaluation.publish.gate import TABLES
+
+    return TABLES["amif"](table, v, "")
