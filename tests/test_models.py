@@ -63,8 +63,11 @@ def test_quasi_separation_in_a_continuous_covariate_is_caught():
 def test_too_small_cells_and_too_few_events_fall_back():
     res = logistic(two_by_two(2, 30, 20, 30), "returned", ["exposed"], min_cell=3)
     assert not res.ok and "too few clients in one cell" in res.reason
+    # the reason is printed in the report: it names the cell, never its count of 2 people
+    assert not any(ch.isdigit() for ch in res.reason.replace("at least 3", ""))
     res = logistic(two_by_two(4, 30, 4, 30), "returned", ["exposed"], min_epv=10)
     assert not res.ok and "too few events" in res.reason
+    assert "8" not in res.reason  # the 8 events (4 + 4) are not restated
 
 
 def _cox_partial_loglik(beta: float, time, event, x) -> float:

@@ -105,14 +105,15 @@ def _cell_problem(
             ev, non = int((y & inlevel).sum()), int((~y & inlevel).sum())
             if ev == 0 or non == 0:
                 which = "no event" if ev == 0 else "only events"
+                # no count in the reason: it is printed, and a cell may be 1–4 people
                 return (
-                    f"separation: {which} among the {ev + non} clients with {var} = {level}, "
+                    f"separation: {which} among the clients with {var} = {level}, "
                     "so its ratio would be 0 or infinite"
                 )
             if min(ev, non) < min_cell:
                 return (
-                    f"too few clients in one cell: {var} = {level} has {ev} events and {non} "
-                    f"non-events (fewer than {min_cell})"
+                    f"too few clients in one cell: {var} = {level} has too few events or "
+                    f"non-events for a stable ratio (at least {min_cell} of each needed)"
                 )
     return None
 
@@ -123,8 +124,8 @@ def _epv_problem(events: int, non_events: int, params: int, min_epv: float) -> s
         return "no covariates to model"
     if smaller < min_epv * params:
         return (
-            f"too few events for the model: {smaller} in the smaller outcome group for {params} "
-            f"parameters (at least {min_epv:g} per parameter needed)"
+            f"too few events for the model: the smaller outcome group has fewer than "
+            f"{min_epv:g} per parameter for {params} parameters"
         )
     return None
 
