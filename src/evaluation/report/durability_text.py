@@ -218,7 +218,9 @@ def describe_survival(a: DurabilityAnalysis, level: float) -> str:
         "Kaplan–Meier estimate of still being in the country of return "
         f"{horizon:.0f} months after return: {estimate}, {counts}"
         + (
-            f" Groups with fewer than {a.min_cell} returnees have no curve of their own: "
+            # named without their size: 'fewer than 5' would tell a reader it is 1–4
+            " Support types and countries with no curve of their own (pooled in the "
+            "figure's other groups): "
             f"{', '.join(small)}."
             if small
             else ""
