@@ -219,9 +219,7 @@ def describe_survival(a: DurabilityAnalysis, level: float) -> str:
         f"{horizon:.0f} months after return: {estimate}, {counts}"
         + (
             # named without their size: 'fewer than 5' would tell a reader it is 1–4
-            " Support types and countries with no curve of their own (pooled in the "
-            "figure's other groups): "
-            f"{', '.join(small)}."
+            f" Support types and countries with no curve of their own: {', '.join(small)}."
             if small
             else ""
         )
