@@ -111,3 +111,30 @@ def test_crude_comparison_counts_carry_overs_once_from_their_first_enrolment():
     )
     rates, (c,) = person_comparisons(frames, t["enrolments"], "MOH1:MOH2", "exclude")
     assert (rates["MOH1"].n, rates["MOH1"].N, rates["MOH2"].n, rates["MOH2"].N) == (1, 2, 1, 2)
+
+
+def test_project_model_text_prints_its_counts_only_outside_a_checked_run(monkeypatch):
+    """The project Cox model's n, events and persons left out are no cells of the joint
+    disclosure ledger: printed in a library call, left out when a run's decision is loaded
+    (its metric keeps only 'fitted' and the ratio)."""
+    from types import SimpleNamespace
+
+    from evaluation.publish import view
+    from evaluation.publish.gate import _metric
+    from evaluation.report.conversion_text import project_model_text
+
+    m = SimpleNamespace(kind="cox", ok=False, n=279, events=103, ratio_name="hazard ratio",
+                        reason="too few events for the model")  # fmt: skip
+    c = SimpleNamespace(key="moh1_vs_moh2", baseline="MOH1", other="MOH2")
+    models = {c.key: (m, 21)}
+    plain = project_model_text([c], models)
+    assert "279 clients, 103 events" in plain and "21 persons" in plain
+    monkeypatch.setattr(view, "current", lambda: object())
+    checked = project_model_text([c], models)
+    assert checked.startswith("MOH2 vs MOH1: No cause-specific Cox model")
+    assert not any(n in checked for n in ("279", "103", "21"))
+    entry = {"n": 279, "events": 103, "fitted": False, "left_out": 21, "ratio": None}
+    assert _metric("moh1_vs_moh2.return_project_cox", entry, None) == {
+        "fitted": False,
+        "ratio": None,
+    }

@@ -351,6 +351,8 @@ def _metric(name: str, v: Any, view: View) -> Any:
     """The entry as published, or None when it rests on a withheld (or unknown) cell."""
     if not isinstance(v, dict):
         return v
+    if name.endswith(".return_project_cox"):  # its counts are no ledger cells: the ratio only
+        return {k: v[k] for k in ("fitted", "ratio") if k in v}
     mine = durability_view.metric(name, v, view)
     if mine is not durability_view.NOT_MINE:
         return mine

@@ -212,3 +212,27 @@ def model_sentence(
         f"No {what} is reported for {target} ({res.n} clients, {res.events} events): "
         f"{readable_reason(res.reason)}. {instead}".rstrip()
     )
+
+
+def project_model_text(contrasts: Sequence, models: Mapping[str, tuple]) -> str:
+    """The comparison's project Cox model per contrast (analysis.project_model): fitted or why
+    not, the hazard ratio of the other project, and how many persons it left out. In a run its
+    counts are no cells of the joint disclosure ledger, so they are not printed there."""
+    from evaluation.analysis.project_model import project_ratio
+    from evaluation.publish import view
+
+    counted = view.current() is None
+    out = []
+    for c in contrasts:
+        m, left = models[c.key]
+        text = f"{c.other} vs {c.baseline}: " + model_sentence(
+            m, "returned", instead="", counts_shown=counted
+        )
+        r = project_ratio(m, c.other)
+        if r:
+            text += (f" Hazard ratio for {c.other}: {r['estimate']:.2f} (95 % CI "
+                     f"{r['ci_low']:.2f}–{r['ci_high']:.2f}).")  # fmt: skip
+        if counted:
+            text += f" {left} persons with missing or rare covariates are not in the model."
+        out.append(text)
+    return " ".join(out)
