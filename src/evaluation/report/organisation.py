@@ -184,13 +184,16 @@ def amif_table(tables: Mapping[str, pd.DataFrame], projects: Sequence[str]) -> p
     return pd.DataFrame(rows)
 
 
-def amif_shown(table: pd.DataFrame) -> pd.DataFrame:
-    """The AMIF table as the joint disclosure decision shows it (in a pipeline run)."""
+def amif_shown(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """(the AMIF table as the joint disclosure decision shows it in a pipeline run, the legend
+    under it when a cell is withheld)."""
     from evaluation.publish import view
 
     v = view.current()
     if v is None:
-        return table
+        return table, ""
     from evaluation.publish.gate import TABLES
 
-    return TABLES["amif"](table, v, "")
+    shown = TABLES["amif"](table, v, "")
+    withheld = (shown.astype(str) == "x").to_numpy().any()
+    return shown, view.legend(v.threshold) if withheld else ""
