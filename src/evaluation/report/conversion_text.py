@@ -190,13 +190,13 @@ def model_sentence(
 ) -> str:
     """One sentence on a fitted model (evaluation.analysis.models.ModelResult): what was fitted
     on how many, or why not (then `instead`); `outcome` is the outcome column ('returned',
-    'referred'). counts_shown False: the model's counts are withheld by the disclosure check,
-    so the sentence prints none (the reason would print them too)."""
+    'referred'). counts_shown False: the model's counts are withheld by the disclosure check
+    (or are no cells of it), so the sentence prints none."""
     what = MODEL_NAMES.get(res.kind, res.kind)
     words = MODEL_OUTCOMES.get(outcome, outcome.replace("_", " "))
     target = words if res.kind == "logistic" else f"the time to {words}"
-    if not counts_shown:
-        done = f"No {what} is reported for {target}: it could not be trusted"
+    if not counts_shown:  # the reason names a cell, never its count (analysis.models)
+        done = f"No {what} is reported for {target}: {readable_reason(res.reason)}"
         if res.ok:
             done = f"A {what} of {target} gives {res.ratio_name}s with 95 % Wald intervals"
         return (
