@@ -13,17 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.publish.view import View, key
+from evaluation.publish.view import MARK, View, key
+from evaluation.publish.view import mask as _mask
 
-MARK = "x"
 STATS = ("mean", "sd", "min", "q25", "median", "q75", "max")
-
-
-def _mask(df: pd.DataFrame, rows: Any, cols: list[str]) -> None:
-    cols = [c for c in cols if c in df]
-    if cols:
-        df[cols] = df[cols].astype(object)
-        df.loc[rows, cols] = MARK
 
 
 def _num(x: Any) -> float | None:

@@ -26,9 +26,9 @@ from evaluation.publish.export import write_csv
 from evaluation.publish.gate_conversion import NOT_MINE
 from evaluation.publish.gate_conversion import TABLES as CONVERSION_TABLES
 from evaluation.publish.gate_conversion import metric as conversion_metric
-from evaluation.publish.view import View, key
+from evaluation.publish.view import MARK, View, key
+from evaluation.publish.view import mask as _mask
 
-MARK = "x"
 GRID = tuple(range(0, 13))  # months: the grid of published time-to-event output
 APPROACH = {  # durability approach -> (numerator, denominator) in ledger terms
     "complete": ("stayed", "known"),
@@ -37,13 +37,6 @@ APPROACH = {  # durability approach -> (numerator, denominator) in ledger terms
 }
 CHAIN_METRICS = {"chain_enrolled_moh": 1, "chain_returned": 2, "chain_returned_of_referred": 3}
 UNMAPPED = ""
-
-
-def _mask(df: pd.DataFrame, rows: Any, cols: list[str]) -> None:
-    cols = [c for c in cols if c in df]
-    if cols:
-        df[cols] = df[cols].astype(object)
-        df.loc[rows, cols] = MARK
 
 
 def _bounds(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:

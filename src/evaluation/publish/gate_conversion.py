@@ -19,16 +19,9 @@ import pandas as pd
 
 from evaluation.analysis.conversion import SUBGROUPS
 from evaluation.publish.view import View, key
+from evaluation.publish.view import mask as _mask
 
-MARK = "x"
 PERSON = "person"
-
-
-def _mask(df: pd.DataFrame, rows: Any, cols: Sequence[str]) -> None:
-    cols = [c for c in cols if c in df]
-    if cols:
-        df[cols] = df[cols].astype(object)
-        df.loc[rows, cols] = MARK
 
 
 def _num(x: Any) -> float | None:

@@ -13,11 +13,16 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from evaluation.publish.joint import Decision
+
+if TYPE_CHECKING:
+    import pandas as pd
 from evaluation.publish.ledger import make_key
 
 ENV = "EVALUATION_DISCLOSURE_DIR"
@@ -61,6 +66,17 @@ class View:
     def reader_range(self, key: str) -> tuple[float, float]:
         """What a reader can prove about a withheld count (safe to state by construction)."""
         return self.decision.ranges.get(key, (1.0, math.inf))
+
+
+MARK = "x"  # a withheld cell, in every published table
+
+
+def mask(df: pd.DataFrame, rows: Any, cols: Sequence[str]) -> None:
+    """Replace the cells of `cols` (those present) in `rows` by the withheld mark, in place."""
+    cols = [c for c in cols if c in df]
+    if cols:
+        df[cols] = df[cols].astype(object)
+        df.loc[rows, cols] = MARK
 
 
 def legend(threshold: int) -> str:

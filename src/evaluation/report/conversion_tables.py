@@ -191,7 +191,8 @@ def cohort_table(
 
 
 def _joint_cohort_table(cohorts, follow, horizon, view) -> pd.DataFrame:
-    from evaluation.publish.gate_conversion import MARK, follow_up_shown
+    from evaluation.publish.gate_conversion import follow_up_shown
+    from evaluation.publish.view import MARK
 
     f = follow_up_shown(follow, view).set_index("cohort")
     col = f"followable_{horizon:g}m"
