@@ -248,6 +248,28 @@ def test_model_sentences_name_the_outcome_in_words():
     )
 
 
+def test_model_sentence_without_counts_for_a_fitted_model():
+    """A fitted model whose counts are withheld (reason None) prints no count and no reason;
+    an unfitted one gives its reason in words (the 10^5 bench crashed on the first case)."""
+    from types import SimpleNamespace
+
+    from evaluation.report.conversion_text import model_sentence
+
+    cox = SimpleNamespace(
+        kind="cox", outcome="status = 1", ok=True, n=9134, events=2048, reason=None,
+        ratio_name="hazard ratio",
+    )  # fmt: skip
+    assert model_sentence(cox, "returned", counts_shown=False) == (
+        "A cause-specific Cox model of the time to verified return gives hazard ratios with 95 % "
+        "Wald intervals (its numbers of clients and events are withheld by the disclosure check)."
+    )
+    failed = SimpleNamespace(**{**vars(cox), "ok": False, "reason": "household_type = couple"})
+    assert model_sentence(failed, "returned", instead="", counts_shown=False) == (
+        "No cause-specific Cox model is reported for the time to verified return: Household: "
+        "couple (its numbers of clients and events are withheld by the disclosure check)."
+    )
+
+
 def test_no_figure_whose_every_bar_is_withheld():
     """A funnel or a chart of shares where every group is below the threshold draws nothing
     (the notebook says so in a sentence); one group above it is drawn."""

@@ -196,9 +196,10 @@ def model_sentence(
     words = MODEL_OUTCOMES.get(outcome, outcome.replace("_", " "))
     target = words if res.kind == "logistic" else f"the time to {words}"
     if not counts_shown:  # the reason names a cell, never its count (analysis.models)
-        done = f"No {what} is reported for {target}: {readable_reason(res.reason)}"
         if res.ok:
             done = f"A {what} of {target} gives {res.ratio_name}s with 95 % Wald intervals"
+        else:
+            done = f"No {what} is reported for {target}: {readable_reason(res.reason)}"
         return (
             f"{done} (its numbers of clients and events are withheld by the disclosure check)."
             + ("" if res.ok else f" {instead}".rstrip())
