@@ -36,7 +36,9 @@ def t10() -> dict[str, pd.DataFrame]:
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    """The tables' digests (the marker `.synthetic` is no table)."""
+    tables = (p for p in sorted(folder.iterdir()) if not p.name.startswith("."))
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tables}
 
 
 def _verified(dep: pd.DataFrame) -> pd.DataFrame:
@@ -330,3 +332,24 @@ def test_a_parameter_without_source_is_rejected(tmp_path):
     bad.write_text("meta: {scenario: bad}\nenh:\n  enrolled: 319\n", encoding="utf-8")
     with pytest.raises(synthetic.ScenarioError, match="bare value"):
         synthetic.assumptions([bad])
+
+
+def test_a_synth_folder_is_labelled_synthetic_when_run_with_data(tmp_path, t1):
+    """`evaluation synth` leaves a marker; `run --data` on that folder labels the report
+    synthetic, on any other folder it does not (and the reader ignores the marker file)."""
+    from evaluation import config
+    from evaluation.cli import with_data
+    from evaluation.data.read import read_dataset
+
+    synthetic.write(t1, tmp_path / "s")
+    cfg = config.load(ROOT / "evaluation.yml")
+    assert with_data(cfg, None, tmp_path / "s").synthetic is True
+    assert with_data(cfg, ["MOH2"], tmp_path / "s").synthetic is True
+    plain = tmp_path / "real"
+    plain.mkdir()
+    assert with_data(cfg, None, plain).synthetic is False
+    assert not [
+        p
+        for p in read_dataset(tmp_path / "s", list(synthetic.TABLES)).problems
+        if p.rule == "unknown_file"
+    ]

@@ -12,8 +12,12 @@ import argparse
 import errno
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evaluation.errors import EvaluationError
+
+if TYPE_CHECKING:
+    from evaluation.config import Config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,18 +133,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"[   0.0s] {noop_stamp.MESSAGE}", file=sys.stderr)
         return 0
-    from dataclasses import replace
-
     from evaluation.pipeline.run import RunOptions, run
 
-    cfg = _config(args)
-    if args.project:
-        cfg = cfg.only(args.project)
-        if args.data:
-            own = tuple(replace(p, data=args.data.resolve()) for p in cfg.projects)
-            cfg = replace(cfg, projects=own)
-    elif args.data:
-        cfg = replace(cfg, cases=args.data.resolve(), synthetic=False)
+    cfg = with_data(_config(args), args.project, args.data)
     data = [cfg.cases, cfg.published, *(p.data for p in cfg.projects if p.data)]
     roots = noop_stamp.roots_of(cfg.path, data)
     before = noop_stamp.fingerprint(options, roots)  # the inputs as this run reads them
@@ -177,6 +172,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(report.to_markdown())
     print(f"\nReport written to {out / 'report.md'} and {out / 'report.json'}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def with_data(cfg: Config, projects: list[str] | None, data: Path | None) -> Config:
+    """The configuration for `run --project ... --data ...`: a folder written by `evaluation
+    synth` is labelled synthetic; any other --data folder is taken as real case data."""
+    from dataclasses import replace
+
+    from evaluation.data.synthetic import is_synthetic
+
+    if projects:
+        cfg = cfg.only(projects)
+        if data:
+            own = tuple(replace(p, data=data.resolve()) for p in cfg.projects)
+            cfg = replace(cfg, projects=own, synthetic=cfg.synthetic or is_synthetic(data))
+    elif data:
+        cfg = replace(cfg, cases=data.resolve(), synthetic=is_synthetic(data))
+    return cfg
 
 
 def cmd_synth(args: argparse.Namespace) -> int:

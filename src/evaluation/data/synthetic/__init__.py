@@ -18,15 +18,17 @@ from evaluation.data.synthetic.scenarios import (
     load_scenario,
     read_scenarios,
 )
-from evaluation.data.synthetic.write import write
+from evaluation.data.synthetic.write import MARKER, is_synthetic, write
 
 __all__ = [
+    "MARKER",
     "DEFAULT_SCENARIOS",
     "MAX_CLIENTS",
     "TABLES",
     "ScenarioError",
     "assumptions",
     "generate",
+    "is_synthetic",
     "load_scenario",
     "read_scenarios",
     "returned_mask",

@@ -8,6 +8,16 @@ import pandas as pd
 
 from evaluation.data.synthetic.scenarios import TABLES
 
+# A folder written by `evaluation synth` holds this file, so that a run given the folder with
+# --data labels its report as synthetic (the reader skips dot files).
+MARKER = ".synthetic"
+
+
+def is_synthetic(folder: Path) -> bool:
+    """Whether `folder` was written by `evaluation synth` (it holds the marker file)."""
+    return (Path(folder) / MARKER).is_file()
+
+
 # ------------------------------------------------------------------------------ writing
 
 
@@ -50,4 +60,8 @@ def write(tables: dict[str, pd.DataFrame], out_dir: Path, fmt: str = "csv") -> l
         else:
             raise ValueError(f"unknown format '{fmt}' (csv, parquet or xlsx)")
         paths.append(path)
+    (out_dir / MARKER).write_text(
+        "SYNTHETIC data written by `evaluation synth`: no real person is in these tables.\n",
+        encoding="utf-8",
+    )
     return paths
