@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from evaluation.pipeline.jobs import PUBLISHED, sweep_debris
+from evaluation.pipeline.build_folder import PUBLISHED, sweep_debris
 
 
 def _tree() -> list:

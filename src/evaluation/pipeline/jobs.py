@@ -7,7 +7,6 @@ a failure at any stage leaves the previous outputs in place.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -25,7 +24,6 @@ from evaluation.publish.view import ENV as VIEW_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 STORE = "store"  # a notebook's results store, beside results/ in its run folder
-PUBLISHED = ("notebooks", "results", "report", "disclosure")
 # Notebooks that read analysis_plan.yaml: a change to the plan reruns these and no others
 # (durability_comparison reads the plan's results through the durability notebooks' store; the
 # plan stays in its key so that a plan change reruns it even when no durability result moved).
@@ -443,65 +441,3 @@ def execute_in_worker(
         _WORKER_KERNEL = ReusedKernel()
         Finalize(_WORKER_KERNEL, _WORKER_KERNEL.close, exitpriority=10)
     return execute(job, cache, failed_dir, quiet, kernel=_WORKER_KERNEL)
-
-
-def publish(build: Path, run_dir: Path, names: tuple[str, ...] = PUBLISHED) -> None:
-    """Point build/{notebooks,results,report} at run_dir atomically (symlink swap)."""
-    for name in names:
-        link = build / name
-        target = os.path.relpath(run_dir / name, build)
-        tmp = build / f".{name}.new-{os.getpid()}"
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
-        os.symlink(target, tmp)
-        if link.exists() and not link.is_symlink():
-            shutil.rmtree(link)
-        os.replace(tmp, link)
-
-
-def _alive(pid: int) -> bool:
-    """True while process pid runs (a zombie, killed but not yet reaped, counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def sweep_debris(build: Path) -> None:
-    """Remove what killed runs left: half-executed notebooks and report stages of dead processes."""
-    cached = [*(build / "cache").glob("*.tmp-*"), *(build / "store").glob("*.tmp-*")]
-    for path in [*cached, *build.glob(".stage-*")]:
-        tail = path.name.rsplit(".tmp-", 1)[1] if ".tmp-" in path.name else path.name[7:]
-        pid = tail.split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def prune_runs(build: Path, keep: int = 2) -> None:
-    """Remove old run folders that no published link points to, and debris of killed runs."""
-    sweep_debris(build)
-    runs = build / ".runs"
-    if not runs.is_dir():
-        return
-    live = {(build / n).resolve().parent for n in PUBLISHED if (build / n).is_symlink()}
-    old = sorted(
-        (d for d in runs.iterdir() if d.is_dir() and d.resolve() not in live),
-        key=lambda d: d.stat().st_mtime,
-        reverse=True,
-    )
-    for d in old[keep - 1 :] if keep > 0 else old:
-        shutil.rmtree(d, ignore_errors=True)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON next to path, then rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)

@@ -14,7 +14,8 @@ from evaluation import hashing
 from evaluation.config import Config
 from evaluation.data.rules_cutoff import cutoffs_of
 from evaluation.errors import ConfigError, InvalidDataError
-from evaluation.pipeline.jobs import Progress, write_json_atomic
+from evaluation.pipeline.build_folder import write_json_atomic
+from evaluation.pipeline.jobs import Progress
 
 VALIDATION_MODULES = (
     "data/validate.py",

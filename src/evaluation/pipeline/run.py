@@ -12,6 +12,7 @@ from pathlib import Path
 from evaluation import hashing
 from evaluation.config import Config
 from evaluation.pipeline.bench_measure import mark_stage
+from evaluation.pipeline.build_folder import prune_runs, publish, write_json_atomic
 from evaluation.pipeline.jobs import (
     REPO_ROOT,
     Job,
@@ -19,9 +20,6 @@ from evaluation.pipeline.jobs import (
     config_digest,
     job_key,
     plan,
-    prune_runs,
-    publish,
-    write_json_atomic,
 )
 from evaluation.pipeline.noop_stamp import MESSAGE
 from evaluation.pipeline.schedule import resolve_keys, run_jobs
