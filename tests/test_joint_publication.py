@@ -340,3 +340,34 @@ def test_reader_maps_the_durability_files_to_cells(default_build):
         assert any(k.startswith(f"{p}/km_at_risk|main_support=") for k in named)
         assert f"{p}/exit|cause=returned" in named
         assert f"{p}/landmark_followed" in named
+
+
+def test_summary_sentences_print_no_durability_share_the_decision_withholds(default_build):
+    """The executive summary and the conclusions print a 12-month worst/best-case share only
+    where the joint decision shows it: a withheld share times its shown denominator gives the
+    withheld numerator (MOH1's worst case 22 of 50 gave 24 − 22 = 2 re-migrated)."""
+    folder = next((default_build / "internal" / "disclosure").glob("*/decision.json")).parent
+    decision = json.loads((folder / "decision.json").read_text())
+    cells = {c["key"]: c["value"] for c in json.loads((folder / "ledger.json").read_text())}
+    nb = json.loads((default_build / "notebooks" / "summary" / "summary.ipynb").read_text())
+    said = " ".join(  # the executed notebook is published too
+        "".join(o.get("data", {}).get("text/markdown", ""))
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+        for o in c.get("outputs", [])
+    )
+    text = html_text(default_build / "report" / "index.html") + " " + said
+    checked = 0
+    for project in ("MOH1", "MOH2"):
+        for approach, num in (("worst", "stayed"), ("best", "stayed_or_unknown")):
+            if f"{project}/durability_{approach}|window=m12" not in decision["derived_withheld"]:
+                continue
+            n, big = cells[f"{project}/{num}|window=m12"], cells[f"{project}/due|window=m12"]
+            checked += 1
+            share = f"{100 * n / big:.1f} %"
+            for start in (f"{project} durability.", f"{project}: of the returnees whose"):
+                at = text.find(start)
+                assert at >= 0, start
+                sentence = text[at : text.find(".", at + len(start)) + 1]
+                assert share not in sentence, (project, approach, n, big, sentence)
+    assert checked >= 1  # MOH1's worst case is withheld on the default data

@@ -120,10 +120,45 @@ def headline_metrics(heads: Sequence[Headline]) -> dict[str, object]:
     return out
 
 
-def _said(r: Rate, threshold: int) -> str:
+def _said(r: Rate, threshold: int, n_key: str = "", big_key: str = "") -> str:
+    """The rate with n, N and interval; under the joint decision (publish.view) only when the
+    check shows n/N (n_key, big_key), elsewhere by the per-table rule."""
     from evaluation.publish.disclosure import describe_rate
+    from evaluation.publish.view import current
 
+    v = current()
+    if v is not None and n_key:
+        if v.rate_shown(n_key, big_key):
+            return r.describe()
+        return f"withheld (it would let a group of fewer than {v.threshold} be worked out)"
     return describe_rate(r, threshold)
+
+
+def _rate_keys(project: str, what: str) -> tuple[str, str]:
+    from evaluation.publish.view import key
+
+    return key(project, what), key(project, "enrolled")
+
+
+def _durable(h: Headline, approach: str, threshold: int) -> str:
+    """A 12-month durability share as the executive summary prints it (publish.view decides)."""
+    from evaluation.report.durability_tables import share_text
+
+    r = getattr(h, f"durable_{approach}")
+    if approach == "complete":
+        return share_text(h.project, r, "m12", approach, threshold)
+    shown = _durable_shown(h, approach)
+    if shown is None:
+        return _share(r, threshold)
+    return pct(r.estimate) if shown else "withheld by the disclosure check"
+
+
+def _durable_shown(h: Headline, approach: str) -> bool | None:
+    """Whether the joint decision shows this 12-month share (None: no decision in force)."""
+    from evaluation.publish.view import current
+
+    v = current()
+    return None if v is None else v.shown(f"{h.project}/durability_{approach}|window=m12")
 
 
 def conversion_sentence(heads: Sequence[Headline], threshold: int = 5) -> str:
@@ -131,15 +166,20 @@ def conversion_sentence(heads: Sequence[Headline], threshold: int = 5) -> str:
     bits = [h.nothing for h in heads if h.nothing is not None]
     for h in heads:
         if h.referral_rate is not None:
+            said = _said(h.referral_rate, threshold, *_rate_keys(h.project, "referred"))
             bits.append(
-                f"In {h.project}, {_said(h.referral_rate, threshold)} of the clients "
-                f"counselled were referred to a return organisation."
+                f"In {h.project}, {said} of the clients counselled were referred to a return "
+                f"organisation."
             )
     ret = [h for h in heads if h.kind == "return" and h.return_rate is not None]
     if ret:
         bits.append(
             "The share of enrolled clients who returned with a verified departure was "
-            + "; ".join(f"{_said(h.return_rate, threshold)} in {h.project}" for h in ret)
+            + "; ".join(
+                f"{_said(h.return_rate, threshold, *_rate_keys(h.project, 'returned'))} in "
+                f"{h.project}"
+                for h in ret
+            )
             + "."
         )
     return " ".join(bits) or "No project in the configuration has case records."
@@ -161,15 +201,15 @@ def durability_sentence(heads: Sequence[Headline], threshold: int = 5) -> str:
         if h.kind != "return" or h.durable_worst is None:
             continue
         cc = (
-            _said(h.durable_complete, threshold)
+            _durable(h, "complete", threshold)
             if h.durable_complete is not None
             else "not estimable (no returnee with known residence)"
         )
         bits.append(
             f"{h.project}: of the returnees whose residence was known at 12 months, the share "
             f"still in the country of return was {cc}; counting everyone not reached as having "
-            f"left (worst case) gives {_share(h.durable_worst, threshold)}, counting them as "
-            f"having stayed (best case) {_share(h.durable_best, threshold)}."
+            f"left (worst case) gives {_durable(h, 'worst', threshold)}, counting them as "
+            f"having stayed (best case) {_durable(h, 'best', threshold)}."
         )
     return " ".join(bits) or "No return project had returnees due for the 12-month contact."
 
@@ -268,8 +308,19 @@ def conclusions(
         if h.kind != "return" or h.durable_worst is None or h.durable_best is None:
             continue
         gap = h.durable_best.estimate - h.durable_worst.estimate
-        worst, best = _share(h.durable_worst, threshold), _share(h.durable_best, threshold)
-        if gap > WIDE:
+        worst, best = _durable(h, "worst", threshold), _durable(h, "best", threshold)
+        shown = (_durable_shown(h, "worst"), _durable_shown(h, "best"))
+        if shown == (False, False):  # the width of the bounds would narrow a withheld one
+            text = (
+                "Both bounds on the share still in the country at 12 months (those not "
+                "reached counted as left, or as stayed) are withheld by the disclosure check"
+            )
+        elif False in shown:
+            text = (
+                f"Counting those not reached as left, the share still in the country at 12 "
+                f"months is {worst}; counting them as stayed, {best}"
+            )
+        elif gap > WIDE:
             text = (
                 f"Whether returns lasted cannot be settled from these records: the share "
                 f"still in the country at 12 months lies between {worst} (all not reached "
