@@ -23,7 +23,8 @@ class RandomInterceptFit:
 
     cov is statsmodels' MixedLM covariance: the fixed-effects block of the inverse observed
     information in (beta, gamma). It exceeds the expected-information sigma2 (X' V^-1 X)^-1 by
-    the beta-gamma cross term, which is zero for balanced data and small otherwise.
+    the beta-gamma cross term, which is zero for balanced data and small otherwise. At the
+    bound gamma = 0 it is sigma2 (X' X)^-1 (ordinary least squares), gamma held at the bound.
     """
 
     beta: np.ndarray
@@ -59,15 +60,16 @@ class _Stats:
     n: int
     p: int
 
-    def parts(self, gamma: float) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    def parts(self, gamma: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """X' V^-1 X, X' V^-1 y and y' V^-1 y, times sigma2."""
         w = gamma / (1.0 + self.sizes * gamma)
         a = self.xtx - np.tensordot(w, self.m, axes=1)
         b = self.xty - w @ self.v
-        return a, b, float(self.yty - w @ self.q), w
+        return a, b, float(self.yty - w @ self.q)
 
     def loglik(self, gamma: float) -> float:
         """The REML log-likelihood with sigma2 profiled out (statsmodels' constant)."""
-        a, b, c, _ = self.parts(gamma)
+        a, b, c = self.parts(gamma)
         beta = np.linalg.solve(a, b)
         rss = c - b @ beta
         df = self.n - self.p
@@ -77,7 +79,7 @@ class _Stats:
     def hessian(self, beta: np.ndarray, gamma: float) -> np.ndarray:
         """Hessian of the REML log-likelihood (sigma2 profiled) in (beta, gamma) at beta = the
         GLS estimate, as statsmodels' MixedLM.hessian computes it for its standard errors."""
-        a, b, c, _ = self.parts(gamma)
+        a, b, c = self.parts(gamma)
         d1 = 1.0 / (1.0 + self.sizes * gamma) ** 2  # dw/dgamma
         d2 = -2.0 * self.sizes / (1.0 + self.sizes * gamma) ** 3
         mb = self.m @ beta
@@ -144,17 +146,19 @@ def fit_random_intercept(groups: np.ndarray, x: np.ndarray, y: np.ndarray) -> Ra
     gamma = float(res.x / (1.0 - res.x))
     if st.loglik(0.0) >= st.loglik(gamma):
         gamma = 0.0
-    a, b, c, _ = st.parts(gamma)
+    a, b, c = st.parts(gamma)
     beta = np.linalg.solve(a, b)
     scale = float((c - b @ beta) / (st.n - st.p))
-    hess = st.hessian(beta, gamma)
+    # At gamma = 0 the optimum is on the bound, where the gamma row carries no information.
+    k = st.p if gamma == 0.0 else st.p + 1
+    info = -st.hessian(beta, gamma)[:k, :k]
     return RandomInterceptFit(
         beta=beta,
-        cov=np.linalg.inv(-hess)[: st.p, : st.p],
+        cov=np.linalg.inv(info)[: st.p, : st.p],
         scale=scale,
         tau2=gamma * scale,
         llf=st.loglik(gamma),
-        converged=bool(res.success) and bool(np.all(np.diag(hess) < 0)),
+        converged=bool(res.success) and bool(np.all(np.diag(info) > 0)),
         n_groups=int(st.count.sum()),
         n_obs=st.n,
     )
