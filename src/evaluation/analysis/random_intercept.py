@@ -49,14 +49,16 @@ class RandomInterceptFit:
 
 @dataclass(frozen=True)
 class _Stats:
+    """Pooled cross products, and group sums of x and y summed per distinct group size."""
+
     xtx: np.ndarray
     xty: np.ndarray
     yty: float
-    sizes: np.ndarray  # distinct group sizes k
-    count: np.ndarray  # groups of size k
-    m: np.ndarray  # per k: sum over its groups of s s' (s = group sum of x), k x p x p
-    v: np.ndarray  # per k: sum of s t (t = group sum of y), k x p
-    q: np.ndarray  # per k: sum of t^2
+    sizes: np.ndarray  # distinct group sizes
+    count: np.ndarray  # groups of each size
+    m: np.ndarray  # per size: sum of s s' over its groups (s: a group's sum of x)
+    v: np.ndarray  # per size: sum of s t (t: a group's sum of y)
+    q: np.ndarray  # per size: sum of t^2
     n: int
     p: int
 
@@ -133,6 +135,10 @@ def fit_random_intercept(groups: np.ndarray, x: np.ndarray, y: np.ndarray) -> Ra
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
+    # Fitted to the least-squares residuals (the same model, beta shifted by beta0), so that
+    # y' V^-1 y - b' A^-1 b does not lose digits to large means.
+    beta0 = np.linalg.lstsq(x, y, rcond=None)[0]
+    y = y - x @ beta0
     st = _sufficient(np.asarray(groups), x, y)
     if st.n <= st.p or np.linalg.matrix_rank(st.xtx) < st.p:
         raise ValueError("the design has no residual degrees of freedom or is not of full rank")
@@ -153,7 +159,7 @@ def fit_random_intercept(groups: np.ndarray, x: np.ndarray, y: np.ndarray) -> Ra
     k = st.p if gamma == 0.0 else st.p + 1
     info = -st.hessian(beta, gamma)[:k, :k]
     return RandomInterceptFit(
-        beta=beta,
+        beta=beta0 + beta,
         cov=np.linalg.inv(info)[: st.p, : st.p],
         scale=scale,
         tau2=gamma * scale,
