@@ -381,7 +381,7 @@ def test_returnees_are_verified_departures_linked_to_the_project() -> None:
     assert r.loc["a", "age_band"] == "30-44" and r.loc["e", "age_band"] == "unknown"
 
 
-def test_trajectory_model_samples_returnees_above_the_cap():
+def test_trajectory_model_fits_every_returnee():
     import numpy as np
     import pandas as pd
 
@@ -393,10 +393,8 @@ def test_trajectory_model_samples_returnees_above_the_cap():
     level = np.repeat(rng.normal(0.5, 0.05, 60), 2)
     y = level + np.where(window == "m12", 0.1, 0.0) + rng.normal(0, 0.01, 120)
     scored = pd.DataFrame({"client_id": ids, "window": window, "rss_composite": y})
-    full = trajectory_model(scored)
-    capped = trajectory_model(scored, max_returnees=40)
-    assert "sample of 40 returnees" in capped.message and "sample" not in full.message
-    # the change arrival -> 12 months is 0.1 by construction, sampled or not
-    for t in (full, capped):
-        change = t.table.set_index("window").loc["m12", "change"]
-        assert abs(change - 0.1) < 0.01
+    t = trajectory_model(scored)
+    assert t.n_returnees == 60 and "sample" not in t.message and "60 returnees" in t.message
+    # every returnee scored twice: the change is the mean of the 60 differences
+    change = t.table.set_index("window").loc["m12", "change"]
+    assert change == pytest.approx(np.mean(y[1::2] - y[::2]), abs=1e-12)
