@@ -19,6 +19,7 @@ import pandas as pd
 
 from evaluation.analysis import estimands
 from evaluation.analysis.rates import Difference, Rate, minimum_detectable_difference, newcombe
+from evaluation.data.membership import member
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def person_frames(
     for p, f in frames.items():
         keep = f["client_id"].map(first) == p
         if carry_over == "exclude":
-            keep &= ~f["client_id"].isin(carried)
+            keep &= ~member(f["client_id"], carried)
         out[p] = f.loc[keep]
     return out, len(carried)
 

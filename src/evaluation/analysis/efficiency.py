@@ -20,6 +20,7 @@ import pandas as pd
 
 from evaluation.analysis import conversion, monitoring_windows
 from evaluation.analysis.rates import Z95
+from evaluation.data.membership import member
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def efficiency(
     x = spend.to_numpy()
     ones = np.ones(len(x))
     returned = frame["returned"].to_numpy(dtype=float)
-    stayed = frame["client_id"].isin(set(staying_12m)).to_numpy(dtype=float) * returned
+    stayed = member(frame["client_id"], set(staying_12m)).to_numpy(dtype=float) * returned
     total = x.sum()
     top2 = float(np.sort(x)[-2:].sum() / total) if total > 0 else None
     return Efficiency(

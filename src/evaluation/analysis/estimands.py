@@ -20,6 +20,7 @@ import pandas as pd
 from evaluation.analysis import conversion as cv
 from evaluation.analysis import time_to_return
 from evaluation.analysis.plan import ReturnEstimand
+from evaluation.data.membership import member
 
 
 def carry_over_clients(enrolments: pd.DataFrame, projects: Sequence[str]) -> set[str]:
@@ -65,7 +66,7 @@ def person_times(
     for p in projects:
         f = frames[p] if frames is not None else cv.client_frame(tables, p, kind="return")
         f = f.loc[f["client_id"].map(first) == p]
-        is_carried = f["client_id"].isin(carried)
+        is_carried = member(f["client_id"], carried)
         if carry_over == "exclude":
             f, is_carried = f.loc[~is_carried], is_carried.loc[~is_carried]
         cut = cutoff.get(p) if isinstance(cutoff, Mapping) else cutoff

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from evaluation.analysis.time_axis import DAYS_PER_MONTH
+from evaluation.data.membership import member
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def support_by_landmark(
     """Support records of the returnees delivered on or before `months` after their departure
     (support before departure counts); records without a date are left out."""
     dep = returnees.set_index("client_id")["departure_date"]
-    s = support[support["client_id"].isin(dep.index)].copy()
+    s = support[member(support["client_id"], dep.index)].copy()
     if s.empty:  # no support (or no returnees): nothing delivered by the landmark
         return s
     when = pd.to_datetime(s["support_date"], errors="coerce")

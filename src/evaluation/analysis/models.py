@@ -214,7 +214,8 @@ def logistic(
     min_epv: float = 5.0,
 ) -> ModelResult:
     """Odds ratios (95 % Wald CI) of a binary outcome, guarded against separation and tiny cells."""
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.tools.tools import add_constant
 
     data = df[[outcome, *covariates]].dropna()
     y = data[outcome].astype(bool)
@@ -231,9 +232,9 @@ def logistic(
     )
     if reason:
         return fallback(reason)
-    exog = sm.add_constant(X.to_numpy(), has_constant="add")
+    exog = add_constant(X.to_numpy(), has_constant="add")
     fit, reason = _fitted(
-        lambda: sm.Logit(y.astype(float).to_numpy(), exog).fit(disp=0, maxiter=100),
+        lambda: Logit(y.astype(float).to_numpy(), exog).fit(disp=0, maxiter=100),
         converged=lambda f: f.mle_retvals.get("converged", False),
     )
     if reason:

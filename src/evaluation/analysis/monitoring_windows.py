@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.analysis.time_axis import DAYS_PER_MONTH, as_dates
+from evaluation.data.membership import member
 
 WINDOWS: tuple[str, ...] = ("arrival", "m1", "m3", "m6", "m12")
 WINDOW_MONTHS: dict[str, int] = {"arrival": 0, "m1": 1, "m3": 3, "m6": 6, "m12": 12}
@@ -52,7 +53,7 @@ def main_support_type(support: pd.DataFrame, client_ids: Sequence[str]) -> pd.Se
 
     One type per person keeps groups disjoint for survival curves by support type.
     """
-    s = support[support["client_id"].isin(list(client_ids))].copy()
+    s = support[member(support["client_id"], list(client_ids))].copy()
     out = pd.Series("none", index=pd.Index(list(client_ids), name="client_id"), dtype="str")
     if s.empty:
         return out
@@ -123,7 +124,7 @@ def follow_up(
     """
     ids = returnees[["client_id", "departure_date"]]
     grid = ids.merge(pd.DataFrame({"window": list(WINDOWS)}), how="cross")
-    mon = monitoring[monitoring["client_id"].isin(ids["client_id"])].copy()
+    mon = monitoring[member(monitoring["client_id"], ids["client_id"])].copy()
     mon["contact_date"] = as_dates(mon["contact_date"])
     cols = ["client_id", "window", "contact_date", "reached", "not_reached_reason"]
     cols += ["residence_status", "rss_economic", "rss_social", "rss_psychosocial"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from evaluation.data.membership import member
+
 FOCUS_COUNTRIES = ("NGA", "ETH", "GIN", "ARM", "IRQ")
 OTHER_RETURN_ORGS = ("BRIDGE_TO_BETTER", "ROS", "SOLID_ROAD", "WERELDWIJD", "IOM", "OTHER")
 
@@ -47,7 +49,7 @@ def published_counts(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
     to_moh = enh_ref.loc[enh_ref["receiving_org"] == "MOH", "client_id"]
     to_other = enh_ref.loc[enh_ref["receiving_org"].isin(OTHER_RETURN_ORGS), "client_id"]
     returnees = moh1_returnees(tables)
-    countries = cl.loc[cl["client_id"].isin(returnees), "country_of_return"].dropna()
+    countries = cl.loc[member(cl["client_id"], returnees), "country_of_return"].dropna()
     points = enr.loc[enr["project"].isin(["ENH", "MOH1"]), "support_point"].dropna()
     return {
         "enh.clients_enrolled": int(enh["client_id"].nunique()),

@@ -10,6 +10,7 @@ import pandas as pd
 from evaluation.analysis.monitoring_windows import REMIGRATED, STAYED
 from evaluation.analysis.rates import Z95, z_for
 from evaluation.analysis.time_axis import DAYS_PER_MONTH
+from evaluation.data.membership import member
 
 
 def remigration_times(
@@ -36,7 +37,7 @@ def remigration_times(
     ev = obs[obs["outcome"] == REMIGRATED].groupby("client_id")["t"].min()
     stay = obs[obs["outcome"] == STAYED].groupby("client_id")["t"].max()
     out = returnees[["client_id", "country", "main_support"]].copy()
-    out["event"] = out["client_id"].isin(ev.index).astype(int)
+    out["event"] = member(out["client_id"], ev.index).astype(int)
     out["time"] = out["client_id"].map(ev)
     out["time"] = out["time"].fillna(out["client_id"].map(stay))
     out["included"] = out["time"].notna()

@@ -89,15 +89,15 @@ def ipw_durability(
             n_nonresponders=n0,
             covariates=covariates,
         )
-    import statsmodels.api as sm
+    # the modules themselves: statsmodels.api imports every model (about 2 s per kernel)
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     X = _design(w, covariates, min_level)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fit = sm.GLM(
-                resp.to_numpy(float), X.to_numpy(float), family=sm.families.Binomial()
-            ).fit()
+            fit = GLM(resp.to_numpy(float), X.to_numpy(float), family=families.Binomial()).fit()
         except Exception as exc:  # noqa: BLE001 - report, never crash the notebook
             return IPWResult(
                 window,
