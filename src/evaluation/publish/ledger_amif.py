@@ -41,6 +41,15 @@ def amif_cells(ledger: Ledger, tables: Mapping[str, pd.DataFrame], project: str)
     ledger.relate(enrolled, [assisted, comp], f"{project}: assisted and not among the enrolled")
 
 
+def same_returns(frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame], project: str) -> bool:
+    """Whether the conversion's returned clients (frame: analysis.conversion.client_frame) are
+    exactly the durability analysis's returnees: two definitions of a return, the same people."""
+    from evaluation.analysis import monitoring_windows
+
+    returned = set(frame.loc[frame["returned"].astype(bool), "client_id"])
+    return returned == set(monitoring_windows.returnees(dict(tables), project)["client_id"])
+
+
 def _cell(ledger: Ledger, project: str, what: str, value: int) -> str:
     """The ledger's cell of these people, printed in the AMIF table too; a cell of its own if
     the ledger counts them otherwise (the check then protects it on its own)."""

@@ -410,6 +410,7 @@ def build(
     ledger = Ledger()
     public = _published(ledger, figures)
     frames = {}
+    same_people: list[str] = []
     enrolled = set(tables["enrolments"]["project"].astype("str").str.upper().unique())
     for pid, kind in projects:
         if pid.upper() not in enrolled:  # nothing to evaluate, nothing published
@@ -428,6 +429,8 @@ def build(
             durability_cells(ledger, tables, pid, cut, public, follow_up_options,
                              landmark_months, min_cell)  # fmt: skip
             ledger_amif.amif_cells(ledger, tables, pid)
+            if ledger_amif.same_returns(frames[pid], tables, pid):
+                same_people.append(pid)
         amount_cells(ledger, tables, pid, public)
     returning = {p: frames[p] for p, k in projects if k == "return" and p in frames}
     if returning:
@@ -438,4 +441,7 @@ def build(
         if cell is not None and cell.value == value:
             cell.public = True
             cell.artefacts.add("data/published/figures.csv")
+    for pid in same_people:  # returnees who are the published returns are published too
+        if ledger.cells[make_key(pid, "returned")].public:
+            ledger.cells[make_key(pid, "returnees")].public = True
     return ledger
