@@ -125,7 +125,8 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     # `{{< metric KEY >}}` references become text before either renderer reads the sources
     metrics = _load_json(run_dir / "results" / "metrics.json")
     absent = frozenset(k.lower() for k in cfg.periods) - {p.key for p in cfg.projects}
-    gate = _load_json(stage.parent / "internal" / "gate.json")
+    # the metrics the joint decision dropped: build/internal/ of the build holding run_dir
+    gate = _load_json(run_dir.parent.parent / "internal" / "gate.json")
     withheld = frozenset(gate.get("metrics_dropped", []))
     metric_refs.resolve_tree(stage / "reports", metrics, absent, withheld)
     # references between the evaluation and its annex, numbered as the renderers number them
