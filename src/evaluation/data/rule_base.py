@@ -173,7 +173,14 @@ def enrolment_start(ctx: Context, df: pd.DataFrame) -> pd.Series:
 
 def first_per_client(records: pd.DataFrame, column: str) -> pd.Series:
     """Per client_id the earliest known date in column of records."""
-    return records.dropna(subset=["client_id", column]).groupby("client_id")[column].min()
+    known = records.dropna(subset=["client_id", column])
+    ids = known["client_id"]
+    if not isinstance(ids.dtype, pd.CategoricalDtype):
+        return known.groupby("client_id")[column].min()
+    # grouped on the integer codes: pandas would first re-code the categories as text
+    first = known[column].groupby(ids.cat.codes.to_numpy()).min()
+    clients = pd.Categorical.from_codes(first.index.to_numpy(), dtype=ids.dtype)
+    return first.set_axis(pd.CategoricalIndex(clients, name="client_id"))
 
 
 def known_client(ctx: Context, client_ids: pd.Series) -> pd.Series | bool:

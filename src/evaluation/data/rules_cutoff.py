@@ -55,7 +55,7 @@ def _row_cutoffs(ctx: Context, table: str) -> tuple[pd.Series, pd.Series]:
     project = pd.Series(None, index=df.index, dtype=object)
     if enr is not None and {"enrolment_id", "project"} <= set(enr.columns):
         if "enrolment_id" in df.columns:
-            project = lookup(df["enrolment_id"], enrolments_by_id(ctx)["project"]).astype(object)
+            project = lookup(df["enrolment_id"], enrolments_by_id(ctx)["project"])
         if "client_id" in df.columns and "client_id" in enr.columns:
             latest = ctx.shared("latest_project", lambda: _latest_project(enr, cutoffs))
             project = project.where(project.notna(), lookup(df["client_id"], latest))
@@ -68,20 +68,43 @@ def _row_cutoffs(ctx: Context, table: str) -> tuple[pd.Series, pd.Series]:
         first[i], second[i] = (c[0], c[1]) if c else (None, "")
     per_code = pd.to_datetime(pd.Series(first)).to_numpy()
     dates = pd.Series(per_code[codes], index=project.index, name=project.name)
-    keys = pd.Series(second[codes], index=project.index, name=project.name)
+    keys = pd.Series(second[codes], index=project.index, name=project.name, dtype=object)
     return dates, keys
 
 
 def _latest_project(enr: pd.DataFrame, cutoffs: dict[str, tuple[dt.date, str]]) -> pd.Series:
-    """Per client the project (of the client's enrolments) with the latest cut-off."""
+    """Per client a project (of the client's enrolments) with the latest cut-off.
+
+    Only the cut-off and its setting matter to the rules: when a client's latest projects all
+    share them, the last such row is taken without sorting; when they differ (two projects
+    with the same cut-off set by different settings), the original sort breaks the tie.
+    """
     rank = {p: c for p, (c, _) in cutoffs.items()}
-    return (
-        enr.dropna(subset=["client_id", "project"])
-        .assign(_c=lambda e: e["project"].map(rank))
-        .sort_values("_c", na_position="first")
-        .drop_duplicates("client_id", keep="last")
-        .set_index("client_id")["project"]
+    known = enr.dropna(subset=["client_id", "project"])
+    codes, projects = pd.factorize(known["project"])
+    ranks = [rank.get(p) for p in projects]  # None: not configured, sorted first
+    order = {r: i for i, r in enumerate(sorted({r for r in ranks if r is not None}))}
+    per_project = np.array([-1 if r is None else order[r] for r in ranks], dtype=np.int64)
+    setting = [str(cutoffs.get(p, cutoffs.get("*"))) for p in projects]
+    same_setting = pd.factorize(pd.Series(setting, dtype=object))[0]
+    rows = pd.DataFrame(
+        {
+            "client": pd.factorize(known["client_id"])[0],
+            "rank": per_project[codes],
+            "setting": same_setting[codes] if len(codes) else codes,
+        }
     )
+    top = rows[rows["rank"] == rows.groupby("client")["rank"].transform("max")]
+    if len(top) and top.groupby("client")["setting"].nunique().max() > 1:
+        return (
+            known.assign(_c=lambda e: e["project"].map(rank))
+            .sort_values("_c", na_position="first")
+            .drop_duplicates("client_id", keep="last")
+            .set_index("client_id")["project"]
+        )
+    last = top.index[~top["client"].duplicated(keep="last")].to_numpy()
+    chosen = known.iloc[last]
+    return chosen["project"].set_axis(pd.Index(chosen["client_id"]))
 
 
 def _after_cutoff(table: str) -> Callable[[Context], list[Problem]]:
