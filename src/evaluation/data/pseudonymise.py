@@ -118,14 +118,86 @@ def hmac_sha256_many(messages: list[bytes], key: bytes) -> bytes:
     return b"".join(parts)
 
 
-def _pseudonyms(texts: list[bytes], key: bytes) -> pa.Array:
-    """pseudonym() of each UTF-8 text, as an Arrow string array (built without Python strings)."""
+def _prefixes(texts: pa.Array, key: bytes) -> bytes:
+    """The first 8 bytes of HMAC-SHA256(key, text) of each text (an Arrow binary array)."""
+    import numpy as np
+
+    out = []
+    for start in range(0, len(texts), _CHUNK):
+        digests = hmac_sha256_many(texts.slice(start, _CHUNK).to_pylist(), key)
+        out.append(np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)[:, :8].tobytes())
+    return b"".join(out)
+
+
+def _prefixes_of(data: bytes, offsets: bytes, key: bytes) -> bytes:
+    """_prefixes of the texts laid out as Arrow buffers (what a worker process receives)."""
+    import pyarrow as pa
+
+    size = len(offsets) // 8 - 1
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return _prefixes(pa.Array.from_buffers(pa.large_binary(), size, buffers), key)
+
+
+def _buffers(texts: pa.Array) -> tuple[bytes, bytes]:
+    """A (sliced) large binary array as (offsets from 0, data): only its own bytes."""
+    import numpy as np
+
+    _, offsets, data = texts.buffers()
+    at = np.frombuffer(offsets, dtype=np.int64)[texts.offset : texts.offset + len(texts) + 1]
+    return (at - at[0]).tobytes(), data[int(at[0]) : int(at[-1])].to_pybytes()
+
+
+_PARALLEL_FROM = 200_000  # below this, starting a second process costs more than it saves
+
+
+def _prefixes_two_cores(texts: pa.Array, key: bytes) -> bytes:
+    """_prefixes, with the first half hashed in a second Python process when there are many
+    texts and two cores. The key and texts reach it through a pipe, never a file or argv."""
+    import subprocess
+
+    half = len(texts) // 2
+    if len(texts) < _PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return _prefixes(texts, key)
+    first = texts.slice(0, half)
+    code = "from evaluation.data.pseudonymise import serve_prefixes; serve_prefixes()"
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+    except OSError:
+        return _prefixes(texts, key)
+    try:
+        with child.stdin:  # type: ignore[union-attr]
+            for blob in (key, *_buffers(first)):
+                child.stdin.write(len(blob).to_bytes(8, "little") + blob)  # type: ignore[union-attr]
+    except OSError:  # the child died before reading: it cannot help
+        pass
+    second = _prefixes(texts.slice(half), key)
+    theirs = child.stdout.read()  # type: ignore[union-attr]
+    child.stdout.close()  # type: ignore[union-attr]
+    if child.wait() != 0 or len(theirs) != 8 * half:
+        theirs = _prefixes(first, key)
+    return theirs + second
+
+
+def serve_prefixes() -> None:
+    """The second process of _prefixes_two_cores: key, offsets and texts in on stdin (each
+    length-prefixed), the 8-byte HMAC prefixes out on stdout."""
+    read = sys.stdin.buffer.read
+    key, offsets, data = (read(int.from_bytes(read(8), "little")) for _ in range(3))
+    sys.stdout.buffer.write(_prefixes_of(data, offsets, key))
+    sys.stdout.buffer.flush()
+
+
+def _pseudonyms(texts: pa.Array, key: bytes) -> pa.Array:
+    """pseudonym() of each text (an Arrow binary array of UTF-8), as an Arrow string array
+    built from one buffer (no Python string per pseudonym)."""
     import numpy as np
     import pyarrow as pa
 
     hex_digits = np.frombuffer(_HEX, dtype=np.uint8)
     n = len(texts)
-    digest = np.frombuffer(hmac_sha256_many(texts, key), dtype=np.uint8).reshape(n, 32)[:, :8]
+    digest = np.frombuffer(_prefixes_two_cores(texts, key), dtype=np.uint8).reshape(n, 8)
     width = len(PREFIX) + 16
     chars = np.empty((n, width), dtype=np.uint8)
     chars[:, : len(PREFIX)] = np.frombuffer(PREFIX.encode(), dtype=np.uint8)
@@ -142,10 +214,11 @@ def pseudonymise_series(values: pd.Series, key: bytes) -> pd.Series:
     import pyarrow as pa
 
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    if isinstance(uniques.dtype, pd.StringDtype):
-        texts = pa.array(uniques, type=pa.large_string()).cast(pa.large_binary()).to_pylist()
-    else:
-        texts = [str(v).encode("utf-8") for v in uniques.to_numpy(dtype=object).tolist()]
+    if not isinstance(uniques.dtype, pd.StringDtype):
+        uniques = [str(v) for v in uniques.to_numpy(dtype=object).tolist()]
+    texts = pa.array(uniques, type=pa.large_string()).cast(pa.large_binary())
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
     hashed = _pseudonyms(texts, key).take(pa.array(codes, mask=codes < 0))
     return pd.Series(pd.array(hashed, dtype="str"), index=values.index, name=values.name)
 
