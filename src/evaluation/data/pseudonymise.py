@@ -242,9 +242,9 @@ def pseudonymise(
     key defaults to load_key(); callers pass only a key that load_key() returned (loaded once
     per run), never one from a notebook parameter or command-line option.
     """
-    from evaluation.data.contract import load_spec, schema_dir
-
     import pandas as pd
+
+    from evaluation.data.contract import load_spec, schema_dir
 
     key = load_key() if key is None else _checked(key, "the caller")
     known = {p.stem for p in schema_dir().glob("*.yaml")}
