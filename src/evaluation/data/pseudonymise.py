@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from evaluation.errors import ConfigError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
 
@@ -207,9 +208,8 @@ def _pseudonyms(texts: pa.Array, key: bytes) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
 
 
-def pseudonymise_series(values: pd.Series, key: bytes) -> pd.Series:
-    """Pseudonymise every non-empty value (as pseudonym() would); each distinct value is hashed
-    once, and the pseudonyms are spread back over the rows through the factorised codes."""
+def _distinct_texts(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """The factorised codes of values (-1 where empty) and each distinct value's UTF-8 text."""
     import pandas as pd
     import pyarrow as pa
 
@@ -219,8 +219,23 @@ def pseudonymise_series(values: pd.Series, key: bytes) -> pd.Series:
     texts = pa.array(uniques, type=pa.large_string()).cast(pa.large_binary())
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
-    hashed = _pseudonyms(texts, key).take(pa.array(codes, mask=codes < 0))
-    return pd.Series(pd.array(hashed, dtype="str"), index=values.index, name=values.name)
+    return codes, texts
+
+
+def _spread(hashed: pa.Array, codes: np.ndarray, like: pd.Series) -> pd.Series:
+    """The pseudonym of each row of like, from the pseudonyms of its distinct values."""
+    import pandas as pd
+    import pyarrow as pa
+
+    rows = hashed.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(rows, dtype="str"), index=like.index, name=like.name)
+
+
+def pseudonymise_series(values: pd.Series, key: bytes) -> pd.Series:
+    """Pseudonymise every non-empty value (as pseudonym() would); each distinct value is hashed
+    once, and the pseudonyms are spread back over the rows through the factorised codes."""
+    codes, texts = _distinct_texts(values)
+    return _spread(_pseudonyms(texts, key), codes, values)
 
 
 def identifier_columns(declared: list[str], columns) -> list[str]:
@@ -259,13 +274,24 @@ def pseudonymise(
         out[name] = df.drop(columns=[c for c in spec.dropped if c in df.columns])
         for col in identifier_columns(spec.pseudonymised, out[name].columns):
             where.setdefault(col, []).append(name)
-    # a client id in five tables is hashed once: each column name is pseudonymised in one go
+    # a client id in five tables is hashed once, and the distinct values of every column are
+    # hashed in one batch (split evenly over two processes when there are many)
+    groups = []
     for col, names in where.items():
         joined = pd.concat([out[n][col] for n in names], ignore_index=True)
-        hashed = pseudonymise_series(joined, key)
+        groups.append((col, names, joined, *_distinct_texts(joined)))
+    if not groups:
+        return out
+    import pyarrow as pa
+
+    hashed = _pseudonyms(pa.concat_arrays([texts for *_, texts in groups]), key)
+    first = 0
+    for col, names, joined, codes, texts in groups:
+        column = _spread(hashed.slice(first, len(texts)), codes, joined)
+        first += len(texts)
         start = 0
         for n in names:
             size = len(out[n])
-            out[n][col] = hashed.iloc[start : start + size].set_axis(out[n].index)
+            out[n][col] = column.iloc[start : start + size].set_axis(out[n].index)
             start += size
     return out
