@@ -35,8 +35,28 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
 _NL_DATE = re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$")
 
 
+_EMPTY = ("", "nan", "<NA>")  # cells that mean "no value"
+
+
+def _clean_text(raw: pd.Series) -> bool:
+    """True for an Arrow-backed str column that stripping and emptying would leave as it is
+    (then it is used as read, without a second copy of every string)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if raw.dtype != "str" or not isinstance(raw.array, pd.arrays.ArrowStringArray):
+        return False
+    cells = pa.chunked_array(raw.array._pa_array)
+    if pc.any(pc.is_in(cells, value_set=pa.array(_EMPTY, type=cells.type))).as_py():
+        return False
+    stripped = pc.binary_length(pc.utf8_trim_whitespace(cells))
+    return not pc.any(pc.not_equal(stripped, pc.binary_length(cells))).as_py()
+
+
 def _as_text(raw: pd.Series) -> pd.Series:
     """Raw cells (str from CSV, objects from Excel, typed from Parquet) as stripped str or NA."""
+    if _clean_text(raw):
+        return raw
     if raw.dtype == object:
         raw = raw.map(
             lambda v: (
@@ -52,7 +72,7 @@ def _as_text(raw: pd.Series) -> pd.Series:
     elif pd.api.types.is_datetime64_any_dtype(raw):
         raw = raw.dt.strftime("%Y-%m-%d")
     text = raw.astype("str").str.strip()
-    return text.mask(text.isna() | (text == "") | (text == "nan") | (text == "<NA>"))
+    return text.mask(text.isna() | text.isin(_EMPTY))
 
 
 def _parse_dates(raw: pd.Series) -> pd.Series:

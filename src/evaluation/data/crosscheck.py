@@ -34,6 +34,34 @@ def describe_rule(name: str) -> str:
     return next((r.description for r in RULES if r.name == name), "")
 
 
+# identifiers that rules look up across tables
+SHARED_IDS = ("client_id", "enrolment_id")
+
+
+def encode_ids(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables with each shared identifier column as a categorical whose categories are the
+    same in every table: a look-up or membership test across tables then compares integer
+    codes instead of hashing the text again in every rule."""
+    out = dict(tables)
+    for col in SHARED_IDS:
+        names = [n for n, df in tables.items() if col in df and _is_text(df[col])]
+        if not names:
+            continue
+        joined = pd.concat([tables[n][col] for n in names], ignore_index=True)
+        codes, categories = pd.factorize(joined, use_na_sentinel=True)
+        dtype = pd.CategoricalDtype(pd.Index(categories))
+        start = 0
+        for n in names:
+            part = pd.Categorical.from_codes(codes[start : start + len(out[n])], dtype=dtype)
+            out[n] = out[n].assign(**{col: pd.Series(part, index=out[n].index)})
+            start += len(out[n])
+    return out
+
+
+def _is_text(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.StringDtype)
+
+
 def run_rules(
     tables: dict[str, pd.DataFrame],
     files: dict[str, str],
@@ -47,7 +75,7 @@ def run_rules(
     """
     if isinstance(cutoff, dt.date):
         cutoff = {"*": (cutoff, "data.cutoff")}
-    ctx = Context(tables, files, periods, cutoff)
+    ctx = Context(encode_ids(tables), files, periods, cutoff)
     problems: list[Problem] = []
     for r in RULES:
         if r.table not in tables:

@@ -14,13 +14,17 @@ import hmac
 import os
 import secrets
 import sys
+from collections import deque
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evaluation.errors import ConfigError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
 ENV_KEY = "EVALUATION_PSEUDONYM_KEY"
 ENV_KEY_FILE = "EVALUATION_PSEUDONYM_KEY_FILE"
@@ -85,30 +89,153 @@ def pseudonym(value: str, key: bytes) -> str:
     return PREFIX + hmac.digest(key, str(value).encode("utf-8"), hashlib.sha256).hex()[:16]
 
 
-def pseudonymise_series(
-    values: pd.Series, key: bytes, memo: dict[str, str] | None = None
-) -> pd.Series:
-    """Pseudonymise every non-empty value; each distinct value is hashed once (per memo).
+_BLOCK = 64  # SHA-256 block size in bytes
+_CHUNK = 1 << 16  # messages hashed per batch (bounds the hash objects alive at once)
+_HEX = b"0123456789abcdef"
 
-    memo is shared across the tables of one dataset, so a client id that appears in seven
-    tables is hashed once. One HMAC state is keyed once and copied per value.
+
+def hmac_sha256_many(messages: list[bytes], key: bytes) -> bytes:
+    """HMAC-SHA256(key, m) of every message, concatenated (32 bytes each).
+
+    RFC 2104 from the two keyed SHA-256 states, copied per message; the loops run in C through
+    map(). With OpenSSL 3, hmac.digest per message costs about twice as much (it looks the
+    algorithm up and keys a new context on every call).
     """
-    import pandas as pd
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    kind = type(inner)
+    parts = []
+    for start in range(0, len(messages), _CHUNK):
+        chunk = messages[start : start + _CHUNK]
+        states = list(map(kind.copy, repeat(inner, len(chunk))))
+        deque(map(kind.update, states, chunk), maxlen=0)
+        first = list(map(kind.digest, states))
+        states = list(map(kind.copy, repeat(outer, len(chunk))))
+        deque(map(kind.update, states, first), maxlen=0)
+        parts.append(b"".join(map(kind.digest, states)))
+    return b"".join(parts)
 
-    memo = {} if memo is None else memo
-    base = hmac.new(key, digestmod=hashlib.sha256)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+
+def _prefixes(texts: pa.Array, key: bytes) -> bytes:
+    """The first 8 bytes of HMAC-SHA256(key, text) of each text (an Arrow binary array)."""
+    import numpy as np
+
     out = []
-    for v in uniques.to_numpy(dtype=object).tolist():
-        text = str(v)
-        hit = memo.get(text)
-        if hit is None:
-            h = base.copy()
-            h.update(text.encode("utf-8"))
-            hit = memo[text] = PREFIX + h.hexdigest()[:16]
-        out.append(hit)
-    hashed = pd.array(out + [pd.NA], dtype="str")
-    return pd.Series(hashed[codes], index=values.index, dtype="str")
+    for start in range(0, len(texts), _CHUNK):
+        digests = hmac_sha256_many(texts.slice(start, _CHUNK).to_pylist(), key)
+        out.append(np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)[:, :8].tobytes())
+    return b"".join(out)
+
+
+def _prefixes_of(data: bytes, offsets: bytes, key: bytes) -> bytes:
+    """_prefixes of the texts laid out as Arrow buffers (what a worker process receives)."""
+    import pyarrow as pa
+
+    size = len(offsets) // 8 - 1
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return _prefixes(pa.Array.from_buffers(pa.large_binary(), size, buffers), key)
+
+
+def _buffers(texts: pa.Array) -> tuple[bytes, bytes]:
+    """A (sliced) large binary array as (offsets from 0, data): only its own bytes."""
+    import numpy as np
+
+    _, offsets, data = texts.buffers()
+    at = np.frombuffer(offsets, dtype=np.int64)[texts.offset : texts.offset + len(texts) + 1]
+    return (at - at[0]).tobytes(), data[int(at[0]) : int(at[-1])].to_pybytes()
+
+
+_PARALLEL_FROM = 200_000  # below this, starting a second process costs more than it saves
+
+
+def _prefixes_two_cores(texts: pa.Array, key: bytes) -> bytes:
+    """_prefixes, with the first half hashed in a second Python process when there are many
+    texts and two cores. The key and texts reach it through a pipe, never a file or argv."""
+    import subprocess
+
+    half = len(texts) // 2
+    if len(texts) < _PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return _prefixes(texts, key)
+    first = texts.slice(0, half)
+    code = "from evaluation.data.pseudonymise import serve_prefixes; serve_prefixes()"
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+    except OSError:
+        return _prefixes(texts, key)
+    try:
+        with child.stdin:  # type: ignore[union-attr]
+            for blob in (key, *_buffers(first)):
+                child.stdin.write(len(blob).to_bytes(8, "little") + blob)  # type: ignore[union-attr]
+    except OSError:  # the child died before reading: it cannot help
+        pass
+    second = _prefixes(texts.slice(half), key)
+    theirs = child.stdout.read()  # type: ignore[union-attr]
+    child.stdout.close()  # type: ignore[union-attr]
+    if child.wait() != 0 or len(theirs) != 8 * half:
+        theirs = _prefixes(first, key)
+    return theirs + second
+
+
+def serve_prefixes() -> None:
+    """The second process of _prefixes_two_cores: key, offsets and texts in on stdin (each
+    length-prefixed), the 8-byte HMAC prefixes out on stdout."""
+    read = sys.stdin.buffer.read
+    key, offsets, data = (read(int.from_bytes(read(8), "little")) for _ in range(3))
+    sys.stdout.buffer.write(_prefixes_of(data, offsets, key))
+    sys.stdout.buffer.flush()
+
+
+def _pseudonyms(texts: pa.Array, key: bytes) -> pa.Array:
+    """pseudonym() of each text (an Arrow binary array of UTF-8), as an Arrow string array
+    built from one buffer (no Python string per pseudonym)."""
+    import numpy as np
+    import pyarrow as pa
+
+    hex_digits = np.frombuffer(_HEX, dtype=np.uint8)
+    n = len(texts)
+    digest = np.frombuffer(_prefixes_two_cores(texts, key), dtype=np.uint8).reshape(n, 8)
+    width = len(PREFIX) + 16
+    chars = np.empty((n, width), dtype=np.uint8)
+    chars[:, : len(PREFIX)] = np.frombuffer(PREFIX.encode(), dtype=np.uint8)
+    chars[:, len(PREFIX) :: 2] = hex_digits[digest >> 4]
+    chars[:, len(PREFIX) + 1 :: 2] = hex_digits[digest & 15]
+    offsets = np.arange(0, width * n + 1, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
+
+
+def _distinct_texts(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """The factorised codes of values (-1 where empty) and each distinct value's UTF-8 text."""
+    import pandas as pd
+    import pyarrow as pa
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if not isinstance(uniques.dtype, pd.StringDtype):
+        uniques = [str(v) for v in uniques.to_numpy(dtype=object).tolist()]
+    texts = pa.array(uniques, type=pa.large_string()).cast(pa.large_binary())
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    return codes, texts
+
+
+def _spread(hashed: pa.Array, codes: np.ndarray, like: pd.Series) -> pd.Series:
+    """The pseudonym of each row of like, from the pseudonyms of its distinct values."""
+    import pandas as pd
+    import pyarrow as pa
+
+    rows = hashed.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(rows, dtype="str"), index=like.index, name=like.name)
+
+
+def pseudonymise_series(values: pd.Series, key: bytes) -> pd.Series:
+    """Pseudonymise every non-empty value (as pseudonym() would); each distinct value is hashed
+    once, and the pseudonyms are spread back over the rows through the factorised codes."""
+    codes, texts = _distinct_texts(values)
+    return _spread(_pseudonyms(texts, key), codes, values)
 
 
 def identifier_columns(declared: list[str], columns) -> list[str]:
@@ -130,20 +257,41 @@ def pseudonymise(
     key defaults to load_key(); callers pass only a key that load_key() returned (loaded once
     per run), never one from a notebook parameter or command-line option.
     """
+    import pandas as pd
+
     from evaluation.data.contract import load_spec, schema_dir
 
     key = load_key() if key is None else _checked(key, "the caller")
     known = {p.stem for p in schema_dir().glob("*.yaml")}
     out = {}
-    memo: dict[str, str] = {}
+    where: dict[str, list[str]] = {}  # column name -> the tables holding it
     for name, df in tables.items():
         if name not in known:
             raise ConfigError(
                 f"table {name} has no schema in data_schemas/: cannot pseudonymise it"
             )
         spec = load_spec(name)
-        df = df.drop(columns=[c for c in spec.dropped if c in df.columns])
-        for col in identifier_columns(spec.pseudonymised, df.columns):
-            df[col] = pseudonymise_series(df[col], key, memo)
-        out[name] = df
+        out[name] = df.drop(columns=[c for c in spec.dropped if c in df.columns])
+        for col in identifier_columns(spec.pseudonymised, out[name].columns):
+            where.setdefault(col, []).append(name)
+    # a client id in five tables is hashed once, and the distinct values of every column are
+    # hashed in one batch (split evenly over two processes when there are many)
+    groups = []
+    for col, names in where.items():
+        joined = pd.concat([out[n][col] for n in names], ignore_index=True)
+        groups.append((col, names, joined, *_distinct_texts(joined)))
+    if not groups:
+        return out
+    import pyarrow as pa
+
+    hashed = _pseudonyms(pa.concat_arrays([texts for *_, texts in groups]), key)
+    first = 0
+    for col, names, joined, codes, texts in groups:
+        column = _spread(hashed.slice(first, len(texts)), codes, joined)
+        first += len(texts)
+        start = 0
+        for n in names:
+            size = len(out[n])
+            out[n][col] = column.iloc[start : start + size].set_axis(out[n].index)
+            start += size
     return out

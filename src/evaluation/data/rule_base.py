@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from evaluation.data.membership import member
+from evaluation.data.membership import member, positions
 from evaluation.data.problems import Problem, show, where
 
 
@@ -26,10 +26,18 @@ class Context:
     periods: dict[str, tuple[dt.date, dt.date]] | None
     # project id (or '*' for any other) -> (data cut-off, the evaluation.yml key that sets it)
     cutoff: dict[str, tuple[dt.date, str]] | None = None
+    # look-ups that several rules share, made once per validation (see `shared`)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def file(self, table: str) -> str:
         """File name of a table as the user named it."""
         return self.files.get(table, f"{table}")
+
+    def shared(self, name: str, make: Callable[[], Any]) -> Any:
+        """make(), computed once per context under name."""
+        if name not in self.memo:
+            self.memo[name] = make()
+        return self.memo[name]
 
 
 @dataclass(frozen=True)
@@ -165,7 +173,14 @@ def enrolment_start(ctx: Context, df: pd.DataFrame) -> pd.Series:
 
 def first_per_client(records: pd.DataFrame, column: str) -> pd.Series:
     """Per client_id the earliest known date in column of records."""
-    return records.dropna(subset=["client_id", column]).groupby("client_id")[column].min()
+    known = records.dropna(subset=["client_id", column])
+    ids = known["client_id"]
+    if not isinstance(ids.dtype, pd.CategoricalDtype):
+        return known.groupby("client_id")[column].min()
+    # grouped on the integer codes: pandas would first re-code the categories as text
+    first = known[column].groupby(ids.cat.codes.to_numpy()).min()
+    clients = pd.Categorical.from_codes(first.index.to_numpy(), dtype=ids.dtype)
+    return first.set_axis(pd.CategoricalIndex(clients, name="client_id"))
 
 
 def known_client(ctx: Context, client_ids: pd.Series) -> pd.Series | bool:
@@ -208,16 +223,23 @@ def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
     """keys.map(values), also when values is empty (e.g. an export without referrals)."""
     if len(values) == 0:  # pandas cannot map through an empty datetime Series
         return pd.Series(None, index=keys.index, dtype=values.dtype)
-    return keys.map(values)
+    found = values.array.take(positions(keys, values.index), allow_fill=True)
+    return pd.Series(found, index=keys.index, name=keys.name)
+
+
+def enrolments_by_id(ctx: Context) -> pd.DataFrame:
+    """Enrolments indexed by enrolment_id (the first row of a repeated id)."""
+    return ctx.shared(
+        "enrolments_by_id",
+        lambda: ctx.tables["enrolments"].drop_duplicates("enrolment_id").set_index("enrolment_id"),
+    )
 
 
 def client_of_enrolment(ctx: Context, enrolment_ids: pd.Series) -> pd.Series:
     """The client of each enrolment id (NA when unknown)."""
-    enr = ctx.tables["enrolments"].drop_duplicates("enrolment_id").set_index("enrolment_id")
-    return lookup(enrolment_ids, enr["client_id"])
+    return lookup(enrolment_ids, enrolments_by_id(ctx)["client_id"])
 
 
 def date_of_enrolment(ctx: Context, enrolment_ids: pd.Series) -> pd.Series:
     """The enrolment date of each enrolment id (NaT when unknown)."""
-    enr = ctx.tables["enrolments"].drop_duplicates("enrolment_id").set_index("enrolment_id")
-    return lookup(enrolment_ids, enr["enrolment_date"])
+    return lookup(enrolment_ids, enrolments_by_id(ctx)["enrolment_date"])

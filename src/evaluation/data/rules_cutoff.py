@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 
 from evaluation.data.problems import Problem, show
-from evaluation.data.rule_base import Context, Rule, lookup, registrar, row_problems
+from evaluation.data.rule_base import (
+    Context,
+    Rule,
+    enrolments_by_id,
+    lookup,
+    registrar,
+    row_problems,
+)
 
 RULES: list[Rule] = []
 rule = registrar(RULES)
@@ -48,17 +55,9 @@ def _row_cutoffs(ctx: Context, table: str) -> tuple[pd.Series, pd.Series]:
     project = pd.Series(None, index=df.index, dtype=object)
     if enr is not None and {"enrolment_id", "project"} <= set(enr.columns):
         if "enrolment_id" in df.columns:
-            by_id = enr.drop_duplicates("enrolment_id").set_index("enrolment_id")["project"]
-            project = lookup(df["enrolment_id"], by_id).astype(object)
+            project = lookup(df["enrolment_id"], enrolments_by_id(ctx)["project"])
         if "client_id" in df.columns and "client_id" in enr.columns:
-            rank = {p: c for p, (c, _) in cutoffs.items()}
-            latest = (
-                enr.dropna(subset=["client_id", "project"])
-                .assign(_c=lambda e: e["project"].map(rank))
-                .sort_values("_c", na_position="first")
-                .drop_duplicates("client_id", keep="last")
-                .set_index("client_id")["project"]
-            )
+            latest = ctx.shared("latest_project", lambda: _latest_project(enr, cutoffs))
             project = project.where(project.notna(), lookup(df["client_id"], latest))
     # a handful of projects: look each up once, then spread over the rows (NA: the default)
     codes, uniques = pd.factorize(project, use_na_sentinel=True)
@@ -67,9 +66,45 @@ def _row_cutoffs(ctx: Context, table: str) -> tuple[pd.Series, pd.Series]:
     first, second = np.empty(len(pairs), dtype=object), np.empty(len(pairs), dtype=object)
     for i, c in enumerate(pairs):
         first[i], second[i] = (c[0], c[1]) if c else (None, "")
-    dates = pd.to_datetime(pd.Series(first[codes], index=project.index, name=project.name))
-    keys = pd.Series(second[codes], index=project.index, name=project.name)
+    per_code = pd.to_datetime(pd.Series(first)).to_numpy()
+    dates = pd.Series(per_code[codes], index=project.index, name=project.name)
+    keys = pd.Series(second[codes], index=project.index, name=project.name, dtype=object)
     return dates, keys
+
+
+def _latest_project(enr: pd.DataFrame, cutoffs: dict[str, tuple[dt.date, str]]) -> pd.Series:
+    """Per client a project (of the client's enrolments) with the latest cut-off.
+
+    Only the cut-off and its setting matter to the rules: when a client's latest projects all
+    share them, the last such row is taken without sorting; when they differ (two projects
+    with the same cut-off set by different settings), the original sort breaks the tie.
+    """
+    rank = {p: c for p, (c, _) in cutoffs.items()}
+    known = enr.dropna(subset=["client_id", "project"])
+    codes, projects = pd.factorize(known["project"])
+    ranks = [rank.get(p) for p in projects]  # None: not configured, sorted first
+    order = {r: i for i, r in enumerate(sorted({r for r in ranks if r is not None}))}
+    per_project = np.array([-1 if r is None else order[r] for r in ranks], dtype=np.int64)
+    setting = [str(cutoffs.get(p, cutoffs.get("*"))) for p in projects]
+    same_setting = pd.factorize(pd.Series(setting, dtype=object))[0]
+    rows = pd.DataFrame(
+        {
+            "client": pd.factorize(known["client_id"])[0],
+            "rank": per_project[codes],
+            "setting": same_setting[codes] if len(codes) else codes,
+        }
+    )
+    top = rows[rows["rank"] == rows.groupby("client")["rank"].transform("max")]
+    if len(top) and top.groupby("client")["setting"].nunique().max() > 1:
+        return (
+            known.assign(_c=lambda e: e["project"].map(rank))
+            .sort_values("_c", na_position="first")
+            .drop_duplicates("client_id", keep="last")
+            .set_index("client_id")["project"]
+        )
+    last = top.index[~top["client"].duplicated(keep="last")].to_numpy()
+    chosen = known.iloc[last]
+    return chosen["project"].set_axis(pd.Index(chosen["client_id"]))
 
 
 def _after_cutoff(table: str) -> Callable[[Context], list[Problem]]:
@@ -110,10 +145,12 @@ for _table, _cols in CASE_DATES.items():
 
 def _project_end_of(ctx: Context, enrolment_ids: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Project and configured end date of each row's enrolment (NaT when unknown)."""
-    enr = ctx.tables["enrolments"].drop_duplicates("enrolment_id").set_index("enrolment_id")
-    project = lookup(enrolment_ids, enr["project"])
+    project = lookup(enrolment_ids, enrolments_by_id(ctx)["project"])
     ends = {p: pd.Timestamp(e) for p, (_, e) in (ctx.periods or {}).items()}
-    end = pd.to_datetime(project.map(ends), errors="coerce")
+    # a handful of projects: each end looked up once, then spread over the rows
+    codes, uniques = pd.factorize(project, use_na_sentinel=True)
+    per_code = pd.to_datetime(pd.Series(uniques).map(ends), errors="coerce")
+    end = pd.Series(per_code.array.take(codes, allow_fill=True), index=project.index)
     return project, end
 
 

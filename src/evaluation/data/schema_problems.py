@@ -75,7 +75,9 @@ def pandera_problems(
     import pandera.errors
 
     try:
-        (schema if schema is not None else spec.schema()).validate(frame, lazy=True)
+        # inplace: the contract neither coerces nor fills in, so the frame is only read (and
+        # pandera's defensive copy of every table would double the memory of large ones)
+        (schema if schema is not None else spec.schema()).validate(frame, lazy=True, inplace=True)
         return []
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases

@@ -29,6 +29,7 @@ VALIDATION_MODULES = (
     "data/rules_monitoring.py",
     "data/rules_cutoff.py",
     "data/problems.py",
+    "data/membership.py",
     "data/read.py",
     "data/contract.py",
     "data/pseudonymise.py",
