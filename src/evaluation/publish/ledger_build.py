@@ -166,8 +166,8 @@ def cif_cells(
     times = time_to_return.return_times(frame, return_plan, end=end, cutoff=cutoff, kind=kind)
     if times.empty:
         return
-    inc = survival.cumulative_incidence(times["time"], times["status"])
-    horizons = inc.horizons(return_plan.horizons)
+    inc = survival.horizon_counts(times["time"], times["status"], return_plan.horizons)
+    horizons = inc.horizons()
     g, pop = project.lower(), f"clients enrolled in {project}"
     arts = [f"results/{g}/conversion_cif_horizons.csv", f"report:{g}", "metrics.json",
             "results/comparison/comparison_cif_horizons.csv"]  # fmt: skip
