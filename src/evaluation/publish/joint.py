@@ -162,20 +162,16 @@ class _System:
         self.comp = {k: find(k) for k in ledger.cells}
         # a finite box keeps the integer program quick; no cell can exceed every count together
         self.cap = float(sum(abs(c.value) for c in ledger.cells.values())) + 1.0
-        # each relation with its members (whole first), built once: ranges() runs thousands
-        # of times per build and only asks which members are unknown
-        self.by_comp: dict[str, list[tuple[str, ...]]] = {}
-        for r in ledger.relations:
-            self.by_comp.setdefault(self.comp[r.whole], []).append((r.whole, *r.parts))
         self.unpublished = frozenset(k for k, c in ledger.cells.items() if not c.artefacts)
+        self.witnesses = Witnesses(ledger.cells, self.cap, self.unpublished)
         self._memo: dict[tuple, dict[str, tuple[float, float]]] = {}
         self.links: dict[str, set[str]] = {k: set() for k in ledger.cells}
         for r in ledger.relations:
             members = (r.whole, *r.parts)
             for m in members:
                 self.links[m].update(members)
-        self.witnesses = Witnesses(ledger.cells, self.cap)
-        # each relation's members (whole first) and the relations of each cell, for ranges()
+        # each relation's members (whole first) and the relations of each cell, built once:
+        # ranges() runs thousands of times per build and only asks which members are unknown
         self.members = [(r.whole, *r.parts) for r in ledger.relations]
         self.cell_rels: dict[str, list[int]] = {k: [] for k in ledger.cells}
         for i, m in enumerate(self.members):
@@ -185,8 +181,7 @@ class _System:
     def witnessed(self, hidden: dict[str, str], target: str, integer: bool, ok) -> bool:
         """True when tables already solved show `target` safe (ok) with `hidden` withheld:
         then its exact range need not be solved for (publish.witnesses)."""
-        unknown = _Either(self.unpublished, hidden, (target,))
-        return ok(target, self.witnesses.span(target, hidden, unknown, integer))
+        return self.witnesses.proves(target, hidden, integer, lambda r: ok(target, r))
 
     def ranges(
         self, hidden: dict[str, str], cells: Iterable[str], integer: bool = True
@@ -218,7 +213,9 @@ class _System:
             by_group.setdefault(group_of[t], []).append(t)
         out: dict[str, tuple[float, float]] = {}
         for g, ts in by_group.items():
-            rels = [(members[r], [k for k in members[r] if k in unknown]) for r in sorted(groups[g])]
+            rels = [
+                (members[r], [k for k in members[r] if k in unknown]) for r in sorted(groups[g])
+            ]
             out.update(self._solve(rels, hidden, ts, integer))
         return out
 
@@ -275,8 +272,9 @@ class _System:
         except SolverError as e:
             raise RuntimeError(f"disclosure check: solver failed on {solve}: {e}") from None
         truth = np.array([cells[k].value for k in var_keys], dtype=float)
+        counts = np.array([cells[k].kind == COUNT for k in var_keys])
         for x in points:
-            self.witnesses.add(var_keys, x, truth)
+            self.witnesses.add(var_keys, x, truth, counts)
         found_by = dict(zip(solve, found, strict=True))
         for t in todo:
             if t in pinned:
