@@ -154,7 +154,9 @@ class HorizonCounts:
 
 
 def horizon_counts(
-    time: Sequence[float] | np.ndarray, status: Sequence[int] | np.ndarray, horizons: Sequence[float]
+    time: Sequence[float] | np.ndarray,
+    status: Sequence[int] | np.ndarray,
+    horizons: Sequence[float],
 ) -> HorizonCounts:
     """The counts of cumulative_incidence(time, status).horizons(horizons), found by counting
     alone (no estimator, and no statsmodels import): the disclosure ledger needs only these."""

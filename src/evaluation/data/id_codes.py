@@ -64,4 +64,3 @@ def code_ids(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             start = stop
         out[name] = df
     return out
-
