@@ -27,16 +27,20 @@ def extremes(
     le_rows: Sequence[np.ndarray] = (),
     le_rhs: Sequence[float] = (),
     solutions: list[np.ndarray] | None = None,
+    relax_first: bool = True,
 ) -> list[tuple[float, float]]:
     """(min, max) of each variable in `targets` subject to rows · x = rhs, le_rows · x ≤ le_rhs,
     lower ≤ x ≤ upper (±inf allowed), and x integral where `integer` is set. An unbounded
     direction gives ±inf. When `solutions` is a list, the optimal point of each solve is
     appended to it (every one a feasible x: evidence of the values the variables can take).
+    relax_first: solve the linear relaxation first and the integer program only where its
+    optimum is fractional (the answers are the same; False solves the integer program always).
 
     Raises SolverError when the system has no solution or HiGHS stops early.
     """
     ints = np.flatnonzero(integer) if integer is not None else np.array([], int)
-    relaxed = _model(rows, rhs, lower, upper, le_rows, le_rhs, ())
+    model = lambda ints: _model(rows, rhs, lower, upper, le_rows, le_rhs, ints)  # noqa: E731
+    relaxed = model(()) if relax_first or not len(ints) else None
     exact = None  # the integer program, built only when the relaxation is not enough
     is_int = np.zeros(len(lower), bool)
     is_int[ints] = True
@@ -47,10 +51,11 @@ def extremes(
             # an integral optimum of the relaxation is the integer optimum: solve the integer
             # program only when the relaxation's optimum is fractional (integer targets only;
             # an amount's end is always the integer program's own)
-            end, x = _optimum(relaxed, int(t), sign) if is_int[t] or not len(ints) else (None, None)
+            first = not len(ints) or (relax_first and is_int[t])
+            end, x = _optimum(relaxed, int(t), sign) if first else (None, None)
             if len(ints) and (x is None or np.any(np.abs(x[ints] - np.round(x[ints])) > INTEGRAL)):
                 if exact is None:
-                    exact = _model(rows, rhs, lower, upper, le_rows, le_rhs, ints)
+                    exact = model(ints)
                 end, x = _optimum(exact, int(t), sign)
             ends.append(end)
             if solutions is not None and x is not None:
