@@ -139,6 +139,47 @@ def _finite(a: np.ndarray) -> np.ndarray:
     return a
 
 
+@dataclass(frozen=True)
+class HorizonCounts:
+    """The counts a cumulative-incidence table prints at each horizon, without the curve:
+    subjects (N), events of interest, and per horizon events by then (n) and still followed."""
+
+    N: int
+    events: int
+    table: pd.DataFrame  # horizon_months, n, N, at_risk
+
+    def horizons(self) -> pd.DataFrame:
+        """Like CumulativeIncidence.horizons(), counts only."""
+        return self.table
+
+
+def horizon_counts(
+    time: Sequence[float] | np.ndarray,
+    status: Sequence[int] | np.ndarray,
+    horizons: Sequence[float],
+) -> HorizonCounts:
+    """The counts of cumulative_incidence(time, status).horizons(horizons), found by counting
+    alone (no estimator, and no statsmodels import): the disclosure ledger needs only these."""
+    t = np.asarray(time, dtype=float)
+    s = np.asarray(status, dtype=int)
+    if len(t) == 0:
+        raise ValueError("no subjects: cannot estimate a cumulative incidence")
+    if np.any(t < 0) or np.any(~np.isfinite(t)):
+        raise ValueError("times must be finite and non-negative")
+    if np.any(s < 0):
+        raise ValueError("status must be 0 (censored), 1 (event) or ≥ 2 (competing exit)")
+    event_times = t[s == 1]
+    table = pd.DataFrame(
+        {
+            "horizon_months": [float(h) for h in horizons],
+            "n": [int(np.sum(event_times <= h)) for h in horizons],
+            "N": len(t),
+            "at_risk": at_risk(t, horizons),
+        }
+    )
+    return HorizonCounts(len(t), len(event_times), table)
+
+
 def at_risk(times: Sequence[float] | np.ndarray, at: Sequence[float]) -> list[int]:
     """Numbers still under observation (time ≥ t) at each t: the 'numbers at risk' row."""
     t = np.asarray(times, dtype=float)

@@ -59,4 +59,7 @@ def member(values: pd.Series, keys: pd.Series | pd.Index | Iterable) -> pd.Serie
             known = np.zeros(size + 1, dtype=bool)  # the last slot: a missing value (code -1)
             known[key_codes[key_codes >= 0]] = True
             return pd.Series(known[value_codes], index=values.index, name=values.name)
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        # integer codes (data.id_codes): pandas' own isin is fast on numbers
+        return values.isin(pd.unique(pd.Series(keys).dropna()))
     return values.astype(object).isin(pd.unique(pd.Series(keys, dtype=object).dropna()))

@@ -26,13 +26,48 @@ def extremes(
     targets: Sequence[int],
     le_rows: Sequence[np.ndarray] = (),
     le_rhs: Sequence[float] = (),
+    solutions: list[np.ndarray] | None = None,
+    relax_first: bool = True,
 ) -> list[tuple[float, float]]:
     """(min, max) of each variable in `targets` subject to rows · x = rhs, le_rows · x ≤ le_rhs,
     lower ≤ x ≤ upper (±inf allowed), and x integral where `integer` is set. An unbounded
-    direction gives ±inf.
+    direction gives ±inf. When `solutions` is a list, the optimal point of each solve is
+    appended to it (every one a feasible x: evidence of the values the variables can take).
+    relax_first: solve the linear relaxation first and the integer program only where its
+    optimum is fractional (the answers are the same; False solves the integer program always).
 
     Raises SolverError when the system has no solution or HiGHS stops early.
     """
+    ints = np.flatnonzero(integer) if integer is not None else np.array([], int)
+    model = lambda ints: _model(rows, rhs, lower, upper, le_rows, le_rhs, ints)  # noqa: E731
+    relaxed = model(()) if relax_first or not len(ints) else None
+    exact = None  # the integer program, built only when the relaxation is not enough
+    is_int = np.zeros(len(lower), bool)
+    is_int[ints] = True
+    out = []
+    for t in targets:
+        ends = []
+        for sign in (1.0, -1.0):
+            # an integral optimum of the relaxation is the integer optimum: solve the integer
+            # program only when the relaxation's optimum is fractional (integer targets only;
+            # an amount's end is always the integer program's own)
+            first = not len(ints) or (relax_first and is_int[t])
+            end, x = _optimum(relaxed, int(t), sign) if first else (None, None)
+            if len(ints) and (x is None or np.any(np.abs(x[ints] - np.round(x[ints])) > INTEGRAL)):
+                if exact is None:
+                    exact = model(ints)
+                end, x = _optimum(exact, int(t), sign)
+            ends.append(end)
+            if solutions is not None and x is not None:
+                solutions.append(x)
+        out.append((ends[0], ends[1]))
+    return out
+
+
+INTEGRAL = 1e-9  # a relaxed solution this close to integers is taken as integral
+
+
+def _model(rows, rhs, lower, upper, le_rows, le_rhs, ints):
     import highspy
 
     h = highspy.Highs()
@@ -45,27 +80,29 @@ def extremes(
     ):
         if len(block):
             _add_rows(h, np.vstack(block), low, high)
-    ints = np.flatnonzero(integer) if integer is not None else ()
     if len(ints):
         kind = highspy.HighsVarType.kInteger
         h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.array([kind] * len(ints)))
+    return h
+
+
+def _optimum(h, t: int, sign: float) -> tuple[float, np.ndarray | None]:
+    """Minimum (sign 1) or maximum (sign −1) of variable t, and the optimal point if any."""
+    import highspy
+
     status = highspy.HighsModelStatus
-    out = []
-    for t in targets:
-        ends = []
-        for sign in (1.0, -1.0):
-            h.changeColCost(int(t), sign)
-            h.run()
-            st = h.getModelStatus()
-            if st == status.kOptimal:
-                ends.append(sign * h.getInfo().objective_function_value)
-            elif st == status.kUnbounded or (sign < 0 and st == status.kUnboundedOrInfeasible):
-                ends.append(-sign * math.inf)
-            else:
-                raise SolverError(h.modelStatusToString(st))
-        h.changeColCost(int(t), 0.0)
-        out.append((ends[0], ends[1]))
-    return out
+    h.changeColCost(t, sign)
+    h.run()
+    st = h.getModelStatus()
+    if st == status.kOptimal:
+        found = sign * h.getInfo().objective_function_value
+        x = np.array(h.getSolution().col_value, dtype=float)
+    elif st == status.kUnbounded or (sign < 0 and st == status.kUnboundedOrInfeasible):
+        found, x = -sign * math.inf, None
+    else:
+        raise SolverError(h.modelStatusToString(st))
+    h.changeColCost(t, 0.0)
+    return found, x
 
 
 def _add_rows(h, matrix: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:

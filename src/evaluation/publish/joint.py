@@ -25,13 +25,14 @@ cell lies in 1..4, a range narrower than the threshold.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from evaluation.publish.ledger import AMOUNT, COUNT, Ledger, Relation
+from evaluation.publish.witnesses import Witnesses
 
 PRIMARY = "primary"
 DOMINANCE = "dominance"
@@ -161,18 +162,26 @@ class _System:
         self.comp = {k: find(k) for k in ledger.cells}
         # a finite box keeps the integer program quick; no cell can exceed every count together
         self.cap = float(sum(abs(c.value) for c in ledger.cells.values())) + 1.0
-        # each relation with its members (whole first), built once: ranges() runs thousands
-        # of times per build and only asks which members are unknown
-        self.by_comp: dict[str, list[tuple[str, ...]]] = {}
-        for r in ledger.relations:
-            self.by_comp.setdefault(self.comp[r.whole], []).append((r.whole, *r.parts))
         self.unpublished = frozenset(k for k, c in ledger.cells.items() if not c.artefacts)
+        self.witnesses = Witnesses(ledger.cells, self.cap, self.unpublished)
         self._memo: dict[tuple, dict[str, tuple[float, float]]] = {}
         self.links: dict[str, set[str]] = {k: set() for k in ledger.cells}
         for r in ledger.relations:
             members = (r.whole, *r.parts)
             for m in members:
                 self.links[m].update(members)
+        # each relation's members (whole first) and the relations of each cell, built once:
+        # ranges() runs thousands of times per build and only asks which members are unknown
+        self.members = [(r.whole, *r.parts) for r in ledger.relations]
+        self.cell_rels: dict[str, list[int]] = {k: [] for k in ledger.cells}
+        for i, m in enumerate(self.members):
+            for k in dict.fromkeys(m):
+                self.cell_rels[k].append(i)
+
+    def witnessed(self, hidden: dict[str, str], target: str, integer: bool, ok) -> bool:
+        """True when tables already solved show `target` safe (ok) with `hidden` withheld:
+        then its exact range need not be solved for (publish.witnesses)."""
+        return self.witnesses.proves(target, hidden, integer, lambda r: ok(target, r))
 
     def ranges(
         self, hidden: dict[str, str], cells: Iterable[str], integer: bool = True
@@ -183,37 +192,31 @@ class _System:
         problem is split into groups of unknowns that share a relation, each solved alone.
         """
         targets = list(cells)
-        wanted = set(targets)
-        unknown = self.unpublished.union(hidden, wanted)  # withheld, never published, or asked
-        parent: dict[str, str] = {}
-
-        def find(x: str) -> str:
-            parent.setdefault(x, x)
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        seen_comps = {self.comp[t] for t in targets}
-        rels = []
-        for c in seen_comps:
-            for members in self.by_comp.get(c, []):
-                us = [k for k in members if k in unknown]
-                rels.append((members, us))
-                for u in us[1:]:
-                    a, b = find(us[0]), find(u)
-                    if a != b:
-                        parent[b] = a
-        groups: dict[str, list] = {}
-        for rel in rels:
-            if rel[1]:
-                groups.setdefault(find(rel[1][0]), []).append(rel)
-        by_group: dict[str, list[str]] = {}
+        unknown = _Either(self.unpublished, hidden, set(targets))  # withheld, unpublished, asked
+        members, cell_rels = self.members, self.cell_rels
+        group_of: dict[str, int] = {}
+        groups: list[set[int]] = []
+        by_group: dict[int, list[str]] = {}
         for t in targets:
-            by_group.setdefault(find(t), []).append(t)
+            if t not in group_of:  # the unknowns reached from t through shared relations
+                g, seen, stack = len(groups), set(), [t]
+                group_of[t] = g
+                while stack:
+                    for r in cell_rels[stack.pop()]:
+                        if r not in seen:
+                            seen.add(r)
+                            for m in members[r]:
+                                if m not in group_of and m in unknown:
+                                    group_of[m] = g
+                                    stack.append(m)
+                groups.append(seen)
+            by_group.setdefault(group_of[t], []).append(t)
         out: dict[str, tuple[float, float]] = {}
         for g, ts in by_group.items():
-            out.update(self._solve(groups.get(g, []), hidden, ts, integer))
+            rels = [
+                (members[r], [k for k in members[r] if k in unknown]) for r in sorted(groups[g])
+            ]
+            out.update(self._solve(rels, hidden, ts, integer))
         return out
 
     def _solve(self, rels, hidden, targets, integer):
@@ -262,10 +265,16 @@ class _System:
         integrality = np.array([integer and cells[k].kind == COUNT for k in var_keys])
         # a one-unknown equation gives the cell away: no solver needed
         solve = [t for t in todo if t not in pinned]
+        points: list[np.ndarray] = []
         try:
-            found = extremes(rows, rhs, lb, ub, integrality, [idx[t] for t in solve])
+            found = extremes(rows, rhs, lb, ub, integrality, [idx[t] for t in solve],
+                             solutions=points)  # fmt: skip
         except SolverError as e:
             raise RuntimeError(f"disclosure check: solver failed on {solve}: {e}") from None
+        truth = np.array([cells[k].value for k in var_keys], dtype=float)
+        counts = np.array([cells[k].kind == COUNT for k in var_keys])
+        for x in points:
+            self.witnesses.add(var_keys, x, truth, counts)
         found_by = dict(zip(solve, found, strict=True))
         for t in todo:
             if t in pinned:
@@ -279,6 +288,16 @@ class _System:
                 hi = hi if math.isinf(hi) else math.floor(hi + 1e-6)
             memo[t] = (lo, hi)
         return {t: memo[t] for t in targets}
+
+
+class _Either:
+    """Membership in any of a few collections, without building their union."""
+
+    def __init__(self, a: Container[str], b: Container[str], c: Container[str]):
+        self.a, self.b, self.c = a, b, c
+
+    def __contains__(self, k: object) -> bool:
+        return k in self.a or k in self.b or k in self.c
 
 
 def _candidates(target, hidden, system, cells, kind, cost) -> list[str]:
@@ -333,14 +352,21 @@ def check(ledger: Ledger, rules: Rules | None = None, max_rounds: int = 10_000) 
     def ok(k: str, rng: tuple[float, float]) -> bool:
         return protected(cells[k].value, cells[k].kind, rng, rules)
 
+    def safe(h: dict[str, str], k: str, integer: bool) -> bool:
+        # a table solved earlier may already prove it; else the exact range decides
+        return system.witnessed(h, k, integer, ok) or ok(k, system.ranges(h, [k], integer)[k])
+
     rounds, integer = 0, False  # LP while choosing complements, then the integer program
     while True:
-        rng = system.ranges(hidden, audited(hidden), integer=integer)
+        targets = audited(hidden)
+        unsure = [k for k in targets if not system.witnessed(hidden, k, integer, ok)]
+        rng = system.ranges(hidden, unsure, integer=integer)
         exposed = sorted(
             (k for k, r in rng.items() if not ok(k, r)), key=lambda k: (cells[k].value, k)
         )
         if not exposed:
-            if integer:
+            if integer:  # the ranges a reader can prove, reported for every withheld cell
+                rng = system.ranges(hidden, targets, integer=True)
                 break
             integer = True
             continue
@@ -348,7 +374,7 @@ def check(ledger: Ledger, rules: Rules | None = None, max_rounds: int = 10_000) 
         if rounds > max_rounds:
             raise RuntimeError("disclosure check did not converge")
         for target in exposed:
-            if ok(target, system.ranges(hidden, [target], integer)[target]):
+            if safe(hidden, target, integer):
                 continue  # protected meanwhile by a complement chosen for another cell
             pool = _candidates(target, hidden, system, cells, cells[target].kind, cost)
             if not pool:
@@ -360,7 +386,7 @@ def check(ledger: Ledger, rules: Rules | None = None, max_rounds: int = 10_000) 
             choice = None
             for k in pool[:8]:
                 trial = {**hidden, k: SECONDARY}
-                if ok(target, system.ranges(trial, [target], integer)[target]):
+                if safe(trial, target, integer):
                     choice = k
                     break
             hidden[choice or pool[0]] = SECONDARY

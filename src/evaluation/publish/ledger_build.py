@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from evaluation.data import id_codes
 from evaluation.data.membership import member
 from evaluation.publish import ledger_amif, ledger_comparison, ledger_durability, step_keys
 from evaluation.publish.ledger import AMOUNT, Ledger, make_key
@@ -83,13 +84,14 @@ def conversion_cells(
     # half-year cohorts, every funnel step: they add up to the project totals (some published)
     arts_c = [f"results/{g}/conversion_funnel_cohorts.csv", f"report:{g}"]
     parts: dict[str, list[str]] = {}
-    for c, sub in frame.groupby("cohort", sort=True):
+    sizes, sums = _group_sums(frame, frame["cohort"], [col for _, _, col in steps])
+    for c, size in sizes.items():
         d = {"project": project, "cohort": c}
-        n = _count(ledger, make_key(project, "enrolled", cohort=c), len(sub), pop, "enrolled",
+        n = _count(ledger, make_key(project, "enrolled", cohort=c), size, pop, "enrolled",
                    arts_c, public, d)  # fmt: skip
         parts.setdefault("enrolled", []).append(n)
         for _, what, col in steps:
-            r = _count(ledger, make_key(project, what, cohort=c), sub[col].sum(), pop, what,
+            r = _count(ledger, make_key(project, what, cohort=c), sums.at[c, col], pop, what,
                        arts_c, public, d)  # fmt: skip
             ledger.rate(r, n, artefact=arts_c)
             parts.setdefault(what, []).append(r)
@@ -102,18 +104,26 @@ def conversion_cells(
         if var not in frame:
             continue
         parts_n, parts_r = [], []
-        for level, sub in frame.groupby(frame[var].astype("str"), sort=True):
+        sizes, sums = _group_sums(frame, frame[var].astype("str"), [outcome])
+        for level, size in sizes.items():
             d = {"project": project, "subgroup": f"{var}={level}"}
             n = _count(ledger, make_key(project, "enrolled", subgroup=f"{var}={level}"),
-                       len(sub), pop, "enrolled", arts_s, public, d)  # fmt: skip
+                       size, pop, "enrolled", arts_s, public, d)  # fmt: skip
             r = _count(ledger, make_key(project, outcome, subgroup=f"{var}={level}"),
-                       sub[outcome].sum(), pop, outcome, arts_s, public, d)  # fmt: skip
+                       sums.at[level, outcome], pop, outcome, arts_s, public, d)  # fmt: skip
             ledger.rate(r, n, artefact=arts_s)
             parts_n.append(n)
             parts_r.append(r)
         ledger.relate(enrolled, parts_n, f"{project}: {var} adds up to enrolled")
         ledger.relate(make_key(project, outcome), parts_r, f"{project}: {var} adds up")
     return frame
+
+
+def _group_sums(frame: pd.DataFrame, by: pd.Series, cols: Sequence[str]):
+    """Rows and column sums per group, sorted by group (as iterating the groups would give),
+    without building each group's frame."""
+    grouped = frame[list(dict.fromkeys(cols))].groupby(by, sort=True)
+    return grouped.size(), grouped.sum()
 
 
 def chain_cells(ledger: Ledger, tables: Mapping[str, pd.DataFrame], public: dict) -> None:
@@ -166,8 +176,8 @@ def cif_cells(
     times = time_to_return.return_times(frame, return_plan, end=end, cutoff=cutoff, kind=kind)
     if times.empty:
         return
-    inc = survival.cumulative_incidence(times["time"], times["status"])
-    horizons = inc.horizons(return_plan.horizons)
+    inc = survival.horizon_counts(times["time"], times["status"], return_plan.horizons)
+    horizons = inc.horizons()
     g, pop = project.lower(), f"clients enrolled in {project}"
     arts = [f"results/{g}/conversion_cif_horizons.csv", f"report:{g}", "metrics.json",
             "results/comparison/comparison_cif_horizons.csv"]  # fmt: skip
@@ -407,6 +417,9 @@ def build(
     the cumulative incidence at the plan's horizons; landmark_months the plan's support-type
     landmark (None: the repository's plan) and min_cell the smallest group with a curve;
     plan the whole analysis plan, for the sensitivity analyses (publish.ledger_conversion)."""
+    # the ledger counts people and links tables through identifiers, never prints one:
+    # integer codes make every join and match several times faster (data.id_codes)
+    tables = id_codes.code_ids(tables)
     ledger = Ledger()
     public = _published(ledger, figures)
     frames = {}

@@ -60,9 +60,9 @@ def person_cells(
         ledger.rate(ret, big, artefact=arts_map["rates"], derived_key=f"person_rate:{p}")
         out[p] = big
         follow_up_cells(ledger, t, p, horizons, arts_map["follow"], prefix=pre)
-        inc = survival.cumulative_incidence(t["time"], t["status"])
+        inc = survival.horizon_counts(t["time"], t["status"], horizons)
         prev = None
-        for _, r in inc.horizons(horizons).iterrows():
+        for _, r in inc.horizons().iterrows():
             h = f"{float(r['horizon_months']):g}"
             dh = {**d, "months": h}
             by = count_cell(

@@ -150,7 +150,7 @@ def model_cells(
     for var in models._categorical(data, list(cv.MODEL_COVARIATES)):
         x = data[var].astype(str)
         ns, ys, es = [], [], []
-        for level in sorted(set(x)):
+        for level in sorted(x.unique()):
             sub = f"{var}={level}"
             dd = {**d, "subgroup": sub}
             inl = x == level

@@ -182,6 +182,7 @@ def _groups(ledger, inc, by, project, grid, after, arts, public, pop, min_cell, 
     """Every group with a curve of its own (printed) and the others together (unprinted: only
     their sum is tied to what is shown), adding up at each point to the overall key given."""
     per_point: list[list[str]] = [[] for _ in range(len(grid) + 1)]
+    inc = inc[[by, "time", "event"]]  # all that _grid reads: groups are built faster
     small = inc[inc.groupby(by)[by].transform("size") < min_cell]
     parts = [(str(grp), sub, arts) for grp, sub in inc.groupby(by, sort=True)
              if len(sub) >= min_cell]  # fmt: skip
