@@ -85,3 +85,28 @@ def test_table_has_one_row_per_project_and_denominator():
     t = efficiency_table([e])
     assert list(t["per"]) == ["enrolled client", "verified return", "returnee staying at 12 months"]
     assert list(t["units"]) == [4, 2, 1]
+
+
+def test_a_withheld_spending_ratio_stays_a_metric_that_says_so():
+    """Two clients with support (fewer than 5 contributors): both ratios are withheld, and the
+    metric stays with a reason, so a report referring to it says 'withheld' instead of
+    failing on a missing key (the 1,000-client bench failed to render that way)."""
+    from evaluation.publish.efficiency_results import efficiency_metrics
+    from evaluation.report.metric_refs import format_metric
+
+    e = efficiency("MOH1", _frame(), _support(), staying_12m=["a"])
+    m = efficiency_metrics([e], threshold=5)
+    assert sorted(m) == ["moh1.support_eur_per_enrolled", "moh1.support_eur_per_return"]
+    for key, value in m.items():
+        assert value["estimate"] is None and value["reason"]
+        assert format_metric(key, value, "estimate") == "withheld by disclosure control"
+        assert format_metric(key, value) == "withheld by disclosure control"
+    # six returnees with 100..600 after their return: no dominance (top two 1100 of 2100),
+    # so the ratio is shown: 2100 / 6 = 350 per return
+    ids = list("uvwxyz")
+    frame = pd.DataFrame({"client_id": ids, "returned": True,
+                          "departure_date": pd.Timestamp("2017-01-01")})  # fmt: skip
+    support = pd.DataFrame({"client_id": ids, "amount_eur": [100.0 * k for k in range(1, 7)],
+                            "support_date": pd.Timestamp("2017-02-01")})  # fmt: skip
+    shown = efficiency_metrics([efficiency("MOH1", frame, support, staying_12m=[])], threshold=5)
+    assert shown["moh1.support_eur_per_return"]["estimate"] == pytest.approx(350.0)

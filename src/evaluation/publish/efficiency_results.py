@@ -47,22 +47,29 @@ def publishable_efficiency(results: Sequence[Efficiency], threshold: int = 5) ->
     return table
 
 
+WITHHELD = {"estimate": None, "reason": "withheld by the disclosure check",
+            "withheld": "withheld by the disclosure check"}  # fmt: skip
+
+
 def efficiency_metrics(results: Sequence[Efficiency], threshold: int = 5) -> dict[str, dict]:
-    """<project>.support_eur_per_return and _per_enrolled, only where the amount rules (in a
-    pipeline run: the joint decision) allow."""
+    """<project>.support_eur_per_return and _per_enrolled where the amount rules (in a pipeline
+    run: the joint decision) allow; an entry saying so where they withhold it."""
     out: dict[str, dict] = {}
     joint = joint_efficiency(results)
     for e in results:
-        if not check_amounts(e.client_amounts, threshold).safe:
-            continue
+        safe = check_amounts(e.client_amounts, threshold).safe
         for name, per, r in (("per_return", "verified return", e.per_return),
                              ("per_enrolled", "enrolled client", e.per_enrolled)):  # fmt: skip
+            key = f"{e.project.lower()}.support_eur_{name}"
+            out[key] = dict(WITHHELD)  # the key stays, so the report can say so
+            if not safe:
+                continue
             if joint is not None:
                 row = joint[(joint["project"] == e.project) & (joint["per"] == per)]
                 if row.empty or "x" in {str(row[c].iloc[0]) for c in ("eur", "units", "N")}:
                     continue
-            if r.estimate is not None and r.units >= threshold:
-                out[f"{e.project.lower()}.support_eur_{name}"] = {
+            if r.estimate is None or r.units >= threshold:
+                out[key] = {
                     "estimate": r.estimate,
                     "ci_low": r.ci_low,
                     "ci_high": r.ci_high,

@@ -83,6 +83,8 @@ def format_metric(key: str, value: Any, part: str | None = None) -> str:
         return f"{value:,}" if isinstance(value, int) else f"{value:.2f}"
     if "estimate" not in value and "mean" not in value:
         raise KeyError(part or key)
+    if value.get("withheld") and value.get("estimate") is None and "n_at_least" not in value:
+        return "withheld by disclosure control"
     if part == "estimate":
         return _estimate(key, value)
     if part == "interval":
