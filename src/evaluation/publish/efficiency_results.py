@@ -68,7 +68,9 @@ def efficiency_metrics(results: Sequence[Efficiency], threshold: int = 5) -> dic
                 row = joint[(joint["project"] == e.project) & (joint["per"] == per)]
                 if row.empty or "x" in {str(row[c].iloc[0]) for c in ("eur", "units", "N")}:
                     continue
-            if r.estimate is None or r.units >= threshold:
+            if r.estimate is None:
+                out[key] = {"estimate": None, "reason": f"not estimable: no {per} to divide by"}
+            elif r.units >= threshold:
                 out[key] = {
                     "estimate": r.estimate,
                     "ci_low": r.ci_low,
