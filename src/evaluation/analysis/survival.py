@@ -153,13 +153,10 @@ class HorizonCounts:
         return self.table
 
 
-def horizon_counts(
-    time: Sequence[float] | np.ndarray,
-    status: Sequence[int] | np.ndarray,
-    horizons: Sequence[float],
-) -> HorizonCounts:
-    """The counts of cumulative_incidence(time, status).horizons(horizons), found by counting
-    alone (no estimator, and no statsmodels import): the disclosure ledger needs only these."""
+def _checked(
+    time: Sequence[float] | np.ndarray, status: Sequence[int] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times and statuses as arrays, refused when empty, negative or not finite."""
     t = np.asarray(time, dtype=float)
     s = np.asarray(status, dtype=int)
     if len(t) == 0:
@@ -168,6 +165,17 @@ def horizon_counts(
         raise ValueError("times must be finite and non-negative")
     if np.any(s < 0):
         raise ValueError("status must be 0 (censored), 1 (event) or ≥ 2 (competing exit)")
+    return t, s
+
+
+def horizon_counts(
+    time: Sequence[float] | np.ndarray,
+    status: Sequence[int] | np.ndarray,
+    horizons: Sequence[float],
+) -> HorizonCounts:
+    """The counts of cumulative_incidence(time, status).horizons(horizons), found by counting
+    alone (no estimator, and no statsmodels import): the disclosure ledger needs only these."""
+    t, s = _checked(time, status)
     event_times = t[s == 1]
     table = pd.DataFrame(
         {
@@ -218,14 +226,7 @@ def cumulative_incidence(
     """Incidence of status 1 over time; Aalen–Johansen if any status ≥ 2 occurs, else 1 − KM."""
     from statsmodels.duration.survfunc import CumIncidenceRight, SurvfuncRight
 
-    t = np.asarray(time, dtype=float)
-    s = np.asarray(status, dtype=int)
-    if len(t) == 0:
-        raise ValueError("no subjects: cannot estimate a cumulative incidence")
-    if np.any(t < 0) or np.any(~np.isfinite(t)):
-        raise ValueError("times must be finite and non-negative")
-    if np.any(s < 0):
-        raise ValueError("status must be 0 (censored), 1 (event) or ≥ 2 (competing exit)")
+    t, s = _checked(time, status)
     events, competing = int(np.sum(s == 1)), int(np.sum(s >= 2))
     censored = int(np.sum(s == 0))
     competing_curve = None
