@@ -90,11 +90,13 @@ def test_validation_summary_reads_the_prepare_report_and_totals(tmp_path):
 
 def test_conclusions_hedge_wide_intervals_and_zero_crossing_differences():
     narrow = sm.Headline("MOH1", "return", wilson(51, 148))  # CI 27.3–42.4: 15 points wide
-    wide = sm.Headline("MOH9", "return", wilson(3, 8))  # CI roughly 14–69 %: wide
-    d = newcombe(3, 8, 51, 148)
+    # CI roughly 25–75 %: wide (3 of 8 was used here before: a count of 3 people, which the
+    # conclusions now withhold, see test_conclusions_withhold_a_disclosive_project_rate)
+    wide = sm.Headline("MOH9", "return", wilson(6, 12))
+    d = newcombe(6, 12, 51, 148)
     text = sm.conclusions([narrow, wide], [("MOH1", "MOH9", d)])
     assert "MOH1 return rate.** 34.5 % (51 of 148); the estimate is reasonably precise" in text
-    assert "MOH9 return rate.** 37.5 % (3 of 8); the estimate is imprecise" in text
+    assert "MOH9 return rate.** 50.0 % (6 of 12); the estimate is imprecise" in text
     assert "do not show a difference" not in text and "includes zero" in text
     assert "does not show the projects are alike" in text
 
@@ -190,3 +192,13 @@ def test_amif_table_under_the_joint_decision_by_hand():
     )
     ranges = attack_ledger(led, d)
     assert all(hi - lo >= 2 for lo, hi in ranges.values())
+
+
+def test_conclusions_withhold_a_disclosive_project_rate():
+    """A return rate of 3 of 40 (3 people) is not printed in the conclusions; 20 of 40 is."""
+    small = sm.Headline("A", "return", wilson(3, 40))
+    fine = sm.Headline("B", "return", wilson(20, 40))
+    text = sm.conclusions([small, fine], [])
+    assert "**A return rate.** Withheld by the disclosure check." in text
+    assert "3 of 40" not in text and "7.5 %" not in text
+    assert "**B return rate.** 50.0 % (20 of 40)" in text

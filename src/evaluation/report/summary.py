@@ -134,6 +134,16 @@ def _said(r: Rate, threshold: int, n_key: str = "", big_key: str = "") -> str:
     return describe_rate(r, threshold)
 
 
+def _rate_shown(r: Rate, threshold: int, n_key: str, big_key: str) -> bool:
+    """Whether rate n/N may be printed: the joint decision (publish.view) in a pipeline run,
+    the per-table rule elsewhere."""
+    from evaluation.publish.disclosure import is_withheld
+    from evaluation.publish.view import current
+
+    v = current()
+    return v.rate_shown(n_key, big_key) if v is not None else not is_withheld(r.n, r.N, threshold)
+
+
 def _rate_keys(project: str, what: str) -> tuple[str, str]:
     from evaluation.publish.view import key
 
@@ -281,11 +291,24 @@ def conclusions(
         what = "referral" if h.kind == "counselling" else "return"
         if r is None or r.N == 0:
             continue
+        cell = "referred" if h.kind == "counselling" else "returned"
+        if not _rate_shown(r, threshold, *_rate_keys(h.project, cell)):
+            items.append(f"- **{h.project} {what} rate.** Withheld by the disclosure check.")
+            continue
         items.append(
             f"- **{h.project} {what} rate.** {pct(r.estimate)} ({r.n} of {r.N}); "
             f"the estimate is {_precision(r)}."
         )
+    from evaluation.publish.view import current
+
+    v = current()
     for base, other, d in diffs:
+        if v is not None and not all(v.shown(f"person_rate:{p}") for p in (base, other)):
+            items.append(
+                f"- **{other} compared with {base}, crude shares.** Withheld by the disclosure "
+                "check."
+            )  # as the metric (publish.gate_conversion): both person-level shares shown
+            continue
         lo, hi = d.ci_low, d.ci_high
         verdict = (
             f"The crude share returned of all enrolled (each person counted once, in the "
