@@ -180,10 +180,10 @@ def run_size(n: int, out: Path, env: dict[str, str], timeout: float, render: boo
             raise RuntimeError(f"synth at {n} clients failed: {m.stderr_tail}")
         (data / ".complete").write_text(stamp)
         synth_seconds = m.seconds
-    from evaluation.data.synthetic import MARKER
+    from evaluation.data.synthetic import is_synthetic, mark
 
-    if not (data / MARKER).is_file():  # generated before synth wrote its marker
-        (data / MARKER).write_text("SYNTHETIC data written by `evaluation synth`.\n")
+    if not is_synthetic(data):  # generated before synth wrote its marker
+        mark(data)
     import pyarrow.parquet as pq
 
     clients = pq.read_metadata(data / "clients.parquet").num_rows

@@ -120,18 +120,16 @@ def headline_metrics(heads: Sequence[Headline]) -> dict[str, object]:
     return out
 
 
-def _said(r: Rate, threshold: int, n_key: str = "", big_key: str = "") -> str:
-    """The rate with n, N and interval; under the joint decision (publish.view) only when the
-    check shows n/N (n_key, big_key), elsewhere by the per-table rule."""
-    from evaluation.publish.disclosure import describe_rate
+def _said(r: Rate, threshold: int, n_key: str, big_key: str) -> str:
+    """The rate with n, N and interval, or why it is withheld (see _rate_shown)."""
     from evaluation.publish.view import current
 
+    if _rate_shown(r, threshold, n_key, big_key):
+        return r.describe()
     v = current()
-    if v is not None and n_key:
-        if v.rate_shown(n_key, big_key):
-            return r.describe()
+    if v is not None:
         return f"withheld (it would let a group of fewer than {v.threshold} be worked out)"
-    return describe_rate(r, threshold)
+    return f"withheld (fewer than {threshold})"
 
 
 def _rate_shown(r: Rate, threshold: int, n_key: str, big_key: str) -> bool:

@@ -18,7 +18,7 @@ from evaluation.data.synthetic.scenarios import (
     load_scenario,
     read_scenarios,
 )
-from evaluation.data.synthetic.write import MARKER, is_synthetic, write
+from evaluation.data.synthetic.write import MARKER, is_synthetic, mark, write
 
 __all__ = [
     "MARKER",
@@ -30,6 +30,7 @@ __all__ = [
     "generate",
     "is_synthetic",
     "load_scenario",
+    "mark",
     "read_scenarios",
     "returned_mask",
     "write",

@@ -18,6 +18,14 @@ def is_synthetic(folder: Path) -> bool:
     return (Path(folder) / MARKER).is_file()
 
 
+def mark(folder: Path) -> None:
+    """Leave the marker that labels `folder` as synthetic."""
+    (Path(folder) / MARKER).write_text(
+        "SYNTHETIC data written by `evaluation synth`: no real person is in these tables.\n",
+        encoding="utf-8",
+    )
+
+
 # ------------------------------------------------------------------------------ writing
 
 
@@ -60,8 +68,5 @@ def write(tables: dict[str, pd.DataFrame], out_dir: Path, fmt: str = "csv") -> l
         else:
             raise ValueError(f"unknown format '{fmt}' (csv, parquet or xlsx)")
         paths.append(path)
-    (out_dir / MARKER).write_text(
-        "SYNTHETIC data written by `evaluation synth`: no real person is in these tables.\n",
-        encoding="utf-8",
-    )
+    mark(out_dir)
     return paths
