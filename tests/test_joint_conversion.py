@@ -202,3 +202,66 @@ def test_a_contrast_resting_on_a_withheld_incidence_is_left_out_of_metrics():
     )
     assert dropped == ["moh1_vs_moh2.return_cif_diff_12m"]
     assert shown == {"moh1_vs_moh2.return_cif_diff_6m": entry}
+
+
+def _model(ok: bool):
+    from evaluation.analysis.models import ModelResult
+
+    table = pd.DataFrame(
+        {"term": ["sex[female]", "age[30+]"], "variable": ["sex", "age_band"],
+         "level": ["female", "30+"], "reference": ["male", "<30"],
+         "estimate": [2.0, 0.5], "ci_low": [1.0, 0.25], "ci_high": [4.0, 1.0],
+         "p_value": [0.05, 0.05]}
+    )  # fmt: skip
+    desc = pd.DataFrame(
+        {"variable": ["sex", "sex", "age_band", "age_band"],
+         "level": ["female", "male", "30+", "<30"], "n": [13, 14, 10, 17], "N": [20, 20, 20, 20],
+         "estimate": [0.65, 0.7, 0.5, 0.85], "ci_low": [0.4] * 4, "ci_high": [0.9] * 4}
+    )  # fmt: skip
+    return ModelResult("logistic", "returned", ok, table if ok else table.iloc[0:0], None,
+                       desc, 40, 27)  # fmt: skip
+
+
+def test_model_figures_draw_only_what_the_decision_shows(monkeypatch):
+    """The forest plot (fitted) and the descriptive-rate bars (not fitted) leave out the rows
+    whose table row the joint decision masks: here the women's ratio and rate (their counts
+    withheld), by hand from the view; per-table rules alone would draw all four rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from evaluation.publish import view as view_mod
+    from evaluation.report import conversion_tables
+    from evaluation.report.plots import conversion as convplots
+
+    values = {"P/enrolled": 40, "P/returned": 27,
+              "P/enrolled|subgroup=sex=female": 20, "P/returned|subgroup=sex=female": 13,
+              "P/enrolled|subgroup=sex=male": 20, "P/returned|subgroup=sex=male": 14,
+              "P/enrolled|subgroup=age_band=30+": 20, "P/returned|subgroup=age_band=30+": 10,
+              "P/enrolled|subgroup=age_band=<30": 20,
+              "P/returned|subgroup=age_band=<30": 17}  # fmt: skip
+    coefs = [f"P/logistic_coef|subgroup={v}" for v in
+             ("sex=female", "sex=male", "age_band=30+", "age_band=<30")]  # fmt: skip
+    v = _view(values, withheld=["P/returned|subgroup=sex=female"], derived=coefs)
+    v.decision.derived_withheld[coefs[0]] = "P/returned|subgroup=sex=female"
+    monkeypatch.setattr(view_mod, "current", lambda: v)
+
+    fitted = _model(True)
+    assert conversion_tables.rows_shown(fitted, "P") == [False, True]
+    shown = conversion_tables.rows_shown(fitted, "P")
+    fig = convplots.forest(fitted.table, "Odds ratio", shown=shown)
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(ticks) == 1 and "30" in ticks[0] and "emale" not in ticks[0]
+    plt.close(fig)
+
+    unfitted = _model(False)
+    assert conversion_tables.rows_shown(unfitted, "P") == [False, True, True, True]
+    fig = convplots.descriptive_rates(
+        unfitted.descriptives, shown=conversion_tables.rows_shown(unfitted, "P")
+    )
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert "13/20" not in texts and "14/20" in texts and "10/20" in texts
+    plt.close(fig)
+    monkeypatch.setattr(view_mod, "current", lambda: None)
+    assert conversion_tables.rows_shown(unfitted, "P") is None

@@ -396,3 +396,96 @@ def test_summary_sentences_print_no_durability_share_the_decision_withholds(defa
                 sentence = text[at : text.find(".", at + len(start)) + 1]
                 assert share not in sentence, (project, approach, n, big, sentence)
     assert checked >= 1  # MOH1's worst case is withheld on the default data
+
+
+def _figure_texts(fig) -> str:
+    from matplotlib.text import Text
+
+    return " ".join(t.get_text() for t in fig.findobj(Text) if t.get_text())
+
+
+def test_durability_figures_label_only_what_the_decision_shows(default_build, monkeypatch):
+    """The three-way bars of each project and of the comparison, redrawn from the build's
+    results store under the build's decision: every 'n/N' label and 'N returnees due' title
+    is a shown cell of that value, and a withheld share draws no bar (MOH1's worst case at 12
+    months printed '44.0 % (22/50)' beside a table of x)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from evaluation.publish import store
+    from evaluation.publish.view import ENV
+    from evaluation.report.plots import durability as dplots
+
+    folder = next((default_build / "internal" / "disclosure").glob("*/decision.json")).parent
+    monkeypatch.setenv(ENV, str(folder))
+    decision = json.loads((folder / "decision.json").read_text())
+    cells = {c["key"]: c["value"] for c in json.loads((folder / "ledger.json").read_text())}
+    withheld = set(decision["withheld"]) | set(decision["derived_withheld"])
+    summaries = {}
+    for p in ("MOH1", "MOH2"):
+        found = sorted((default_build / "store").glob(f"*/durability-{p.lower()}/durability.json"))
+        summaries[p] = store.load(found[-1].parent, "durability")
+    labels = {"Complete cases": "complete", "Worst case": "worst", "Best case": "best"}
+    checked = hidden = 0
+    for p, a in summaries.items():
+        fig = dplots.bounds_figure(a, "m12")
+        if fig is None:  # no bar to draw: every share withheld
+            assert all(f"{p}/durability_{x}|window=m12" in withheld for x in APPROACH), p
+            hidden += 3
+            continue
+        ax = fig.axes[0]
+        ticks = [t.get_text() for t in ax.get_yticklabels()]
+        for y, name in zip(range(len(ticks))[::-1], ticks, strict=True):
+            approach = labels[name]
+            num, den = APPROACH[approach]
+            said = [t.get_text() for t in ax.texts if abs(t.get_position()[1] - y) < 0.01]
+            assert len(said) == 1, said
+            if f"{p}/durability_{approach}|window=m12" in withheld:
+                assert said[0].startswith("withheld"), (p, approach, said)
+                hidden += 1
+                continue
+            n, big = re.search(r"\((\w+)/(\w+)\)", said[0]).groups()
+            for key, printed in ((f"{p}/{num}|window=m12", n), (f"{p}/{den}|window=m12", big)):
+                if printed != "x":
+                    assert key not in withheld and cells[key] == int(printed), (key, printed)
+                    checked += 1
+        plt.close(fig)
+    fig = dplots.comparison_bounds_figure(list(summaries.values()))
+    for ax, p in zip(fig.axes, summaries, strict=True):
+        m = re.search(r"\((\d+) returnees due\)", ax.get_title(loc="left"))
+        due = f"{p}/due|window=m12"
+        assert (m is None) == (due in withheld), (p, ax.get_title(loc="left"))
+        if m:
+            assert cells[due] == int(m.group(1))
+    assert "22/50" not in _figure_texts(fig)
+    plt.close(fig)
+    assert hidden >= 1 and checked >= 2  # MOH1 withheld, MOH2 shown on the default data
+
+
+def test_completeness_sentence_names_each_window_the_decision_withholds(default_build):
+    """Each return project's sentence on who was reached gives 'n of N' at 6 and 12 months
+    exactly where the decision shows reached, due and their difference, and says in words
+    which share is withheld otherwise (it read 'in a withheld share at 6 months')."""
+    folder = next((default_build / "internal" / "disclosure").glob("*/decision.json")).parent
+    decision = json.loads((folder / "decision.json").read_text())
+    cells = {c["key"]: c["value"] for c in json.loads((folder / "ledger.json").read_text())}
+    gone = set(decision["withheld"]) | set(decision["derived_withheld"])
+    withheld_seen = 0
+    for p in ("MOH1", "MOH2"):
+        nb = json.loads((default_build / "notebooks" / p.lower() / "durability.ipynb").read_text())
+        cell = next(c for c in nb["cells"] if "txt-durability-completeness" in "".join(c["source"]))
+        text = "".join("".join(o["data"]["text/markdown"]) for o in cell["outputs"] if "data" in o)
+        for w, words in (("m6", "6 months"), ("m12", "12 months")):
+            reached, due = f"{p}/reached|window={w}", f"{p}/due|window={w}"
+            shown = reached not in gone and due not in gone
+            shown = shown and f"{due}~not~reached" not in gone
+            said = re.search(rf"(\d+) of (\d+)[^)]*\) at {words}", text)
+            if shown:
+                assert said and (int(said[1]), int(said[2])) == (cells[reached], cells[due])
+            else:
+                withheld_seen += 1
+                assert said is None, (p, w, text)
+                assert re.search(rf"at ({words}|6 and 12 months)[^.]* withheld", text), (p, w, text)
+    assert withheld_seen >= 2  # MOH1 at 6 and 12 months on the default data

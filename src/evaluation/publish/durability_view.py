@@ -37,6 +37,22 @@ def above_key(project: str, window: str, cutoff: float) -> str:
     return key(project, "score_at_or_above", window=window, cutoff=f"{float(cutoff):g}")
 
 
+# a durability bound's numerator and denominator (analysis.durability.Bounds), by approach
+BOUND_COUNTS = {"complete": ("stayed", "known"), "worst": ("stayed", "due"),
+                "best": ("stayed_or_unknown", "due")}  # fmt: skip
+
+
+def bound_shown(view: View, project: str, window: str, approach: str) -> tuple[bool, bool, bool]:
+    """Whether the joint decision shows a durability bound's share (with its interval), its
+    n and its N: the table, the figures and the sentences all ask here."""
+    num, den = BOUND_COUNTS[approach]
+    return (
+        view.shown(key(project, f"durability_{approach}", window=window)),
+        view.shown(key(project, num, window=window)),
+        view.shown(key(project, den, window=window)),
+    )
+
+
 def distribution_shown(df: pd.DataFrame, view: View, project: str) -> pd.DataFrame:
     """analysis.rss_scores.score_distribution as shown: n by its cell, statistics with it."""
     out = df.copy()

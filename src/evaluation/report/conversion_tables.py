@@ -315,6 +315,28 @@ def model_counts_shown(result: ModelResult, project: str | None) -> bool:
     return str(shown.loc[0, n_col]) != "x" and str(shown.loc[0, "N"]) != "x"
 
 
+def rows_shown(result: ModelResult, project: str | None) -> list[bool] | None:
+    """Per row of the model's figure (result.table when fitted, else result.descriptives),
+    whether the joint decision shows it, as in the table publishable_model prints; None
+    outside a pipeline run."""
+    view = _joint()
+    if view is None or project is None:
+        return None
+    from evaluation.publish.gate_conversion import model_shown
+
+    if result.ok:
+        shown = model_shown(show_table(result).astype(object), view, project)
+        return [str(x) != "x" for x in shown[result.ratio_name]]
+    shown = model_shown(_model_descriptives(result).astype(object), view, project)
+    # _model_descriptives keeps the descriptive rows in order, with an 'All' row after each
+    # covariate's levels
+    rows, i = [], 0
+    for _, g in result.descriptives.groupby("variable", sort=False):
+        rows.extend(range(i, i + len(g)))
+        i += len(g) + 1
+    return [str(shown.loc[j, "rate"]) != "x" for j in rows]
+
+
 def left_out_text(left_out: int, project: str | None = None) -> str:
     """'N clients' left out of the models, or a withheld number (the joint decision)."""
     view = _joint()

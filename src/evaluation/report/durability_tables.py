@@ -14,6 +14,7 @@ from evaluation.analysis.durability import (
 )
 from evaluation.analysis.monitoring_windows import NO_RECORD, NOT_REACHED_REASONS, WINDOW_LABELS
 from evaluation.analysis.rates import Rate
+from evaluation.publish.durability_view import BOUND_COUNTS as APPROACHES
 
 
 def _protected(
@@ -56,9 +57,6 @@ def _protected(
 
 # ---------------------------------------------------------------------------------------------
 # The joint decision (publish.view): inside a pipeline run every cell is looked up by its key
-
-APPROACHES = {"complete": ("stayed", "known"), "worst": ("stayed", "due"),
-              "best": ("stayed_or_unknown", "due")}  # fmt: skip
 
 
 def _view():
@@ -103,16 +101,17 @@ def _joint_bounds_table(a: DurabilityAnalysis, window: str, v) -> str:
 
     t = a.bounds[window].table()
     names = {"complete": "Complete cases", "worst": "Worst case", "best": "Best case"}
+    from evaluation.publish.durability_view import bound_shown
+
     rows = []
     for _, r in t.iterrows():
-        num, den = APPROACHES[str(r["approach"])]
-        shown = v.shown(f"{a.project}/durability_{r['approach']}|window={window}")
+        shown, n_shown, big_shown = bound_shown(v, a.project, window, str(r["approach"]))
         rows.append(
             {
                 "Approach": names[str(r["approach"])],
                 "Counts as durable": str(r["definition"]),
-                "n": int(r["n"]) if v.shown(_key(a.project, num, window)) else "x",
-                "N": int(r["N"]) if v.shown(_key(a.project, den, window)) else "x",
+                "n": int(r["n"]) if n_shown else "x",
+                "N": int(r["N"]) if big_shown else "x",
                 "Share (%)": f"{100 * r['estimate']:.1f}" if shown else "x",
                 "95 % CI (%)": f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}"
                 if shown and pd.notna(r["ci_low"])
@@ -140,6 +139,7 @@ def completeness_table(a: DurabilityAnalysis) -> str:
     v = _view()
     if v is not None:  # the joint decision: windows and counts that are ledger cells only
         from evaluation.publish.gate import MARK, completeness_shown
+        from evaluation.publish.view import key
         from evaluation.report.tables import markdown_table
 
         g = completeness_shown(c, v, a.project)
@@ -153,7 +153,14 @@ def completeness_table(a: DurabilityAnalysis) -> str:
                 ],
             }
         )
-        out = out[(out[["Reached", "Due"]] != MARK).any(axis=1)]
+        # windows the ledger holds (those due); their counts may all be withheld
+        cells = [
+            any(key(a.project, what, window=str(w)) in v.values for what in ("due", "reached"))
+            for w in g["window"]
+        ]
+        out = out[cells]
+        if out.empty:
+            return "No monitoring window of this project was due by the data cut-off."
         md = markdown_table(out, align={c: "right" for c in out.columns if c != "Window"})
         return md + (f"\n\n{_legend(v.threshold)}" if (out == MARK).to_numpy().any() else "")
     reasons = [r for r in (*NOT_REACHED_REASONS, NO_RECORD) if r in c and c[r].sum() > 0]

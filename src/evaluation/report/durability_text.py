@@ -123,21 +123,30 @@ def describe_rss(a: DurabilityAnalysis, window: str = "m12") -> str:
 
 def describe_completeness(a: DurabilityAnalysis) -> str:
     """Sentence on contact completeness at 6 and 12 months."""
-    bits = []
+    bits, hidden = [], []
+    v = _view()
     for w in ("m6", "m12"):
         r = reached_rate(a, w)
-        v = _view()
+        when = WINDOW_LABELS[w].lower()
         if r is not None and v is not None:
-            ok = v.rate_shown(_key(a.project, "reached", w), _key(a.project, "due", w))
-            text = r.describe() if ok else "a withheld share"
-            bits.append(f"{text} at {WINDOW_LABELS[w].lower()}")
+            if v.rate_shown(_key(a.project, "reached", w), _key(a.project, "due", w)):
+                bits.append(f"{r.describe()} at {when}")
+            else:
+                hidden.append(when)
         elif r is not None:
-            bits.append(f"{_rate_text(r, a.threshold)} at {WINDOW_LABELS[w].lower()}")
-    if not bits:
+            bits.append(f"{_rate_text(r, a.threshold)} at {when}")
+    if not bits and not hidden:
         return f"No monitoring window was due for {a.project}."
-    return (
-        f"Monitoring partners reached the {a.project} returnees due in " + " and ".join(bits) + "."
-    )
+    if not bits:
+        whens = " and ".join(hidden).replace(" months and ", " and ")
+        return (
+            f"The shares of the {a.project} returnees due whom monitoring partners reached at "
+            f"{whens} are withheld by the disclosure check."
+        )
+    text = f"Monitoring partners reached the {a.project} returnees due in " + " and ".join(bits)
+    if hidden:
+        text += f". The share reached at {hidden[0]} is withheld by the disclosure check"
+    return text + "."
 
 
 def describe_trajectory(a: DurabilityAnalysis) -> str:

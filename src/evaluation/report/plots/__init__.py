@@ -86,18 +86,25 @@ def rate_bars(
     rates: Sequence[Rate],
     xlabel: str = "Share (%)",
     threshold: int = 5,
+    decided: Sequence[tuple[bool, bool, bool]] | None = None,
 ) -> Axes:
     """Horizontal bars of rates with 95 % interval whiskers, each labelled with value and n/N.
 
     A rate that would disclose a count below the threshold is not drawn, only named as withheld.
+    decided: in a pipeline run, what the joint disclosure decision shows of each rate (the
+    share with its interval, n, N); a withheld share is not drawn, a withheld count is 'x'.
     """
     from evaluation.publish.disclosure import is_withheld
 
     ys = list(range(len(rates)))[::-1]
-    shown = [not is_withheld(r.n, r.N, threshold) for r in rates]
-    for y, r, ok in zip(ys, rates, shown, strict=True):
+    own = [not is_withheld(r.n, r.N, threshold) for r in rates]
+    if decided is None:
+        decided = [(True, True, True)] * len(rates)
+    shown = [ok and d[0] for ok, d in zip(own, decided, strict=True)]
+    for y, r, ok, d, fine in zip(ys, rates, shown, decided, own, strict=True):
         if not ok:
-            ax.text(1, y, f"withheld (fewer than {threshold})", va="center", fontsize=9)
+            why = f"fewer than {threshold}" if not fine else "disclosure control"
+            ax.text(1, y, f"withheld ({why})", va="center", fontsize=9)
             continue
         est = 100 * r.estimate
         ax.barh([y], [est], color=GREYS[3], edgecolor=GREYS[0], linewidth=0.8, height=0.6)
@@ -110,7 +117,8 @@ def rate_bars(
             elinewidth=1.2,
             capsize=4,
         )
-        ax.text(100 * r.ci_high + 1.5, y, f"{r.pct()}  ({r.n}/{r.N})", va="center", fontsize=9)
+        n, big = (r.n if d[1] else "x"), (r.N if d[2] else "x")
+        ax.text(100 * r.ci_high + 1.5, y, f"{r.pct()}  ({n}/{big})", va="center", fontsize=9)
     ax.set_yticks(ys, labels)
     highs = [100 * r.ci_high for r, ok in zip(rates, shown, strict=True) if ok] or [50]
     ax.set_xlim(0, min(100, max(highs) + 25))

@@ -169,11 +169,20 @@ def forest(
     table: pd.DataFrame,
     ratio_name: str = "Odds ratio",
     labels: Sequence[str] | None = None,
-) -> Figure:
-    """Ratios with 95 % intervals on a log axis, a line at 1, reference levels named."""
+    shown: Sequence[bool] | None = None,
+) -> Figure | None:
+    """Ratios with 95 % intervals on a log axis, a line at 1, reference levels named; shown:
+    per row, whether the joint disclosure decision of a pipeline run shows that ratio
+    (report.conversion_tables.rows_shown), the others left out; None when none is."""
     import matplotlib.pyplot as plt
 
+    if shown is not None:
+        keep = list(shown)
+        table = table[keep]
+        labels = None if labels is None else [x for x, ok in zip(labels, keep, strict=True) if ok]
     k = len(table)
+    if k == 0:
+        return None
     fig, ax = plt.subplots(figsize=(7.0, 0.38 * k + 1.2))
     ys = np.arange(k)[::-1]
     est = table["estimate"].to_numpy(dtype=float)
@@ -222,17 +231,24 @@ def forest(
     return fig
 
 
-def descriptive_rates(desc: pd.DataFrame, threshold: int = 5) -> Figure | None:
+def descriptive_rates(
+    desc: pd.DataFrame, threshold: int = 5, shown: Sequence[bool] | None = None
+) -> Figure | None:
     """Share with the outcome per covariate level (Wilson 95 % CI), small groups left out;
-    None, and no figure, when every group is withheld."""
+    None, and no figure, when every group is withheld. shown: per row of desc, whether the
+    joint disclosure decision of a pipeline run shows its rate
+    (report.conversion_tables.rows_shown)."""
     import matplotlib.pyplot as plt
 
     from evaluation.analysis.rates import wilson
     from evaluation.publish.disclosure import is_withheld
     from evaluation.report.plots import rate_bars
 
+    decided = [True] * len(desc) if shown is None else list(shown)
     keep = [
-        r for r in desc.itertuples(index=False) if not is_withheld(int(r.n), int(r.N), threshold)
+        r
+        for r, ok in zip(desc.itertuples(index=False), decided, strict=True)
+        if ok and not is_withheld(int(r.n), int(r.N), threshold)
     ]
     if not keep:
         return None

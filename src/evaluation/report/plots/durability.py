@@ -192,28 +192,43 @@ def group_survival_figure(a: DurabilityAnalysis, by: str = "main_support") -> Fi
     return survival_figure(curves, risk, at, bands=False, end=end - shift, xlabel=xlabel)
 
 
-def bounds_axes(ax: Axes, b: Bounds) -> Axes:
-    """Durability at a window three ways (complete, worst, best) as bars with intervals."""
+def bounds_axes(ax: Axes, b: Bounds, project: str | None = None, window: str = "m12") -> Axes:
+    """Durability at a window three ways (complete, worst, best) as bars with intervals; with
+    `project` in a pipeline run, each share and count as the joint decision shows it."""
+    from evaluation.publish.view import current
     from evaluation.report.plots import rate_bars
 
-    labels, rates = [], []
-    for name, r in (("Complete cases", b.complete), ("Worst case", b.worst), ("Best case", b.best)):
+    view = current() if project else None
+    labels, rates, decided = [], [], []
+    for approach, name, r in (
+        ("complete", "Complete cases", b.complete),
+        ("worst", "Worst case", b.worst),
+        ("best", "Best case", b.best),
+    ):
         if r is not None:
             labels.append(name)
             rates.append(r)
-    rate_bars(ax, labels, rates, xlabel="Durable (%)")
+            if view is not None:
+                from evaluation.publish.durability_view import bound_shown
+
+                decided.append(bound_shown(view, str(project), window, approach))
+    rate_bars(ax, labels, rates, xlabel="Durable (%)", decided=decided if view else None)
     for bar, hatch in zip(ax.patches, HATCHES, strict=False):
         bar.set_hatch(hatch)
     return ax
 
 
-def bounds_figure(a: DurabilityAnalysis, window: str = "m12") -> Figure:
-    """Three-way durability bars for one project at a window."""
+def bounds_figure(a: DurabilityAnalysis, window: str = "m12") -> Figure | None:
+    """Three-way durability bars for one project at a window; None when every share is
+    withheld (nothing to draw)."""
     import matplotlib.pyplot as plt
 
     with style():
         fig, ax = plt.subplots(figsize=(7.0, 2.4), layout="constrained")
-        bounds_axes(ax, a.bounds[window])
+        bounds_axes(ax, a.bounds[window], a.project, window)
+    if not ax.patches:
+        plt.close(fig)
+        return None
     return fig
 
 
@@ -231,9 +246,12 @@ def comparison_bounds_figure(analyses: Sequence[DurabilitySummary], window: str 
             squeeze=False,
         )
         for ax, a in zip(axes[:, 0], analyses, strict=True):
-            bounds_axes(ax, a.bounds[window])
+            bounds_axes(ax, a.bounds[window], a.project, window)
+            due = _joint_count(a.project, "due", window, a.bounds[window].due)
             ax.set_title(
-                f"{a.project} ({a.bounds[window].due} returnees due)", loc="left", fontsize=10
+                f"{a.project} ({due} returnees due)" if due is not None else a.project,
+                loc="left",
+                fontsize=10,
             )
             ax.set_xlim(0, 100)
         for ax in axes[:-1, 0]:
@@ -301,8 +319,31 @@ def score_distribution_figure(
     return fig
 
 
+def _joint_count(project: str, what: str, window: str, value: int) -> int | None:
+    """A count as the joint decision of a pipeline run shows it (None: withheld); itself
+    outside a run."""
+    from evaluation.publish.view import current, key
+
+    view = current()
+    return value if view is None or view.shown(key(project, what, window=window)) else None
+
+
+def _stats_shown(project: str, window: str) -> bool:
+    """Whether the joint decision shows the composite score's count and statistics at a
+    window (True outside a pipeline run)."""
+    from evaluation.publish.durability_view import scored_key
+    from evaluation.publish.view import current, key
+
+    view = current()
+    return view is None or (
+        view.shown(scored_key(project, window))
+        and view.shown(key(project, "score_stats", window=window, score="composite"))
+    )
+
+
 def comparison_score_figure(analyses: Sequence[DurabilitySummary]) -> Figure:
-    """Mean composite score by window per project with 95 % intervals (t-based)."""
+    """Mean composite score by window per project with 95 % intervals (t-based); in a pipeline
+    run only the windows whose statistics the joint decision shows."""
     import matplotlib.pyplot as plt
 
     from evaluation.analysis.monitoring_windows import WINDOW_MONTHS, WINDOWS
@@ -312,7 +353,7 @@ def comparison_score_figure(analyses: Sequence[DurabilitySummary]) -> Figure:
         fig, ax = plt.subplots(figsize=(7.0, 3.2), layout="constrained")
         for i, a in enumerate(analyses):
             d = a.distribution[a.distribution["score"] == "composite"].set_index("window")
-            d = d.loc[[w for w in WINDOWS if d.loc[w, "n"] > 1]]
+            d = d.loc[[w for w in WINDOWS if d.loc[w, "n"] > 1 and _stats_shown(a.project, w)]]
             x = np.array([WINDOW_MONTHS[w] for w in d.index]) + (i - 0.5) * 0.15
             half = t_half_width(d["sd"], d["n"])
             ax.errorbar(
