@@ -13,6 +13,7 @@ from evaluation import hashing
 from evaluation.config import Config
 from evaluation.pipeline.bench_measure import mark_stage
 from evaluation.pipeline.build_folder import prune_runs, publish, write_json_atomic
+from evaluation.pipeline.check_stage import check_disclosure
 from evaluation.pipeline.jobs import (
     REPO_ROOT,
     Job,
@@ -140,65 +141,6 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     # the chapter of real published figures under its own notice, the rest under the banner
     resolve_notice_tree(stage / "reports", banner)
     write_banners(generated, banner)
-
-
-def check_disclosure(
-    cfg: Config,
-    prepared: dict,
-    build: Path,
-    inputs: dict,
-    environment: str,
-    config_hash: str,
-    progress: Progress,
-) -> Path:
-    """Fill the ledger and run the joint disclosure check once for the whole build (cached).
-
-    Returns build/internal/disclosure/<key>/ holding the internal ledger and decision, and the
-    public parts (results/checked_cells.csv, report/report.{md,json}) copied into the run.
-    """
-    import pandas as pd
-
-    from evaluation.data import prepared as prepared_data
-    from evaluation.publish import publication
-
-    data_dir = prepared.get("__all__") or next(iter(prepared.values()))
-    from evaluation.analysis.plan import plan_path
-
-    key = hashing.combine(
-        Path(data_dir).name,
-        inputs[str(cfg.published)],
-        environment,
-        config_hash,
-        hashing.file_sha256(plan_path(cfg.path)),
-    )[:16]
-    out = build / publication.INTERNAL / "disclosure" / key
-    if (out / ".complete").exists():
-        return out
-    progress.say("disclosure: one joint check over every published cell")
-    tables = prepared_data.load(data_dir)
-    figures = pd.read_csv(cfg.published)
-    from evaluation.analysis.plan import load_plan, plan_path
-
-    plan = load_plan(plan_path(cfg.path))
-    ledger, decision = publication.decide(
-        tables,
-        [(p.id, p.kind) for p in cfg.projects],
-        figures,
-        {p.id: p.cutoff or cfg.cutoff for p in cfg.projects},
-        cfg.disclosure_min_count,
-        plan.durability.follow_up_options,
-        plan.return_,
-        {p.id: p.end for p in cfg.projects},
-        plan.durability.landmark_months,
-        plan=plan,
-    )
-    tmp = out.with_name(f"{key}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    publication.write(ledger, decision, tmp, tmp / "results", tmp / "report")
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
-    (out / ".complete").write_text(key + "\n")
-    return out
 
 
 def publish_checked_results(cfg: Config, results: Path, build: Path, checked: Path) -> dict:
