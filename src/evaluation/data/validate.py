@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from evaluation.data import contract_holds
 from evaluation.data.coerce import coerce_table
 from evaluation.data.problems import Problem
 from evaluation.data.schema_problems import pandera_problems
@@ -30,12 +33,17 @@ def _finish(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
 
 
 def _validate_table(
-    raw: RawTable, spec: TableSpec, schema: Any = None
+    raw: RawTable, spec: TableSpec, schema: Callable[[], Any] | None = None
 ) -> tuple[pd.DataFrame, list[Problem]]:
+    """Typed table and its problems; pandera (schema(), else the spec's) runs only when the
+    vectorised pre-check says it would find something, and then says what."""
     frame, problems, stand_in = coerce_table(raw, spec)
     frame.attrs["unknown_columns"] = list(raw.unknown_columns)
+    if contract_holds.holds(frame, spec):
+        return frame, problems
     unreadable = {(p.column, p.row) for p in problems}
-    problems += pandera_problems(frame, spec, raw.file, stand_in, unreadable, schema)
+    made = schema() if schema is not None else None
+    problems += pandera_problems(frame, spec, raw.file, stand_in, unreadable, made)
     return frame, problems
 
 
@@ -45,17 +53,24 @@ def configured_projects(spec: TableSpec, projects: list[str]) -> tuple[TableSpec
     The YAML lists the default projects (ENH, MOH1, MOH2); a project added in evaluation.yml
     must validate without editing the contract, so its code list comes from the configuration.
     """
-    import dataclasses
+    return _projects_spec(spec, projects), _projects_schema(spec, projects)
 
-    import pandera.pandas as pa
+
+def _projects_spec(spec: TableSpec, projects: list[str]) -> TableSpec:
+    import dataclasses
 
     col = spec.columns["project"]
     columns = dict(spec.columns)
     columns["project"] = dataclasses.replace(col, checks={**col.checks, "isin": list(projects)})
+    return dataclasses.replace(spec, columns=columns)
+
+
+def _projects_schema(spec: TableSpec, projects: list[str]) -> Any:
+    import pandera.pandas as pa
+
     schema = spec.schema()
     checks = [c for c in schema.columns["project"].checks if c.name != "isin"]
-    schema = schema.update_column("project", checks=[*checks, pa.Check.isin(list(projects))])
-    return dataclasses.replace(spec, columns=columns), schema
+    return schema.update_column("project", checks=[*checks, pa.Check.isin(list(projects))])
 
 
 def validate_dataset(
@@ -82,7 +97,9 @@ def validate_dataset(
             continue
         spec, schema = load_spec(name), None
         if name == "enrolments" and periods:
-            spec, schema = configured_projects(spec, sorted(periods))
+            written = spec
+            spec = _projects_spec(written, sorted(periods))
+            schema = functools.partial(_projects_schema, written, sorted(periods))
         frame, found = _validate_table(table, spec, schema)
         problems += found
         typed[name] = frame

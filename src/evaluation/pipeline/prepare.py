@@ -32,6 +32,7 @@ VALIDATION_MODULES = (
     "data/membership.py",
     "data/read.py",
     "data/contract.py",
+    "data/contract_holds.py",
     "data/pseudonymise.py",
 )
 
