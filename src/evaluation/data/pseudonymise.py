@@ -15,6 +15,8 @@ import os
 import secrets
 import sys
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -190,15 +192,19 @@ def serve_prefixes() -> None:
     sys.stdout.buffer.flush()
 
 
-def _pseudonyms(texts: pa.Array, key: bytes) -> pa.Array:
+def _pseudonyms(
+    texts: pa.Array, key: bytes, prefixes: Callable[[pa.Array, bytes], bytes] | None = None
+) -> pa.Array:
     """pseudonym() of each text (an Arrow binary array of UTF-8), as an Arrow string array
-    built from one buffer (no Python string per pseudonym)."""
+    built from one buffer (no Python string per pseudonym). prefixes: what gives the 8-byte
+    HMAC prefixes (default: this process, with a second one for many texts)."""
     import numpy as np
     import pyarrow as pa
 
     hex_digits = np.frombuffer(_HEX, dtype=np.uint8)
     n = len(texts)
-    digest = np.frombuffer(_prefixes_two_cores(texts, key), dtype=np.uint8).reshape(n, 8)
+    digest = np.frombuffer((prefixes or _prefixes_two_cores)(texts, key), dtype=np.uint8)
+    digest = digest.reshape(n, 8)
     width = len(PREFIX) + 16
     chars = np.empty((n, width), dtype=np.uint8)
     chars[:, : len(PREFIX)] = np.frombuffer(PREFIX.encode(), dtype=np.uint8)
@@ -222,20 +228,21 @@ def _distinct_texts(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
     return codes, texts
 
 
-def _spread(hashed: pa.Array, codes: np.ndarray, like: pd.Series) -> pd.Series:
-    """The pseudonym of each row of like, from the pseudonyms of its distinct values."""
+def _spread(hashed: pa.Array, codes: np.ndarray, name: str | None) -> pd.Series:
+    """The pseudonym of each row (its code into the distinct values), from the pseudonyms of
+    the distinct values."""
     import pandas as pd
     import pyarrow as pa
 
     rows = hashed.take(pa.array(codes, mask=codes < 0))
-    return pd.Series(pd.array(rows, dtype="str"), index=like.index, name=like.name)
+    return pd.Series(pd.array(rows, dtype="str"), name=name)
 
 
 def pseudonymise_series(values: pd.Series, key: bytes) -> pd.Series:
     """Pseudonymise every non-empty value (as pseudonym() would); each distinct value is hashed
     once, and the pseudonyms are spread back over the rows through the factorised codes."""
     codes, texts = _distinct_texts(values)
-    return _spread(_pseudonyms(texts, key), codes, values)
+    return _spread(_pseudonyms(texts, key), codes, values.name).set_axis(values.index)
 
 
 def identifier_columns(declared: list[str], columns) -> list[str]:
@@ -249,21 +256,24 @@ def identifier_columns(declared: list[str], columns) -> list[str]:
     return [c for c in dict.fromkeys(wanted) if c in present]
 
 
-def pseudonymise(
-    tables: dict[str, pd.DataFrame], key: bytes | None = None
-) -> dict[str, pd.DataFrame]:
-    """New tables with identifiers pseudonymised and special-category/free-text columns dropped.
+@dataclass
+class IdGroup:
+    """One identifier column name across the tables holding it: its factorised codes (the
+    tables' rows one after another) and the UTF-8 text of each distinct value."""
 
-    key defaults to load_key(); callers pass only a key that load_key() returned (loaded once
-    per run), never one from a notebook parameter or command-line option.
-    """
-    import pandas as pd
+    column: str
+    tables: list[str]
+    sizes: list[int]
+    codes: np.ndarray
+    texts: pa.Array
 
+
+def _drops_and_ids(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, list[str]], dict]:
+    """Per table the columns pseudonymise drops, and per identifier column the tables with it."""
     from evaluation.data.contract import load_spec, schema_dir
 
-    key = load_key() if key is None else _checked(key, "the caller")
     known = {p.stem for p in schema_dir().glob("*.yaml")}
-    out = {}
+    drops: dict[str, list[str]] = {}
     where: dict[str, list[str]] = {}  # column name -> the tables holding it
     for name, df in tables.items():
         if name not in known:
@@ -271,27 +281,64 @@ def pseudonymise(
                 f"table {name} has no schema in data_schemas/: cannot pseudonymise it"
             )
         spec = load_spec(name)
-        out[name] = df.drop(columns=[c for c in spec.dropped if c in df.columns])
-        for col in identifier_columns(spec.pseudonymised, out[name].columns):
+        drops[name] = [c for c in spec.dropped if c in df.columns]
+        kept = [c for c in df.columns if c not in drops[name]]
+        for col in identifier_columns(spec.pseudonymised, kept):
             where.setdefault(col, []).append(name)
-    # a client id in five tables is hashed once, and the distinct values of every column are
-    # hashed in one batch (split evenly over two processes when there are many)
+    return drops, where
+
+
+def id_groups(tables: dict[str, pd.DataFrame]) -> list[IdGroup]:
+    """The identifier columns pseudonymise(tables) hashes, grouped by name: a client id in five
+    tables is hashed once (computed ahead by prepare, to hash while validation runs)."""
+    import pandas as pd
+
     groups = []
-    for col, names in where.items():
-        joined = pd.concat([out[n][col] for n in names], ignore_index=True)
-        groups.append((col, names, joined, *_distinct_texts(joined)))
-    if not groups:
-        return out
+    for col, names in _drops_and_ids(tables)[1].items():
+        joined = pd.concat([tables[n][col] for n in names], ignore_index=True)
+        codes, texts = _distinct_texts(joined)
+        groups.append(IdGroup(col, names, [len(tables[n]) for n in names], codes, texts))
+    return groups
+
+
+def all_texts(groups: list[IdGroup]) -> pa.Array:
+    """Every group's distinct texts, one after another: what is hashed in one batch."""
     import pyarrow as pa
 
-    hashed = _pseudonyms(pa.concat_arrays([texts for *_, texts in groups]), key)
+    return pa.concat_arrays([g.texts for g in groups])
+
+
+def pseudonymise(
+    tables: dict[str, pd.DataFrame],
+    key: bytes | None = None,
+    groups: list[IdGroup] | None = None,
+    prefixes: Callable[[pa.Array, bytes], bytes] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """New tables with identifiers pseudonymised and special-category/free-text columns dropped.
+
+    key defaults to load_key(); callers pass only a key that load_key() returned (loaded once
+    per run), never one from a notebook parameter or command-line option. groups: id_groups()
+    of these tables (or of the same rows before validation finished them), prefixes: what
+    hashes all_texts(groups) (see _pseudonyms).
+    """
+    key = load_key() if key is None else _checked(key, "the caller")
+    drops, where = _drops_and_ids(tables)
+    out = {name: df.drop(columns=drops[name]) for name, df in tables.items()}
+    if groups is None or [(g.column, g.tables, g.sizes) for g in groups] != [
+        (col, names, [len(tables[n]) for n in names]) for col, names in where.items()
+    ]:
+        groups = id_groups(out)
+    # a client id in five tables is hashed once, and the distinct values of every column are
+    # hashed in one batch (split evenly over two processes when there are many)
+    if not groups:
+        return out
+    hashed = _pseudonyms(all_texts(groups), key, prefixes)
     first = 0
-    for col, names, joined, codes, texts in groups:
-        column = _spread(hashed.slice(first, len(texts)), codes, joined)
-        first += len(texts)
+    for g in groups:
+        column = _spread(hashed.slice(first, len(g.texts)), g.codes, g.column)
+        first += len(g.texts)
         start = 0
-        for n in names:
-            size = len(out[n])
-            out[n][col] = column.iloc[start : start + size].set_axis(out[n].index)
+        for n, size in zip(g.tables, g.sizes, strict=True):
+            out[n][g.column] = column.iloc[start : start + size].set_axis(out[n].index)
             start += size
     return out

@@ -77,11 +77,14 @@ def validate_dataset(
     data_dir: str | Path,
     periods: dict[str, tuple[dt.date, dt.date]],
     cutoff: dt.date | dict[str, tuple[dt.date, str]] | None = None,
+    typed: Callable[[dict[str, pd.DataFrame]], None] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """Read and validate every table of one dataset folder; all problems at once.
 
     Returns the typed tables (dates datetime64, booleans bool, contract columns only) and the
     report. Client identifiers are still the originals: pseudonymise before anything leaves.
+    typed: called with the typed tables (the rows and values returned, before the cross-table
+    rules run); prepare starts hashing their identifiers then.
     """
     from evaluation.data import crosscheck
     from evaluation.data import read as io
@@ -89,7 +92,7 @@ def validate_dataset(
 
     raw = io.read_dataset(data_dir, TABLES)
     problems = list(raw.problems)
-    typed: dict[str, pd.DataFrame] = {}
+    frames: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     for name in TABLES:
         table = raw.tables.pop(name, None)  # the raw text copy is freed once typed
@@ -102,11 +105,13 @@ def validate_dataset(
             schema = functools.partial(_projects_schema, written, sorted(periods))
         frame, found = _validate_table(table, spec, schema)
         problems += found
-        typed[name] = frame
+        frames[name] = frame
         files[name] = table.file
-    problems += crosscheck.run_rules(typed, files, periods=periods, cutoff=cutoff)
-    counts = {name: len(typed[name]) for name in TABLES if name in typed}
-    tables = {name: _finish(frame, load_spec(name)) for name, frame in typed.items()}
+    if typed is not None:
+        typed(dict(frames))
+    problems += crosscheck.run_rules(frames, files, periods=periods, cutoff=cutoff)
+    counts = {name: len(frames[name]) for name in TABLES if name in frames}
+    tables = {name: _finish(frame, load_spec(name)) for name, frame in frames.items()}
     return tables, ValidationReport(_ordered(problems), counts)
 
 

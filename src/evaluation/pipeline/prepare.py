@@ -34,6 +34,7 @@ VALIDATION_MODULES = (
     "data/contract.py",
     "data/contract_holds.py",
     "data/pseudonymise.py",
+    "data/hash_ahead.py",
 )
 
 
@@ -151,21 +152,39 @@ def _validate_and_write(
 ) -> object:
     """Validate one dataset; when clean, pseudonymise it into out/ (atomically). The report."""
     from evaluation.data import prepared
-    from evaluation.data.pseudonymise import pseudonymise
+    from evaluation.data.hash_ahead import HashAhead
+    from evaluation.data.pseudonymise import all_texts, id_groups, pseudonymise
     from evaluation.data.validate import validate_dataset
 
+    ahead: dict[str, object] = {}
+
+    def hash_ahead(typed: dict) -> None:
+        """Start hashing the identifiers in a second process while the rules run."""
+        ahead["groups"] = groups = id_groups(typed)
+        if groups:
+            ahead["hashing"] = HashAhead(all_texts(groups), key)
+
     try:
-        tables, report = validate_dataset(data_dir, periods, cutoff=cutoff)
-    except OSError as exc:  # validation only reads: this is an input the system cannot read
-        raise InvalidDataError(
-            f"cannot read {exc.filename or data_dir}: {exc.strerror or exc}; nothing was "
-            "analysed and earlier outputs are untouched"
-        ) from exc
-    if not report.ok:
-        return report
+        try:
+            tables, report = validate_dataset(data_dir, periods, cutoff=cutoff, typed=hash_ahead)
+        except OSError as exc:  # validation only reads: this is an input the system cannot read
+            raise InvalidDataError(
+                f"cannot read {exc.filename or data_dir}: {exc.strerror or exc}; nothing was "
+                "analysed and earlier outputs are untouched"
+            ) from exc
+        if not report.ok:
+            return report
+        hashing_ = ahead.get("hashing")
+        prefixes = hashing_.prefixes if isinstance(hashing_, HashAhead) else None
+        pseudonymised = pseudonymise(tables, key, ahead.get("groups"), prefixes)  # type: ignore[arg-type]
+    finally:
+        if isinstance(ahead.get("hashing"), HashAhead):
+            ahead["hashing"].close()  # type: ignore[union-attr]
+        ahead.clear()
+    del tables
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    prepared.write(pseudonymise(tables, key), tmp)
+    prepared.write(pseudonymised, tmp)
     (tmp / "validation.md").write_text(report.to_markdown(), encoding="utf-8")
     prepared.content_digest(tmp)  # hashed once here, read by every run's job plan
     (tmp / ".complete").write_text(dkey + "\n")
