@@ -146,3 +146,18 @@ def test_pseudonymise_with_groups_hashed_ahead_equals_pseudonymise(tmp_path: Pat
     for name in want:
         pd.testing.assert_frame_equal(got[name], want[name])
     assert got["clients"]["client_id"].iloc[0] == pseudonymise.pseudonym("C001", key)
+
+
+def test_id_columns_free_of_repeats_are_found_while_grouping(tmp_path: Path) -> None:
+    typed = _typed(write_dataset(tmp_path))
+    found = pseudonymise.unrepeated(pseudonymise.id_groups(typed))
+    # every table's own identifier (each first in its group), worked out from the contract
+    own = {(name, f"{name[:-1]}_id") for name in ("clients", "enrolments", "sessions")}
+    own |= {("referrals", "referral_id"), ("departures", "departure_id")}
+    own |= {("support", "support_id"), ("monitoring", "contact_id")}
+    assert found == own
+    clients = typed["clients"].copy()
+    clients.iloc[2, clients.columns.get_loc("client_id")] = "C001"
+    assert ("clients", "client_id") not in pseudonymise.unrepeated(
+        pseudonymise.id_groups({**typed, "clients": clients})
+    )

@@ -10,12 +10,18 @@ import pandas as pd
 
 def write(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
     """Write each (already pseudonymised) table as <name>.parquet."""
+    from concurrent.futures import ThreadPoolExecutor
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, df in sorted(tables.items()):
-        path = out_dir / f"{name}.parquet"
-        df.reset_index(drop=True).to_parquet(path, index=False)
-        paths.append(path)
+    paths = [out_dir / f"{name}.parquet" for name in sorted(tables)]
+
+    def one(path: Path) -> None:
+        tables[path.stem].reset_index(drop=True).to_parquet(path, index=False)
+
+    # Arrow encodes and compresses without the interpreter lock: two files at once on two cores
+    # (each file's bytes are the same as when written alone)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(one, sorted(paths, key=lambda p: -len(tables[p.stem]))))
     return paths
 
 

@@ -301,6 +301,19 @@ def id_groups(tables: dict[str, pd.DataFrame]) -> list[IdGroup]:
     return groups
 
 
+def unrepeated(groups: list[IdGroup]) -> set[tuple[str, str]]:
+    """(table, column) of each group's first table when its identifiers are all filled in and
+    distinct: factorising numbers values by first appearance, so its codes are then 0, 1, ..."""
+    import numpy as np
+
+    out = set()
+    for g in groups:
+        first = g.codes[: g.sizes[0]]
+        if np.array_equal(first, np.arange(len(first), dtype=first.dtype)):
+            out.add((g.tables[0], g.column))
+    return out
+
+
 def all_texts(groups: list[IdGroup]) -> pa.Array:
     """Every group's distinct texts, one after another: what is hashed in one batch."""
     import pyarrow as pa

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,16 +35,29 @@ def _finish(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
 def _validate_table(
     raw: RawTable, spec: TableSpec, schema: Callable[[], Any] | None = None
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Typed table and its problems; pandera (schema(), else the spec's) runs only when the
-    vectorised pre-check says it would find something, and then says what."""
+    """Typed table and its problems (see _contract_problems)."""
     frame, problems, stand_in = coerce_table(raw, spec)
     frame.attrs["unknown_columns"] = list(raw.unknown_columns)
-    if contract_holds.holds(frame, spec):
-        return frame, problems
-    unreadable = {(p.column, p.row) for p in problems}
+    return frame, problems + _contract_problems(frame, spec, raw.file, stand_in, problems, schema)
+
+
+def _contract_problems(
+    frame: pd.DataFrame,
+    spec: TableSpec,
+    file: str,
+    stand_in: set[str],
+    unreadable: list[Problem],
+    schema: Callable[[], Any] | None = None,
+    unrepeated: Collection[str] = (),
+) -> list[Problem]:
+    """pandera's problems with the typed table (schema(), else the spec's); pandera runs only
+    when the vectorised pre-check says it would find something, and then says what.
+    unrepeated: columns already known to hold no repeated value."""
+    if contract_holds.holds(frame, spec, unrepeated):
+        return []
+    cells = {(p.column, p.row) for p in unreadable}
     made = schema() if schema is not None else None
-    problems += pandera_problems(frame, spec, raw.file, stand_in, unreadable, made)
-    return frame, problems
+    return pandera_problems(frame, spec, file, stand_in, cells, made)
 
 
 def configured_projects(spec: TableSpec, projects: list[str]) -> tuple[TableSpec, Any]:
@@ -77,14 +90,15 @@ def validate_dataset(
     data_dir: str | Path,
     periods: dict[str, tuple[dt.date, dt.date]],
     cutoff: dt.date | dict[str, tuple[dt.date, str]] | None = None,
-    typed: Callable[[dict[str, pd.DataFrame]], None] | None = None,
+    typed: Callable[[dict[str, pd.DataFrame]], set[tuple[str, str]] | None] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """Read and validate every table of one dataset folder; all problems at once.
 
     Returns the typed tables (dates datetime64, booleans bool, contract columns only) and the
     report. Client identifiers are still the originals: pseudonymise before anything leaves.
-    typed: called with the typed tables (the rows and values returned, before the cross-table
-    rules run); prepare starts hashing their identifiers then.
+    typed: called with the typed tables (the rows and values returned, before the contract
+    checks and cross-table rules run; prepare starts hashing their identifiers then); it may
+    return (table, column) pairs it found to hold no repeated value (and no empty cell).
     """
     from evaluation.data import crosscheck
     from evaluation.data import read as io
@@ -94,6 +108,7 @@ def validate_dataset(
     problems = list(raw.problems)
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
+    checks: dict[str, tuple] = {}
     for name in TABLES:
         table = raw.tables.pop(name, None)  # the raw text copy is freed once typed
         if table is None:
@@ -103,12 +118,16 @@ def validate_dataset(
             written = spec
             spec = _projects_spec(written, sorted(periods))
             schema = functools.partial(_projects_schema, written, sorted(periods))
-        frame, found = _validate_table(table, spec, schema)
+        frame, found, stand_in = coerce_table(table, spec)
+        frame.attrs["unknown_columns"] = list(table.unknown_columns)
         problems += found
         frames[name] = frame
         files[name] = table.file
-    if typed is not None:
-        typed(dict(frames))
+        checks[name] = (spec, table.file, stand_in, found, schema)
+    known = (typed(dict(frames)) if typed is not None else None) or set()
+    for name, frame in frames.items():
+        unrepeated = {column for table, column in known if table == name}
+        problems += _contract_problems(frame, *checks[name], unrepeated)
     problems += crosscheck.run_rules(frames, files, periods=periods, cutoff=cutoff)
     counts = {name: len(frames[name]) for name in TABLES if name in frames}
     tables = {name: _finish(frame, load_spec(name)) for name, frame in frames.items()}

@@ -153,16 +153,18 @@ def _validate_and_write(
     """Validate one dataset; when clean, pseudonymise it into out/ (atomically). The report."""
     from evaluation.data import prepared
     from evaluation.data.hash_ahead import HashAhead
-    from evaluation.data.pseudonymise import all_texts, id_groups, pseudonymise
+    from evaluation.data.pseudonymise import all_texts, id_groups, pseudonymise, unrepeated
     from evaluation.data.validate import validate_dataset
 
     ahead: dict[str, object] = {}
 
-    def hash_ahead(typed: dict) -> None:
-        """Start hashing the identifiers in a second process while the rules run."""
+    def hash_ahead(typed: dict) -> set[tuple[str, str]]:
+        """Start hashing the identifiers in a second process while the rules run; the id
+        columns found free of repeats on the way."""
         ahead["groups"] = groups = id_groups(typed)
         if groups:
             ahead["hashing"] = HashAhead(all_texts(groups), key)
+        return unrepeated(groups)
 
     try:
         try:
