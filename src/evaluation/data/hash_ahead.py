@@ -59,17 +59,17 @@ class HashAhead:
             return
         _widen(self.child.stdin.fileno())  # type: ignore[union-attr]
         _widen(self.child.stdout.fileno())  # type: ignore[union-attr]
-        offsets, data = _buffers(texts)
+        offsets, data = _views(texts)
         self._writer = threading.Thread(target=self._send, args=(key, offsets, data), daemon=True)
         self._reader = threading.Thread(target=self._receive, daemon=True)
         self._writer.start()
         self._reader.start()
 
-    def _send(self, *blobs: bytes) -> None:
+    def _send(self, *blobs: bytes | memoryview) -> None:
         fd = self.child.stdin.fileno()  # type: ignore[union-attr]
         try:
             for blob in blobs:
-                _write(fd, len(blob).to_bytes(8, "little"))
+                _write(fd, memoryview(blob).nbytes.to_bytes(8, "little"))
                 _write(fd, blob)
         except OSError:  # the child died (or was stopped) before reading
             pass
@@ -88,7 +88,8 @@ class HashAhead:
 
     def prefixes(self, texts: pa.Array, key: bytes) -> bytes:
         """The prefixes of texts (the texts given at construction, or computed here afresh)."""
-        if key != self.key or len(texts) != len(self.texts) or not texts.equals(self.texts):
+        same = texts is self.texts or (len(texts) == len(self.texts) and texts.equals(self.texts))
+        if key != self.key or not same:
             self.close()
             return _prefixes(texts, key)
         n = len(texts)
@@ -98,10 +99,10 @@ class HashAhead:
         while last >= 0 and (self.child is None or self.size // (8 * _STEP) <= last):
             mine[last] = _prefixes(texts.slice(last * _STEP, _STEP), key)
             last -= 1
-        theirs = self._stop()
+        theirs = memoryview(self._stop())
         done = steps if len(theirs) >= 8 * n else len(theirs) // (8 * _STEP)
-        out = [theirs[8 * _STEP * i : 8 * _STEP * (i + 1)] for i in range(min(done, last + 1))]
-        for i in range(len(out), steps):
+        out: list = [theirs[: 8 * _STEP * min(done, last + 1)]]
+        for i in range(min(done, last + 1), steps):
             out.append(mine[i] if i in mine else _prefixes(texts.slice(i * _STEP, _STEP), key))
         return b"".join(out)
 
@@ -119,7 +120,8 @@ class HashAhead:
         self.child.stdout.close()  # type: ignore[union-attr]
         ok = self.child.wait() == 0
         self.child = None
-        return b"".join(self.received) if ok else b""
+        received, self.received = self.received, []
+        return b"".join(received) if ok else b""
 
     def close(self) -> None:
         """Stop the child without waiting for its work (validation failed)."""
@@ -160,9 +162,21 @@ def _read(fd: int, size: int) -> bytes:
     return bytes(buf)
 
 
-def _write(fd: int, data: bytes) -> None:
+def _views(texts: pa.Array) -> tuple[bytes | memoryview, bytes | memoryview]:
+    """(offsets from 0, data) of a large binary array: views of its own buffers when it is not
+    a slice (no copy of the texts), else copies of its part."""
+    import numpy as np
+
+    _, offsets, data = texts.buffers()
+    at = np.frombuffer(offsets, dtype=np.int64, count=len(texts) + 1)
+    if data is not None and texts.offset == 0 and at[0] == 0:
+        return memoryview(offsets)[: at.nbytes], memoryview(data)[: int(at[-1])]
+    return _buffers(texts)
+
+
+def _write(fd: int, data: bytes | memoryview) -> None:
     """All of data to fd, in as few system calls as the pipe allows (each one without the
     interpreter lock)."""
-    view = memoryview(data)
+    view = memoryview(data).cast("B")
     while view:
         view = view[os.write(fd, view) :]

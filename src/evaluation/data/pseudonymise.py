@@ -9,6 +9,7 @@ executed notebooks, and a key there would undo the pseudonymisation. In order:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -288,12 +289,12 @@ def _drops_and_ids(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, list[str]
     return drops, where
 
 
-def id_groups(tables: dict[str, pd.DataFrame]) -> list[IdGroup]:
+def id_groups(tables: dict[str, pd.DataFrame]) -> IdGroups:
     """The identifier columns pseudonymise(tables) hashes, grouped by name: a client id in five
     tables is hashed once (computed ahead by prepare, to hash while validation runs)."""
     import pandas as pd
 
-    groups = []
+    groups = IdGroups()
     for col, names in _drops_and_ids(tables)[1].items():
         joined = pd.concat([tables[n][col] for n in names], ignore_index=True)
         codes, texts = _distinct_texts(joined)
@@ -314,11 +315,19 @@ def unrepeated(groups: list[IdGroup]) -> set[tuple[str, str]]:
     return out
 
 
+class IdGroups(list):
+    """The groups of id_groups(), with their texts joined once (see all_texts)."""
+
+    @functools.cached_property
+    def texts(self) -> pa.Array:
+        import pyarrow as pa
+
+        return pa.concat_arrays([g.texts for g in self])
+
+
 def all_texts(groups: list[IdGroup]) -> pa.Array:
     """Every group's distinct texts, one after another: what is hashed in one batch."""
-    import pyarrow as pa
-
-    return pa.concat_arrays([g.texts for g in groups])
+    return (groups if isinstance(groups, IdGroups) else IdGroups(groups)).texts
 
 
 def pseudonymise(
