@@ -298,6 +298,8 @@ def id_groups(tables: dict[str, pd.DataFrame]) -> IdGroups:
     for col, names in _drops_and_ids(tables)[1].items():
         joined = pd.concat([tables[n][col] for n in names], ignore_index=True)
         codes, texts = _distinct_texts(joined)
+        if len(texts) < 2**31 - 1:  # half the memory of the row codes at national scale
+            codes = codes.astype("int32", copy=False)
         groups.append(IdGroup(col, names, [len(tables[n]) for n in names], codes, texts))
     return groups
 
@@ -322,7 +324,11 @@ class IdGroups(list):
     def texts(self) -> pa.Array:
         import pyarrow as pa
 
-        return pa.concat_arrays([g.texts for g in self])
+        joined = pa.concat_arrays([g.texts for g in self])
+        start = 0
+        for g in self:  # each group's texts become a view of the joined ones (one copy kept)
+            g.texts, start = joined.slice(start, len(g.texts)), start + len(g.texts)
+        return joined
 
 
 def all_texts(groups: list[IdGroup]) -> pa.Array:
