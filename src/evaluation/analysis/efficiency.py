@@ -129,13 +129,18 @@ def project_efficiency(
         )
     elif frame is None:
         frame = conversion.client_frame(tables, project, kind="return")
-    fol = monitoring_windows.follow_up(
-        tables["monitoring"], monitoring_windows.returnees(tables, project), cutoff=cutoff
-    )
-    stayed = fol.loc[
+    returnees = monitoring_windows.returnees(tables, project)
+    stayed = staying_12m(tables["monitoring"], returnees, cutoff)
+    return efficiency(project, frame, tables["support"], stayed)
+
+
+def staying_12m(monitoring: pd.DataFrame, returnees: pd.DataFrame, cutoff=None) -> pd.Series:
+    """The returnees known to be in the country of return at the 12-month contact: the
+    stayers project_efficiency divides by."""
+    fol = monitoring_windows.follow_up(monitoring, returnees, cutoff=cutoff)
+    return fol.loc[
         (fol["window"] == "m12") & (fol["outcome"] == monitoring_windows.STAYED), "client_id"
     ]
-    return efficiency(project, frame, tables["support"], stayed)
 
 
 def efficiency_table(results: Iterable[Efficiency]) -> pd.DataFrame:

@@ -139,17 +139,30 @@ def person_cells(
 
 
 def sensitivity_cells(
-    ledger: Ledger, tables, ends, cutoffs, plan, frames, persons: Mapping[str, str], arts
+    ledger: Ledger,
+    tables,
+    ends,
+    cutoffs,
+    plan,
+    frames,
+    persons: Mapping[str, str],
+    arts,
+    primary: pd.DataFrame | None = None,
 ) -> None:
     """comparison_sensitivity: the N of every alternative population (carry-over excluded,
     enrolled before / from a date), linked to the persons counted once, and each estimate
-    resting on its N and the returns by the primary horizon in that population."""
+    resting on its N and the returns by the primary horizon in that population. primary:
+    estimands.person_times of the plan as declared, when already computed (the scenarios
+    without overrides are that population)."""
     from evaluation.analysis import estimands, sensitivity
 
     h = plan.return_.primary_horizon
     for sid, _label, opts in sensitivity._scenarios(plan):
         split = opts.pop("split", None)
-        t = estimands.person_times(tables, ends, cutoffs, plan.return_, frames=frames, **opts)
+        if opts or primary is None:
+            t = estimands.person_times(tables, ends, cutoffs, plan.return_, frames=frames, **opts)
+        else:
+            t = primary
         periods = [("", t)]
         if split is not None:
             before = t["enrolment_date"] < pd.Timestamp(split)
@@ -305,8 +318,11 @@ def add(
     cutoff: Any,
     ends: Mapping | None,
     plan: Any = None,
+    times_of: Mapping[str, pd.DataFrame] | None = None,
+    returnees: Mapping[str, pd.DataFrame] | None = None,
 ) -> None:
-    """Every conversion-side cell above, for the projects publish.ledger_build has framed."""
+    """Every conversion-side cell above, for the projects publish.ledger_build has framed
+    (times_of: their return times, returnees: the return projects' returnees, where known)."""
     from evaluation.analysis import estimands, time_to_return
 
     if return_plan is None:
@@ -314,13 +330,14 @@ def add(
     ends = dict(ends or {})
     cuts = {p: (cutoff.get(p) if isinstance(cutoff, Mapping) else cutoff) for p, _ in projects}
     horizons = return_plan.horizons
+    times_of, returnees = times_of or {}, returnees or {}
     for pid, kind in projects:
         if pid not in frames:
             continue
         frame = frames[pid]
-        times = time_to_return.return_times(
-            frame, return_plan, end=ends.get(pid), cutoff=cuts[pid], kind=kind
-        )
+        times = times_of.get(pid)
+        if times is None:
+            times = time_to_return.return_times(frame, return_plan, ends.get(pid), cuts[pid], kind)
         g = pid.lower()
         follow_up_cells(
             ledger,
@@ -334,7 +351,11 @@ def add(
     from evaluation.analysis import efficiency
 
     for p in returning:
-        e = efficiency.project_efficiency(dict(tables), p, cutoff=cuts[p], frame=frames[p])
+        if p in returnees:  # a framed project has enrolments: efficiency.project_efficiency's
+            stayed = efficiency.staying_12m(tables["monitoring"], returnees[p], cuts[p])
+            e = efficiency.efficiency(p, frames[p], tables["support"], stayed)
+        else:
+            e = efficiency.project_efficiency(dict(tables), p, cutoff=cuts[p], frame=frames[p])
         efficiency_cells(ledger, e, frames[p], make_key(p, "stayed", window="m12"))
     if len(returning) < 2:
         return
@@ -353,7 +374,8 @@ def add(
     persons = person_cells(ledger, person, frames, horizons, arts)
     sens = ["results/comparison/comparison_sensitivity.csv", "report:comparison"]
     if plan is not None:
-        sensitivity_cells(ledger, tables, rends, rcuts, plan, frames, persons, sens)
+        primary = person if plan.return_ == return_plan else None
+        sensitivity_cells(ledger, tables, rends, rcuts, plan, frames, persons, sens, primary)
         w = f"m{plan.durability.primary_horizon:g}"
         for p in returning:
             durability_sensitivity_cells(ledger, p, w, sens)
