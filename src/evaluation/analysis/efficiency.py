@@ -137,10 +137,16 @@ def project_efficiency(
 def staying_12m(monitoring: pd.DataFrame, returnees: pd.DataFrame, cutoff=None) -> pd.Series:
     """The returnees known to be in the country of return at the 12-month contact: the
     stayers project_efficiency divides by."""
-    fol = monitoring_windows.follow_up(monitoring, returnees, cutoff=cutoff)
-    return fol.loc[
-        (fol["window"] == "m12") & (fol["outcome"] == monitoring_windows.STAYED), "client_id"
-    ]
+    return stayers_12m(monitoring_windows.follow_up(monitoring, returnees, cutoff=cutoff))
+
+
+def stayers_12m(follow: pd.DataFrame) -> pd.Series:
+    """staying_12m from a follow-up grid of the returnees (monitoring_windows.follow_up) made
+    with any cut-off, grace period or handling of deaths: those options only move windows out
+    of the denominators or carry a re-migration into later unknown windows, never make or
+    unmake a stayed outcome."""
+    stayed = (follow["window"] == "m12") & (follow["outcome"] == monitoring_windows.STAYED)
+    return follow.loc[stayed, "client_id"]
 
 
 def efficiency_table(results: Iterable[Efficiency]) -> pd.DataFrame:

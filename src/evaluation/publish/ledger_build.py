@@ -288,10 +288,11 @@ def durability_cells(
     landmark_months: float | None = None,
     min_cell: int = 5,
     ret: pd.DataFrame | None = None,
-) -> None:
+) -> pd.DataFrame:
     """Staying three ways at 6 and 12 months (shared numerators), completeness, and the
     Kaplan–Meier curve on a monthly grid with numbers at risk, events and censorings.
-    ret: the project's returnees (analysis.monitoring_windows.returnees), when already known."""
+    ret: the project's returnees (analysis.monitoring_windows.returnees), when already known.
+    Returns their follow-up grid (analysis.monitoring_windows.follow_up)."""
     from evaluation.analysis import attrition, monitoring_windows, remigration
 
     g = project.lower()
@@ -371,6 +372,7 @@ def durability_cells(
     ledger_durability.km_group_cells(
         ledger, tables, follow, ret, project, public, landmark_months, min_cell, times
     )
+    return follow
 
 
 def amount_cells(
@@ -426,14 +428,14 @@ def build(
     plan the whole analysis plan, for the sensitivity analyses (publish.ledger_conversion)."""
     # the ledger counts people and links tables through identifiers, never prints one:
     # integer codes make every join and match several times faster (data.id_codes)
-    from evaluation.analysis import monitoring_windows, time_to_return
+    from evaluation.analysis import efficiency, monitoring_windows, time_to_return
 
     tables = id_codes.code_ids(tables)
     ledger = Ledger()
     public = _published(ledger, figures)
     # each analysis once per build: client frames, return times and returnees per project are
     # computed here and passed to every cell that counts them
-    frames, times, returnees = {}, {}, {}
+    frames, times, stayers = {}, {}, {}
     same_people: list[str] = []
     enrolled = set(tables["enrolments"]["project"].astype("str").str.upper().unique())
     for pid, kind in projects:
@@ -450,9 +452,10 @@ def build(
         if kind == "counselling" and pid.upper() == step_keys.CHAIN_SOURCE:
             chain_cells(ledger, tables, public)
         if kind == "return":
-            returnees[pid] = ret = monitoring_windows.returnees(dict(tables), pid)
-            durability_cells(ledger, tables, pid, cut, public, follow_up_options,
-                             landmark_months, min_cell, ret)  # fmt: skip
+            ret = monitoring_windows.returnees(dict(tables), pid)
+            follow = durability_cells(ledger, tables, pid, cut, public, follow_up_options,
+                                      landmark_months, min_cell, ret)  # fmt: skip
+            stayers[pid] = efficiency.stayers_12m(follow)
             ledger_amif.amif_cells(ledger, tables, pid, ret)
             if ledger_amif.same_returns(frames[pid], tables, pid, ret):
                 same_people.append(pid)
@@ -461,7 +464,7 @@ def build(
     if returning:
         support_point_cells(ledger, returning, tables, public)
     ledger_comparison.add(ledger, tables, projects, frames, return_plan, cutoff, ends, plan,
-                          times, returnees)  # fmt: skip
+                          times, stayers)  # fmt: skip
     for key, value in public.items():
         cell = ledger.cells.get(key)
         if cell is not None and cell.value == value:

@@ -319,10 +319,11 @@ def add(
     ends: Mapping | None,
     plan: Any = None,
     times_of: Mapping[str, pd.DataFrame] | None = None,
-    returnees: Mapping[str, pd.DataFrame] | None = None,
+    stayers: Mapping[str, pd.Series] | None = None,
 ) -> None:
     """Every conversion-side cell above, for the projects publish.ledger_build has framed
-    (times_of: their return times, returnees: the return projects' returnees, where known)."""
+    (times_of: their return times; stayers: the return projects' returnees staying at 12
+    months, analysis.efficiency.stayers_12m; where known)."""
     from evaluation.analysis import estimands, time_to_return
 
     if return_plan is None:
@@ -330,7 +331,7 @@ def add(
     ends = dict(ends or {})
     cuts = {p: (cutoff.get(p) if isinstance(cutoff, Mapping) else cutoff) for p, _ in projects}
     horizons = return_plan.horizons
-    times_of, returnees = times_of or {}, returnees or {}
+    times_of, stayers = times_of or {}, stayers or {}
     for pid, kind in projects:
         if pid not in frames:
             continue
@@ -351,9 +352,8 @@ def add(
     from evaluation.analysis import efficiency
 
     for p in returning:
-        if p in returnees:  # a framed project has enrolments: efficiency.project_efficiency's
-            stayed = efficiency.staying_12m(tables["monitoring"], returnees[p], cuts[p])
-            e = efficiency.efficiency(p, frames[p], tables["support"], stayed)
+        if p in stayers:  # a framed project has enrolments: efficiency.project_efficiency's
+            e = efficiency.efficiency(p, frames[p], tables["support"], stayers[p])
         else:
             e = efficiency.project_efficiency(dict(tables), p, cutoff=cuts[p], frame=frames[p])
         efficiency_cells(ledger, e, frames[p], make_key(p, "stayed", window="m12"))
