@@ -157,12 +157,12 @@ def sensitivity_cells(
     from evaluation.analysis import estimands, sensitivity
 
     h = plan.return_.primary_horizon
-    for sid, _label, opts in sensitivity._scenarios(plan):
-        split = opts.pop("split", None)
-        if opts or primary is None:
-            t = estimands.person_times(tables, ends, cutoffs, plan.return_, frames=frames, **opts)
-        else:
-            t = primary
+    scenarios = sensitivity._scenarios(plan)
+    splits = [opts.pop("split", None) for _, _, opts in scenarios]
+    todo = [opts for _, _, opts in scenarios if opts or primary is None]
+    found = iter(estimands.person_times_each(tables, ends, cutoffs, plan.return_, todo, frames))
+    for (sid, _label, opts), split in zip(scenarios, splits, strict=True):
+        t = next(found) if opts or primary is None else primary
         periods = [("", t)]
         if split is not None:
             before = t["enrolment_date"] < pd.Timestamp(split)
