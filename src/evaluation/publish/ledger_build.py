@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from evaluation.data import id_codes
@@ -121,9 +122,17 @@ def conversion_cells(
 
 def _group_sums(frame: pd.DataFrame, by: pd.Series, cols: Sequence[str]):
     """Rows and column sums per group, sorted by group (as iterating the groups would give),
-    without building each group's frame."""
-    grouped = frame[list(dict.fromkeys(cols))].groupby(by, sort=True)
-    return grouped.size(), grouped.sum()
+    without building each group's frame; missing groups are left out, as groupby does."""
+    cols = list(dict.fromkeys(cols))
+    if not all(frame[c].dtype == bool or frame[c].dtype == np.int64 for c in cols):
+        grouped = frame[cols].groupby(by, sort=True)
+        return grouped.size(), grouped.sum()
+    codes, groups = pd.factorize(by, sort=True)  # a missing group is -1
+    keep = codes >= 0
+    codes, n = codes[keep], len(groups)
+    index = pd.Index(groups, name=by.name)
+    sums = {c: np.bincount(codes, frame[c].to_numpy()[keep], n).astype(np.int64) for c in cols}
+    return pd.Series(np.bincount(codes, minlength=n), index=index), pd.DataFrame(sums, index)
 
 
 def chain_cells(ledger: Ledger, tables: Mapping[str, pd.DataFrame], public: dict) -> None:
