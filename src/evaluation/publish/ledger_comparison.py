@@ -148,21 +148,25 @@ def sensitivity_cells(
     persons: Mapping[str, str],
     arts,
     primary: pd.DataFrame | None = None,
+    found: Sequence[pd.DataFrame] | None = None,
 ) -> None:
     """comparison_sensitivity: the N of every alternative population (carry-over excluded,
     enrolled before / from a date), linked to the persons counted once, and each estimate
     resting on its N and the returns by the primary horizon in that population. primary:
     estimands.person_times of the plan as declared, when already computed (the scenarios
-    without overrides are that population)."""
+    without overrides are that population); found: those of the scenarios with overrides,
+    in order, when already computed."""
     from evaluation.analysis import estimands, sensitivity
 
     h = plan.return_.primary_horizon
     scenarios = sensitivity._scenarios(plan)
     splits = [opts.pop("split", None) for _, _, opts in scenarios]
-    todo = [opts for _, _, opts in scenarios if opts or primary is None]
-    found = iter(estimands.person_times_each(tables, ends, cutoffs, plan.return_, todo, frames))
+    if found is None:
+        todo = [opts for _, _, opts in scenarios if opts or primary is None]
+        found = estimands.person_times_each(tables, ends, cutoffs, plan.return_, todo, frames)
+    others = iter(found)
     for (sid, _label, opts), split in zip(scenarios, splits, strict=True):
-        t = next(found) if opts or primary is None else primary
+        t = next(others) if opts or primary is None else primary
         periods = [("", t)]
         if split is not None:
             before = t["enrolment_date"] < pd.Timestamp(split)
@@ -361,7 +365,15 @@ def add(
         return
     rends = {p: ends.get(p) for p in returning}
     rcuts = {p: cuts[p] for p in returning}
-    person = estimands.person_times(tables, rends, rcuts, return_plan, frames=frames)
+    # the person times of the plan and of every sensitivity scenario, found together
+    from evaluation.analysis import sensitivity
+
+    same = plan is not None and plan.return_ == return_plan
+    variants = [{k: v for k, v in o.items() if k != "split"} for _, _, o in
+                (sensitivity._scenarios(plan) if same else ())]  # fmt: skip
+    person, *found = estimands.person_times_each(
+        tables, rends, rcuts, return_plan, [{}] + [v for v in variants if v], frames
+    )
     arts = {
         "rates": [
             "results/comparison/comparison_return_rates.csv",
@@ -374,8 +386,8 @@ def add(
     persons = person_cells(ledger, person, frames, horizons, arts)
     sens = ["results/comparison/comparison_sensitivity.csv", "report:comparison"]
     if plan is not None:
-        primary = person if plan.return_ == return_plan else None
-        sensitivity_cells(ledger, tables, rends, rcuts, plan, frames, persons, sens, primary)
+        sensitivity_cells(ledger, tables, rends, rcuts, plan, frames, persons, sens,
+                          person if same else None, found if same else None)  # fmt: skip
         w = f"m{plan.durability.primary_horizon:g}"
         for p in returning:
             durability_sensitivity_cells(ledger, p, w, sens)
