@@ -242,13 +242,14 @@ def support_point_cells(
         )
         sp = frame["client_id"].map(first).astype("str")
         parts_n, parts_r = [], []
-        for point, sub in frame.groupby(sp, sort=True):
+        sizes, sums = _group_sums(frame, sp, ["returned"])
+        for point, size in sizes.items():
             d = {"project": p, "support_point": point}
             pop = f"clients enrolled in {p}"
-            n = _count(ledger, make_key(p, "enrolled", first_point=point), len(sub), pop,
+            n = _count(ledger, make_key(p, "enrolled", first_point=point), size, pop,
                        "enrolled", (), public, d)  # fmt: skip
-            r = _count(ledger, make_key(p, "returned", first_point=point), sub["returned"].sum(),
-                       pop, "returned", (), public, d)  # fmt: skip
+            r = _count(ledger, make_key(p, "returned", first_point=point),
+                       sums.at[point, "returned"], pop, "returned", (), public, d)  # fmt: skip
             parts_n.append(n)
             parts_r.append(r)
             per_point.setdefault(point, {}).setdefault("n", []).append(n)
@@ -397,8 +398,9 @@ def amount_cells(
     arts = [f"results/{g}/support_amounts.csv"]
     parts = []
     per_person_all = s.groupby("client_id")["amount_eur"].sum()
-    for t, sub in s.groupby("support_type", sort=True):
-        per_person = sub.groupby("client_id")["amount_eur"].sum()
+    # per type and person in one grouping: each sum adds the same rows in the same order
+    by_type = s.groupby(["support_type", "client_id"], sort=True)["amount_eur"].sum()
+    for t, per_person in by_type.groupby(level="support_type", sort=True):
         d = {"project": project, "support_type": t}
         k = ledger.count(make_key(project, "amount_eur", support_type=t), float(per_person.sum()),
                          population=f"clients of {project} with support", numerator="euros",
