@@ -104,3 +104,27 @@ def test_person_times_each_gives_the_scenarios_one_by_one(tables):
     censored = each[3]
     assert (censored["time"] <= primary["time"].max()).all()
     assert (censored["status"] == 1).sum() < (primary["status"] == 1).sum()
+
+
+def test_pseudonyms_sort_as_their_texts():
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from evaluation.data.id_codes import _hex_numbers, _sort_order
+
+    rng = np.random.default_rng(3)
+    hexes = [f"p_{x:016x}" for x in rng.integers(0, 2**63, 500, dtype=np.int64)]
+    hexes += ["p_0000000000000000", "p_ffffffffffffffff", "p_00000000000000ff"]
+    for words, fast in (
+        (hexes, True),
+        (["p_000000000000000A", "p_0000000000000009"], False),  # upper case: not a pseudonym
+        (["p_1", "p_0000000000000009"], False),  # widths differ
+        (["q_0000000000000001", "p_00000000000000ff"], False),  # prefixes differ
+    ):
+        a = pa.array(words, pa.large_string())
+        assert (_hex_numbers(a) is not None) == fast
+        assert _sort_order(a).tolist() == pc.sort_indices(a).to_numpy().tolist()
+    # by hand: '…0100' comes after '…00ff' as a text ('1' > '0' first) and as a number (256 > 255)
+    a = pa.array(["p_0000000000000100", "p_00000000000000ff"], pa.large_string())
+    assert _sort_order(a).tolist() == [1, 0]
