@@ -24,8 +24,15 @@ def amif_counts(tables: Mapping[str, pd.DataFrame], project: str) -> AmifCounts:
     clients enrolled in the project with at least one support record."""
     from evaluation.analysis import monitoring_windows
 
+    return counts_of(tables, project, monitoring_windows.returnees(dict(tables), project))
+
+
+def counts_of(
+    tables: Mapping[str, pd.DataFrame], project: str, returnees: pd.DataFrame
+) -> AmifCounts:
+    """amif_counts with the project's returnees (monitoring_windows.returnees) already known."""
     enr, sup = tables["enrolments"], tables["support"]
     enrolled = pd.Index(enr.loc[enr["project"] == project, "client_id"].unique())
-    returned = monitoring_windows.returnees(dict(tables), project)["client_id"].nunique()
+    returned = returnees["client_id"].nunique()
     assisted = enrolled.intersection(pd.Index(sup["client_id"].unique())).size
     return AmifCounts(project, len(enrolled), int(returned), int(assisted))

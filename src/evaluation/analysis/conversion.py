@@ -197,7 +197,8 @@ def client_frame(
     )
     frame["stay_band"] = stay_band(pd.Series(cl["years_in_nl"].to_numpy(), index=frame.index))
     regions = regions or {}
-    frame["region"] = frame["support_point"].map(lambda sp: regions.get(sp, UNKNOWN))
+    points = pd.unique(frame["support_point"])  # one look-up per support point, not per client
+    frame["region"] = frame["support_point"].map({sp: regions.get(sp, UNKNOWN) for sp in points})
     for col in ("support_point", "intake_route"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), UNKNOWN)
     return frame.reset_index(drop=True)

@@ -129,13 +129,24 @@ def project_efficiency(
         )
     elif frame is None:
         frame = conversion.client_frame(tables, project, kind="return")
-    fol = monitoring_windows.follow_up(
-        tables["monitoring"], monitoring_windows.returnees(tables, project), cutoff=cutoff
-    )
-    stayed = fol.loc[
-        (fol["window"] == "m12") & (fol["outcome"] == monitoring_windows.STAYED), "client_id"
-    ]
+    returnees = monitoring_windows.returnees(tables, project)
+    stayed = staying_12m(tables["monitoring"], returnees, cutoff)
     return efficiency(project, frame, tables["support"], stayed)
+
+
+def staying_12m(monitoring: pd.DataFrame, returnees: pd.DataFrame, cutoff=None) -> pd.Series:
+    """The returnees known to be in the country of return at the 12-month contact: the
+    stayers project_efficiency divides by."""
+    return stayers_12m(monitoring_windows.follow_up(monitoring, returnees, cutoff=cutoff))
+
+
+def stayers_12m(follow: pd.DataFrame) -> pd.Series:
+    """staying_12m from a follow-up grid of the returnees (monitoring_windows.follow_up) made
+    with any cut-off, grace period or handling of deaths: those options only move windows out
+    of the denominators or carry a re-migration into later unknown windows, never make or
+    unmake a stayed outcome."""
+    stayed = (follow["window"] == "m12") & (follow["outcome"] == monitoring_windows.STAYED)
+    return follow.loc[stayed, "client_id"]
 
 
 def efficiency_table(results: Iterable[Efficiency]) -> pd.DataFrame:

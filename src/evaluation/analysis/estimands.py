@@ -57,39 +57,66 @@ def person_times(
     censoring date (e.g. the start of COVID-19 travel restrictions). frames: client frames per
     project (cv.client_frame), when already built.
     """
+    overrides = {"withdrawal": withdrawal, "carry_over": carry_over, "censor_at": censor_at}
+    return person_times_each(tables, ends, cutoff, estimand, [overrides], frames)[0]
+
+
+def person_times_each(
+    tables: Mapping[str, pd.DataFrame],
+    ends: Mapping[str, dt.date],
+    cutoff: dt.date | Mapping[str, dt.date] | None,
+    estimand: ReturnEstimand,
+    overrides: Sequence[Mapping],
+    frames: Mapping[str, pd.DataFrame] | None = None,
+) -> list[pd.DataFrame]:
+    """person_times under each of several overrides (keyword arguments withdrawal, carry_over,
+    censor_at: the sensitivity analyses), finding each person's first project and the
+    carry-over clients once for all of them."""
     projects = list(ends)
-    carry_over = carry_over or estimand.carry_over
     enr = tables["enrolments"]
     first = first_project(enr, projects)
     carried = carry_over_clients(enr, projects)
-    parts = []
+    own = {}  # per project: its clients counted in it, and which of them are carried over
     for p in projects:
         f = frames[p] if frames is not None else cv.client_frame(tables, p, kind="return")
         f = f.loc[f["client_id"].map(first) == p]
-        is_carried = member(f["client_id"], carried)
-        if carry_over == "exclude":
-            f, is_carried = f.loc[~is_carried], is_carried.loc[~is_carried]
-        cut = cutoff.get(p) if isinstance(cutoff, Mapping) else cutoff
-        t = time_to_return.return_times(
-            f, estimand, ends[p], cut, kind="return", withdrawal=withdrawal, censor_at=censor_at
-        )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "project": p,
-                    "client_id": f["client_id"],
-                    "enrolment_date": f["enrolment_date"],
-                    "cohort": f["cohort"],
-                    "time": t["time"],
-                    "status": t["status"],
-                    "cause": t["cause"],
-                    "potential": t["potential"],
-                    "carry_over": is_carried.astype(bool),
-                    "returned_ever": f["returned"].astype(bool),
-                }
+        own[p] = (f, member(f["client_id"], carried))
+    out = []
+    for o in overrides:
+        carry_over = o.get("carry_over") or estimand.carry_over
+        parts = []
+        for p in projects:
+            f, is_carried = own[p]
+            if carry_over == "exclude":
+                f, is_carried = f.loc[~is_carried], is_carried.loc[~is_carried]
+            cut = cutoff.get(p) if isinstance(cutoff, Mapping) else cutoff
+            t = time_to_return.return_times(
+                f,
+                estimand,
+                ends[p],
+                cut,
+                kind="return",
+                withdrawal=o.get("withdrawal"),
+                censor_at=o.get("censor_at"),
             )
-        )
-    return pd.concat(parts, ignore_index=True)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "project": p,
+                        "client_id": f["client_id"],
+                        "enrolment_date": f["enrolment_date"],
+                        "cohort": f["cohort"],
+                        "time": t["time"],
+                        "status": t["status"],
+                        "cause": t["cause"],
+                        "potential": t["potential"],
+                        "carry_over": is_carried.astype(bool),
+                        "returned_ever": f["returned"].astype(bool),
+                    }
+                )
+            )
+        out.append(pd.concat(parts, ignore_index=True))
+    return out
 
 
 def cohort_follow_up(times: pd.DataFrame, horizons: Sequence[float]) -> pd.DataFrame:

@@ -33,7 +33,6 @@ def linking_columns(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[str]]:
 def code_ids(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The tables with every linking identifier replaced by its code (the input is unchanged)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     columns = {name: cols for name, cols in linking_columns(tables).items() if cols}
     if not columns:
@@ -47,7 +46,7 @@ def code_ids(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     encoded = pa.concat_arrays(parts).dictionary_encode()  # one pass, one vocabulary
     words = encoded.dictionary
     rank = np.empty(len(words), np.int64)  # a word's place in sorted order
-    rank[pc.sort_indices(words).to_numpy()] = np.arange(len(words))
+    rank[_sort_order(words)] = np.arange(len(words))
     indices = encoded.indices
     valid = indices.is_valid().to_numpy(zero_copy_only=False)
     where = indices.fill_null(0).to_numpy(zero_copy_only=False)
@@ -64,3 +63,42 @@ def code_ids(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             start = stop
         out[name] = df
     return out
+
+
+HEX_DIGITS = 16  # a pseudonym: one prefix, then 16 lowercase hex digits (data.pseudonymise)
+_NIBBLE = np.full(256, 255, np.uint8)
+_NIBBLE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
+
+
+def _sort_order(words) -> np.ndarray:
+    """pyarrow.compute.sort_indices of distinct texts (a large_string array without nulls).
+    Pseudonyms, all of one width and one prefix and lowercase hex digits after it, sort as the
+    numbers their digits spell: sorting those numbers is many times faster."""
+    import pyarrow.compute as pc
+
+    numbers = _hex_numbers(words)
+    if numbers is None:
+        return pc.sort_indices(words).to_numpy()
+    return np.argsort(numbers, kind="stable")
+
+
+def _hex_numbers(words) -> np.ndarray | None:
+    """The number each pseudonym's hex digits spell, or None when the texts are not all
+    pseudonyms of one width and one prefix."""
+    if not len(words) or words.null_count:
+        return None
+    offsets = np.frombuffer(words.buffers()[1], np.int64)[
+        words.offset : words.offset + len(words) + 1
+    ]
+    width = int(offsets[1] - offsets[0])
+    if width < HEX_DIGITS or np.any(np.diff(offsets) != width):
+        return None
+    raw = np.frombuffer(words.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].reshape(-1, width)
+    head = raw[:, : width - HEX_DIGITS]
+    if np.any(head != head[0]):
+        return None
+    digits = _NIBBLE[raw[:, width - HEX_DIGITS :]]
+    if np.any(digits == 255):
+        return None
+    packed = np.ascontiguousarray((digits[:, 0::2] << 4) | digits[:, 1::2])  # 8 bytes per text
+    return packed.view(">u8").ravel()

@@ -70,10 +70,9 @@ def decide_into(cfg: Config, data_dir: Path, tmp: Path) -> None:
     import pandas as pd
 
     from evaluation.analysis.plan import load_plan, plan_path
-    from evaluation.data import prepared as prepared_data
-    from evaluation.publish import publication
+    from evaluation.publish import ledger_tables, publication
 
-    tables = prepared_data.load(data_dir)
+    tables = ledger_tables.load(data_dir)  # the columns the ledger counts, ids as codes
     figures = pd.read_csv(cfg.published)
     plan = load_plan(plan_path(cfg.path))
     ledger, decision = publication.decide(

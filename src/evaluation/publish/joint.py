@@ -111,8 +111,9 @@ def _unj(x: float | None) -> float:
 
 def dominance_fails(contributions: Iterable[float], rules: Rules) -> str | None:
     """Why an amount total may not be shown ((n,k) or p % rule), or None when it may."""
-    xs = sorted((float(x) for x in contributions if x > 0), reverse=True)
-    total = sum(xs)
+    xs = np.fromiter(contributions, dtype=float)
+    xs = np.sort(xs[xs > 0])[::-1].tolist()  # largest first
+    total = sum(xs)  # summed in Python, largest first, as the rule has always summed them
     if len(xs) < rules.threshold:
         return f"fewer than {rules.threshold} contributors"
     if total <= 0:

@@ -121,7 +121,7 @@ class Ledger:
             arts,
             public,
             kind,
-            tuple(float(c) for c in contributions),
+            tuple(map(float, contributions)),
             headline,
         )
         return key

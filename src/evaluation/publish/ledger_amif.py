@@ -9,15 +9,21 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from evaluation.analysis.amif import amif_counts
+from evaluation.analysis.amif import amif_counts, counts_of
 from evaluation.publish.ledger import Ledger, make_key
 
 ARTEFACTS = ("results/summary/amif.csv", "report:summary")
 
 
-def amif_cells(ledger: Ledger, tables: Mapping[str, pd.DataFrame], project: str) -> None:
-    """Mark enrolled and returnees as printed in the AMIF table; add the assisted cell."""
-    c = amif_counts(tables, project)
+def amif_cells(
+    ledger: Ledger,
+    tables: Mapping[str, pd.DataFrame],
+    project: str,
+    returnees: pd.DataFrame | None = None,
+) -> None:
+    """Mark enrolled and returnees as printed in the AMIF table; add the assisted cell
+    (returnees: the project's, analysis.monitoring_windows.returnees, when already known)."""
+    c = amif_counts(tables, project) if returnees is None else counts_of(tables, project, returnees)
     enrolled = _cell(ledger, project, "enrolled", c.enrolled)
     _cell(ledger, project, "returnees", c.returned)
     assisted = make_key(project, "assisted")
@@ -41,13 +47,21 @@ def amif_cells(ledger: Ledger, tables: Mapping[str, pd.DataFrame], project: str)
     ledger.relate(enrolled, [assisted, comp], f"{project}: assisted and not among the enrolled")
 
 
-def same_returns(frame: pd.DataFrame, tables: Mapping[str, pd.DataFrame], project: str) -> bool:
+def same_returns(
+    frame: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    project: str,
+    returnees: pd.DataFrame | None = None,
+) -> bool:
     """Whether the conversion's returned clients (frame: analysis.conversion.client_frame) are
-    exactly the durability analysis's returnees: two definitions of a return, the same people."""
+    exactly the durability analysis's returnees: two definitions of a return, the same people
+    (returnees: the project's, when already known)."""
     from evaluation.analysis import monitoring_windows
 
-    returned = set(frame.loc[frame["returned"].astype(bool), "client_id"])
-    return returned == set(monitoring_windows.returnees(dict(tables), project)["client_id"])
+    if returnees is None:
+        returnees = monitoring_windows.returnees(dict(tables), project)
+    returned = frame.loc[frame["returned"].astype(bool), "client_id"]
+    return set(returned) == set(returnees["client_id"])
 
 
 def _cell(ledger: Ledger, project: str, what: str, value: int) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from evaluation.data import id_codes
@@ -121,9 +122,17 @@ def conversion_cells(
 
 def _group_sums(frame: pd.DataFrame, by: pd.Series, cols: Sequence[str]):
     """Rows and column sums per group, sorted by group (as iterating the groups would give),
-    without building each group's frame."""
-    grouped = frame[list(dict.fromkeys(cols))].groupby(by, sort=True)
-    return grouped.size(), grouped.sum()
+    without building each group's frame; missing groups are left out, as groupby does."""
+    cols = list(dict.fromkeys(cols))
+    if not all(frame[c].dtype == bool or frame[c].dtype == np.int64 for c in cols):
+        grouped = frame[cols].groupby(by, sort=True)
+        return grouped.size(), grouped.sum()
+    codes, groups = pd.factorize(by, sort=True)  # a missing group is -1
+    keep = codes >= 0
+    codes, n = codes[keep], len(groups)
+    index = pd.Index(groups, name=by.name)
+    sums = {c: np.bincount(codes, frame[c].to_numpy()[keep], n).astype(np.int64) for c in cols}
+    return pd.Series(np.bincount(codes, minlength=n), index=index), pd.DataFrame(sums, index)
 
 
 def chain_cells(ledger: Ledger, tables: Mapping[str, pd.DataFrame], public: dict) -> None:
@@ -166,14 +175,17 @@ def cif_cells(
     end=None,
     cutoff=None,
     public: dict | None = None,
+    times: pd.DataFrame | None = None,
 ) -> None:
     """Cumulative incidence of return at the plan's horizons: returns by each horizon and the
     numbers still followed, as the conversion notebook prints them. Returns by a horizon
     plus returns after it are all returns, so a horizon count next to the project total gives
-    the late returns away unless the check protects them."""
+    the late returns away unless the check protects them. times: the frame's return times
+    (analysis.time_to_return.return_times), when already computed."""
     from evaluation.analysis import survival, time_to_return
 
-    times = time_to_return.return_times(frame, return_plan, end=end, cutoff=cutoff, kind=kind)
+    if times is None:
+        times = time_to_return.return_times(frame, return_plan, end, cutoff, kind=kind)
     if times.empty:
         return
     inc = survival.horizon_counts(times["time"], times["status"], return_plan.horizons)
@@ -230,13 +242,14 @@ def support_point_cells(
         )
         sp = frame["client_id"].map(first).astype("str")
         parts_n, parts_r = [], []
-        for point, sub in frame.groupby(sp, sort=True):
+        sizes, sums = _group_sums(frame, sp, ["returned"])
+        for point, size in sizes.items():
             d = {"project": p, "support_point": point}
             pop = f"clients enrolled in {p}"
-            n = _count(ledger, make_key(p, "enrolled", first_point=point), len(sub), pop,
+            n = _count(ledger, make_key(p, "enrolled", first_point=point), size, pop,
                        "enrolled", (), public, d)  # fmt: skip
-            r = _count(ledger, make_key(p, "returned", first_point=point), sub["returned"].sum(),
-                       pop, "returned", (), public, d)  # fmt: skip
+            r = _count(ledger, make_key(p, "returned", first_point=point),
+                       sums.at[point, "returned"], pop, "returned", (), public, d)  # fmt: skip
             parts_n.append(n)
             parts_r.append(r)
             per_point.setdefault(point, {}).setdefault("n", []).append(n)
@@ -284,13 +297,17 @@ def durability_cells(
     follow_up_options: Mapping | None = None,
     landmark_months: float | None = None,
     min_cell: int = 5,
-) -> None:
+    ret: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Staying three ways at 6 and 12 months (shared numerators), completeness, and the
-    Kaplan–Meier curve on a monthly grid with numbers at risk, events and censorings."""
+    Kaplan–Meier curve on a monthly grid with numbers at risk, events and censorings.
+    ret: the project's returnees (analysis.monitoring_windows.returnees), when already known.
+    Returns their follow-up grid (analysis.monitoring_windows.follow_up)."""
     from evaluation.analysis import attrition, monitoring_windows, remigration
 
     g = project.lower()
-    ret = monitoring_windows.returnees(dict(tables), project)
+    if ret is None:
+        ret = monitoring_windows.returnees(dict(tables), project)
     # the same follow-up rules as the analysis (grace period, deaths), or the cells would count
     # other people than the tables that print them
     follow = monitoring_windows.follow_up(
@@ -330,20 +347,21 @@ def durability_cells(
         ledger.rate(reached, due, artefact=[f"results/{g}/durability_completeness.csv"])
     times = remigration.remigration_times(follow, ret)
     inc = times[times["included"]]
+    t, event = inc["time"].to_numpy(float), inc["event"].to_numpy()
     arts_km = [f"results/{g}/durability_km.csv", f"results/{g}/durability_at_risk.csv",
                f"report:{g}"]  # fmt: skip
     prev = None
     for m in KM_GRID:
         d = {"project": project, "month": m}
         at_risk = _count(ledger, make_key(project, "km_at_risk", month=m),
-                         (inc["time"] >= m).sum(), pop, "at risk", arts_km, public, d)  # fmt: skip
-        in_step = inc[(inc["time"] >= m) & (inc["time"] < m + 1)]
-        ev = _count(ledger, make_key(project, "km_events", month=m), in_step["event"].sum(), pop,
+                         (t >= m).sum(), pop, "at risk", arts_km, public, d)  # fmt: skip
+        in_step = (t >= m) & (t < m + 1)
+        n_ev, n_step = int(event[in_step].sum()), int(in_step.sum())
+        ev = _count(ledger, make_key(project, "km_events", month=m), n_ev, pop,
                     "re-migrations", (), public, d)  # fmt: skip
-        n_cens = len(in_step) - in_step["event"].sum()
-        cens = _count(ledger, make_key(project, "km_censored", month=m), n_cens, pop,
+        cens = _count(ledger, make_key(project, "km_censored", month=m), n_step - n_ev, pop,
                       "censored", (), public, d)  # fmt: skip
-        leaving = _count(ledger, make_key(project, "km_leaving", month=m), len(in_step), pop,
+        leaving = _count(ledger, make_key(project, "km_leaving", month=m), n_step, pop,
                          "events and censorings", (), public, d)  # fmt: skip
         ledger.relate(leaving, [ev, cens], f"{project} month {m}: leaving = events + censored")
         if prev is not None:
@@ -354,7 +372,7 @@ def durability_cells(
     if prev is not None:
         after = KM_GRID[-1] + 1
         last_after = _count(ledger, make_key(project, "km_at_risk", month=after),
-                            (inc["time"] >= after).sum(), pop, "at risk", (), public)  # fmt: skip
+                            (t >= after).sum(), pop, "at risk", (), public)  # fmt: skip
         ledger.relate(prev[0], [prev[1], last_after], f"{project}: at risk after the grid")
     ledger_durability.score_cells(ledger, follow, project, public)
     if landmark_months is None:
@@ -362,8 +380,9 @@ def durability_cells(
 
         landmark_months = load_plan().durability.landmark_months
     ledger_durability.km_group_cells(
-        ledger, tables, follow, ret, project, public, landmark_months, min_cell
+        ledger, tables, follow, ret, project, public, landmark_months, min_cell, times
     )
+    return follow
 
 
 def amount_cells(
@@ -379,8 +398,9 @@ def amount_cells(
     arts = [f"results/{g}/support_amounts.csv"]
     parts = []
     per_person_all = s.groupby("client_id")["amount_eur"].sum()
-    for t, sub in s.groupby("support_type", sort=True):
-        per_person = sub.groupby("client_id")["amount_eur"].sum()
+    # per type and person in one grouping: each sum adds the same rows in the same order
+    by_type = s.groupby(["support_type", "client_id"], sort=True)["amount_eur"].sum()
+    for t, per_person in by_type.groupby(level="support_type", sort=True):
         d = {"project": project, "support_type": t}
         k = ledger.count(make_key(project, "amount_eur", support_type=t), float(per_person.sum()),
                          population=f"clients of {project} with support", numerator="euros",
@@ -419,36 +439,43 @@ def build(
     plan the whole analysis plan, for the sensitivity analyses (publish.ledger_conversion)."""
     # the ledger counts people and links tables through identifiers, never prints one:
     # integer codes make every join and match several times faster (data.id_codes)
+    from evaluation.analysis import efficiency, monitoring_windows, time_to_return
+
     tables = id_codes.code_ids(tables)
     ledger = Ledger()
     public = _published(ledger, figures)
-    frames = {}
+    # each analysis once per build: client frames, return times and returnees per project are
+    # computed here and passed to every cell that counts them
+    frames, times, stayers = {}, {}, {}
     same_people: list[str] = []
     enrolled = set(tables["enrolments"]["project"].astype("str").str.upper().unique())
     for pid, kind in projects:
         if pid.upper() not in enrolled:  # nothing to evaluate, nothing published
             continue
+        cut = cutoff.get(pid) if isinstance(cutoff, Mapping) else cutoff
         frames[pid] = conversion_cells(ledger, tables, pid, kind, public)
         if return_plan is not None:
-            cut = cutoff.get(pid) if isinstance(cutoff, Mapping) else cutoff
             end = (ends or {}).get(pid)
-            cif_cells(ledger, frames[pid], pid, kind, return_plan, end, cut, public)
+            times[pid] = time_to_return.return_times(frames[pid], return_plan, end, cut, kind=kind)
+            cif_cells(ledger, frames[pid], pid, kind, return_plan, end, cut, public, times[pid])
             ledger_durability.exit_cells(ledger, frames[pid], pid, kind, return_plan, end, cut,
-                                         public)  # fmt: skip
+                                         public, times[pid])  # fmt: skip
         if kind == "counselling" and pid.upper() == step_keys.CHAIN_SOURCE:
             chain_cells(ledger, tables, public)
         if kind == "return":
-            cut = cutoff.get(pid) if isinstance(cutoff, Mapping) else cutoff
-            durability_cells(ledger, tables, pid, cut, public, follow_up_options,
-                             landmark_months, min_cell)  # fmt: skip
-            ledger_amif.amif_cells(ledger, tables, pid)
-            if ledger_amif.same_returns(frames[pid], tables, pid):
+            ret = monitoring_windows.returnees(dict(tables), pid)
+            follow = durability_cells(ledger, tables, pid, cut, public, follow_up_options,
+                                      landmark_months, min_cell, ret)  # fmt: skip
+            stayers[pid] = efficiency.stayers_12m(follow)
+            ledger_amif.amif_cells(ledger, tables, pid, ret)
+            if ledger_amif.same_returns(frames[pid], tables, pid, ret):
                 same_people.append(pid)
         amount_cells(ledger, tables, pid, public)
     returning = {p: frames[p] for p, k in projects if k == "return" and p in frames}
     if returning:
         support_point_cells(ledger, returning, tables, public)
-    ledger_comparison.add(ledger, tables, projects, frames, return_plan, cutoff, ends, plan)
+    ledger_comparison.add(ledger, tables, projects, frames, return_plan, cutoff, ends, plan,
+                          times, stayers)  # fmt: skip
     for key, value in public.items():
         cell = ledger.cells.get(key)
         if cell is not None and cell.value == value:

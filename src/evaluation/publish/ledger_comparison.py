@@ -139,17 +139,34 @@ def person_cells(
 
 
 def sensitivity_cells(
-    ledger: Ledger, tables, ends, cutoffs, plan, frames, persons: Mapping[str, str], arts
+    ledger: Ledger,
+    tables,
+    ends,
+    cutoffs,
+    plan,
+    frames,
+    persons: Mapping[str, str],
+    arts,
+    primary: pd.DataFrame | None = None,
+    found: Sequence[pd.DataFrame] | None = None,
 ) -> None:
     """comparison_sensitivity: the N of every alternative population (carry-over excluded,
     enrolled before / from a date), linked to the persons counted once, and each estimate
-    resting on its N and the returns by the primary horizon in that population."""
+    resting on its N and the returns by the primary horizon in that population. primary:
+    estimands.person_times of the plan as declared, when already computed (the scenarios
+    without overrides are that population); found: those of the scenarios with overrides,
+    in order, when already computed."""
     from evaluation.analysis import estimands, sensitivity
 
     h = plan.return_.primary_horizon
-    for sid, _label, opts in sensitivity._scenarios(plan):
-        split = opts.pop("split", None)
-        t = estimands.person_times(tables, ends, cutoffs, plan.return_, frames=frames, **opts)
+    scenarios = sensitivity._scenarios(plan)
+    splits = [opts.pop("split", None) for _, _, opts in scenarios]
+    if found is None:
+        todo = [opts for _, _, opts in scenarios if opts or primary is None]
+        found = estimands.person_times_each(tables, ends, cutoffs, plan.return_, todo, frames)
+    others = iter(found)
+    for (sid, _label, opts), split in zip(scenarios, splits, strict=True):
+        t = next(others) if opts or primary is None else primary
         periods = [("", t)]
         if split is not None:
             before = t["enrolment_date"] < pd.Timestamp(split)
@@ -305,8 +322,12 @@ def add(
     cutoff: Any,
     ends: Mapping | None,
     plan: Any = None,
+    times_of: Mapping[str, pd.DataFrame] | None = None,
+    stayers: Mapping[str, pd.Series] | None = None,
 ) -> None:
-    """Every conversion-side cell above, for the projects publish.ledger_build has framed."""
+    """Every conversion-side cell above, for the projects publish.ledger_build has framed
+    (times_of: their return times; stayers: the return projects' returnees staying at 12
+    months, analysis.efficiency.stayers_12m; where known)."""
     from evaluation.analysis import estimands, time_to_return
 
     if return_plan is None:
@@ -314,13 +335,14 @@ def add(
     ends = dict(ends or {})
     cuts = {p: (cutoff.get(p) if isinstance(cutoff, Mapping) else cutoff) for p, _ in projects}
     horizons = return_plan.horizons
+    times_of, stayers = times_of or {}, stayers or {}
     for pid, kind in projects:
         if pid not in frames:
             continue
         frame = frames[pid]
-        times = time_to_return.return_times(
-            frame, return_plan, end=ends.get(pid), cutoff=cuts[pid], kind=kind
-        )
+        times = times_of.get(pid)
+        if times is None:
+            times = time_to_return.return_times(frame, return_plan, ends.get(pid), cuts[pid], kind)
         g = pid.lower()
         follow_up_cells(
             ledger,
@@ -334,13 +356,24 @@ def add(
     from evaluation.analysis import efficiency
 
     for p in returning:
-        e = efficiency.project_efficiency(dict(tables), p, cutoff=cuts[p], frame=frames[p])
+        if p in stayers:  # a framed project has enrolments: efficiency.project_efficiency's
+            e = efficiency.efficiency(p, frames[p], tables["support"], stayers[p])
+        else:
+            e = efficiency.project_efficiency(dict(tables), p, cutoff=cuts[p], frame=frames[p])
         efficiency_cells(ledger, e, frames[p], make_key(p, "stayed", window="m12"))
     if len(returning) < 2:
         return
     rends = {p: ends.get(p) for p in returning}
     rcuts = {p: cuts[p] for p in returning}
-    person = estimands.person_times(tables, rends, rcuts, return_plan, frames=frames)
+    # the person times of the plan and of every sensitivity scenario, found together
+    from evaluation.analysis import sensitivity
+
+    same = plan is not None and plan.return_ == return_plan
+    variants = [{k: v for k, v in o.items() if k != "split"} for _, _, o in
+                (sensitivity._scenarios(plan) if same else ())]  # fmt: skip
+    person, *found = estimands.person_times_each(
+        tables, rends, rcuts, return_plan, [{}] + [v for v in variants if v], frames
+    )
     arts = {
         "rates": [
             "results/comparison/comparison_return_rates.csv",
@@ -353,7 +386,8 @@ def add(
     persons = person_cells(ledger, person, frames, horizons, arts)
     sens = ["results/comparison/comparison_sensitivity.csv", "report:comparison"]
     if plan is not None:
-        sensitivity_cells(ledger, tables, rends, rcuts, plan, frames, persons, sens)
+        sensitivity_cells(ledger, tables, rends, rcuts, plan, frames, persons, sens,
+                          person if same else None, found if same else None)  # fmt: skip
         w = f"m{plan.durability.primary_horizon:g}"
         for p in returning:
             durability_sensitivity_cells(ledger, p, w, sens)

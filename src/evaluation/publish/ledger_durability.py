@@ -97,20 +97,21 @@ def _grid(ledger, times, project, dims, grid, after, arts, public, pop) -> list[
     the at-risk keys, the last one that at `after`."""
     at_keys: list[str] = []
     points = (*grid, after)
+    t, event = times["time"].to_numpy(float), times["event"].to_numpy()
     for i, m in enumerate(points):
         d = {"project": project, "month": m, **dims}
         printed = arts if i < len(grid) else ()
         at = _count(ledger, make_key(project, "km_at_risk", month=m, **dims),
-                    (times["time"] >= m).sum(), pop, "at risk", printed, public, d)  # fmt: skip
+                    (t >= m).sum(), pop, "at risk", printed, public, d)  # fmt: skip
         if at_keys:
             prev_m = points[i - 1]
-            step = times[(times["time"] >= prev_m) & (times["time"] < m)]
+            step = (t >= prev_m) & (t < m)
+            n_ev = int(event[step].sum())
             dp = {**d, "month": prev_m}
             ev = _count(ledger, make_key(project, "km_events", month=prev_m, **dims),
-                        step["event"].sum(), pop, "re-migrations", (), public, dp)  # fmt: skip
+                        n_ev, pop, "re-migrations", (), public, dp)  # fmt: skip
             cens = _count(ledger, make_key(project, "km_censored", month=prev_m, **dims),
-                          len(step) - step["event"].sum(), pop, "censored", (), public,
-                          dp)  # fmt: skip
+                          int(step.sum()) - n_ev, pop, "censored", (), public, dp)  # fmt: skip
             ledger.relate(at_keys[-1], [ev, cens, at], f"{project} {dims}: at risk steps")
             ledger.derive(make_key(project, "km_step", month=prev_m, **dims), [ev, at_keys[-1]],
                           artefact=arts, what="Kaplan–Meier step of a group")  # fmt: skip
@@ -131,15 +132,18 @@ def km_group_cells(
     public: dict,
     landmark_months: float,
     min_cell: int = 5,
+    times: pd.DataFrame | None = None,
 ) -> None:
     """Curves by country (from return) and by support type received by the landmark (from the
     landmark), at the figures' at-risk points, linked to the overall curve of
-    publish.ledger_build (months 0 to 12 and after 12)."""
+    publish.ledger_build (months 0 to 12 and after 12). times: the re-migration times of
+    follow and ret (analysis.remigration.remigration_times), when already computed."""
     from evaluation.analysis.landmark import landmark_times, support_by_landmark
     from evaluation.analysis.monitoring_windows import main_support_type
     from evaluation.analysis.remigration import remigration_times
 
-    times = remigration_times(follow, ret)
+    if times is None:
+        times = remigration_times(follow, ret)
     inc = times[times["included"]]
     g, pop = project.lower(), f"returnees of {project}"
     end = KM_GRID[-1] + 1
@@ -206,12 +210,15 @@ def exit_cells(
     end=None,
     cutoff=None,
     public: dict | None = None,
+    times: pd.DataFrame | None = None,
 ) -> None:
     """How follow-up for return ended (analysis.time_to_return.exit_table), and the totals of
-    `<project>.return_exits` in metrics.json: the causes add up to everyone followed."""
+    `<project>.return_exits` in metrics.json: the causes add up to everyone followed.
+    times: the frame's return times, when already computed."""
     from evaluation.analysis import time_to_return
 
-    times = time_to_return.return_times(frame, return_plan, end=end, cutoff=cutoff, kind=kind)
+    if times is None:
+        times = time_to_return.return_times(frame, return_plan, end, cutoff, kind=kind)
     if times.empty:
         return
     public = public or {}

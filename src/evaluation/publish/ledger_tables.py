@@ -1,0 +1,84 @@
+"""The prepared tables as the ledger reads them: only the columns it counts with, identifiers as
+integer codes (data.id_codes), sessions as the enrolments that had one.
+
+The ledger (publish.ledger_build) only counts people and links tables through identifiers, so
+it needs neither the free-text and bookkeeping columns nor the identifiers' text. Reading what
+it uses, and replacing identifiers by codes as the tables are read, keeps a large build's
+ledger within a fraction of the memory of every table in full.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+# per table, the columns any cell of the ledger is counted from (analysis functions included)
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "clients": (
+        "client_id",
+        "sex",
+        "birth_year",
+        "country_of_return",
+        "household_size",
+        "years_in_nl",
+    ),
+    "enrolments": (
+        "enrolment_id",
+        "client_id",
+        "project",
+        "support_point",
+        "intake_route",
+        "enrolment_date",
+        "reintegration_plan_date",
+        "exit_date",
+        "exit_reason",
+    ),
+    "departures": (
+        "client_id",
+        "enrolment_id",
+        "departure_date",
+        "departure_type",
+        "verification",
+        "destination",
+    ),
+    "monitoring": (
+        "client_id",
+        "window",
+        "contact_date",
+        "reached",
+        "not_reached_reason",
+        "residence_status",
+        "rss_economic",
+        "rss_social",
+        "rss_psychosocial",
+    ),
+    "referrals": ("enrolment_id", "referral_date", "receiving_org"),
+    "support": ("client_id", "support_type", "amount_eur", "support_date"),
+}
+# counselling sessions count only through the enrolments that had one (conversion.client_frame)
+SESSIONS = "sessions"
+
+
+def load(data_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """The tables of data_dir the ledger reads, with the columns it reads (those present), the
+    sessions table as its distinct enrolment ids, and linking identifiers as codes."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from evaluation.data import id_codes
+
+    data_dir = Path(data_dir)
+    tables: dict[str, pd.DataFrame] = {}
+    for path in sorted(data_dir.glob("*.parquet")):
+        name = path.stem
+        if name == SESSIONS:
+            table = pq.read_table(path, columns=["enrolment_id"])
+            ids = pc.unique(table["enrolment_id"].combine_chunks())
+            tables[name] = pd.DataFrame({"enrolment_id": pd.Series(ids.to_pandas())})
+        elif name in COLUMNS:
+            have = set(pq.read_schema(path).names)
+            tables[name] = pd.read_parquet(path, columns=[c for c in COLUMNS[name] if c in have])
+    if not tables:
+        raise FileNotFoundError(f"no prepared tables in {data_dir}; run `evaluation run` first")
+    return id_codes.code_ids(tables)
