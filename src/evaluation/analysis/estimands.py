@@ -15,27 +15,52 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from evaluation.analysis import conversion as cv
 from evaluation.analysis import time_to_return
 from evaluation.analysis.plan import ReturnEstimand
-from evaluation.data.membership import member
+from evaluation.analysis.client_groups import Groups, isin, lookup, order, take
+
+
+# the enrolment columns person_times reads when given the client frames (prepared.load)
+ENROLMENT_COLUMNS = ("enrolment_id", "client_id", "project", "enrolment_date")
+
+
+def _per_client(enrolments: pd.DataFrame, projects: Sequence[str]) -> tuple[pd.Series, pd.Index]:
+    """(client_id → project of the first enrolment among projects, clients enrolled in more
+    than one of them), from one sort of the projects' enrolments by client, date and id."""
+    e = enrolments.loc[enrolments["project"].isin(projects)]
+    e = e[["client_id", "enrolment_date", "enrolment_id", "project"]].assign(
+        enrolment_date=pd.to_datetime(e["enrolment_date"], errors="coerce")
+    )
+    e = e.iloc[order(e, ["client_id", "enrolment_date", "enrolment_id"])]
+    groups = Groups.of(e["client_id"])
+    clients = take(e["client_id"], groups.starts)
+    first = pd.Series(
+        take(e["project"], groups.first_valid(e["project"])).array,
+        index=pd.Index(clients.array, name="client_id"),
+        name="project",
+    )
+    codes = pd.factorize(e["project"])[0][: len(e) - int(e["client_id"].isna().sum())]
+    if len(groups):
+        several = np.minimum.reduceat(codes, groups.starts) != np.maximum.reduceat(
+            codes, groups.starts
+        )
+    else:
+        several = np.zeros(0, dtype=bool)
+    return first, pd.Index(clients.array[several])
 
 
 def carry_over_clients(enrolments: pd.DataFrame, projects: Sequence[str]) -> set[str]:
     """Clients enrolled in more than one of the projects."""
-    e = enrolments.loc[enrolments["project"].isin(projects)]
-    n = e.groupby("client_id")["project"].nunique()
-    return set(n.index[n > 1])
+    return set(_per_client(enrolments, projects)[1])
 
 
 def first_project(enrolments: pd.DataFrame, projects: Sequence[str]) -> pd.Series:
     """client_id → the project of the client's first enrolment among `projects`."""
-    e = enrolments.loc[enrolments["project"].isin(projects)].copy()
-    e["enrolment_date"] = pd.to_datetime(e["enrolment_date"], errors="coerce")
-    e = e.sort_values(["client_id", "enrolment_date", "enrolment_id"], kind="stable")
-    return e.groupby("client_id")["project"].first()
+    return _per_client(enrolments, projects)[0]
 
 
 def person_times(
@@ -59,14 +84,15 @@ def person_times(
     """
     projects = list(ends)
     carry_over = carry_over or estimand.carry_over
-    enr = tables["enrolments"]
-    first = first_project(enr, projects)
-    carried = carry_over_clients(enr, projects)
+    first, carried = _per_client(tables["enrolments"], projects)
     parts = []
     for p in projects:
         f = frames[p] if frames is not None else cv.client_frame(tables, p, kind="return")
-        f = f.loc[f["client_id"].map(first) == p]
-        is_carried = member(f["client_id"], carried)
+        at = lookup(f["client_id"], first.index)
+        here = np.zeros(len(f), dtype=bool)
+        here[at >= 0] = first.to_numpy()[at[at >= 0]] == p
+        f = f.loc[here]
+        is_carried = pd.Series(isin(f["client_id"], carried), index=f.index)
         if carry_over == "exclude":
             f, is_carried = f.loc[~is_carried], is_carried.loc[~is_carried]
         cut = cutoff.get(p) if isinstance(cutoff, Mapping) else cutoff

@@ -52,18 +52,24 @@ def network_sentence(figures: pd.DataFrame) -> str:
 
 
 def support_point_results(
-    tables: Mapping[str, pd.DataFrame], projects: Sequence[str], threshold: int = 5
+    tables: Mapping[str, pd.DataFrame],
+    projects: Sequence[str],
+    threshold: int = 5,
+    frames: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Per support point: clients enrolled in the return projects and those who returned,
-    after small-cell suppression (evaluation.publish.disclosure); (table, legend)."""
+    after small-cell suppression (evaluation.publish.disclosure); (table, legend). frames:
+    the projects' client frames as their conversion notebooks stored them (computed from the
+    tables for a project without one)."""
     from evaluation.analysis import conversion as cv
     from evaluation.publish import disclosure, suppress
 
+    frames = frames or {}
     rows = []
     for p in projects:
         if cv.nothing_to_evaluate(tables, p) is not None:
             continue
-        frame = cv.client_frame(tables, p, kind="return")
+        frame = frames[p] if p in frames else cv.client_frame(tables, p, kind="return")
         enr = tables["enrolments"]
         first = (
             enr[enr["project"] == p]
