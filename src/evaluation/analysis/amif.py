@@ -23,18 +23,18 @@ def amif_counts(tables: Mapping[str, pd.DataFrame], project: str) -> AmifCounts:
     """Returned voluntarily = distinct clients with a verified departure linked to the project
     (the returnees of the durability analysis); received reintegration assistance = distinct
     clients enrolled in the project with at least one support record."""
-    from evaluation.analysis.client_groups import lookup
+    from evaluation.analysis.client_groups import isin
 
     enr, sup, dep = tables["enrolments"], tables["support"], tables["departures"]
     enrolled = pd.Index(enr.loc[enr["project"] == project, "client_id"].unique())
-    # the returnees of analysis.monitoring_windows, counted: clients with a verified
-    # departure linked to an enrolment in the project
+    # the returnees of analysis.monitoring_windows, counted: clients with a verified departure
+    # linked to an enrolment in the project (its name compared in capitals, as there)
     verified = dep[
         (dep["departure_type"] == "independent_verified") & (dep["verification"] != "unverified")
     ]
-    at = lookup(verified["enrolment_id"], enr["enrolment_id"])
-    found = np.flatnonzero(at >= 0)
-    projects = enr["project"].iloc[at[found]].astype("str").str.upper().to_numpy()
-    returned = verified["client_id"].iloc[found[projects == project.upper()]].nunique()
-    assisted = enrolled.intersection(pd.Index(sup["client_id"].unique())).size
+    codes, names = pd.factorize(enr["project"])
+    upper = pd.Series(names).astype("str").str.upper().to_numpy() == project.upper()
+    ids = enr["enrolment_id"].iloc[np.flatnonzero(np.append(upper, False)[codes])]
+    returned = verified["client_id"][isin(verified["enrolment_id"], ids)].nunique()
+    assisted = int(isin(enrolled.to_series(), sup["client_id"]).sum())
     return AmifCounts(project, len(enrolled), int(returned), int(assisted))

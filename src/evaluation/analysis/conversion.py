@@ -83,14 +83,32 @@ def verified_departures(departures: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _project_enrolments(enrolments: pd.DataFrame, project: str) -> pd.DataFrame:
-    """The project's enrolments with their dates read, sorted by client, enrolment date and
-    enrolment id (what the per-client steps below rely on)."""
-    e = enrolments.loc[enrolments["project"] == project].copy()
+def _project_enrolments(
+    enrolments: pd.DataFrame,
+    project: str,
+    columns: Sequence[str] | None = None,
+    among: pd.Series | None = None,
+) -> pd.DataFrame:
+    """The project's enrolments (columns: only these; among: of these clients only) with their
+    dates read, sorted by client, enrolment date and enrolment id (what the per-client steps
+    below rely on)."""
+    rows = np.flatnonzero((enrolments["project"] == project).to_numpy())
+    if among is not None:
+        rows = rows[isin(enrolments["client_id"].iloc[rows], among)]
+    keys = pd.DataFrame(
+        {
+            "client_id": enrolments["client_id"].iloc[rows],
+            "enrolment_date": as_dates(enrolments["enrolment_date"].iloc[rows]),
+            "enrolment_id": enrolments["enrolment_id"].iloc[rows],
+        }
+    )
+    if columns is not None:
+        enrolments = enrolments[list(columns)]
+    e = enrolments.iloc[rows[order(keys, list(keys.columns))]]  # one take of the rows
     for col in ("enrolment_date", "exit_date", "reintegration_plan_date"):
         if col in e:
             e[col] = as_dates(e[col])
-    return e.iloc[order(e, ["client_id", "enrolment_date", "enrolment_id"])]
+    return e
 
 
 def _no_returns() -> pd.DataFrame:
@@ -217,10 +235,12 @@ def client_frame(
     frame["cohort"] = half_year(frame["enrolment_date"])
 
     sessions = tables.get("sessions")
-    counselled = np.zeros(len(groups), dtype=bool)
+    with_session = np.zeros(len(e), dtype=bool)
     if sessions is not None and len(sessions):
-        counselled = groups.any(isin(e["enrolment_id"], sessions["enrolment_id"]))
-    frame["counselled"] = counselled
+        # each session's enrolment row (hashing the project's enrolments, not all sessions)
+        at = lookup(sessions["enrolment_id"], e["enrolment_id"])
+        with_session[at[at >= 0]] = True
+    frame["counselled"] = groups.any(with_session)
 
     refs = tables.get("referrals")
     if refs is None or not len(refs):
@@ -256,7 +276,10 @@ def client_frame(
     )
     frame["stay_band"] = stay_band(pd.Series(cl["years_in_nl"].to_numpy(), index=frame.index))
     regions = regions or {}
-    frame["region"] = frame["support_point"].map(lambda sp: regions.get(sp, UNKNOWN))
+    # each distinct support point looked up once
+    codes, points = pd.factorize(frame["support_point"], use_na_sentinel=False)
+    region = pd.Series(points).map(lambda sp: regions.get(sp, UNKNOWN))
+    frame["region"] = region.take(codes).reset_index(drop=True)
     for col in ("support_point", "intake_route"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), UNKNOWN)
     frame.attrs = _merged_attrs(tables["enrolments"], tables["departures"])
@@ -324,6 +347,9 @@ def funnel(frame: pd.DataFrame, project: str, kind: str = "return") -> pd.DataFr
 
 def cohort_funnel(frame: pd.DataFrame, project: str, kind: str = "return") -> pd.DataFrame:
     """The funnel per half-year enrolment cohort (long format, column 'cohort')."""
+    steps = ["counselled", "referred", "referred_other", "plan", "returned"]
+    steps += [f"referred_{org}" for org in ORG_LABELS]
+    frame = frame[["cohort", *(c for c in steps if c in frame)]]  # what funnel counts
     parts = [
         funnel(g, project, kind).assign(cohort=c) for c, g in frame.groupby("cohort", sort=True)
     ]
@@ -405,7 +431,8 @@ def chain(
     target enrolment). The last row gives returns over all referred, counted, not multiplied.
     """
     enr = tables["enrolments"]
-    src = _project_enrolments(enr, source).reset_index(drop=True)
+    used = ("client_id", "enrolment_id", "enrolment_date", "exit_date")
+    src = _project_enrolments(enr, source, used).reset_index(drop=True)
     src_groups = Groups.of(src["client_id"])
     refs = tables["referrals"]
     at = lookup(refs["enrolment_id"], src["enrolment_id"])
@@ -419,7 +446,7 @@ def chain(
     enrolled: set[int] = set()  # positions in first_ref
     returned: set[int] = set()
     for proj in targets:
-        t = _project_enrolments(enr, proj).reset_index(drop=True)
+        t = _project_enrolments(enr, proj, used, among=referred_ids).reset_index(drop=True)
         ref = lookup(t["client_id"], referred_ids)
         keep = ref >= 0
         if not keep.any():  # no referred client enrolled here (or nobody was referred at all)

@@ -4,7 +4,7 @@ PHReg first builds an index of who fails, enters and leaves the risk set at each
 failure time, in Python loops over every subject (a second per 10^5 subjects, before any
 fitting). IndexedSurvivalTime builds the same index, array for array and in the same order,
 with numpy; the fit then runs on identical input and gives identical estimates. Input with
-missing times falls back to statsmodels' own loops (whose order there is not defined).
+missing times (or none) falls back to statsmodels' own loops.
 """
 
 from __future__ import annotations
@@ -30,14 +30,15 @@ class IndexedSurvivalTime(hr.PHSurvivalTime):
     """PHSurvivalTime with the same attributes, computed without per-subject Python loops."""
 
     def __init__(self, time, status, exog, strata=None, entry=None, offset=None) -> None:
-        if not (np.all(np.isfinite(time)) and (entry is None or np.all(np.isfinite(entry)))):
+        finite = np.all(np.isfinite(time)) and (entry is None or np.all(np.isfinite(entry)))
+        if not (len(time) and finite):
             super().__init__(time, status, exog, strata, entry, offset)
             return
         if strata is None:
             strata = np.zeros(len(time), dtype=np.int32)
         if entry is None:
             entry = np.zeros(len(time))
-        self._check(time, status, strata, entry)
+        self._checked(time, status, strata, entry)
 
         stu, inverse = np.unique(strata, return_inverse=True)
         rows = np.arange(len(strata))
@@ -90,6 +91,18 @@ class IndexedSurvivalTime(hr.PHSurvivalTime):
             leave = np.searchsorted(uft, self.entry_s[stx])
             self.risk_exit.append(_groups(leave, np.arange(len(leave)), nuft))
             self.ufailt.append(uft)
+
+    @staticmethod
+    def _checked(time, status, strata, entry) -> None:
+        """PHSurvivalTime._check with numpy minima (its built-in min walks the array)."""
+        if len({len(time), len(status), len(strata), len(entry)}) != 1:
+            raise ValueError("endog, status, strata, and entry must all have the same length")
+        if np.min(time) < 0:
+            raise ValueError("endog must be non-negative")
+        if np.min(entry) < 0:
+            raise ValueError("entry time must be non-negative")
+        if np.any(entry > time):
+            raise ValueError("entry times may not occur after event or censoring times")
 
 
 @contextmanager

@@ -14,23 +14,46 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from evaluation.analysis import conversion as cv
 from evaluation.analysis import time_to_return
-from evaluation.analysis.plan import ReturnEstimand
 from evaluation.analysis.client_groups import Groups, isin, lookup, order, take
-
+from evaluation.analysis.plan import ReturnEstimand
 
 # the enrolment columns person_times reads when given the client frames (prepared.load)
 ENROLMENT_COLUMNS = ("enrolment_id", "client_id", "project", "enrolment_date")
 
 
-def _per_client(enrolments: pd.DataFrame, projects: Sequence[str]) -> tuple[pd.Series, pd.Index]:
-    """(client_id → project of the first enrolment among projects, clients enrolled in more
-    than one of them), from one sort of the projects' enrolments by client, date and id."""
+@dataclass(frozen=True)
+class Persons:
+    """Who is who across the projects analysed together: each client's project of first
+    enrolment among them, and the clients enrolled in more than one (carry-over)."""
+
+    projects: tuple[str, ...]
+    first: pd.Series  # client_id → project of the first enrolment
+    carried: pd.Index
+    _seen: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def rows(self, project: str, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Per row of the project's client frame: whether the client's first project is this
+        one, and whether the client is a carry-over client (looked up once per frame)."""
+        seen = self._seen.get((project, id(frame)))
+        if seen is None or seen[0] is not frame:
+            at = lookup(frame["client_id"], self.first.index)
+            here = np.zeros(len(frame), dtype=bool)
+            here[at >= 0] = self.first.to_numpy()[at[at >= 0]] == project
+            seen = (frame, here, isin(frame["client_id"], self.carried))
+            self._seen[(project, id(frame))] = seen
+        return seen[1], seen[2]
+
+
+def persons(enrolments: pd.DataFrame, projects: Sequence[str]) -> Persons:
+    """Persons of the projects, from one sort of their enrolments by client, date and id
+    (compute it once and hand it to person_times, person_comparisons, return_sensitivity)."""
     e = enrolments.loc[enrolments["project"].isin(projects)]
     e = e[["client_id", "enrolment_date", "enrolment_id", "project"]].assign(
         enrolment_date=pd.to_datetime(e["enrolment_date"], errors="coerce")
@@ -44,23 +67,30 @@ def _per_client(enrolments: pd.DataFrame, projects: Sequence[str]) -> tuple[pd.S
         name="project",
     )
     codes = pd.factorize(e["project"])[0][: len(e) - int(e["client_id"].isna().sum())]
+    several = np.zeros(len(groups), dtype=bool)
     if len(groups):
-        several = np.minimum.reduceat(codes, groups.starts) != np.maximum.reduceat(
-            codes, groups.starts
-        )
-    else:
-        several = np.zeros(0, dtype=bool)
-    return first, pd.Index(clients.array[several])
+        lowest = np.minimum.reduceat(codes, groups.starts)
+        several = lowest != np.maximum.reduceat(codes, groups.starts)
+    return Persons(tuple(projects), first, pd.Index(clients.array[several]))
 
 
 def carry_over_clients(enrolments: pd.DataFrame, projects: Sequence[str]) -> set[str]:
     """Clients enrolled in more than one of the projects."""
-    return set(_per_client(enrolments, projects)[1])
+    return set(persons(enrolments, projects).carried)
 
 
 def first_project(enrolments: pd.DataFrame, projects: Sequence[str]) -> pd.Series:
     """client_id → the project of the client's first enrolment among `projects`."""
-    return _per_client(enrolments, projects)[0]
+    return persons(enrolments, projects).first
+
+
+def _of(people: Persons | None, enrolments: pd.DataFrame, projects: Sequence[str]) -> Persons:
+    """people when given (for these projects), else computed."""
+    if people is None:
+        return persons(enrolments, projects)
+    if tuple(people.projects) != tuple(projects):
+        raise ValueError(f"persons of {people.projects} given for the projects {tuple(projects)}")
+    return people
 
 
 def person_times(
@@ -72,6 +102,7 @@ def person_times(
     carry_over: str | None = None,
     censor_at: dt.date | None = None,
     frames: Mapping[str, pd.DataFrame] | None = None,
+    people: Persons | None = None,
 ) -> pd.DataFrame:
     """One row per person: project, client_id, enrolment_date, cohort, time (months), status,
     cause, potential (months of follow-up possible by the administrative end), carry_over.
@@ -80,19 +111,18 @@ def person_times(
     cut-off, one date or one per project. withdrawal and
     carry_over override the plan (sensitivity analyses); censor_at adds an administrative
     censoring date (e.g. the start of COVID-19 travel restrictions). frames: client frames per
-    project (cv.client_frame), when already built.
+    project (cv.client_frame), when already built; people: persons(enrolments, projects), when
+    already computed.
     """
     projects = list(ends)
     carry_over = carry_over or estimand.carry_over
-    first, carried = _per_client(tables["enrolments"], projects)
+    people = _of(people, tables["enrolments"], projects)
     parts = []
     for p in projects:
         f = frames[p] if frames is not None else cv.client_frame(tables, p, kind="return")
-        at = lookup(f["client_id"], first.index)
-        here = np.zeros(len(f), dtype=bool)
-        here[at >= 0] = first.to_numpy()[at[at >= 0]] == p
+        here, carry = people.rows(p, f)
         f = f.loc[here]
-        is_carried = pd.Series(isin(f["client_id"], carried), index=f.index)
+        is_carried = pd.Series(carry[here], index=f.index)
         if carry_over == "exclude":
             f, is_carried = f.loc[~is_carried], is_carried.loc[~is_carried]
         cut = cutoff.get(p) if isinstance(cutoff, Mapping) else cutoff

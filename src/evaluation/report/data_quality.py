@@ -16,9 +16,7 @@ def prepared_rows(data_dir: str | Path) -> dict[str, int]:
     """Rows per prepared table in data_dir, from the Parquet files' footers (nothing loaded)."""
     import pyarrow.parquet as pq
 
-    return {
-        p.stem: pq.read_metadata(p).num_rows for p in sorted(Path(data_dir).glob("*.parquet"))
-    }
+    return {p.stem: pq.read_metadata(p).num_rows for p in sorted(Path(data_dir).glob("*.parquet"))}
 
 
 def validation_summary(
