@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evaluation.analysis.time_axis import as_dates
+
 
 def arrow(values: pd.Series | pd.Index) -> pa.Array | pa.ChunkedArray:
     """The values as Arrow data (no copy where they already are): strings as large strings,
@@ -127,3 +129,31 @@ def take(column: pd.Series, positions: np.ndarray) -> pd.Series:
     """column's values at positions (-1: missing), with a fresh RangeIndex."""
     values = column.array.take(np.asarray(positions, dtype=np.intp), allow_fill=True)
     return pd.Series(values, name=column.name)
+
+
+def project_enrolments(
+    enrolments: pd.DataFrame,
+    project: str,
+    columns: Sequence[str] | None = None,
+    among: pd.Series | None = None,
+) -> pd.DataFrame:
+    """The project's enrolments (columns: only these; among: of these clients only) with their
+    dates read, sorted by client, enrolment date and enrolment id (what the per-client steps
+    below rely on)."""
+    rows = np.flatnonzero((enrolments["project"] == project).to_numpy())
+    if among is not None:
+        rows = rows[isin(enrolments["client_id"].iloc[rows], among)]
+    keys = pd.DataFrame(
+        {
+            "client_id": enrolments["client_id"].iloc[rows],
+            "enrolment_date": as_dates(enrolments["enrolment_date"].iloc[rows]),
+            "enrolment_id": enrolments["enrolment_id"].iloc[rows],
+        }
+    )
+    if columns is not None:
+        enrolments = enrolments[list(columns)]
+    e = enrolments.iloc[rows[order(keys, list(keys.columns))]]  # one take of the rows
+    for col in ("enrolment_date", "exit_date", "reintegration_plan_date"):
+        if col in e:
+            e[col] = as_dates(e[col])
+    return e

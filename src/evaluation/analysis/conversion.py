@@ -24,12 +24,14 @@ from evaluation.analysis.client_bands import (
     household_type,
     stay_band,
 )
-from evaluation.analysis.client_groups import Groups, isin, lookup, order, take
+from evaluation.analysis.client_groups import Groups, lookup, project_enrolments, take
+from evaluation.analysis.linked_returns import (
+    first_returns,
+    verified_departures,
+)
 from evaluation.analysis.rates import Rate, wilson
 from evaluation.analysis.time_axis import as_dates
 
-VERIFIED_TYPE = "independent_verified"
-UNVERIFIED = "unverified"
 RETURNED_OTHER_ORG = "returned_other_org"
 MOH = "MOH"
 ORG_LABELS = {
@@ -73,112 +75,6 @@ COLUMNS = {  # the tables and columns client_frame and chain read (prepared.load
 _STEP_COLS = ["step", "n", "N", "estimate", "ci_low", "ci_high", "of"]
 
 
-def verified_departures(departures: pd.DataFrame) -> pd.DataFrame:
-    """Departures that count as return: independent_verified and not unverified."""
-    keep = (departures["departure_type"] == VERIFIED_TYPE) & (
-        departures["verification"] != UNVERIFIED
-    )
-    out = departures.loc[keep].copy()
-    out["departure_date"] = as_dates(out["departure_date"])
-    return out
-
-
-def _project_enrolments(
-    enrolments: pd.DataFrame,
-    project: str,
-    columns: Sequence[str] | None = None,
-    among: pd.Series | None = None,
-) -> pd.DataFrame:
-    """The project's enrolments (columns: only these; among: of these clients only) with their
-    dates read, sorted by client, enrolment date and enrolment id (what the per-client steps
-    below rely on)."""
-    rows = np.flatnonzero((enrolments["project"] == project).to_numpy())
-    if among is not None:
-        rows = rows[isin(enrolments["client_id"].iloc[rows], among)]
-    keys = pd.DataFrame(
-        {
-            "client_id": enrolments["client_id"].iloc[rows],
-            "enrolment_date": as_dates(enrolments["enrolment_date"].iloc[rows]),
-            "enrolment_id": enrolments["enrolment_id"].iloc[rows],
-        }
-    )
-    if columns is not None:
-        enrolments = enrolments[list(columns)]
-    e = enrolments.iloc[rows[order(keys, list(keys.columns))]]  # one take of the rows
-    for col in ("enrolment_date", "exit_date", "reintegration_plan_date"):
-        if col in e:
-            e[col] = as_dates(e[col])
-    return e
-
-
-def _no_returns() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"client_id": pd.Series(dtype=str), "departure_date": pd.Series(dtype="datetime64[ns]")}
-    )
-
-
-def _first_returns(
-    e: pd.DataFrame, groups: Groups, departures: pd.DataFrame, kind: str
-) -> tuple[np.ndarray, pd.Series] | None:
-    """Per client group of e (sorted project enrolments), the first verified departure that
-    counts (see linked_returns): (groups with one, their departure dates); None when there
-    are no enrolments or no verified departures."""
-    dep = verified_departures(departures)
-    if e.empty or dep.empty or not len(groups):
-        return None
-    keys = e["client_id"].iloc[groups.starts]
-    g = lookup(dep["client_id"], keys)  # each departure's client group
-    d = np.flatnonzero(g >= 0)
-    g = g[d]
-    size = groups.ends[g] - groups.starts[g]
-    pair_dep = np.repeat(d, size)  # every (departure, enrolment of the same client) pair
-    offset = np.arange(len(pair_dep)) - np.repeat(np.cumsum(size) - size, size)
-    pair_enr = np.repeat(groups.starts[g], size) + offset
-    dates = dep["departure_date"].to_numpy()[pair_dep]
-    start = e["enrolment_date"].to_numpy()[pair_enr]
-    after = dates >= start  # NaT compares False, as missing dates never count
-    if "enrolment_id" in dep:
-        linked = lookup(dep["enrolment_id"], e["enrolment_id"])[pair_dep]
-        direct = linked == pair_enr
-        unlinked = dep["enrolment_id"].isna().to_numpy()[pair_dep]
-    else:
-        direct = np.zeros(len(pair_dep), dtype=bool)
-        unlinked = np.ones(len(pair_dep), dtype=bool)
-    if kind == "counselling":
-        ok = direct | after
-    else:
-        exit_date = e["exit_date"].to_numpy()[pair_enr]
-        in_window = after & (np.isnat(exit_date) | (dates <= exit_date))
-        ok = direct | (unlinked & in_window)
-    hits = pd.Series(dates[ok], dtype=dep["departure_date"].dtype)
-    hits = hits.groupby(groups.row_group[pair_enr[ok]]).min()
-    return hits.index.to_numpy(dtype=np.intp), hits
-
-
-def linked_returns(
-    enrolments: pd.DataFrame, departures: pd.DataFrame, project: str, kind: str = "return"
-) -> pd.DataFrame:
-    """First verified departure per client that counts for the project: client_id, departure_date.
-
-    A departure counts when its enrolment_id is one of the client's enrolments in the project.
-    Without an enrolment_id it counts when it falls in an enrolment's window (enrolment date to
-    exit date, open-ended if still enrolled). For a counselling project (kind 'counselling') any
-    verified departure on or after enrolment counts, whichever organisation facilitated it.
-    """
-    e = _project_enrolments(enrolments, project).reset_index(drop=True)
-    groups = Groups.of(e["client_id"])
-    found = _first_returns(e, groups, departures, kind)
-    if found is None:
-        return _no_returns()
-    which, dates = found
-    return pd.DataFrame(
-        {
-            "client_id": take(e["client_id"], groups.starts[which]),
-            "departure_date": dates.reset_index(drop=True),
-        }
-    )
-
-
 def nothing_to_evaluate(
     tables: Mapping[str, pd.DataFrame], projects: str | Sequence[str]
 ) -> str | None:
@@ -215,7 +111,7 @@ def client_frame(
     returned, departure_date, and the SUBGROUPS columns. First and last are per column: the
     first or last enrolment (by date, then id) where the column has a value.
     """
-    e = _project_enrolments(tables["enrolments"], project).reset_index(drop=True)
+    e = project_enrolments(tables["enrolments"], project).reset_index(drop=True)
     if e.empty:
         raise ValueError(f"no enrolments for project {project!r}")
     groups = Groups.of(e["client_id"])
@@ -254,7 +150,7 @@ def client_frame(
     frame["plan"] = groups.any(e["reintegration_plan_date"].notna().to_numpy())
 
     departure = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
-    found = _first_returns(e, groups, tables["departures"], kind)
+    found = first_returns(e, groups, tables["departures"], kind)
     if found is not None:
         which, dates = found
         departure = departure.astype(dates.dtype)
@@ -432,7 +328,7 @@ def chain(
     """
     enr = tables["enrolments"]
     used = ("client_id", "enrolment_id", "enrolment_date", "exit_date")
-    src = _project_enrolments(enr, source, used).reset_index(drop=True)
+    src = project_enrolments(enr, source, used).reset_index(drop=True)
     src_groups = Groups.of(src["client_id"])
     refs = tables["referrals"]
     at = lookup(refs["enrolment_id"], src["enrolment_id"])
@@ -446,7 +342,7 @@ def chain(
     enrolled: set[int] = set()  # positions in first_ref
     returned: set[int] = set()
     for proj in targets:
-        t = _project_enrolments(enr, proj, used, among=referred_ids).reset_index(drop=True)
+        t = project_enrolments(enr, proj, used, among=referred_ids).reset_index(drop=True)
         ref = lookup(t["client_id"], referred_ids)
         keep = ref >= 0
         if not keep.any():  # no referred client enrolled here (or nobody was referred at all)
@@ -456,7 +352,7 @@ def chain(
         t, ref = t.loc[keep].reset_index(drop=True), ref[keep]
         enrolled |= set(ref.tolist())
         groups = Groups.of(t["client_id"])
-        found = _first_returns(t, groups, tables["departures"], "return")
+        found = first_returns(t, groups, tables["departures"], "return")
         if found is not None:
             returned |= set(ref[groups.starts[found[0]]].tolist())
     target_txt = " or ".join(targets)
