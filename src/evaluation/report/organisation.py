@@ -62,6 +62,7 @@ def support_point_results(
     the projects' client frames as their conversion notebooks stored them (computed from the
     tables for a project without one)."""
     from evaluation.analysis import conversion as cv
+    from evaluation.analysis.client_groups import lookup, take
     from evaluation.publish import disclosure, suppress
 
     frames = frames or {}
@@ -77,7 +78,8 @@ def support_point_results(
             .drop_duplicates("client_id")
             .set_index("client_id")["support_point"]
         )
-        frame = frame.assign(support_point=frame["client_id"].map(first).astype("str"))
+        at = lookup(frame["client_id"], first.index)  # first.map, by Arrow look-up
+        frame = frame.assign(support_point=take(first, at).astype("str").to_numpy())
         rows.append(frame[["support_point", "returned"]])
     if not rows:
         return pd.DataFrame(), "No return project has enrolments in the case records."
