@@ -40,7 +40,7 @@ def lookup(keys: pd.Series, values: pd.Series | pd.Index) -> np.ndarray:
     """Per key, the position of its first equal among values; -1 when absent or missing."""
     if len(keys) == 0 or len(values) == 0:
         return np.full(len(keys), -1, dtype=np.intp)
-    found = pc.index_in(arrow(keys), value_set=_one_array(values))
+    found = pc.index_in(arrow(keys), value_set=_one_array(values), skip_nulls=True)
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
 
 
@@ -54,7 +54,8 @@ def isin(keys: pd.Series, values: pd.Series | pd.Index) -> np.ndarray:
     # many more values than keys: hash the distinct keys and look the values up among them
     # (a large hash table costs more to build than to probe)
     encoded = pc.dictionary_encode(_one_array(keys))
-    at = pc.index_in(arrow(values), value_set=encoded.dictionary).drop_null().to_numpy()
+    at = pc.index_in(arrow(values), value_set=encoded.dictionary, skip_nulls=True)
+    at = at.drop_null().to_numpy()
     seen = np.zeros(len(encoded.dictionary), dtype=bool)
     seen[at] = True
     codes = encoded.indices
