@@ -206,7 +206,8 @@ def test_conclusions_withhold_a_disclosive_project_rate():
 
 def test_validation_summary_counts_rows_from_the_prepared_files(tmp_path):
     (tmp_path / "validation.md").write_text(
-        "| table | rows read | errors | warnings |\n|---|---:|---:|---:|\n| clients | 10 | 0 | 2 |\n",
+        "| table | rows read | errors | warnings |\n|---|---:|---:|---:|\n"
+        "| clients | 10 | 0 | 2 |\n",
         encoding="utf-8",
     )
     pd.DataFrame({"a": range(7)}).to_parquet(tmp_path / "sessions.parquet")
