@@ -310,3 +310,18 @@ def test_equivalence_is_claimed_only_by_tost():
     d = contrasts.cif_difference(small, "A", "B", 6, PLAN.inference)
     text = estimand_text.contrast_sentence(d, plan)
     assert not d.equivalent and "neither show a difference nor rule one out" in text
+
+
+def test_persons_computed_once_give_the_same_person_times():
+    tables = _tables(HAND)
+    people = estimands.persons(tables["enrolments"], list(ENDS))
+    # by hand: c1 enrolled in MOH1 (2017-06-01) and later MOH2, so carried, first in MOH1
+    assert set(people.carried) == {"c1"} and people.first["c1"] == "MOH1"
+    for opts in ({}, {"carry_over": "exclude"}, {"withdrawal": "censored"}):
+        pd.testing.assert_frame_equal(
+            estimands.person_times(tables, ENDS, CUTOFF, PLAN.return_, people=people, **opts),
+            estimands.person_times(tables, ENDS, CUTOFF, PLAN.return_, **opts),
+        )
+    other = estimands.persons(tables["enrolments"], ["MOH1"])
+    with pytest.raises(ValueError, match="persons of"):
+        estimands.person_times(tables, ENDS, CUTOFF, PLAN.return_, people=other)

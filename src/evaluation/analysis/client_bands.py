@@ -16,10 +16,18 @@ UNKNOWN = "unknown"
 
 
 def half_year(dates: pd.Series) -> pd.Series:
-    """Half-year enrolment cohort label such as '2016-H1'."""
+    """Half-year enrolment cohort label such as '2016-H1' (each distinct date labelled once)."""
     d = as_dates(dates)
-    label = d.dt.year.astype("Int64").astype(str) + np.where(d.dt.month <= 6, "-H1", "-H2")
-    return label.where(d.notna(), UNKNOWN)
+    codes, days = pd.factorize(d, use_na_sentinel=False)
+    u = pd.Series(days)
+    label = u.dt.year.astype("Int64").astype(str) + np.where(u.dt.month <= 6, "-H1", "-H2")
+    label = label.where(u.notna(), UNKNOWN)
+    return pd.Series(
+        label.to_numpy()[codes] if len(d) else label.to_numpy()[:0],
+        index=d.index,
+        dtype=label.dtype,
+        name=d.name,
+    )
 
 
 def age_band(age: pd.Series) -> pd.Series:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from evaluation.analysis import estimands
+from evaluation.analysis.client_groups import isin
 from evaluation.analysis.rates import Difference, Rate, minimum_detectable_difference, newcombe
-from evaluation.data.membership import member
 
 
 @dataclass(frozen=True)
@@ -142,17 +142,25 @@ class Comparison:
         return b.estimate - math.sin(max(phi, 0.0) / 2) ** 2
 
 
+def _shared(a: set[str] | pd.Index, b: set[str] | pd.Index) -> int:
+    """How many persons two samples share (sets, or indexes of distinct client ids)."""
+    if isinstance(a, pd.Index) and isinstance(b, pd.Index):
+        return int(isin(a.to_series(), b).sum())
+    return len(set(a) & set(b))
+
+
 def compare(
     rates: Mapping[str, Rate],
     baseline: str,
     power: float = 0.8,
     alpha: float = 0.05,
-    members: Mapping[str, set[str]] | None = None,
+    members: Mapping[str, set[str] | pd.Index] | None = None,
     carried: int = 0,
 ) -> list[Comparison]:
     """Compare every project's return rate with the baseline project's (input: name → Rate).
 
-    members: project → the client_ids behind its rate; persons in both samples are counted
+    members: project → the client_ids behind its rate (a set, or an index of distinct ids);
+    persons in both samples are counted
     (Comparison.overlap) and no independent-samples interval is given for that pair.
     carried: carry-over persons already counted once (said in the sentence).
     """
@@ -165,7 +173,7 @@ def compare(
             continue
         diff = newcombe(r.n, r.N, base.n, base.N)
         mdd = minimum_detectable_difference(base.estimate, base.N, r.N, power=power, alpha=alpha)
-        both = len(members[baseline] & members[name]) if members is not None else 0
+        both = _shared(members[baseline], members[name]) if members is not None else 0
         out.append(Comparison(baseline, name, base, r, diff, mdd, power, alpha, both, carried))
     return out
 
@@ -183,7 +191,7 @@ def compare_pairs(
     pairs: str,
     power: float = 0.8,
     alpha: float = 0.05,
-    members: Mapping[str, set[str]] | None = None,
+    members: Mapping[str, set[str] | pd.Index] | None = None,
     carried: int = 0,
 ) -> list[Comparison]:
     """Compare each declared pair 'BASE:OTHER' (comma-separated), e.g. 'MOH1:MOH2,MOH2:MOH3'
@@ -198,22 +206,25 @@ def compare_pairs(
 
 
 def person_frames(
-    frames: Mapping[str, pd.DataFrame], enrolments: pd.DataFrame, carry_over: str
+    frames: Mapping[str, pd.DataFrame],
+    enrolments: pd.DataFrame,
+    carry_over: str,
+    people: estimands.Persons | None = None,
 ) -> tuple[dict[str, pd.DataFrame], int]:
     """Each person once across the projects of `frames` (client frames per project): a
     carry-over client stays only in the frame of their first enrolment (carry_over
     'first_enrolment', as analysis.estimands) or in none ('exclude'). Also returns the number
-    of carry-over clients."""
+    of carry-over clients. people: estimands.persons of the projects, when already computed."""
     projects = list(frames)
-    first = estimands.first_project(enrolments, projects)
-    carried = estimands.carry_over_clients(enrolments, projects)
+    if people is None:
+        people = estimands.persons(enrolments, projects)
     out = {}
     for p, f in frames.items():
-        keep = f["client_id"].map(first) == p
+        keep, carried = people.rows(p, f)
         if carry_over == "exclude":
-            keep &= ~member(f["client_id"], carried)
+            keep = keep & ~carried
         out[p] = f.loc[keep]
-    return out, len(carried)
+    return out, len(people.carried)
 
 
 def person_comparisons(
@@ -223,14 +234,15 @@ def person_comparisons(
     carry_over: str,
     power: float = 0.8,
     alpha: float = 0.05,
+    people: estimands.Persons | None = None,
 ) -> tuple[dict[str, Rate], list[Comparison]]:
     """Crude return shares with each person counted once (person_frames), and the declared
     pairs compared on them; the per-project rates are returned for the figure."""
     from evaluation.analysis.rates import wilson
 
-    once, carried = person_frames(frames, enrolments, carry_over)
+    once, carried = person_frames(frames, enrolments, carry_over, people)
     rates = {p: wilson(int(f["returned"].sum()), len(f)) for p, f in once.items()}
-    members = {p: set(f["client_id"]) for p, f in once.items()}
+    members = {p: pd.Index(f["client_id"]).unique() for p, f in once.items()}
     carried = carried if carry_over == "first_enrolment" else 0
     return rates, compare_pairs(rates, pairs, power, alpha, members=members, carried=carried)
 

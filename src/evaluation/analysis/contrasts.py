@@ -9,12 +9,14 @@ and the smallest difference the data could detect, upwards and downwards.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
+from evaluation.analysis.client_groups import isin
 from evaluation.analysis.plan import Inference
 from evaluation.analysis.survival import CumulativeIncidence, cumulative_incidence
 
@@ -177,19 +179,32 @@ def bootstrap_se(
 
 
 def cif_difference(
-    times: pd.DataFrame, baseline: str, other: str, horizon: float, inference: Inference
+    times: pd.DataFrame,
+    baseline: str,
+    other: str,
+    horizon: float,
+    inference: Inference,
+    curves: Mapping[str, CumulativeIncidence] | None = None,
 ) -> CifDifference:
     """Difference other − baseline in cumulative incidence of return at `horizon` months.
 
     times: person_times output (project, time, status); each person in one project only.
+    curves: project → cumulative_incidence of its rows of times, when already computed.
     """
     a, b = (times.loc[times["project"] == p] for p in (baseline, other))
     if a.empty or b.empty:
         raise ValueError(f"contrast {other} − {baseline}: a project has no persons")
-    if set(a.get("client_id", ())) & set(b.get("client_id", ())):
+    if "client_id" in a and isin(a["client_id"], b["client_id"]).any():
         raise ValueError(f"contrast {other} − {baseline}: the groups share persons")
-    arm_a = arm(baseline, cumulative_incidence(a["time"], a["status"]), horizon)
-    arm_b = arm(other, cumulative_incidence(b["time"], b["status"]), horizon)
+    curves = curves or {}
+
+    def curve(project: str, rows: pd.DataFrame) -> CumulativeIncidence:
+        if project in curves:
+            return curves[project]
+        return cumulative_incidence(rows["time"], rows["status"])
+
+    arm_a = arm(baseline, curve(baseline, a), horizon)
+    arm_b = arm(other, curve(other, b), horizon)
     diff = arm_b.estimate - arm_a.estimate
     method = "Aalen–Johansen variance (delta method), Wald interval"
     se_a, se_b = arm_a.se, arm_b.se

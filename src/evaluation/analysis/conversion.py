@@ -8,8 +8,10 @@ Bands live in client_bands, time to return in time_to_return.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from evaluation.analysis.client_bands import (
@@ -22,12 +24,14 @@ from evaluation.analysis.client_bands import (
     household_type,
     stay_band,
 )
+from evaluation.analysis.client_groups import Groups, lookup, project_enrolments, take
+from evaluation.analysis.linked_returns import (
+    first_returns,
+    verified_departures,
+)
 from evaluation.analysis.rates import Rate, wilson
 from evaluation.analysis.time_axis import as_dates
-from evaluation.data.membership import member
 
-VERIFIED_TYPE = "independent_verified"
-UNVERIFIED = "unverified"
 RETURNED_OTHER_ORG = "returned_other_org"
 MOH = "MOH"
 ORG_LABELS = {
@@ -50,61 +54,25 @@ SUBGROUPS = {
     "intake_route": "Intake route",
 }
 
+_CLIENT_COLUMNS = ("country_of_return", "sex", "birth_year", "years_in_nl", "household_size")
+COLUMNS = {  # the tables and columns client_frame and chain read (prepared.load)
+    "clients": ("client_id", *_CLIENT_COLUMNS),
+    "departures": ("client_id", "enrolment_id", "departure_date", "departure_type", "verification"),
+    "enrolments": (
+        "enrolment_id",
+        "client_id",
+        "project",
+        "support_point",
+        "intake_route",
+        "enrolment_date",
+        "reintegration_plan_date",
+        "exit_date",
+        "exit_reason",
+    ),
+    "referrals": ("enrolment_id", "referral_date", "receiving_org"),
+    "sessions": ("enrolment_id",),
+}
 _STEP_COLS = ["step", "n", "N", "estimate", "ci_low", "ci_high", "of"]
-
-
-def verified_departures(departures: pd.DataFrame) -> pd.DataFrame:
-    """Departures that count as return: independent_verified and not unverified."""
-    keep = (departures["departure_type"] == VERIFIED_TYPE) & (
-        departures["verification"] != UNVERIFIED
-    )
-    out = departures.loc[keep].copy()
-    out["departure_date"] = as_dates(out["departure_date"])
-    return out
-
-
-def _project_enrolments(enrolments: pd.DataFrame, project: str) -> pd.DataFrame:
-    e = enrolments.loc[enrolments["project"] == project].copy()
-    for col in ("enrolment_date", "exit_date", "reintegration_plan_date"):
-        if col in e:
-            e[col] = as_dates(e[col])
-    return e.sort_values(["client_id", "enrolment_date", "enrolment_id"], kind="stable")
-
-
-def linked_returns(
-    enrolments: pd.DataFrame, departures: pd.DataFrame, project: str, kind: str = "return"
-) -> pd.DataFrame:
-    """First verified departure per client that counts for the project: client_id, departure_date.
-
-    A departure counts when its enrolment_id is one of the client's enrolments in the project.
-    Without an enrolment_id it counts when it falls in an enrolment's window (enrolment date to
-    exit date, open-ended if still enrolled). For a counselling project (kind 'counselling') any
-    verified departure on or after enrolment counts, whichever organisation facilitated it.
-    """
-    e = _project_enrolments(enrolments, project)
-    dep = verified_departures(departures)
-    if e.empty or dep.empty:
-        return pd.DataFrame(
-            {
-                "client_id": pd.Series(dtype=str),
-                "departure_date": pd.Series(dtype="datetime64[ns]"),
-            }
-        )
-    dep = dep.rename(columns={"enrolment_id": "dep_enrolment_id"})
-    if "dep_enrolment_id" not in dep:
-        dep["dep_enrolment_id"] = pd.NA
-    m = e[["client_id", "enrolment_id", "enrolment_date", "exit_date"]].merge(
-        dep[["client_id", "dep_enrolment_id", "departure_date"]], on="client_id"
-    )
-    direct = m["dep_enrolment_id"] == m["enrolment_id"]
-    after = m["departure_date"] >= m["enrolment_date"]
-    if kind == "counselling":
-        ok = direct.fillna(False) | after.fillna(False)
-    else:
-        in_window = after & (m["exit_date"].isna() | (m["departure_date"] <= m["exit_date"]))
-        ok = direct.fillna(False) | (m["dep_enrolment_id"].isna() & in_window.fillna(False))
-    hits = m.loc[ok, ["client_id", "departure_date"]]
-    return hits.groupby("client_id", as_index=False)["departure_date"].min()
 
 
 def nothing_to_evaluate(
@@ -140,52 +108,59 @@ def client_frame(
 
     Columns: client_id, enrolment_date (first), exit_date and exit_reason (last enrolment),
     cohort, counselled, referred, referred_<ORG> per organisation, referred_other, plan,
-    returned, departure_date, and the SUBGROUPS columns.
+    returned, departure_date, and the SUBGROUPS columns. First and last are per column: the
+    first or last enrolment (by date, then id) where the column has a value.
     """
-    e = _project_enrolments(tables["enrolments"], project)
+    e = project_enrolments(tables["enrolments"], project).reset_index(drop=True)
     if e.empty:
         raise ValueError(f"no enrolments for project {project!r}")
-    first = e.groupby("client_id", as_index=False).first()
-    last = e.groupby("client_id", as_index=False).last()
-    frame = first[["client_id", "enrolment_date", "support_point", "intake_route"]].copy()
+    groups = Groups.of(e["client_id"])
+
+    def first(col: str) -> pd.Series:
+        return take(e[col], groups.first_valid(e[col]))
+
+    frame = pd.DataFrame({"client_id": take(e["client_id"], groups.starts)})
+    for col in ("enrolment_date", "support_point", "intake_route"):
+        frame[col] = first(col)
     # An open (null) exit on any enrolment means the client is still enrolled.
-    open_exit = e["exit_date"].isna().groupby(e["client_id"]).any()
-    frame["exit_date"] = last["exit_date"].where(~open_exit.reindex(last["client_id"]).to_numpy())
-    frame["exit_reason"] = last["exit_reason"].where(frame["exit_date"].notna())
+    open_exit = groups.any(e["exit_date"].isna().to_numpy())
+    last_exit = take(e["exit_date"], groups.last_valid(e["exit_date"]))
+    frame["exit_date"] = last_exit.where(~open_exit)
+    last_reason = take(e["exit_reason"], groups.last_valid(e["exit_reason"]))
+    frame["exit_reason"] = last_reason.where(frame["exit_date"].notna())
     frame["cohort"] = half_year(frame["enrolment_date"])
 
-    ids = e["enrolment_id"]
     sessions = tables.get("sessions")
-    counselled = set()
+    with_session = np.zeros(len(e), dtype=bool)
     if sessions is not None and len(sessions):
-        sess_enr = sessions.loc[member(sessions["enrolment_id"], ids), "enrolment_id"]
-        counselled = e.loc[member(e["enrolment_id"], sess_enr), "client_id"]
-    frame["counselled"] = member(frame["client_id"], counselled)
+        # each session's enrolment row (hashing the project's enrolments, not all sessions)
+        at = lookup(sessions["enrolment_id"], e["enrolment_id"])
+        with_session[at[at >= 0]] = True
+    frame["counselled"] = groups.any(with_session)
 
     refs = tables.get("referrals")
-    if refs is not None and len(refs):
-        r = refs.loc[member(refs["enrolment_id"], ids)].merge(
-            e[["enrolment_id", "client_id"]], on="enrolment_id"
-        )
-    else:
-        r = pd.DataFrame({"client_id": pd.Series(dtype=str), "receiving_org": []})
-    frame["referred"] = member(frame["client_id"], r["client_id"])
-    for org in ORG_LABELS:
-        frame[f"referred_{org}"] = member(
-            frame["client_id"], r.loc[r["receiving_org"] == org, "client_id"]
-        )
-    frame["referred_other"] = member(
-        frame["client_id"], r.loc[r["receiving_org"] != MOH, "client_id"]
-    )
-    with_plan = e.loc[e["reintegration_plan_date"].notna(), "client_id"]
-    frame["plan"] = member(frame["client_id"], with_plan)
+    if refs is None or not len(refs):
+        refs = pd.DataFrame({"enrolment_id": pd.Series(dtype=str), "receiving_org": []})
+    at = lookup(refs["enrolment_id"], e["enrolment_id"])  # each referral's enrolment row
+    frame["referred"] = groups.any_of(at)
+    org = refs["receiving_org"]
+    for name in ORG_LABELS:
+        frame[f"referred_{name}"] = groups.any_of(at[(org == name).to_numpy()])
+    frame["referred_other"] = groups.any_of(at[(org != MOH).to_numpy()])
+    frame["plan"] = groups.any(e["reintegration_plan_date"].notna().to_numpy())
 
-    ret = linked_returns(tables["enrolments"], tables["departures"], project, kind)
-    frame = frame.merge(ret, on="client_id", how="left")
+    departure = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    found = first_returns(e, groups, tables["departures"], kind)
+    if found is not None:
+        which, dates = found
+        departure = departure.astype(dates.dtype)
+        departure.iloc[which] = dates.to_numpy()
+    frame["departure_date"] = departure
     frame["returned"] = frame["departure_date"].notna()
 
-    c = tables["clients"].set_index("client_id")
-    cl = c.reindex(frame["client_id"])
+    c = tables["clients"]
+    at = lookup(frame["client_id"], c["client_id"])
+    cl = pd.DataFrame({col: take(c[col], at) for col in _CLIENT_COLUMNS})
     for col in ("country_of_return", "sex"):
         frame[col] = cl[col].astype(object).where(cl[col].notna(), UNKNOWN).to_numpy()
     age = frame["enrolment_date"].dt.year.to_numpy() - pd.to_numeric(cl["birth_year"]).to_numpy()
@@ -197,11 +172,24 @@ def client_frame(
     )
     frame["stay_band"] = stay_band(pd.Series(cl["years_in_nl"].to_numpy(), index=frame.index))
     regions = regions or {}
-    points = pd.unique(frame["support_point"])  # one look-up per support point, not per client
-    frame["region"] = frame["support_point"].map({sp: regions.get(sp, UNKNOWN) for sp in points})
+    # each distinct support point looked up once
+    codes, points = pd.factorize(frame["support_point"], use_na_sentinel=False)
+    region = pd.Series(points).map(lambda sp: regions.get(sp, UNKNOWN))
+    frame["region"] = region.take(codes).reset_index(drop=True)
     for col in ("support_point", "intake_route"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), UNKNOWN)
+    frame.attrs = _merged_attrs(tables["enrolments"], tables["departures"])
     return frame.reset_index(drop=True)
+
+
+def _merged_attrs(enrolments: pd.DataFrame, departures: pd.DataFrame) -> dict:
+    """The table attributes (DataFrame.attrs, e.g. validation's unknown columns) the frame
+    carries, kept as pandas' merges of the two tables once passed them on: when both have the
+    same, non-empty attributes and some departure is a verified one; stored frames keep them."""
+    same = bool(enrolments.attrs) and enrolments.attrs == departures.attrs
+    if not same or verified_departures(departures).empty:
+        return {}
+    return copy.deepcopy(enrolments.attrs)
 
 
 def _step(step: str, n: int, N: int, of: str) -> dict:
@@ -255,6 +243,9 @@ def funnel(frame: pd.DataFrame, project: str, kind: str = "return") -> pd.DataFr
 
 def cohort_funnel(frame: pd.DataFrame, project: str, kind: str = "return") -> pd.DataFrame:
     """The funnel per half-year enrolment cohort (long format, column 'cohort')."""
+    steps = ["counselled", "referred", "referred_other", "plan", "returned"]
+    steps += [f"referred_{org}" for org in ORG_LABELS]
+    frame = frame[["cohort", *(c for c in steps if c in frame)]]  # what funnel counts
     parts = [
         funnel(g, project, kind).assign(cohort=c) for c, g in frame.groupby("cohort", sort=True)
     ]
@@ -336,36 +327,44 @@ def chain(
     target enrolment). The last row gives returns over all referred, counted, not multiplied.
     """
     enr = tables["enrolments"]
-    src = _project_enrolments(enr, source)
-    refs = tables["referrals"].merge(src[["enrolment_id", "client_id"]], on="enrolment_id")
-    refs = refs.loc[refs["receiving_org"] == MOH].copy()
-    refs["referral_date"] = as_dates(refs["referral_date"])
-    first_ref = refs.groupby("client_id")["referral_date"].min()
-    referred = set(first_ref.index)
-    n_src = src["client_id"].nunique()
+    used = ("client_id", "enrolment_id", "enrolment_date", "exit_date")
+    src = project_enrolments(enr, source, used).reset_index(drop=True)
+    src_groups = Groups.of(src["client_id"])
+    refs = tables["referrals"]
+    at = lookup(refs["enrolment_id"], src["enrolment_id"])
+    moh = np.flatnonzero((at >= 0) & (refs["receiving_org"] == MOH).to_numpy())
+    who = src_groups.row_group[at[moh]]
+    dates = as_dates(refs["referral_date"].iloc[moh]).reset_index(drop=True)
+    first_ref = dates[who >= 0].groupby(who[who >= 0]).min()  # per source client group
+    referred_ids = take(src["client_id"], src_groups.starts[first_ref.index.to_numpy()])
+    n_src = len(src_groups)
 
-    enrolled: set[str] = set()
-    returned: set[str] = set()
+    enrolled: set[int] = set()  # positions in first_ref
+    returned: set[int] = set()
     for proj in targets:
-        t = _project_enrolments(enr, proj)
-        t = t.loc[member(t["client_id"], first_ref.index)]
-        if t.empty:  # no referred client enrolled here (or nobody was referred at all)
+        t = project_enrolments(enr, proj, used, among=referred_ids).reset_index(drop=True)
+        ref = lookup(t["client_id"], referred_ids)
+        keep = ref >= 0
+        if not keep.any():  # no referred client enrolled here (or nobody was referred at all)
             continue
-        t = t.loc[t["enrolment_date"] >= t["client_id"].map(first_ref)]
-        enrolled |= set(t["client_id"].unique())
-        ret = linked_returns(t, tables["departures"], proj, "return")
-        returned |= set(ret["client_id"].unique())
+        since = first_ref.to_numpy()[np.where(keep, ref, 0)]
+        keep &= t["enrolment_date"].to_numpy() >= since
+        t, ref = t.loc[keep].reset_index(drop=True), ref[keep]
+        enrolled |= set(ref.tolist())
+        groups = Groups.of(t["client_id"])
+        found = first_returns(t, groups, tables["departures"], "return")
+        if found is not None:
+            returned |= set(ref[groups.starts[found[0]]].tolist())
     target_txt = " or ".join(targets)
+    referred = len(first_ref)
     rows = [
-        _step(f"{source} clients referred to MOH", len(referred), n_src, f"enrolled in {source}"),
-        _step(f"  enrolled in {target_txt}", len(enrolled), len(referred), "referred to MOH"),
+        _step(f"{source} clients referred to MOH", referred, n_src, f"enrolled in {source}"),
+        _step(f"  enrolled in {target_txt}", len(enrolled), referred, "referred to MOH"),
         _step("  returned (verified)", len(returned), len(enrolled), f"enrolled in {target_txt}"),
     ]
     if referred:
         rows.append(
-            _step(
-                "Returned, of all referred to MOH", len(returned), len(referred), "referred to MOH"
-            )
+            _step("Returned, of all referred to MOH", len(returned), referred, "referred to MOH")
         )
     return pd.DataFrame(rows, columns=_STEP_COLS)
 

@@ -14,28 +14,83 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from evaluation.analysis import conversion as cv
 from evaluation.analysis import time_to_return
+from evaluation.analysis.client_groups import Groups, isin, lookup, order, take
 from evaluation.analysis.plan import ReturnEstimand
-from evaluation.data.membership import member
+
+# the enrolment columns person_times reads when given the client frames (prepared.load)
+ENROLMENT_COLUMNS = ("enrolment_id", "client_id", "project", "enrolment_date")
+
+
+@dataclass(frozen=True)
+class Persons:
+    """Who is who across the projects analysed together: each client's project of first
+    enrolment among them, and the clients enrolled in more than one (carry-over)."""
+
+    projects: tuple[str, ...]
+    first: pd.Series  # client_id → project of the first enrolment
+    carried: pd.Index
+    _seen: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def rows(self, project: str, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Per row of the project's client frame: whether the client's first project is this
+        one, and whether the client is a carry-over client (looked up once per frame)."""
+        seen = self._seen.get((project, id(frame)))
+        if seen is None or seen[0] is not frame:
+            at = lookup(frame["client_id"], self.first.index)
+            here = np.zeros(len(frame), dtype=bool)
+            here[at >= 0] = self.first.to_numpy()[at[at >= 0]] == project
+            seen = (frame, here, isin(frame["client_id"], self.carried))
+            self._seen[(project, id(frame))] = seen
+        return seen[1], seen[2]
+
+
+def persons(enrolments: pd.DataFrame, projects: Sequence[str]) -> Persons:
+    """Persons of the projects, from one sort of their enrolments by client, date and id
+    (compute it once and hand it to person_times, person_comparisons, return_sensitivity)."""
+    e = enrolments.loc[enrolments["project"].isin(projects)]
+    e = e[["client_id", "enrolment_date", "enrolment_id", "project"]].assign(
+        enrolment_date=pd.to_datetime(e["enrolment_date"], errors="coerce")
+    )
+    e = e.iloc[order(e, ["client_id", "enrolment_date", "enrolment_id"])]
+    groups = Groups.of(e["client_id"])
+    clients = take(e["client_id"], groups.starts)
+    first = pd.Series(
+        take(e["project"], groups.first_valid(e["project"])).array,
+        index=pd.Index(clients.array, name="client_id"),
+        name="project",
+    )
+    codes = pd.factorize(e["project"])[0][: len(e) - int(e["client_id"].isna().sum())]
+    several = np.zeros(len(groups), dtype=bool)
+    if len(groups):
+        lowest = np.minimum.reduceat(codes, groups.starts)
+        several = lowest != np.maximum.reduceat(codes, groups.starts)
+    return Persons(tuple(projects), first, pd.Index(clients.array[several]))
 
 
 def carry_over_clients(enrolments: pd.DataFrame, projects: Sequence[str]) -> set[str]:
     """Clients enrolled in more than one of the projects."""
-    e = enrolments.loc[enrolments["project"].isin(projects)]
-    n = e.groupby("client_id")["project"].nunique()
-    return set(n.index[n > 1])
+    return set(persons(enrolments, projects).carried)
 
 
 def first_project(enrolments: pd.DataFrame, projects: Sequence[str]) -> pd.Series:
     """client_id → the project of the client's first enrolment among `projects`."""
-    e = enrolments.loc[enrolments["project"].isin(projects)].copy()
-    e["enrolment_date"] = pd.to_datetime(e["enrolment_date"], errors="coerce")
-    e = e.sort_values(["client_id", "enrolment_date", "enrolment_id"], kind="stable")
-    return e.groupby("client_id")["project"].first()
+    return persons(enrolments, projects).first
+
+
+def _of(people: Persons | None, enrolments: pd.DataFrame, projects: Sequence[str]) -> Persons:
+    """people when given (for these projects), else computed."""
+    if people is None:
+        return persons(enrolments, projects)
+    if tuple(people.projects) != tuple(projects):
+        raise ValueError(f"persons of {people.projects} given for the projects {tuple(projects)}")
+    return people
 
 
 def person_times(
@@ -47,6 +102,7 @@ def person_times(
     carry_over: str | None = None,
     censor_at: dt.date | None = None,
     frames: Mapping[str, pd.DataFrame] | None = None,
+    people: Persons | None = None,
 ) -> pd.DataFrame:
     """One row per person: project, client_id, enrolment_date, cohort, time (months), status,
     cause, potential (months of follow-up possible by the administrative end), carry_over.
@@ -55,10 +111,11 @@ def person_times(
     cut-off, one date or one per project. withdrawal and
     carry_over override the plan (sensitivity analyses); censor_at adds an administrative
     censoring date (e.g. the start of COVID-19 travel restrictions). frames: client frames per
-    project (cv.client_frame), when already built.
+    project (cv.client_frame), when already built; people: persons(enrolments, projects), when
+    already computed.
     """
     overrides = {"withdrawal": withdrawal, "carry_over": carry_over, "censor_at": censor_at}
-    return person_times_each(tables, ends, cutoff, estimand, [overrides], frames)[0]
+    return person_times_each(tables, ends, cutoff, estimand, [overrides], frames, people)[0]
 
 
 def person_times_each(
@@ -68,19 +125,19 @@ def person_times_each(
     estimand: ReturnEstimand,
     overrides: Sequence[Mapping],
     frames: Mapping[str, pd.DataFrame] | None = None,
+    people: Persons | None = None,
 ) -> list[pd.DataFrame]:
     """person_times under each of several overrides (keyword arguments withdrawal, carry_over,
     censor_at: the sensitivity analyses), finding each person's first project and the
     carry-over clients once for all of them."""
     projects = list(ends)
-    enr = tables["enrolments"]
-    first = first_project(enr, projects)
-    carried = carry_over_clients(enr, projects)
+    people = _of(people, tables["enrolments"], projects)
     own = {}  # per project: its clients counted in it, and which of them are carried over
     for p in projects:
         f = frames[p] if frames is not None else cv.client_frame(tables, p, kind="return")
-        f = f.loc[f["client_id"].map(first) == p]
-        own[p] = (f, member(f["client_id"], carried))
+        here, carry = people.rows(p, f)
+        f = f.loc[here]
+        own[p] = (f, pd.Series(carry[here], index=f.index))
     out = []
     for o in overrides:
         carry_over = o.get("carry_over") or estimand.carry_over

@@ -255,7 +255,7 @@ def cox(
     ties: str = "efron",
 ) -> ModelResult:
     """Cause-specific hazard ratios (PHReg): events of `cause`, all other exits censored."""
-    from statsmodels.duration.hazard_regression import PHReg
+    from evaluation.analysis.cox_index import phreg
 
     data = df[[time, status, *covariates]].dropna()
     ev = data[status].astype(int) == cause
@@ -277,7 +277,7 @@ def cox(
     if reason:
         return fallback(reason)
     fit, reason = _fitted(
-        lambda: PHReg(
+        lambda: phreg(
             data[time].astype(float).to_numpy(), X.to_numpy(), status=ev.to_numpy(), ties=ties
         ).fit()
     )

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from evaluation.analysis import conversion as cv
 from evaluation.analysis import models
+from evaluation.analysis.client_groups import lookup, take
 from evaluation.analysis.plan import Contrast, Inference
 
 REFERENCE = {"household_type": "single", "sex": "male"}
+_MODEL_FRAME_COLUMNS = ("sex", "age", "years_in_nl", "household_type")  # cv.model_frame reads
 
 
 def project_cox(
@@ -26,12 +29,19 @@ def project_cox(
 ) -> tuple[models.ModelResult, int]:
     """(model, persons left out for missing covariates) for one declared contrast."""
     t = times.loc[times["project"].isin([contrast.baseline, contrast.other])]
-    cov = pd.concat([frames[contrast.baseline], frames[contrast.other]], ignore_index=True)
+    pair = [frames[contrast.baseline], frames[contrast.other]]
+    # only the columns the model frame and the model read
+    wanted = ["client_id", *_MODEL_FRAME_COLUMNS, *inference.covariates]
+    keep = [c for c in dict.fromkeys(wanted) if c in pair[0].columns]
+    cov = pd.concat([f[keep] for f in pair], ignore_index=True)
     cov, _ = cv.model_frame(cov.drop_duplicates("client_id"))
     covariates = [c for c in inference.covariates if c in cov.columns]
-    data = t[["client_id", "project", "time", "status"]].merge(
-        cov[["client_id", *covariates]], on="client_id"
-    )
+    # the persons with covariates, in the order of times (an inner join on client_id)
+    at = lookup(t["client_id"], cov["client_id"])
+    rows = np.flatnonzero(at >= 0)
+    data = t[["client_id", "project", "time", "status"]].iloc[rows].reset_index(drop=True)
+    for c in covariates:
+        data[c] = take(cov[c], at[rows])
     left_out = len(t) - len(data)
     result = models.cox(
         data,

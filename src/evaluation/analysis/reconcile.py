@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.data.membership import member
+from evaluation.analysis.client_groups import isin, lookup, take
 
 FOCUS_COUNTRIES = ("NGA", "ETH", "GIN", "ARM", "IRQ")
 OTHER_RETURN_ORGS = ("BRIDGE_TO_BETTER", "ROS", "SOLID_ROAD", "WERELDWIJD", "IOM", "OTHER")
@@ -36,20 +36,23 @@ def moh1_returnees(tables: dict[str, pd.DataFrame]) -> pd.Index:
     """Client ids of MOH1 clients with a verified departure and at least one support record."""
     enr = tables["enrolments"]
     moh1 = pd.Index(enr.loc[enr["project"] == "MOH1", "client_id"].unique())
-    verified = pd.Index(verified_departures(tables["departures"])["client_id"].unique())
-    supported = pd.Index(tables["support"]["client_id"].unique())
-    return moh1.intersection(verified).intersection(supported)
+    clients = moh1.to_series()
+    verified = isin(clients, verified_departures(tables["departures"])["client_id"])
+    return moh1[verified & isin(clients, tables["support"]["client_id"])]
 
 
 def published_counts(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
     """Each published figure recomputed from the case tables, keyed by figure_id."""
     enr, ref, cl = tables["enrolments"], tables["referrals"], tables["clients"]
     enh = enr.loc[enr["project"] == "ENH", ["enrolment_id", "client_id"]]
-    enh_ref = ref.merge(enh, on="enrolment_id", how="inner")
-    to_moh = enh_ref.loc[enh_ref["receiving_org"] == "MOH", "client_id"]
-    to_other = enh_ref.loc[enh_ref["receiving_org"].isin(OTHER_RETURN_ORGS), "client_id"]
+    # the client of each referral from an ENH enrolment (the referral's enrolment row)
+    at = lookup(ref["enrolment_id"], enh["enrolment_id"])
+    linked = at >= 0
+    referred = take(enh["client_id"], at)
+    to_moh = referred[linked & (ref["receiving_org"] == "MOH").to_numpy()]
+    to_other = referred[linked & ref["receiving_org"].isin(OTHER_RETURN_ORGS).to_numpy()]
     returnees = moh1_returnees(tables)
-    countries = cl.loc[member(cl["client_id"], returnees), "country_of_return"].dropna()
+    countries = cl.loc[isin(cl["client_id"], returnees), "country_of_return"].dropna()
     points = enr.loc[enr["project"].isin(["ENH", "MOH1"]), "support_point"].dropna()
     return {
         "enh.clients_enrolled": int(enh["client_id"].nunique()),

@@ -84,14 +84,27 @@ def return_sensitivity(
     cutoff: dt.date | Mapping[str, dt.date] | None,
     plan: Plan,
     frames: Mapping[str, pd.DataFrame] | None = None,
+    primary: pd.DataFrame | None = None,
+    people: estimands.Persons | None = None,
 ) -> pd.DataFrame:
-    """Each declared contrast at the primary horizon under every declared return analysis."""
+    """Each declared contrast at the primary horizon under every declared return analysis.
+    primary: the person times of the primary analysis (estimands.person_times as declared),
+    when already computed; analyses that follow the same people the same way share them.
+    people: estimands.persons of the projects, when already computed."""
     h = plan.return_.primary_horizon
     rows = []
     contrasts = plan.contrasts_for(tuple(ends))
+    computed = {} if primary is None else {(): primary}
+    if people is None and len(computed) < len(_scenarios(plan)):
+        people = estimands.persons(tables["enrolments"], list(ends))
     for sid, label, opts in _scenarios(plan):
         split = opts.pop("split", None)
-        times = estimands.person_times(tables, ends, cutoff, plan.return_, frames=frames, **opts)
+        key = tuple(sorted(opts.items()))
+        if key not in computed:
+            computed[key] = estimands.person_times(
+                tables, ends, cutoff, plan.return_, frames=frames, people=people, **opts
+            )
+        times = computed[key]
         periods = [("", times)]
         if split is not None:
             before = times["enrolment_date"] < pd.Timestamp(split)

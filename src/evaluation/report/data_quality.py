@@ -12,9 +12,20 @@ import pandas as pd
 _ROW = re.compile(r"^\|\s*(\w+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*$")
 
 
-def validation_summary(data_dir: str | Path, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def prepared_rows(data_dir: str | Path) -> dict[str, int]:
+    """Rows per prepared table in data_dir, from the Parquet files' footers (nothing loaded)."""
+    import pyarrow.parquet as pq
+
+    return {p.stem: pq.read_metadata(p).num_rows for p in sorted(Path(data_dir).glob("*.parquet"))}
+
+
+def validation_summary(
+    data_dir: str | Path, tables: Mapping[str, pd.DataFrame] | None = None
+) -> pd.DataFrame:
     """Per table: rows read, errors and warnings from <data_dir>/validation.md (written by
-    prepare); rows recounted from the prepared tables where the report lacks a table."""
+    prepare); rows recounted from the prepared tables (when not given: from their files)
+    where the report lacks a table."""
+    counts = prepared_rows(data_dir) if tables is None else {k: len(v) for k, v in tables.items()}
     found: dict[str, tuple[int, int, int]] = {}
     report = Path(data_dir) / "validation.md"
     if report.is_file():
@@ -23,14 +34,12 @@ def validation_summary(data_dir: str | Path, tables: Mapping[str, pd.DataFrame])
             if m:
                 found[m.group(1)] = (int(m.group(2)), int(m.group(3)), int(m.group(4)))
     rows = []
-    for name in sorted(set(found) | set(tables), key=lambda t: (t not in tables, t)):
+    for name in sorted(set(found) | set(counts), key=lambda t: (t not in counts, t)):
         if name in found:
             n, err, warn = found[name]
             rows.append({"Table": name, "Rows": n, "Errors": err, "Warnings": warn})
         else:
-            rows.append(
-                {"Table": name, "Rows": len(tables[name]), "Errors": pd.NA, "Warnings": pd.NA}
-            )
+            rows.append({"Table": name, "Rows": counts[name], "Errors": pd.NA, "Warnings": pd.NA})
     out = pd.DataFrame(rows)
     total = {
         "Table": "Total",

@@ -52,18 +52,25 @@ def network_sentence(figures: pd.DataFrame) -> str:
 
 
 def support_point_results(
-    tables: Mapping[str, pd.DataFrame], projects: Sequence[str], threshold: int = 5
+    tables: Mapping[str, pd.DataFrame],
+    projects: Sequence[str],
+    threshold: int = 5,
+    frames: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Per support point: clients enrolled in the return projects and those who returned,
-    after small-cell suppression (evaluation.publish.disclosure); (table, legend)."""
+    after small-cell suppression (evaluation.publish.disclosure); (table, legend). frames:
+    the projects' client frames as their conversion notebooks stored them (computed from the
+    tables for a project without one)."""
     from evaluation.analysis import conversion as cv
+    from evaluation.analysis.client_groups import lookup, take
     from evaluation.publish import disclosure, suppress
 
+    frames = frames or {}
     rows = []
     for p in projects:
         if cv.nothing_to_evaluate(tables, p) is not None:
             continue
-        frame = cv.client_frame(tables, p, kind="return")
+        frame = frames[p] if p in frames else cv.client_frame(tables, p, kind="return")
         enr = tables["enrolments"]
         first = (
             enr[enr["project"] == p]
@@ -71,7 +78,8 @@ def support_point_results(
             .drop_duplicates("client_id")
             .set_index("client_id")["support_point"]
         )
-        frame = frame.assign(support_point=frame["client_id"].map(first).astype("str"))
+        at = lookup(frame["client_id"], first.index)  # first.map, by Arrow look-up
+        frame = frame.assign(support_point=take(first, at).astype("str").to_numpy())
         rows.append(frame[["support_point", "returned"]])
     if not rows:
         return pd.DataFrame(), "No return project has enrolments in the case records."

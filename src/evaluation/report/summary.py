@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -18,6 +19,13 @@ from evaluation.analysis.rates import Difference, Rate
 from evaluation.report.percent import pct
 
 WIDE = 0.20  # an interval wider than 20 percentage points is called imprecise in the text
+COLUMNS = {  # the case tables and columns the summary notebook reads (prepared.load)
+    "clients": ("client_id", "country_of_return"),
+    "departures": ("client_id", "enrolment_id", "departure_type", "verification"),
+    "enrolments": ("enrolment_id", "client_id", "project", "support_point", "enrolment_date"),
+    "referrals": ("enrolment_id", "receiving_org"),
+    "support": ("client_id",),
+}
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,19 @@ def headline_from_results(
         return Headline(project, kind, ret)
     b = durability.bounds["m12"]
     return Headline(project, kind, ret, None, b.complete, b.worst, b.best)
+
+
+def stored_frames(stores_dir: str | Path, projects: Sequence) -> dict[str, pd.DataFrame]:
+    """Each project's client frame (id → frame) as its conversion notebook stored it; a
+    project with nothing to evaluate stored none (projects: configured projects)."""
+    from evaluation.publish import store
+
+    out = {}
+    for p in projects:
+        folder = store.upstream(stores_dir, f"conversion-{p.key}")
+        if store.load(folder, "conversion")["nothing"] is None:
+            out[p.id] = store.load(folder, "client_frame")
+    return out
 
 
 def declared_differences(
