@@ -19,25 +19,29 @@ from evaluation.analysis.monitoring_windows import (
     UNKNOWN,
     WINDOW_LABELS,
     WINDOWS,
+    category_codes,
 )
 from evaluation.analysis.rates import Rate, rate_or_reason, wilson
 
 
 def completeness_matrix(follow: pd.DataFrame) -> pd.DataFrame:
     """Window × response counts: returnees due, reached, each not-reached reason, no record."""
-    due = follow[~follow["response"].isin(OUT_OF_DENOMINATOR)]
-    other = sorted(set(due["response"]) - {"reached", NO_RECORD, *NOT_REACHED_REASONS})
-    cols = ["reached", *NOT_REACHED_REASONS, *other, NO_RECORD]
-    counts = pd.crosstab(
-        pd.Categorical(due["window"], categories=list(WINDOWS)),
-        pd.Categorical(due["response"], categories=cols),
-        dropna=False,
+    response, found = pd.factorize(follow["response"])
+    found = [str(x) for x in found]
+    due = ~np.isin(response, [found.index(x) for x in OUT_OF_DENOMINATOR if x in found])
+    other = sorted(
+        {x for x in found if (response[due] == found.index(x)).any()}
+        - {"reached", NO_RECORD, *NOT_REACHED_REASONS}
     )
-    counts = counts.reindex(index=list(WINDOWS), columns=cols, fill_value=0)
-    out = counts.reset_index(drop=True)
-    out.columns.name = None
+    cols = ["reached", *NOT_REACHED_REASONS, *other, NO_RECORD]
+    window = category_codes(follow["window"], WINDOWS)
+    at = np.array([cols.index(x) if x in cols else -1 for x in found] + [-1])[response]
+    cell = due & (window >= 0) & (at >= 0)
+    n_cols = len(cols)
+    grid = np.bincount(window[cell] * n_cols + at[cell], minlength=len(WINDOWS) * n_cols)
+    out = pd.DataFrame(grid.reshape(len(WINDOWS), n_cols), columns=cols)
     out.insert(0, "window", list(WINDOWS))
-    out.insert(1, "due", counts.sum(axis=1).to_numpy())
+    out.insert(1, "due", out[cols].sum(axis=1).to_numpy())
     nd = follow[follow["response"] == NOT_DUE].groupby("window").size()
     out["not_due"] = [int(nd.get(w, 0)) for w in WINDOWS]
     out["share_reached"] = np.where(

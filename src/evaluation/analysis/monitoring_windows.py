@@ -53,8 +53,9 @@ def main_support_type(support: pd.DataFrame, client_ids: Sequence[str]) -> pd.Se
 
     One type per person keeps groups disjoint for survival curves by support type.
     """
-    s = support[member(support["client_id"], list(client_ids))].copy()
-    out = pd.Series("none", index=pd.Index(list(client_ids), name="client_id"), dtype="str")
+    ids = client_ids if isinstance(client_ids, pd.Series) else pd.Series(list(client_ids))
+    s = support[member(support["client_id"], ids)].copy()
+    out = pd.Series("none", index=pd.Index(ids, name="client_id"), dtype="str")
     if s.empty:
         return out
     s["_amount"] = pd.to_numeric(s.get("amount_eur"), errors="coerce").fillna(0.0)
@@ -67,25 +68,70 @@ def main_support_type(support: pd.DataFrame, client_ids: Sequence[str]) -> pd.Se
     return out
 
 
+def _linked_departures(tables: dict[str, pd.DataFrame], project: str) -> pd.DataFrame:
+    """Each client's first verified departure linked to an enrolment of the project."""
+    dep = tables["departures"]
+    verified = dep[
+        (dep["departure_type"] == "independent_verified") & (dep["verification"] != "unverified")
+    ]
+    enr = tables["enrolments"][["enrolment_id", "project"]]
+    # the project's enrolments before the join (the same rows, a smaller join)
+    enr = enr[enr["project"].astype("str").str.upper() == project.upper()]
+    linked = verified.merge(enr, on="enrolment_id", how="inner")
+    linked = linked.assign(departure_date=as_dates(linked["departure_date"]))
+    return linked.sort_values(["client_id", "departure_date"]).drop_duplicates("client_id")
+
+
+def returnee_ids(tables: dict[str, pd.DataFrame], project: str) -> pd.Series:
+    """The client_id column of returnees(tables, project), without the rest of the frame."""
+    return _linked_departures(tables, project)["client_id"].reset_index(drop=True)
+
+
+def _left_join_unique(left: pd.DataFrame, right: pd.DataFrame, on: str) -> pd.DataFrame:
+    """left.merge(right, on=on, how="left") when each left key has exactly one right row (the
+    clients table's primary key), found without joining the large right table; else the merge."""
+    joint = _key_codes(left[on], right[on])
+    if joint is not None:
+        lc, rc, size = joint
+        count = np.bincount(rc[rc >= 0], minlength=size)
+        at = np.full(size, -1, dtype=np.intp)
+        at[rc[rc >= 0]] = np.flatnonzero(rc >= 0)
+        if len(lc) and (lc >= 0).all() and (count[lc] == 1).all():
+            rows = right.drop(columns=on).iloc[at[lc]].reset_index(drop=True)
+            return pd.concat([left.reset_index(drop=True), rows], axis=1)
+    return left.merge(right, on=on, how="left")
+
+
+def _key_codes(
+    left: pd.Series, right: pd.Series
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Codes of the (unique, non-missing) left keys 0..n-1 and, per right row, the code of
+    the equal left key or -1; None when the keys are not unique, missing or not strings."""
+    if not (isinstance(left.dtype, pd.StringDtype) and left.dtype == right.dtype):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = pa.array(left.array)
+    if keys.null_count or pc.count_distinct(keys).as_py() != len(keys):
+        return None
+    found = pc.index_in(pa.array(right.array), value_set=keys)
+    rc = found.to_numpy(zero_copy_only=False)
+    rc = np.where(np.isnan(rc), -1, rc).astype(np.intp) if found.null_count else rc.astype(np.intp)
+    return np.arange(len(keys), dtype=np.intp), rc, len(keys)
+
+
 def returnees(tables: dict[str, pd.DataFrame], project: str) -> pd.DataFrame:
     """One row per returnee of the project: verified departure linked to a project enrolment.
 
     Columns: client_id, enrolment_id, departure_date, country (destination, else planned
     country of return), sex, age_band, household_size, main_support.
     """
-    dep = tables["departures"]
-    verified = dep[
-        (dep["departure_type"] == "independent_verified") & (dep["verification"] != "unverified")
-    ]
-    enr = tables["enrolments"][["enrolment_id", "project"]]
-    linked = verified.merge(enr, on="enrolment_id", how="inner")
-    linked = linked[linked["project"].astype("str").str.upper() == project.upper()]
-    linked = linked.assign(departure_date=as_dates(linked["departure_date"]))
-    linked = linked.sort_values(["client_id", "departure_date"]).drop_duplicates("client_id")
+    linked = _linked_departures(tables, project)
     cols = ["client_id", "sex", "birth_year", "country_of_return", "household_size"]
     clients = tables["clients"][[c for c in cols if c in tables["clients"].columns]]
-    r = linked[["client_id", "enrolment_id", "departure_date", "destination"]].merge(
-        clients, on="client_id", how="left"
+    r = _left_join_unique(
+        linked[["client_id", "enrolment_id", "departure_date", "destination"]], clients, "client_id"
     )
     r["country"] = (
         r["destination"].astype("str").where(r["destination"].notna(), r.get("country_of_return"))
@@ -95,11 +141,29 @@ def returnees(tables: dict[str, pd.DataFrame], project: str) -> pd.DataFrame:
     r["age_band"] = _age_band(r["departure_date"].dt.year - birth)
     r["sex"] = r["sex"].fillna("unknown").astype("str")
     support = tables.get("support", pd.DataFrame(columns=["client_id", "support_type"]))
-    main = main_support_type(support, r["client_id"].tolist())
+    main = main_support_type(support, r["client_id"])
     r["main_support"] = r["client_id"].map(main).fillna("none").astype("str")
     keep = ["client_id", "enrolment_id", "departure_date", "country", "sex", "age_band"]
     keep += ["household_size", "main_support"]
     return r[[c for c in keep if c in r.columns]].reset_index(drop=True)
+
+
+def category_codes(values: pd.Series, categories: Sequence[str]) -> np.ndarray:
+    """Position of each value among the categories, -1 for any other value or a missing one
+    (what pd.Categorical(values, categories).codes gives, without a string per row)."""
+    codes, uniques = pd.factorize(values)
+    where = {c: i for i, c in enumerate(categories)}
+    lookup = np.array([where.get(u, -1) for u in uniques] + [-1], dtype=np.intp)
+    return lookup[codes]  # a missing value's code -1 picks the last entry
+
+
+def _strictly_increasing(values: pd.Series) -> bool:
+    """Each value greater than the one before (so unique and sorted); False if not comparable."""
+    x = values.to_numpy(dtype=object)
+    try:
+        return bool((x[1:] > x[:-1]).all())
+    except TypeError:
+        return False
 
 
 def follow_up(
@@ -124,13 +188,27 @@ def follow_up(
     """
     ids = returnees[["client_id", "departure_date"]]
     grid = ids.merge(pd.DataFrame({"window": list(WINDOWS)}), how="cross")
-    mon = monitoring[member(monitoring["client_id"], ids["client_id"])].copy()
+    # joined on one integer key (client code × window) instead of two string columns: the
+    # same left join, row for row
+    codes, _ = pd.factorize(
+        pd.concat([ids["client_id"], monitoring["client_id"]], ignore_index=True),
+        use_na_sentinel=False,
+    )
+    ours = len(np.unique(codes[: len(ids)]))  # codes follow first appearance: ids' come first
+    mine = (codes[len(ids) :] < ours) & monitoring["client_id"].notna().to_numpy()
+    mon = monitoring[mine].copy()
+    window = category_codes(mon["window"], WINDOWS)
+    mon = mon[window >= 0]
     mon["contact_date"] = as_dates(mon["contact_date"])
-    cols = ["client_id", "window", "contact_date", "reached", "not_reached_reason"]
+    cols = ["contact_date", "reached", "not_reached_reason"]
     cols += ["residence_status", "rss_economic", "rss_social", "rss_psychosocial"]
     mon = mon[[c for c in cols if c in mon.columns]]
-    f = grid.merge(mon, on=["client_id", "window"], how="left")
-    f["months"] = f["window"].map(WINDOW_MONTHS).astype(int)
+    n_w = len(WINDOWS)
+    key = codes[len(ids) :][mine][window >= 0] * n_w + window[window >= 0]
+    mon.insert(0, "_key", key)
+    grid_key = np.repeat(codes[: len(ids)], n_w) * n_w + np.tile(np.arange(n_w), len(ids))
+    f = grid.assign(_key=grid_key).merge(mon, on="_key", how="left")
+    f["months"] = np.asarray([WINDOW_MONTHS[w] for w in WINDOWS])[f.pop("_key").to_numpy() % n_w]
     has_row = f["reached"].notna()
     reached = has_row & f["reached"].astype("boolean").fillna(False).astype(bool)
     f["reached"] = reached
@@ -148,8 +226,10 @@ def follow_up(
     f.loc[reached & (status == "re_migrated"), "outcome"] = REMIGRATED
     f.loc[reached & ~status.isin(["in_country_of_return", "re_migrated"]), "outcome"] = UNKNOWN
     f["carried_forward"] = False
-    f["window"] = pd.Categorical(f["window"], categories=list(WINDOWS), ordered=True)
-    f = f.sort_values(["client_id", "window"]).reset_index(drop=True)
+    if not _strictly_increasing(ids["client_id"]):  # else the grid is in this order already
+        f["window"] = pd.Categorical(f["window"], categories=list(WINDOWS), ordered=True)
+        f = f.sort_values(["client_id", "window"]).reset_index(drop=True)
+        f["window"] = f["window"].astype("str")
     if deaths_leave:
         dead = (f["response"] == "deceased").astype(int).groupby(f["client_id"]).cummax() == 1
         f.loc[dead, "response"] = DIED
@@ -162,7 +242,6 @@ def follow_up(
         )
         f.loc[carry, "outcome"] = REMIGRATED
         f.loc[carry, "carried_forward"] = True
-    f["window"] = f["window"].astype("str")
     for c in ("rss_economic", "rss_social", "rss_psychosocial"):
         f[c] = pd.to_numeric(f.get(c), errors="coerce").where(reached)
     return f
