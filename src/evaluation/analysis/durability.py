@@ -41,6 +41,32 @@ from evaluation.analysis.rss_scores import (
 )
 from evaluation.analysis.trajectories import Trajectory, trajectory_model
 
+# the prepared tables and columns analyse reads (a notebook loads only these)
+COLUMNS: dict[str, list[str]] = {
+    "clients": ["client_id", "sex", "birth_year", "country_of_return", "household_size"],
+    "departures": [
+        "client_id",
+        "enrolment_id",
+        "departure_date",
+        "departure_type",
+        "verification",
+        "destination",
+    ],
+    "enrolments": ["enrolment_id", "project"],
+    "monitoring": [
+        "client_id",
+        "window",
+        "contact_date",
+        "reached",
+        "not_reached_reason",
+        "residence_status",
+        "rss_economic",
+        "rss_social",
+        "rss_psychosocial",
+    ],
+    "support": ["client_id", "support_type", "amount_eur", "support_date"],
+}
+
 
 @dataclass
 class DurabilityAnalysis:

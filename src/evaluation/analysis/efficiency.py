@@ -97,7 +97,8 @@ def efficiency(
     x = spend.to_numpy()
     ones = np.ones(len(x))
     returned = frame["returned"].to_numpy(dtype=float)
-    stayed = member(frame["client_id"], set(staying_12m)).to_numpy(dtype=float) * returned
+    keys = staying_12m if isinstance(staying_12m, pd.Series) else set(staying_12m)
+    stayed = member(frame["client_id"], keys).to_numpy(dtype=float) * returned
     total = x.sum()
     top2 = float(np.sort(x)[-2:].sum() / total) if total > 0 else None
     return Efficiency(
@@ -114,11 +115,21 @@ def efficiency(
     )
 
 
+# the prepared tables' columns project_efficiency reads, given the project's client frame
+COLUMNS: dict[str, list[str]] = {
+    "departures": ["client_id", "enrolment_id", "departure_date", "departure_type", "verification"],
+    "enrolments": ["enrolment_id", "project"],
+    "monitoring": ["client_id", "window", "reached", "residence_status"],
+    "support": ["client_id", "amount_eur", "support_date"],
+}
+
+
 def project_efficiency(
     tables: dict[str, pd.DataFrame], project: str, cutoff=None, frame: pd.DataFrame | None = None
 ) -> Efficiency:
-    """Efficiency of one return project from the prepared tables (stayers: the 12-month contact;
-    frame: the project's client frame as the conversion notebook built it, else built here)."""
+    """Efficiency of one return project from the prepared tables (stayers: the 12-month contact,
+    which the data cut-off does not change; frame: the project's client frame as the conversion
+    notebook built it, else built here from every table)."""
     if conversion.nothing_to_evaluate(tables, project):  # no enrolments: ratios of nobody
         frame = pd.DataFrame(
             {
@@ -129,14 +140,15 @@ def project_efficiency(
         )
     elif frame is None:
         frame = conversion.client_frame(tables, project, kind="return")
-    returnees = monitoring_windows.returnees(tables, project)
-    stayed = staying_12m(tables["monitoring"], returnees, cutoff)
+    ids = monitoring_windows.returnee_ids(tables, project)
+    stayed = monitoring_windows.staying_at(tables["monitoring"], ids, "m12")
     return efficiency(project, frame, tables["support"], stayed)
 
 
 def staying_12m(monitoring: pd.DataFrame, returnees: pd.DataFrame, cutoff=None) -> pd.Series:
-    """The returnees known to be in the country of return at the 12-month contact: the
-    stayers project_efficiency divides by."""
+    """The returnees known to be in the country of return at the 12-month contact, in the
+    follow-up grid's order (project_efficiency finds the same set without the grid:
+    monitoring_windows.staying_at)."""
     return stayers_12m(monitoring_windows.follow_up(monitoring, returnees, cutoff=cutoff))
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.analysis.time_axis import DAYS_PER_MONTH, as_dates
-from evaluation.data.membership import member
+from evaluation.data.membership import left_join_unique, member
 
 WINDOWS: tuple[str, ...] = ("arrival", "m1", "m3", "m6", "m12")
 WINDOW_MONTHS: dict[str, int] = {"arrival": 0, "m1": 1, "m3": 3, "m6": 6, "m12": 12}
@@ -87,40 +87,6 @@ def returnee_ids(tables: dict[str, pd.DataFrame], project: str) -> pd.Series:
     return _linked_departures(tables, project)["client_id"].reset_index(drop=True)
 
 
-def _left_join_unique(left: pd.DataFrame, right: pd.DataFrame, on: str) -> pd.DataFrame:
-    """left.merge(right, on=on, how="left") when each left key has exactly one right row (the
-    clients table's primary key), found without joining the large right table; else the merge."""
-    joint = _key_codes(left[on], right[on])
-    if joint is not None:
-        lc, rc, size = joint
-        count = np.bincount(rc[rc >= 0], minlength=size)
-        at = np.full(size, -1, dtype=np.intp)
-        at[rc[rc >= 0]] = np.flatnonzero(rc >= 0)
-        if len(lc) and (lc >= 0).all() and (count[lc] == 1).all():
-            rows = right.drop(columns=on).iloc[at[lc]].reset_index(drop=True)
-            return pd.concat([left.reset_index(drop=True), rows], axis=1)
-    return left.merge(right, on=on, how="left")
-
-
-def _key_codes(
-    left: pd.Series, right: pd.Series
-) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """Codes of the (unique, non-missing) left keys 0..n-1 and, per right row, the code of
-    the equal left key or -1; None when the keys are not unique, missing or not strings."""
-    if not (isinstance(left.dtype, pd.StringDtype) and left.dtype == right.dtype):
-        return None
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    keys = pa.array(left.array)
-    if keys.null_count or pc.count_distinct(keys).as_py() != len(keys):
-        return None
-    found = pc.index_in(pa.array(right.array), value_set=keys)
-    rc = found.to_numpy(zero_copy_only=False)
-    rc = np.where(np.isnan(rc), -1, rc).astype(np.intp) if found.null_count else rc.astype(np.intp)
-    return np.arange(len(keys), dtype=np.intp), rc, len(keys)
-
-
 def returnees(tables: dict[str, pd.DataFrame], project: str) -> pd.DataFrame:
     """One row per returnee of the project: verified departure linked to a project enrolment.
 
@@ -130,7 +96,7 @@ def returnees(tables: dict[str, pd.DataFrame], project: str) -> pd.DataFrame:
     linked = _linked_departures(tables, project)
     cols = ["client_id", "sex", "birth_year", "country_of_return", "household_size"]
     clients = tables["clients"][[c for c in cols if c in tables["clients"].columns]]
-    r = _left_join_unique(
+    r = left_join_unique(
         linked[["client_id", "enrolment_id", "departure_date", "destination"]], clients, "client_id"
     )
     r["country"] = (
@@ -146,6 +112,17 @@ def returnees(tables: dict[str, pd.DataFrame], project: str) -> pd.DataFrame:
     keep = ["client_id", "enrolment_id", "departure_date", "country", "sex", "age_band"]
     keep += ["household_size", "main_support"]
     return r[[c for c in keep if c in r.columns]].reset_index(drop=True)
+
+
+def staying_at(monitoring: pd.DataFrame, client_ids: pd.Series, window: str) -> pd.Series:
+    """The clients among client_ids whose contact at the window reached them in the country of
+    return: the returnees follow_up marks 'stayed' there (no grid of every window needed)."""
+    m = monitoring.loc[
+        (monitoring["window"] == window) & member(monitoring["client_id"], client_ids),
+        ["client_id", "reached", "residence_status"],
+    ]
+    reached = m["reached"].astype("boolean").fillna(False).astype(bool)
+    return m.loc[reached & (m["residence_status"] == "in_country_of_return"), "client_id"]
 
 
 def category_codes(values: pd.Series, categories: Sequence[str]) -> np.ndarray:

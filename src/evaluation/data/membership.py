@@ -63,3 +63,40 @@ def member(values: pd.Series, keys: pd.Series | pd.Index | Iterable) -> pd.Serie
         # integer codes (data.id_codes): pandas' own isin is fast on numbers
         return values.isin(pd.unique(pd.Series(keys).dropna()))
     return values.astype(object).isin(pd.unique(pd.Series(keys, dtype=object).dropna()))
+
+
+def left_join_unique(left: pd.DataFrame, right: pd.DataFrame, on: str) -> pd.DataFrame:
+    """left.merge(right, on=on, how="left") (index reset). When the keys are Arrow strings and
+    each left key has exactly one row in right (a look-up by a primary key), the rows are found
+    by hashing the left keys only, not the whole right table; otherwise it is the merge."""
+    rows = _single_rows(left[on], right[on])
+    if rows is None:
+        return left.merge(right, on=on, how="left")
+    found = right.drop(columns=on).iloc[rows].reset_index(drop=True)
+    return pd.concat([left.reset_index(drop=True), found], axis=1)
+
+
+def _single_rows(keys: pd.Series, column: pd.Series) -> np.ndarray | None:
+    """Per key the position of its only row in column; None unless both are Arrow strings, no
+    key is missing and every key occurs exactly once in column."""
+    if not (isinstance(keys.dtype, pd.StringDtype) and keys.dtype == column.dtype):
+        return None
+    if keys.dtype.storage != "pyarrow":
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wanted = pa.array(keys.array)
+    if wanted.null_count:
+        return None
+    distinct = pc.unique(wanted)
+    key_code = pc.index_in(wanted, value_set=distinct).to_numpy()
+    code = pc.index_in(pa.array(column.array), value_set=distinct)
+    code = code.to_numpy(zero_copy_only=False)  # floats, NaN where a row has no key of ours
+    hit = np.flatnonzero(~np.isnan(code))
+    code = code[hit].astype(np.intp)
+    if not (np.bincount(code, minlength=len(distinct)) == 1).all():
+        return None
+    row = np.empty(len(distinct), dtype=np.intp)
+    row[code] = hit
+    return row[key_code]
