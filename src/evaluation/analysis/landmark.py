@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from evaluation.analysis.time_axis import DAYS_PER_MONTH
-from evaluation.data.membership import member
+from evaluation.data.membership import positions
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,14 @@ def support_by_landmark(
     """Support records of the returnees delivered on or before `months` after their departure
     (support before departure counts); records without a date are left out."""
     dep = returnees.set_index("client_id")["departure_date"]
-    s = support[member(support["client_id"], dep.index)].copy()
+    at = positions(support["client_id"], dep.index)  # each record's returnee, -1 for none
+    mine = (at >= 0) & support["client_id"].notna().to_numpy()
+    s = support[mine].copy()
     if s.empty:  # no support (or no returnees): nothing delivered by the landmark
         return s
     when = pd.to_datetime(s["support_date"], errors="coerce")
-    limit = pd.to_datetime(s["client_id"].map(dep)) + pd.to_timedelta(months * DAYS_PER_MONTH, "D")
+    departed = pd.Series(dep.to_numpy()[at[mine]], index=s.index)
+    limit = pd.to_datetime(departed) + pd.to_timedelta(months * DAYS_PER_MONTH, "D")
     return s.loc[when.notna() & (when <= limit)]
 
 

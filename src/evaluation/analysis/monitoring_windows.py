@@ -54,18 +54,33 @@ def main_support_type(support: pd.DataFrame, client_ids: Sequence[str]) -> pd.Se
     One type per person keeps groups disjoint for survival curves by support type.
     """
     ids = client_ids if isinstance(client_ids, pd.Series) else pd.Series(list(client_ids))
-    s = support[member(support["client_id"], ids)].copy()
+    # one integer code per client for ids and support rows alike (ids first, so a support
+    # row's code below their number of distinct values is one of theirs)
+    codes, _ = pd.factorize(
+        pd.concat([pd.Series(ids.array), support["client_id"]], ignore_index=True)
+    )
+    own, theirs = codes[: len(ids)], codes[len(ids) :]
+    known = len(np.unique(own[own >= 0]))
+    mine = (theirs >= 0) & (theirs < known)
+    s = support[mine].copy()
     out = pd.Series("none", index=pd.Index(ids, name="client_id"), dtype="str")
     if s.empty:
         return out
+    s["_client"] = theirs[mine]
     s["_amount"] = pd.to_numeric(s.get("amount_eur"), errors="coerce").fillna(0.0)
     s["_date"] = as_dates(s["support_date"])
     s = s.sort_values(
-        ["client_id", "_amount", "_date", "support_type"], ascending=[True, False, True, True]
+        ["_client", "_amount", "_date", "support_type"], ascending=[True, False, True, True]
     )
-    first = s.drop_duplicates("client_id").set_index("client_id")["support_type"].astype("str")
-    out.loc[first.index] = first
-    return out
+    first = s.drop_duplicates("_client")  # each client's first row in that order
+    main = np.full(known + 1, None, dtype=object)  # the last slot: ids without support
+    main[first["_client"].to_numpy()] = first["support_type"].astype("str").to_numpy(object)
+    has = np.zeros(known + 1, dtype=bool)
+    has[first["_client"].to_numpy()] = True
+    at = np.where(own >= 0, own, known)
+    return pd.Series(
+        np.where(has[at], main[at], "none"), index=out.index, name=out.name, dtype="str"
+    )
 
 
 def _linked_departures(tables: dict[str, pd.DataFrame], project: str) -> pd.DataFrame:

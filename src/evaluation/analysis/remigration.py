@@ -10,7 +10,6 @@ import pandas as pd
 from evaluation.analysis.monitoring_windows import REMIGRATED, STAYED
 from evaluation.analysis.rates import Z95, z_for
 from evaluation.analysis.time_axis import DAYS_PER_MONTH
-from evaluation.data.membership import member
 
 
 def remigration_times(
@@ -34,12 +33,18 @@ def remigration_times(
     else:
         obs["t"] = (obs["contact_date"] - obs["departure_date"]).dt.days / DAYS_PER_MONTH
     obs["t"] = obs["t"].clip(lower=0.0)
-    ev = obs[obs["outcome"] == REMIGRATED].groupby("client_id")["t"].min()
-    stay = obs[obs["outcome"] == STAYED].groupby("client_id")["t"].max()
     out = returnees[["client_id", "country", "main_support"]].copy()
-    out["event"] = member(out["client_id"], ev.index).astype(int)
-    out["time"] = out["client_id"].map(ev)
-    out["time"] = out["time"].fillna(out["client_id"].map(stay))
+    # grouped by integer codes of the client ids (a missing id: -1, in no group)
+    codes, _ = pd.factorize(pd.concat([out["client_id"], obs["client_id"]], ignore_index=True))
+    own, theirs = codes[: len(out)], codes[len(out) :]
+    t = obs["t"].to_numpy(float)
+    remig = (obs["outcome"] == REMIGRATED).to_numpy() & (theirs >= 0)
+    stayed = (obs["outcome"] == STAYED).to_numpy() & (theirs >= 0)
+    ev = pd.Series(t[remig]).groupby(theirs[remig]).min()
+    stay = pd.Series(t[stayed]).groupby(theirs[stayed]).max()
+    out["event"] = pd.Series(np.isin(own, ev.index.to_numpy()), index=out.index).astype(int)
+    out["time"] = ev.reindex(own).to_numpy()
+    out["time"] = out["time"].fillna(pd.Series(stay.reindex(own).to_numpy(), index=out.index))
     out["included"] = out["time"].notna()
     return out
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from evaluation.analysis.monitoring_windows import OUT_OF_DENOMINATOR, REMIGRATED, STAYED
 from evaluation.analysis.rates import Z95, z_for
+from evaluation.data.membership import left_join_unique
 
 IPW_COVARIATES: tuple[str, ...] = ("sex", "age_band", "country")
 
@@ -50,8 +51,8 @@ def _design(frame: pd.DataFrame, covariates: Sequence[str], min_level: int) -> p
     parts = [pd.Series(1.0, index=frame.index, name="const")]
     for c in covariates:
         x = frame[c].astype("str").fillna("unknown")
-        counts = x.value_counts()
-        x = x.where(x.map(counts) >= min_level, "other")
+        code, _ = pd.factorize(x)  # how many people share each one's level, by integer codes
+        x = x.where(np.bincount(code)[code] >= min_level, "other")
         d = pd.get_dummies(x, prefix=c, drop_first=True, dtype=float)
         parts.append(d)
     X = pd.concat(parts, axis=1)
@@ -74,8 +75,8 @@ def ipw_durability(
     the estimate is the weighted share stayed (Hajek) with a sandwich interval that treats
     the weights as known. Done only when n allows (≥ min_responders and ≥ min_nonresponders).
     """
-    w = follow[(follow["window"] == window) & ~follow["response"].isin(OUT_OF_DENOMINATOR)]
-    w = w[["client_id", "outcome"]].merge(returnees, on="client_id", how="left")
+    due = (follow["window"] == window) & ~follow["response"].isin(OUT_OF_DENOMINATOR)
+    w = left_join_unique(follow.loc[due, ["client_id", "outcome"]], returnees, "client_id")
     resp = w["outcome"].isin([STAYED, REMIGRATED]).astype(int)
     n1, n0 = int(resp.sum()), int((1 - resp).sum())
     covariates = tuple(covariates)
