@@ -175,3 +175,16 @@ def test_efficiency_columns_are_enough_for_the_ratios():
     ids = monitoring_windows.returnee_ids(tables, "MOH1")
     assert ids.tolist() == ["a"]
     assert monitoring_windows.staying_at(tables["monitoring"], ids, "m12").tolist() == ["a"]
+
+
+def test_shared_codes_hash_path_equals_the_factorize_path():
+    from evaluation.data.membership import shared_codes
+
+    first = ["b", None, "a", "b", "c"]
+    second = ["a", "z", None, "c", "b", "b"]
+    arrow = shared_codes(pd.Series(first, dtype="str"), pd.Series(second, dtype="str"))
+    plain = shared_codes(pd.Series(first, dtype=object), pd.Series(second, dtype=object))
+    # by hand: first's distinct values b, a, c take 0, 1, 2; the missing value and z get -1
+    assert arrow[0].tolist() == plain[0].tolist() == [0, -1, 1, 0, 2]
+    assert arrow[1].tolist() == plain[1].tolist() == [1, -1, -1, 2, 0, 0]
+    assert arrow[2] == plain[2] == 3

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.analysis.time_axis import DAYS_PER_MONTH, as_dates
-from evaluation.data.membership import left_join_unique, member
+from evaluation.data.membership import left_join_unique, member, shared_codes
 
 WINDOWS: tuple[str, ...] = ("arrival", "m1", "m3", "m6", "m12")
 WINDOW_MONTHS: dict[str, int] = {"arrival": 0, "m1": 1, "m3": 3, "m6": 6, "m12": 12}
@@ -56,12 +56,8 @@ def main_support_type(support: pd.DataFrame, client_ids: Sequence[str]) -> pd.Se
     ids = client_ids if isinstance(client_ids, pd.Series) else pd.Series(list(client_ids))
     # one integer code per client for ids and support rows alike (ids first, so a support
     # row's code below their number of distinct values is one of theirs)
-    codes, _ = pd.factorize(
-        pd.concat([pd.Series(ids.array), support["client_id"]], ignore_index=True)
-    )
-    own, theirs = codes[: len(ids)], codes[len(ids) :]
-    known = len(np.unique(own[own >= 0]))
-    mine = (theirs >= 0) & (theirs < known)
+    own, theirs, known = shared_codes(ids, support["client_id"])
+    mine = theirs >= 0
     s = support[mine].copy()
     out = pd.Series("none", index=pd.Index(ids, name="client_id"), dtype="str")
     if s.empty:
@@ -182,12 +178,8 @@ def follow_up(
     grid = ids.merge(pd.DataFrame({"window": list(WINDOWS)}), how="cross")
     # joined on one integer key (client code × window) instead of two string columns: the
     # same left join, row for row
-    codes, _ = pd.factorize(
-        pd.concat([ids["client_id"], monitoring["client_id"]], ignore_index=True),
-        use_na_sentinel=False,
-    )
-    ours = len(np.unique(codes[: len(ids)]))  # codes follow first appearance: ids' come first
-    mine = (codes[len(ids) :] < ours) & monitoring["client_id"].notna().to_numpy()
+    own, theirs, _ = shared_codes(ids["client_id"], monitoring["client_id"])
+    mine = theirs >= 0
     mon = monitoring[mine].copy()
     window = category_codes(mon["window"], WINDOWS)
     mon = mon[window >= 0]
@@ -196,9 +188,9 @@ def follow_up(
     cols += ["residence_status", "rss_economic", "rss_social", "rss_psychosocial"]
     mon = mon[[c for c in cols if c in mon.columns]]
     n_w = len(WINDOWS)
-    key = codes[len(ids) :][mine][window >= 0] * n_w + window[window >= 0]
+    key = theirs[mine][window >= 0] * n_w + window[window >= 0]
     mon.insert(0, "_key", key)
-    grid_key = np.repeat(codes[: len(ids)], n_w) * n_w + np.tile(np.arange(n_w), len(ids))
+    grid_key = np.repeat(own, n_w) * n_w + np.tile(np.arange(n_w), len(ids))
     f = grid.assign(_key=grid_key).merge(mon, on="_key", how="left")
     f["months"] = np.asarray([WINDOW_MONTHS[w] for w in WINDOWS])[f.pop("_key").to_numpy() % n_w]
     has_row = f["reached"].notna()

@@ -10,6 +10,7 @@ import pandas as pd
 from evaluation.analysis.monitoring_windows import REMIGRATED, STAYED
 from evaluation.analysis.rates import Z95, z_for
 from evaluation.analysis.time_axis import DAYS_PER_MONTH
+from evaluation.data.membership import shared_codes
 
 
 def remigration_times(
@@ -35,8 +36,7 @@ def remigration_times(
     obs["t"] = obs["t"].clip(lower=0.0)
     out = returnees[["client_id", "country", "main_support"]].copy()
     # grouped by integer codes of the client ids (a missing id: -1, in no group)
-    codes, _ = pd.factorize(pd.concat([out["client_id"], obs["client_id"]], ignore_index=True))
-    own, theirs = codes[: len(out)], codes[len(out) :]
+    own, theirs, _ = shared_codes(out["client_id"], obs["client_id"])
     t = obs["t"].to_numpy(float)
     remig = (obs["outcome"] == REMIGRATED).to_numpy() & (theirs >= 0)
     stayed = (obs["outcome"] == STAYED).to_numpy() & (theirs >= 0)

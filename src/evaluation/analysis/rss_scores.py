@@ -90,7 +90,7 @@ def score_distribution(scored: pd.DataFrame) -> pd.DataFrame:
     """Per window and score: n, mean, sd, quartiles, min and max of the scores of the reached."""
     rows = []
     for window in WINDOWS:
-        sub = scored[scored["window"] == window]
+        sub = scored.loc[scored["window"] == window, list(SCORES)]
         for score in SCORES:
             x = sub[score].dropna().to_numpy(float)
             q = np.quantile(x, [0, 0.25, 0.5, 0.75, 1]) if len(x) else [np.nan] * 5

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evaluation.analysis.monitoring_windows import WINDOW_LABELS, WINDOWS
+from evaluation.analysis.monitoring_windows import WINDOW_LABELS, WINDOWS, category_codes
 from evaluation.analysis.random_intercept import fit_random_intercept
 
 
@@ -63,7 +63,7 @@ def trajectory_model(
             f"no mixed model: {repeated} returnees scored in two or more windows "
             f"(at least {min_returnees} needed); means per window shown instead"
         )
-    code = pd.Categorical(d["window"], categories=windows).codes
+    code = category_codes(d["window"], windows)
     x = np.column_stack([np.ones(n_obs)] + [code == k for k in range(1, len(windows))])
     try:
         fit = fit_random_intercept(ids, x, d[score].to_numpy(float))

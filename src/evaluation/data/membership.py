@@ -79,9 +79,7 @@ def left_join_unique(left: pd.DataFrame, right: pd.DataFrame, on: str) -> pd.Dat
 def _single_rows(keys: pd.Series, column: pd.Series) -> np.ndarray | None:
     """Per key the position of its only row in column; None unless both are Arrow strings, no
     key is missing and every key occurs exactly once in column."""
-    if not (isinstance(keys.dtype, pd.StringDtype) and keys.dtype == column.dtype):
-        return None
-    if keys.dtype.storage != "pyarrow":
+    if not _arrow_strings(keys, column):
         return None
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -100,3 +98,38 @@ def _single_rows(keys: pd.Series, column: pd.Series) -> np.ndarray | None:
     row = np.empty(len(distinct), dtype=np.intp)
     row[code] = hit
     return row[key_code]
+
+
+def shared_codes(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """Integer codes 0..n-1 of first's distinct values (-1 for a missing value) and, per value
+    of second, the code of the equal value in first (-1 when there is none); n, the number of
+    codes. Arrow string columns are hashed on first's distinct values only."""
+    if _arrow_strings(first, second):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        distinct = pc.unique(pa.array(first.array)).drop_null()
+        own, theirs = (
+            pc.fill_null(pc.index_in(pa.array(x.array), value_set=distinct), -1)
+            .to_numpy()
+            .astype(np.intp)
+            for x in (first, second)
+        )
+        return own, theirs, len(distinct)
+    both = pd.concat(
+        [pd.Series(first.array, copy=False), pd.Series(second.array, copy=False)],
+        ignore_index=True,
+    )
+    codes, _ = pd.factorize(both)  # first's values come first: they take codes 0..n-1
+    own, rest = codes[: len(first)], codes[len(first) :]
+    n = int(own.max()) + 1 if (own >= 0).any() else 0
+    return own, np.where(rest < n, rest, -1), n
+
+
+def _arrow_strings(*columns: pd.Series) -> bool:
+    dtype = columns[0].dtype
+    return (
+        isinstance(dtype, pd.StringDtype)
+        and dtype.storage == "pyarrow"
+        and all(c.dtype == dtype for c in columns)
+    )
