@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.analysis import conversion, monitoring_windows
+from evaluation.analysis.keyed_codes import shared_codes
 from evaluation.analysis.rates import Z95
 from evaluation.data.membership import member
 
@@ -78,12 +79,32 @@ def client_spending(frame: pd.DataFrame, support: pd.DataFrame) -> tuple[pd.Seri
     counted items without an amount.
     """
     returned = frame.loc[frame["returned"], ["client_id", "departure_date"]]
-    s = support.merge(returned, on="client_id", how="inner")
-    s = s[pd.to_datetime(s["support_date"]) >= pd.to_datetime(s["departure_date"])]
-    amount = pd.to_numeric(s["amount_eur"], errors="coerce")
-    per_client = amount.fillna(0.0).groupby(s["client_id"]).sum()
-    spend = frame["client_id"].map(per_client).fillna(0.0).astype(float)
-    return spend, len(s), int(amount.isna().sum())
+    own, theirs, n = shared_codes(frame["client_id"], support["client_id"])
+    if n < len(frame):  # a client twice in the frame: the join on ids itself
+        s = support.merge(returned, on="client_id", how="inner")
+        s = s[pd.to_datetime(s["support_date"]) >= pd.to_datetime(s["departure_date"])]
+        amount = pd.to_numeric(s["amount_eur"], errors="coerce")
+        per_client = amount.fillna(0.0).groupby(s["client_id"]).sum()
+        spend = frame["client_id"].map(per_client).fillna(0.0).astype(float)
+        return spend, len(s), int(amount.isna().sum())
+    # one row per client: code k is the frame's row k; a support row of a returned client
+    # gets that client's departure date (the inner join on client_id, row for row)
+    back = frame["returned"].to_numpy(bool)
+    mine = theirs >= 0
+    mine[mine] = back[theirs[mine]]
+    code = theirs[mine]
+    departed = frame["departure_date"].to_numpy()[code]
+    when = pd.to_datetime(support.loc[mine, "support_date"]).to_numpy()
+    after = when >= pd.to_datetime(pd.Series(departed)).to_numpy()
+    amount = pd.to_numeric(support.loc[mine, "amount_eur"], errors="coerce")[after]
+    per_client = amount.fillna(0.0).groupby(code[after]).sum()  # summed as by client id
+    spend = np.zeros(len(frame))
+    spend[per_client.index.to_numpy()] = per_client.to_numpy()
+    return (
+        pd.Series(spend, index=frame.index, name="client_id"),
+        len(amount),
+        int(amount.isna().sum()),
+    )
 
 
 def efficiency(

@@ -89,7 +89,12 @@ def _linked_departures(tables: dict[str, pd.DataFrame], project: str) -> pd.Data
     enr = tables["enrolments"][["enrolment_id", "project"]]
     # the project's enrolments before the join (the same rows, a smaller join)
     enr = enr[enr["project"].astype("str").str.upper() == project.upper()]
-    linked = verified.merge(enr, on="enrolment_id", how="inner")
+    own, theirs, n = shared_codes(enr["enrolment_id"], verified["enrolment_id"])
+    if n == len(enr):  # one row per enrolment: the inner join keeps the linked departures
+        mine = theirs >= 0
+        linked = verified[mine].assign(project=enr["project"].to_numpy()[theirs[mine]])
+    else:
+        linked = verified.merge(enr, on="enrolment_id", how="inner")
     linked = linked.assign(departure_date=as_dates(linked["departure_date"]))
     return linked.sort_values(["client_id", "departure_date"]).drop_duplicates("client_id")
 
@@ -129,10 +134,8 @@ def returnees(tables: dict[str, pd.DataFrame], project: str) -> pd.DataFrame:
 def staying_at(monitoring: pd.DataFrame, client_ids: pd.Series, window: str) -> pd.Series:
     """The clients among client_ids whose contact at the window reached them in the country of
     return: the returnees follow_up marks 'stayed' there (no grid of every window needed)."""
-    m = monitoring.loc[
-        (monitoring["window"] == window) & member(monitoring["client_id"], client_ids),
-        ["client_id", "reached", "residence_status"],
-    ]
+    m = monitoring.loc[monitoring["window"] == window, ["client_id", "reached", "residence_status"]]
+    m = m[member(m["client_id"], client_ids)]
     reached = m["reached"].astype("boolean").fillna(False).astype(bool)
     return m.loc[reached & (m["residence_status"] == "in_country_of_return"), "client_id"]
 
