@@ -31,7 +31,9 @@ def check_amounts(
     amounts: Iterable[float], threshold: int = 5, n: int = DEFAULT_N, k: float = DEFAULT_K
 ) -> AmountCheck:
     """Apply the minimum-contributor and (n, k) dominance rules to one cell's amounts."""
-    x = np.asarray([a for a in amounts if a is not None and np.isfinite(a) and a > 0], float)
+    a = np.asarray(amounts if isinstance(amounts, np.ndarray) else list(amounts), dtype=float)
+    with np.errstate(invalid="ignore"):
+        x = a[np.isfinite(a) & (a > 0)]  # None (NaN here), infinite and non-positive left out
     total = float(x.sum())
     contributors = len(x)
     if contributors == 0:
