@@ -9,53 +9,24 @@ ledger within a fraction of the memory of every table in full.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-# per table, the columns any cell of the ledger is counted from (analysis functions included)
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "clients": (
-        "client_id",
-        "sex",
-        "birth_year",
-        "country_of_return",
-        "household_size",
-        "years_in_nl",
-    ),
-    "enrolments": (
-        "enrolment_id",
-        "client_id",
-        "project",
-        "support_point",
-        "intake_route",
-        "enrolment_date",
-        "reintegration_plan_date",
-        "exit_date",
-        "exit_reason",
-    ),
-    "departures": (
-        "client_id",
-        "enrolment_id",
-        "departure_date",
-        "departure_type",
-        "verification",
-        "destination",
-    ),
-    "monitoring": (
-        "client_id",
-        "window",
-        "contact_date",
-        "reached",
-        "not_reached_reason",
-        "residence_status",
-        "rss_economic",
-        "rss_social",
-        "rss_psychosocial",
-    ),
-    "referrals": ("enrolment_id", "referral_date", "receiving_org"),
-    "support": ("client_id", "support_type", "amount_eur", "support_date"),
-}
+from evaluation.analysis import conversion, durability, efficiency
+
+
+def _union(*parts: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for part in parts:
+        for table, cols in part.items():
+            out[table] = tuple(dict.fromkeys([*out.get(table, ()), *cols]))
+    return out
+
+
+# per table, the columns any cell of the ledger is counted from: those the analyses read
+COLUMNS = _union(conversion.COLUMNS, durability.COLUMNS, efficiency.COLUMNS)
 # counselling sessions count only through the enrolments that had one (conversion.client_frame)
 SESSIONS = "sessions"
 
