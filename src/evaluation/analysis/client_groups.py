@@ -18,50 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evaluation.analysis.time_axis import as_dates
+from evaluation.data.membership import arrow, isin, lookup
 
-
-def arrow(values: pd.Series | pd.Index) -> pa.Array | pa.ChunkedArray:
-    """The values as Arrow data (no copy where they already are): strings as large strings,
-    numbers as float64 (integer codes compare exactly), missing values as nulls."""
-    arr = pa.array(values, from_pandas=True)
-    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-        return arr.cast(pa.large_string())
-    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
-        return arr.cast(pa.float64())
-    return arr
-
-
-def _one_array(values: pd.Series | pd.Index) -> pa.Array:
-    arr = arrow(values)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-def lookup(keys: pd.Series, values: pd.Series | pd.Index) -> np.ndarray:
-    """Per key, the position of its first equal among values; -1 when absent or missing."""
-    if len(keys) == 0 or len(values) == 0:
-        return np.full(len(keys), -1, dtype=np.intp)
-    found = pc.index_in(arrow(keys), value_set=_one_array(values), skip_nulls=True)
-    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
-
-
-def isin(keys: pd.Series, values: pd.Series | pd.Index) -> np.ndarray:
-    """Per key, whether an equal value exists (a missing key never matches)."""
-    if len(keys) == 0 or len(values) == 0:
-        return np.zeros(len(keys), dtype=bool)
-    if len(values) <= 2 * len(keys):
-        hit = pc.is_in(arrow(keys), value_set=_one_array(values), skip_nulls=True)
-        return hit.fill_null(False).to_numpy(zero_copy_only=False)
-    # many more values than keys: hash the distinct keys and look the values up among them
-    # (a large hash table costs more to build than to probe)
-    encoded = pc.dictionary_encode(_one_array(keys))
-    at = pc.index_in(arrow(values), value_set=encoded.dictionary, skip_nulls=True)
-    at = at.drop_null().to_numpy()
-    seen = np.zeros(len(encoded.dictionary), dtype=bool)
-    seen[at] = True
-    codes = encoded.indices
-    return seen[codes.fill_null(0).to_numpy(zero_copy_only=False)] & codes.is_valid().to_numpy(
-        zero_copy_only=False
-    )
+__all__ = ["Groups", "arrow", "isin", "lookup", "order", "project_enrolments", "take"]
 
 
 def order(df: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:

@@ -1,8 +1,10 @@
-"""Fast membership tests and look-ups on large string columns.
+"""Fast membership tests and look-ups on large identifier columns, for every stage.
 
 pandas' ``Series.isin`` and ``Series.map`` on an Arrow-backed string column go through Python
-objects (about a second per 100,000 keys for ``isin``); factorising the values and the keys
-together in Arrow and comparing integer codes gives the same answers in milliseconds.
+objects (about a second per 100,000 keys for ``isin``). ``isin`` and ``lookup`` hash one side
+in Arrow and probe it with the other (a missing key never matches); ``member`` is ``isin`` as
+a pandas Series; ``positions`` numbers both sides together, so that a missing key finds a
+missing index value, as ``Series.map`` does.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def _joint_codes(
@@ -52,14 +56,64 @@ def member(values: pd.Series, keys: pd.Series | pd.Index | Iterable) -> pd.Serie
     """values.isin(keys) (missing keys are ignored), fast for large string columns."""
     if not isinstance(keys, (pd.Series, pd.Index)):
         keys = list(keys)
-    else:
-        joint = _joint_codes(keys, values, missing_matches=False)
-        if joint is not None:
-            key_codes, value_codes, size = joint
-            known = np.zeros(size + 1, dtype=bool)  # the last slot: a missing value (code -1)
-            known[key_codes[key_codes >= 0]] = True
-            return pd.Series(known[value_codes], index=values.index, name=values.name)
+    elif isinstance(values.dtype, pd.CategoricalDtype) and values.dtype == keys.dtype:
+        key_codes, value_codes, size = _joint_codes(keys, values, missing_matches=False)
+        known = np.zeros(size + 1, dtype=bool)  # the last slot: a missing value (code -1)
+        known[key_codes[key_codes >= 0]] = True
+        return pd.Series(known[value_codes], index=values.index, name=values.name)
+    elif _arrow_kind(values) and _arrow_kind(values) == _arrow_kind(keys):
+        return pd.Series(isin(values, keys), index=values.index, name=values.name)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         # integer codes (data.id_codes): pandas' own isin is fast on numbers
         return values.isin(pd.unique(pd.Series(keys).dropna()))
     return values.astype(object).isin(pd.unique(pd.Series(keys, dtype=object).dropna()))
+
+
+def _arrow_kind(values: pd.Series | pd.Index) -> str | None:
+    """'text' for Arrow-backed strings (what isin and lookup hash), else None."""
+    dtype = values.dtype
+    return "text" if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" else None
+
+
+def arrow(values: pd.Series | pd.Index) -> pa.Array | pa.ChunkedArray:
+    """The values as Arrow data (no copy where they already are): strings as large strings,
+    numbers as float64 (integer codes compare exactly), missing values as nulls."""
+    arr = pa.array(values, from_pandas=True)
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return arr.cast(pa.large_string())
+    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
+        return arr.cast(pa.float64())
+    return arr
+
+
+def _one_array(values: pd.Series | pd.Index) -> pa.Array:
+    arr = arrow(values)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def lookup(keys: pd.Series, values: pd.Series | pd.Index) -> np.ndarray:
+    """Per key, the position of its first equal among values; -1 when absent or missing."""
+    if len(keys) == 0 or len(values) == 0:
+        return np.full(len(keys), -1, dtype=np.intp)
+    found = pc.index_in(arrow(keys), value_set=_one_array(values), skip_nulls=True)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+
+
+def isin(keys: pd.Series, values: pd.Series | pd.Index) -> np.ndarray:
+    """Per key, whether an equal value exists (a missing key never matches)."""
+    if len(keys) == 0 or len(values) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    if len(values) <= 2 * len(keys):
+        hit = pc.is_in(arrow(keys), value_set=_one_array(values), skip_nulls=True)
+        return hit.fill_null(False).to_numpy(zero_copy_only=False)
+    # many more values than keys: hash the distinct keys and look the values up among them
+    # (a large hash table costs more to build than to probe)
+    encoded = pc.dictionary_encode(_one_array(keys))
+    at = pc.index_in(arrow(values), value_set=encoded.dictionary, skip_nulls=True)
+    at = at.drop_null().to_numpy()
+    seen = np.zeros(len(encoded.dictionary), dtype=bool)
+    seen[at] = True
+    codes = encoded.indices
+    return seen[codes.fill_null(0).to_numpy(zero_copy_only=False)] & codes.is_valid().to_numpy(
+        zero_copy_only=False
+    )
