@@ -69,7 +69,9 @@ def test_stayers_from_the_durability_grid_are_efficiencys_stayers(tables):
     cutoff = dt.date(2020, 6, 30)
     for project in ("MOH1", "MOH2"):
         ret = monitoring_windows.returnees(tables, project)
-        own = efficiency.staying_12m(tables["monitoring"], ret, cutoff)
+        own = efficiency.stayers_12m(
+            monitoring_windows.follow_up(tables["monitoring"], ret, cutoff=cutoff)
+        )
         grid = monitoring_windows.follow_up(
             tables["monitoring"], ret, cutoff=cutoff, grace_days=60, deaths_leave=True
         )

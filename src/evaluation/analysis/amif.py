@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 
@@ -23,28 +22,16 @@ def amif_counts(tables: Mapping[str, pd.DataFrame], project: str) -> AmifCounts:
     """Returned voluntarily = distinct clients with a verified departure linked to the project
     (the returnees of the durability analysis); received reintegration assistance = distinct
     clients enrolled in the project with at least one support record."""
-    from evaluation.analysis.client_groups import isin
+    from evaluation.analysis.monitoring_windows import verified_linked
 
-    enr, sup, dep = tables["enrolments"], tables["support"], tables["departures"]
-    enrolled = pd.Index(enr.loc[enr["project"] == project, "client_id"].unique())
-    # the returnees of analysis.monitoring_windows, counted: clients with a verified departure
-    # linked to an enrolment in the project (its name compared in capitals, as there)
-    verified = dep[
-        (dep["departure_type"] == "independent_verified") & (dep["verification"] != "unverified")
-    ]
-    codes, names = pd.factorize(enr["project"])
-    upper = pd.Series(names).astype("str").str.upper().to_numpy() == project.upper()
-    ids = enr["enrolment_id"].iloc[np.flatnonzero(np.append(upper, False)[codes])]
-    returned = verified["client_id"][isin(verified["enrolment_id"], ids)].nunique()
-    assisted = int(isin(enrolled.to_series(), sup["client_id"]).sum())
-    return AmifCounts(project, len(enrolled), int(returned), int(assisted))
+    return counts_of(tables, project, verified_linked(tables, project))
 
 
 def counts_of(
     tables: Mapping[str, pd.DataFrame], project: str, returnees: pd.DataFrame
 ) -> AmifCounts:
-    """amif_counts with the project's returnees (monitoring_windows.returnees) already known
-    (the ledger's way; amif_counts counts the same people without building them)."""
+    """amif_counts with the project's returnees already known: a frame with their client_id
+    (monitoring_windows.returnees, or the departures verified_linked finds)."""
     from evaluation.analysis.client_groups import isin
 
     enr, sup = tables["enrolments"], tables["support"]

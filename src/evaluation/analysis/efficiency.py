@@ -166,15 +166,9 @@ def project_efficiency(
     return efficiency(project, frame, tables["support"], stayed)
 
 
-def staying_12m(monitoring: pd.DataFrame, returnees: pd.DataFrame, cutoff=None) -> pd.Series:
-    """The returnees known to be in the country of return at the 12-month contact, in the
-    follow-up grid's order (project_efficiency finds the same set without the grid:
-    monitoring_windows.staying_at)."""
-    return stayers_12m(monitoring_windows.follow_up(monitoring, returnees, cutoff=cutoff))
-
-
 def stayers_12m(follow: pd.DataFrame) -> pd.Series:
-    """staying_12m from a follow-up grid of the returnees (monitoring_windows.follow_up) made
+    """The returnees known to be in the country of return at the 12-month contact, from a
+    follow-up grid of the returnees (monitoring_windows.follow_up) made
     with any cut-off, grace period or handling of deaths: those options only move windows out
     of the denominators or carry a re-migration into later unknown windows, never make or
     unmake a stayed outcome."""

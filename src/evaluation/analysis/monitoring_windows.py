@@ -9,7 +9,7 @@ windows are arrival, m1, m3, m6 and m12 months after departure. "Not reached" ne
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -82,6 +82,14 @@ def main_support_type(support: pd.DataFrame, client_ids: Sequence[str]) -> pd.Se
 
 def _linked_departures(tables: dict[str, pd.DataFrame], project: str) -> pd.DataFrame:
     """Each client's first verified departure linked to an enrolment of the project."""
+    linked = verified_linked(tables, project)
+    linked = linked.assign(departure_date=as_dates(linked["departure_date"]))
+    return linked.sort_values(["client_id", "departure_date"]).drop_duplicates("client_id")
+
+
+def verified_linked(tables: Mapping[str, pd.DataFrame], project: str) -> pd.DataFrame:
+    """Every verified departure linked to an enrolment of the project, with the project: the
+    returnees are their distinct clients."""
     dep = tables["departures"]
     verified = dep[
         (dep["departure_type"] == "independent_verified") & (dep["verification"] != "unverified")
@@ -98,8 +106,7 @@ def _linked_departures(tables: dict[str, pd.DataFrame], project: str) -> pd.Data
         linked = verified[mine].assign(project=enr["project"].to_numpy()[theirs[mine]])
     else:
         linked = verified.merge(enr, on="enrolment_id", how="inner")
-    linked = linked.assign(departure_date=as_dates(linked["departure_date"]))
-    return linked.sort_values(["client_id", "departure_date"]).drop_duplicates("client_id")
+    return linked
 
 
 def returnee_ids(tables: dict[str, pd.DataFrame], project: str) -> pd.Series:
