@@ -10,6 +10,7 @@ from statsmodels.duration import hazard_regression as hr
 
 from evaluation.analysis import client_groups as cg
 from evaluation.analysis.cox_index import IndexedSurvivalTime, phreg
+from evaluation.data import membership
 
 
 def _ids(rng: np.random.Generator, n: int, pool: int, missing: float = 0.1) -> pd.Series:
@@ -34,11 +35,14 @@ def test_order_lookup_isin_match_pandas(seed):
     keys, values = _ids(rng, 200, 60), _ids(rng, 50, 60)
     first = {v: i for i, v in reversed(list(enumerate(values))) if isinstance(v, str)}
     expected = [first.get(k, -1) if isinstance(k, str) else -1 for k in keys]
-    assert cg.lookup(keys, values).tolist() == expected
+    assert membership.lookup(keys, values).tolist() == expected
     for a, b in ((keys, values), (values, keys), (keys, _ids(rng, 5000, 60))):  # both directions
-        assert cg.isin(a, b).tolist() == (a.isin(b.dropna()) & a.notna()).tolist()
+        assert membership.isin(a, b).tolist() == (a.isin(b.dropna()) & a.notna()).tolist()
     coded = pd.Series(keys.str.slice(1).astype(float))  # integer codes with missing values
-    assert cg.isin(coded, pd.Series([1.0, 2.0, 3.0])).tolist() == coded.isin([1, 2, 3]).tolist()
+    assert (
+        membership.isin(coded, pd.Series([1.0, 2.0, 3.0])).tolist()
+        == coded.isin([1, 2, 3]).tolist()
+    )
 
 
 def test_groups_first_and_last_value_like_groupby():

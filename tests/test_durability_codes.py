@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from evaluation.analysis import efficiency, landmark, monitoring_windows, remigration
-from evaluation.analysis.keyed_codes import left_join_unique
+from evaluation.data.membership import left_join_unique
 
 RNG = np.random.default_rng(16)
 WINDOWS = list(monitoring_windows.WINDOWS)
@@ -178,7 +179,7 @@ def test_efficiency_columns_are_enough_for_the_ratios():
 
 
 def test_shared_codes_hash_path_equals_the_factorize_path():
-    from evaluation.analysis.keyed_codes import shared_codes
+    from evaluation.data.membership import shared_codes
 
     first = ["b", None, "a", "b", "c"]
     second = ["a", "z", None, "c", "b", "b"]
@@ -188,3 +189,12 @@ def test_shared_codes_hash_path_equals_the_factorize_path():
     assert arrow[0].tolist() == plain[0].tolist() == [0, -1, 1, 0, 2]
     assert arrow[1].tolist() == plain[1].tolist() == [1, -1, -1, 2, 0, 0]
     assert arrow[2] == plain[2] == 3
+
+
+@pytest.mark.parametrize("kind", ["str", "category", "object"])
+def test_stayed_means_reached_in_the_country_of_return(kind: str) -> None:
+    status = pd.Series(["in_country_of_return", None, "re_migrated", "in_country_of_return"] * 2)
+    reached = pd.Series([True, True, True, None, False, False, None, True], dtype="boolean")
+    got = monitoring_windows.reached_in_country(reached, status.astype(kind))
+    # by hand: only rows reached (True) with status in_country_of_return, i.e. rows 0 and 7
+    assert got.tolist() == [True, False, False, False, False, False, False, True]

@@ -32,7 +32,7 @@ def counts_of(
 ) -> AmifCounts:
     """amif_counts with the project's returnees already known: a frame with their client_id
     (monitoring_windows.returnees, or the departures verified_linked finds)."""
-    from evaluation.analysis.client_groups import isin
+    from evaluation.data.membership import isin
 
     enr, sup = tables["enrolments"], tables["support"]
     enrolled = pd.Index(enr.loc[enr["project"] == project, "client_id"].unique())

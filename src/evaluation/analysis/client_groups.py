@@ -18,9 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from evaluation.analysis.time_axis import as_dates
-from evaluation.data.membership import arrow, isin, lookup
-
-__all__ = ["Groups", "arrow", "isin", "lookup", "order", "project_enrolments", "take"]
+from evaluation.data.membership import arrow, isin
 
 
 def order(df: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from evaluation.analysis import estimands
-from evaluation.analysis.client_groups import isin
 from evaluation.analysis.rates import Difference, Rate, minimum_detectable_difference, newcombe
+from evaluation.data.membership import isin
 
 
 @dataclass(frozen=True)

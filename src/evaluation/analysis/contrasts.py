@@ -16,9 +16,9 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from evaluation.analysis.client_groups import isin
 from evaluation.analysis.plan import Inference
 from evaluation.analysis.survival import CumulativeIncidence, cumulative_incidence
+from evaluation.data.membership import isin
 
 
 @dataclass(frozen=True)

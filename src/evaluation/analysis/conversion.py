@@ -24,13 +24,14 @@ from evaluation.analysis.client_bands import (
     household_type,
     stay_band,
 )
-from evaluation.analysis.client_groups import Groups, lookup, project_enrolments, take
+from evaluation.analysis.client_groups import Groups, project_enrolments, take
 from evaluation.analysis.linked_returns import (
     first_returns,
     verified_departures,
 )
 from evaluation.analysis.rates import Rate, wilson
 from evaluation.analysis.time_axis import as_dates
+from evaluation.data.membership import lookup
 
 RETURNED_OTHER_ORG = "returned_other_org"
 MOH = "MOH"

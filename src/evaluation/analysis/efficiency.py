@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 
 from evaluation.analysis import conversion, monitoring_windows
-from evaluation.analysis.keyed_codes import shared_codes
 from evaluation.analysis.rates import Z95
-from evaluation.data.membership import member
+from evaluation.data.membership import member, shared_codes
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ import pandas as pd
 
 from evaluation.analysis import conversion as cv
 from evaluation.analysis import time_to_return
-from evaluation.analysis.client_groups import Groups, isin, lookup, order, take
+from evaluation.analysis.client_groups import Groups, order, take
 from evaluation.analysis.plan import ReturnEstimand
+from evaluation.data.membership import isin, lookup
 
 # the enrolment columns person_times reads when given the client frames (prepared.load)
 ENROLMENT_COLUMNS = ("enrolment_id", "client_id", "project", "enrolment_date")

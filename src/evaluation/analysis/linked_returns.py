@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from evaluation.analysis.client_groups import Groups, lookup, project_enrolments, take
+from evaluation.analysis.client_groups import Groups, project_enrolments, take
 from evaluation.analysis.time_axis import as_dates
+from evaluation.data.membership import lookup
 
 VERIFIED_TYPE = "independent_verified"
 UNVERIFIED = "unverified"

@@ -14,9 +14,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from evaluation.analysis.keyed_codes import left_join_unique, shared_codes
 from evaluation.analysis.time_axis import DAYS_PER_MONTH, as_dates
-from evaluation.data.membership import member
+from evaluation.data.membership import left_join_unique, member, shared_codes
 
 WINDOWS: tuple[str, ...] = ("arrival", "m1", "m3", "m6", "m12")
 WINDOW_MONTHS: dict[str, int] = {"arrival": 0, "m1": 1, "m3": 3, "m6": 6, "m12": 12}
@@ -42,6 +41,7 @@ OUT_OF_DENOMINATOR = (NOT_DUE, DIED)
 
 # Outcome at a window, per returnee.
 STAYED, REMIGRATED, UNKNOWN, LOST = "stayed", "re_migrated", "status_unknown", "lost"
+IN_COUNTRY = "in_country_of_return"  # the residence status of a returnee who stayed
 
 
 def _age_band(age: pd.Series) -> pd.Series:
@@ -146,8 +146,14 @@ def staying_at(monitoring: pd.DataFrame, client_ids: pd.Series, window: str) -> 
     return: the returnees follow_up marks 'stayed' there (no grid of every window needed)."""
     m = monitoring.loc[monitoring["window"] == window, ["client_id", "reached", "residence_status"]]
     m = m[member(m["client_id"], client_ids)]
-    reached = m["reached"].astype("boolean").fillna(False).astype(bool)
-    return m.loc[reached & (m["residence_status"] == "in_country_of_return"), "client_id"]
+    return m.loc[reached_in_country(m["reached"], m["residence_status"]), "client_id"]
+
+
+def reached_in_country(reached: pd.Series, residence_status: pd.Series) -> np.ndarray:
+    """Per contact, whether it reached the returnee in the country of return: the 'stayed'
+    outcome of a window (a contact not reached, or with no residence status, is not)."""
+    hit = reached.astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return hit & residence_status.eq(IN_COUNTRY).to_numpy(dtype=bool, na_value=False)
 
 
 def category_codes(values: pd.Series, categories: Sequence[str]) -> np.ndarray:
@@ -220,9 +226,9 @@ def follow_up(
         f.loc[not_due, "response"] = NOT_DUE
     status = f["residence_status"].astype("str").where(f["residence_status"].notna(), "")
     f["outcome"] = LOST
-    f.loc[reached & (status == "in_country_of_return"), "outcome"] = STAYED
+    f.loc[reached_in_country(reached, status), "outcome"] = STAYED
     f.loc[reached & (status == "re_migrated"), "outcome"] = REMIGRATED
-    f.loc[reached & ~status.isin(["in_country_of_return", "re_migrated"]), "outcome"] = UNKNOWN
+    f.loc[reached & ~status.isin([IN_COUNTRY, "re_migrated"]), "outcome"] = UNKNOWN
     f["carried_forward"] = False
     if not _strictly_increasing(ids["client_id"]):  # else the grid is in this order already
         f["window"] = pd.Categorical(f["window"], categories=list(WINDOWS), ordered=True)

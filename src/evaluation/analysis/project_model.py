@@ -14,8 +14,9 @@ import pandas as pd
 
 from evaluation.analysis import conversion as cv
 from evaluation.analysis import models
-from evaluation.analysis.client_groups import lookup, take
+from evaluation.analysis.client_groups import take
 from evaluation.analysis.plan import Contrast, Inference
+from evaluation.data.membership import lookup
 
 REFERENCE = {"household_type": "single", "sex": "male"}
 _MODEL_FRAME_COLUMNS = ("sex", "age", "years_in_nl", "household_type")  # cv.model_frame reads

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.analysis.client_groups import isin, lookup, take
+from evaluation.analysis.client_groups import take
+from evaluation.data.membership import isin, lookup
 
 FOCUS_COUNTRIES = ("NGA", "ETH", "GIN", "ARM", "IRQ")
 OTHER_RETURN_ORGS = ("BRIDGE_TO_BETTER", "ROS", "SOLID_ROAD", "WERELDWIJD", "IOM", "OTHER")

@@ -62,7 +62,8 @@ def support_point_results(
     the projects' client frames as their conversion notebooks stored them (computed from the
     tables for a project without one)."""
     from evaluation.analysis import conversion as cv
-    from evaluation.analysis.client_groups import lookup, take
+    from evaluation.analysis.client_groups import take
+    from evaluation.data.membership import lookup
     from evaluation.publish import disclosure, suppress
 
     frames = frames or {}
