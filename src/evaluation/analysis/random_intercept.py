@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,8 @@ class RandomInterceptFit:
 
     def conf_int(self, level: float = 0.95) -> np.ndarray:
         """Wald intervals (normal quantile), one row (low, high) per fixed effect."""
+        from scipy import stats  # imported on use: the ledger imports this module, never fits
+
         z = stats.norm.ppf(0.5 + level / 2)
         return np.column_stack([self.beta - z * self.se, self.beta + z * self.se])
 
@@ -145,6 +146,8 @@ def fit_random_intercept(groups: np.ndarray, x: np.ndarray, y: np.ndarray) -> Ra
 
     def neg(u: float) -> float:
         return -st.loglik(u / (1.0 - u))
+
+    from scipy import optimize
 
     res = optimize.minimize_scalar(
         neg, bounds=(0.0, 1.0 - 1e-9), method="bounded", options={"xatol": 1e-12}

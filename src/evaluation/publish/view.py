@@ -74,8 +74,17 @@ MARK = "x"  # a withheld cell, in every published table
 def mask(df: pd.DataFrame, rows: Any, cols: Sequence[str]) -> None:
     """Replace the cells of `cols` (those present) in `rows` by the withheld mark, in place."""
     cols = [c for c in cols if c in df]
-    if cols:
-        df[cols] = df[cols].astype(object)
+    for c in cols:
+        if df[c].dtype != object:
+            df[c] = df[c].astype(object)
+    if not cols:
+        return
+    from pandas.api.types import is_scalar
+
+    if is_scalar(rows) and df.index.is_unique:
+        for c in cols:  # one cell at a time: far cheaper than .loc on small frames
+            df.at[rows, c] = MARK
+    else:
         df.loc[rows, cols] = MARK
 
 
