@@ -26,7 +26,7 @@ from evaluation.publish.export import write_csv
 from evaluation.publish.gate_conversion import NOT_MINE
 from evaluation.publish.gate_conversion import TABLES as CONVERSION_TABLES
 from evaluation.publish.gate_conversion import metric as conversion_metric
-from evaluation.publish.view import MARK, View, key
+from evaluation.publish.view import MARK, View, key, marks
 from evaluation.publish.view import mask as _mask
 
 GRID = tuple(range(0, 13))  # months: the grid of published time-to-event output
@@ -488,6 +488,5 @@ def publish_results(results: Path, internal: Path, view: View, projects: dict[st
             proj = projects.get(group, "")
             shown = TABLES[path.stem](df, view, proj)
             write_csv(shown, path)
-            masked = int((shown.astype(str) == MARK).to_numpy().sum())
-            record["tables"][str(rel)] = masked
+            record["tables"][str(rel)] = marks(shown)
     return record

@@ -50,7 +50,11 @@ def follow_up_cells(
     """analysis.estimands.cohort_follow_up: per cohort N and those followable to each horizon
     (with N − followable as a cell of its own); potential follow-up rests on N."""
     pop = f"clients enrolled in {project}"
-    for c, g in times.groupby("cohort", sort=True):
+    # per cohort (sorted, missing left out, as groupby gives them) only potential is read
+    codes, cohorts = pd.factorize(times["cohort"], sort=True)
+    potential = times["potential"].to_numpy()
+    for j, c in enumerate(cohorts):
+        g = potential[codes == j]
         d = {"project": project, "cohort": c}
         big = same_or_part(
             ledger,
@@ -70,7 +74,7 @@ def follow_up_cells(
         )
         prev = big
         for h in sorted(horizons):
-            n = int((g["potential"] >= h).sum())
+            n = int((g >= h).sum())
             hd = f"{h:g}"
             if n == ledger.cells[prev].value:  # the same people as at the shorter horizon
                 ledger.cells[prev].artefacts |= set(arts)

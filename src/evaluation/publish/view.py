@@ -88,6 +88,17 @@ def mask(df: pd.DataFrame, rows: Any, cols: Sequence[str]) -> None:
         df.loc[rows, cols] = MARK
 
 
+def marks(df: pd.DataFrame) -> int:
+    """How many cells of df print as the withheld mark (as ``(df.astype(str) == MARK).sum()``
+    counts them): columns of numbers never do, so only the others are looked at."""
+    n = 0
+    for j in range(df.shape[1]):
+        s = df.iloc[:, j]
+        if s.dtype.kind not in "biufcmM":
+            n += sum(str(v) == MARK for v in s.array)
+    return n
+
+
 def legend(threshold: int) -> str:
     """The sentence under a table whose cells the joint decision withheld."""
     return (
