@@ -19,6 +19,13 @@ def neutralise(value: object) -> object:
     return value
 
 
+def _changes(value: object) -> bool:
+    """Whether neutralise changes value."""
+    return isinstance(value, str) and (
+        value.startswith(_FORMULA_START) or value.startswith("\n") or "\r" in value
+    )
+
+
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Copy of df with every text cell and header neutralised; numbers stay numbers."""
     out = df.copy()
@@ -26,6 +33,8 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
         s = out[col]
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object)
+        if isinstance(s.dtype, pd.StringDtype) and not any(map(_changes, s.tolist())):
+            continue  # text neutralise leaves as it is: map would give the same column back
         if s.dtype == object or pd.api.types.is_string_dtype(s):
             out[col] = s.map(neutralise)
     out.columns = [neutralise(str(c)) if isinstance(c, str) else c for c in out.columns]
