@@ -53,7 +53,7 @@ def _count_col(out: pd.DataFrame, i: Any, col: str, k: str | None, view: View) -
     if k is None or not view.shown(k):
         _mask(out, i, [col])
         return False
-    out.loc[i, col] = int(view.values[k]) if float(view.values[k]).is_integer() else out.loc[i, col]
+    out.at[i, col] = int(view.values[k]) if float(view.values[k]).is_integer() else out.at[i, col]
     return True
 
 

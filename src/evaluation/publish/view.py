@@ -95,7 +95,7 @@ def marks(df: pd.DataFrame) -> int:
     for j in range(df.shape[1]):
         s = df.iloc[:, j]
         if s.dtype.kind not in "biufcmM":
-            n += sum(str(v) == MARK for v in s.array)
+            n += sum(str(v) == MARK for v in s.tolist())
     return n
 
 
