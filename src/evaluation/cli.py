@@ -133,6 +133,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"[   0.0s] {noop_stamp.MESSAGE}", file=sys.stderr)
         return 0
+    from evaluation.pipeline import prepare
+
+    prepare.start_children()  # imports what validation needs while this process imports the run
     from evaluation.pipeline.run import RunOptions, run
 
     cfg = with_data(_config(args), args.project, args.data)

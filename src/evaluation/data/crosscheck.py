@@ -67,15 +67,17 @@ def run_rules(
     files: dict[str, str],
     periods: dict[str, tuple[dt.date, dt.date]] | None,
     cutoff: dt.date | dict[str, tuple[dt.date, str]] | None = None,
+    encoded: dict[str, pd.DataFrame] | None = None,
 ) -> list[Problem]:
     """Run every rule whose tables and columns are present.
 
     cutoff: one data cut-off for every project, or per project id (and '*' for the rest) the
-    cut-off with the evaluation.yml key that sets it (see cutoffs_of).
+    cut-off with the evaluation.yml key that sets it (see cutoffs_of). encoded: encode_ids(tables)
+    when the caller made it already.
     """
     if isinstance(cutoff, dt.date):
         cutoff = {"*": (cutoff, "data.cutoff")}
-    ctx = Context(encode_ids(tables), files, periods, cutoff)
+    ctx = Context(encode_ids(tables) if encoded is None else encoded, files, periods, cutoff)
     problems: list[Problem] = []
     for r in RULES:
         if r.table not in tables:

@@ -216,11 +216,17 @@ def _pseudonyms(
 
 
 def _distinct_texts(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
-    """The factorised codes of values (-1 where empty) and each distinct value's UTF-8 text."""
+    """The factorised codes of values (-1 where empty) and each distinct value's UTF-8 text.
+
+    Categorical values (crosscheck.encode_ids: categories in order of first appearance, each
+    used) are factorised already: their codes and categories are used as they are."""
     import pandas as pd
     import pyarrow as pa
 
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories.array
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if not isinstance(uniques.dtype, pd.StringDtype):
         uniques = [str(v) for v in uniques.to_numpy(dtype=object).tolist()]
     texts = pa.array(uniques, type=pa.large_string()).cast(pa.large_binary())

@@ -97,8 +97,9 @@ def validate_dataset(
     Returns the typed tables (dates datetime64, booleans bool, contract columns only) and the
     report. Client identifiers are still the originals: pseudonymise before anything leaves.
     typed: called with the typed tables (the rows and values returned, before the contract
-    checks and cross-table rules run; prepare starts hashing their identifiers then); it may
-    return (table, column) pairs it found to hold no repeated value (and no empty cell).
+    checks and cross-table rules run; prepare starts hashing their identifiers then), their
+    shared identifiers as categoricals (crosscheck.encode_ids, made once for the rules too); it
+    may return (table, column) pairs it found to hold no repeated value (and no empty cell).
     """
     from evaluation.data import crosscheck
     from evaluation.data import read as io
@@ -124,11 +125,13 @@ def validate_dataset(
         frames[name] = frame
         files[name] = table.file
         checks[name] = (spec, table.file, stand_in, found, schema)
-    known = (typed(dict(frames)) if typed is not None else None) or set()
+    encoded = crosscheck.encode_ids(frames)  # shared by the rules and (via typed) prepare
+    known = (typed(dict(encoded)) if typed is not None else None) or set()
     for name, frame in frames.items():
         unrepeated = {column for table, column in known if table == name}
         problems += _contract_problems(frame, *checks[name], unrepeated)
-    problems += crosscheck.run_rules(frames, files, periods=periods, cutoff=cutoff)
+    problems += crosscheck.run_rules(frames, files, periods=periods, cutoff=cutoff, encoded=encoded)
+    del encoded
     counts = {name: len(frames[name]) for name in TABLES if name in frames}
     tables = {name: _finish(frame, load_spec(name)) for name, frame in frames.items()}
     return tables, ValidationReport(_ordered(problems), counts)

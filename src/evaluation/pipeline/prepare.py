@@ -9,13 +9,15 @@ import hashlib
 import hmac
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evaluation import hashing
 from evaluation.config import Config
-from evaluation.data.rules_cutoff import cutoffs_of
 from evaluation.errors import ConfigError, InvalidDataError
 from evaluation.pipeline.build_folder import write_json_atomic
-from evaluation.pipeline.jobs import Progress
+
+if TYPE_CHECKING:
+    from evaluation.pipeline.jobs import Progress
 
 VALIDATION_MODULES = (
     "data/validate.py",
@@ -36,6 +38,32 @@ VALIDATION_MODULES = (
     "data/pseudonymise.py",
     "data/hash_ahead.py",
 )
+
+
+# What validation's child process imports (see start_children): the modules of
+# _validate_and_write and the Parquet reader pandas loads on first use.
+CHILD_MODULES = (
+    "evaluation.data.validate",
+    "evaluation.data.crosscheck",
+    "evaluation.data.read",
+    "evaluation.data.hash_ahead",
+    "evaluation.data.prepared",
+    "pyarrow.parquet",
+)
+
+
+def start_children() -> None:
+    """Start the process server that validation's child (and later the notebook workers) fork
+    from, with CHILD_MODULES already imported in it.
+
+    Called as a run starts: the server imports them on the second core while this process
+    imports its own modules, so the child validates at once instead of importing first.
+    """
+    import multiprocessing as mp
+    from multiprocessing import forkserver
+
+    mp.set_forkserver_preload(["__main__", "evaluation.pipeline.prepare", *CHILD_MODULES])
+    forkserver.ensure_running()
 
 
 def _write_reports(build: Path, reports: list[tuple[str, object]]) -> None:
@@ -124,6 +152,8 @@ def prepare_dataset(
     data_dir: Path, cfg: Config, build: Path, key: bytes, progress: Progress
 ) -> tuple[Path, object | None, str]:
     """Validate and pseudonymise one dataset folder into build/data/<hash>/."""
+    from evaluation.data.rules_cutoff import cutoffs_of
+
     if not data_dir.is_dir():
         raise ConfigError(f"case data folder {data_dir} does not exist")
     content = hashing.tree_sha256(data_dir)
