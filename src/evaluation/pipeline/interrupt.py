@@ -63,9 +63,28 @@ def end_children(grace: float = 3.0) -> list[Path]:
 
     Returns the connection files of the kernels that were ended, for removal.
     """
+    return _end(_tree(), grace)
+
+
+def end_processes(pids: list[int], grace: float = 3.0) -> None:
+    """End the given processes and their descendants (deepest first), and remove the connection
+    files of the kernels among them."""
     import psutil
 
-    procs = _tree()
+    procs = []
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            procs += [*reversed(root.children(recursive=True)), root]
+        except psutil.Error:
+            continue
+    for f in _end(procs, grace):
+        f.unlink(missing_ok=True)
+
+
+def _end(procs: list, grace: float) -> list[Path]:
+    import psutil
+
     files = _connection_files(procs)
     for proc in procs:
         try:
@@ -134,4 +153,4 @@ def interruptible(build: Path) -> Iterator[None]:
             signal.signal(s, handler)
 
 
-__all__ = ["end_children", "interruptible", "remove_temporaries"]
+__all__ = ["end_children", "end_processes", "interruptible", "remove_temporaries"]

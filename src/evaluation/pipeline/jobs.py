@@ -11,6 +11,8 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -348,73 +350,58 @@ def _execute_once(
     work = cache / f"{job.key}.tmp-{os.getpid()}-{time.time_ns()}"
     work.mkdir(parents=True)
     out_nb = work / "notebook.ipynb"
-    env_before = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    # the joint disclosure decision, for the display helpers and results writers (publish.view)
-    os.environ[VIEW_ENV] = str(job.params.get("disclosure_dir", ""))
-    # The kernel inherits this worker's stderr: send its chatter to a log, not the terminal.
-    log_dir = failed_dir.parent / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    saved_fd = os.dup(2)
     # the second start appends, so that the log keeps what the first kernel said before dying
-    mode = "w" if first_attempt else "a"
-    log = open(log_dir / f"{job.name}.log", mode, encoding="utf-8")  # noqa: SIM115
-    os.dup2(log.fileno(), 2)
-    try:
-        reuse = {}
-        if kernel is not None:
-            try:
-                km = kernel.ensure(work)
-                kernel.prepare(work, {VIEW_ENV: os.environ[VIEW_ENV]})
-            except Exception as exc:  # noqa: BLE001 - a kernel that cannot start or reset
-                kernel.close()
+    log_file = failed_dir.parent / "logs" / f"{job.name}.log"
+    view = str(job.params.get("disclosure_dir", ""))
+    with _kernel_surroundings(log_file, "w" if first_attempt else "a", view):
+        try:
+            reuse = {}
+            if kernel is not None:
+                try:
+                    km = kernel.ensure(work)
+                    kernel.prepare(work, {VIEW_ENV: view})
+                except Exception as exc:  # noqa: BLE001 - a kernel that cannot start or reset
+                    kernel.close()
+                    shutil.rmtree(work, ignore_errors=True)
+                    raise KernelStartError(f"{type(exc).__name__}: {exc}") from exc
+                from evaluation.pipeline.kernel_reuse import ENGINE, register_engine
+
+                register_engine()
+                reuse = {"engine_name": ENGINE, "km": km}
+            pm.execute_notebook(
+                str(job.notebook),
+                str(out_nb),
+                parameters=job.params,
+                cwd=str(work),
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                **reuse,
+            )
+        except KernelStartError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any notebook failure is reported the same way
+            if kernel is not None:
+                kernel.close()  # a kernel whose notebook failed is not reused
+            if _never_started(out_nb):
                 shutil.rmtree(work, ignore_errors=True)
                 raise KernelStartError(f"{type(exc).__name__}: {exc}") from exc
-            from evaluation.pipeline.kernel_reuse import ENGINE, register_engine
-
-            register_engine()
-            reuse = {"engine_name": ENGINE, "km": km}
-        pm.execute_notebook(
-            str(job.notebook),
-            str(out_nb),
-            parameters=job.params,
-            cwd=str(work),
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            request_save_on_cell_execute=False,
-            **reuse,
-        )
-    except KernelStartError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any notebook failure is reported the same way
-        if kernel is not None:
-            kernel.close()  # a kernel whose notebook failed is not reused
-        if _never_started(out_nb):
-            shutil.rmtree(work, ignore_errors=True)
-            raise KernelStartError(f"{type(exc).__name__}: {exc}") from exc
-        failed_dir.mkdir(parents=True, exist_ok=True)
-        keep = failed_dir / f"{job.name}.ipynb"
-        if out_nb.exists():
-            shutil.copy2(out_nb, keep)
-            where = _first_error(out_nb)
+            failed_dir.mkdir(parents=True, exist_ok=True)
+            keep = failed_dir / f"{job.name}.ipynb"
+            if out_nb.exists():
+                shutil.copy2(out_nb, keep)
+                where = _first_error(out_nb)
+                shutil.rmtree(work, ignore_errors=True)
+                raise ExecutionError(
+                    f"notebook {job.notebook.name} ({job.name}) failed at {where}. "
+                    f"The executed copy with the error is {keep}"
+                ) from exc
             shutil.rmtree(work, ignore_errors=True)
             raise ExecutionError(
-                f"notebook {job.notebook.name} ({job.name}) failed at {where}. "
-                f"The executed copy with the error is {keep}"
+                f"notebook {job.notebook.name} ({job.name}) could not run: "
+                f"{type(exc).__name__}: {exc}"
             ) from exc
-        shutil.rmtree(work, ignore_errors=True)
-        raise ExecutionError(
-            f"notebook {job.notebook.name} ({job.name}) could not run: {type(exc).__name__}: {exc}"
-        ) from exc
-    finally:
-        os.dup2(saved_fd, 2)
-        os.close(saved_fd)
-        log.close()
-        if env_before is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = env_before
     if job.label_suffix:
         suffix_labels(out_nb, job.label_suffix)
     try:
@@ -424,14 +411,36 @@ def _execute_once(
     return final, time.perf_counter() - t0
 
 
+@contextmanager
+def _kernel_surroundings(log_file: Path, mode: str, view: str) -> Iterator[None]:
+    """What a kernel started or run from this process meets: the inline matplotlib backend, the
+    joint disclosure decision (publish.view) and, instead of the terminal, a log for what it
+    says on stderr (a kernel keeps the stderr it was started with)."""
+    env_before = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ[VIEW_ENV] = view
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    saved_fd = os.dup(2)
+    log = open(log_file, mode, encoding="utf-8")  # noqa: SIM115
+    os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+        log.close()
+        if env_before is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = env_before
+
+
+KERNELS_LOG = "kernels.log"  # under build/logs: what warmed kernels say on stderr
 _WORKER_KERNEL: Any = None
 
 
-def execute_in_worker(
-    job: Job, cache: Path, failed_dir: Path, quiet: bool = False
-) -> tuple[Path, float]:
-    """`execute` on this worker process's kernel, kept for its next notebook and ended when the
-    worker exits."""
+def _worker_kernel() -> Any:
+    """This worker process's kernel, ended when the worker exits."""
     global _WORKER_KERNEL
     if _WORKER_KERNEL is None:
         from multiprocessing.util import Finalize
@@ -440,4 +449,27 @@ def execute_in_worker(
 
         _WORKER_KERNEL = ReusedKernel()
         Finalize(_WORKER_KERNEL, _WORKER_KERNEL.close, exitpriority=10)
-    return execute(job, cache, failed_dir, quiet, kernel=_WORKER_KERNEL)
+    return _WORKER_KERNEL
+
+
+def warm_worker(log_dir: str) -> None:
+    """Worker initializer: start this worker's kernel and import what the notebooks import, as a
+    notebook before them would have (kernel_reuse), while the main process validates the data.
+    Never fails: a kernel that could not warm is ended, and the first notebook starts its own."""
+    kernel = _worker_kernel()
+    folder = Path(log_dir)
+    try:
+        with _kernel_surroundings(folder / KERNELS_LOG, "a", ""):
+            from evaluation.pipeline.kernel_reuse import warm_code
+
+            kernel.warm(folder, {VIEW_ENV: ""}, warm_code(_notebook_dir()))
+    except BaseException:  # noqa: BLE001 - Ctrl-C included: the run ends the worker itself
+        kernel.close()
+
+
+def execute_in_worker(
+    job: Job, cache: Path, failed_dir: Path, quiet: bool = False
+) -> tuple[Path, float]:
+    """`execute` on this worker process's kernel, kept for its next notebook and ended when the
+    worker exits."""
+    return execute(job, cache, failed_dir, quiet, kernel=_worker_kernel())

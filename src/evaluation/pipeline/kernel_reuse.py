@@ -13,6 +13,7 @@ from a fresh kernel (tests/test_kernel_reuse.py compares them).
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 from pathlib import Path
@@ -53,6 +54,42 @@ get_ipython().reset(new_session=True)
 """
 
 
+# Imported inside the library functions the notebooks call, not at the top of a module.
+LAZY_IMPORTS = (
+    "IPython.core.pylabtools",
+    "matplotlib.figure",
+    "matplotlib.ticker",
+    "matplotlib_inline.backend_inline",
+    "pyarrow.compute",
+    "scipy.stats",
+    "statsmodels.discrete.discrete_model",
+    "statsmodels.duration.survfunc",
+    "statsmodels.genmod.generalized_linear_model",
+    "statsmodels.stats.power",
+    "statsmodels.tools.tools",
+)
+
+
+def warm_code(nbdir: Path) -> str:
+    """An import cell: every import statement of the notebooks, then the modules their library
+    calls import later; each in its own try, so that one that fails is left to its notebook."""
+    statements: list[str] = []
+    for path in sorted(nbdir.glob("*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            try:
+                tree = ast.parse("".join(cell["source"]))
+            except SyntaxError:  # IPython syntax: its imports are warmed by another notebook
+                continue
+            for node in tree.body:
+                line = ast.unparse(node)
+                if isinstance(node, (ast.Import, ast.ImportFrom)) and line not in statements:
+                    statements.append(line)
+    statements += [f"import {name}" for name in LAZY_IMPORTS]
+    return "\n".join(f"try:\n    {line}\nexcept Exception:\n    pass" for line in statements)
+
+
 class ReusedKernel:
     """A kernel kept alive across notebooks by one worker process."""
 
@@ -75,6 +112,18 @@ class ReusedKernel:
     def prepare(self, cwd: Path, env: dict[str, str], timeout: float = 120) -> None:
         """Reset the kernel to a fresh kernel's state for a notebook run in `cwd` with `env`."""
         code = PRELUDE.format(cwd=json.dumps(str(cwd)), env=json.dumps(env))
+        self._run(code, "reset the notebook kernel for the next notebook", timeout)
+
+    def warm(self, cwd: Path, env: dict[str, str], code: str, timeout: float = 300) -> None:
+        """Start the kernel and run `code` (imports) in it as a notebook would run it: after the
+        prelude, so that the next notebook finds the kernel as the second notebook on a reused
+        kernel finds it."""
+        self.ensure(cwd)
+        self.prepare(cwd, env, timeout)
+        self._run(code, "warm the notebook kernel", timeout)
+
+    def _run(self, code: str, what: str, timeout: float) -> None:
+        """Execute code silently (no output, no execution count); raise if it fails."""
         kc = self.km.blocking_client()
         kc.start_channels()
         try:
@@ -87,8 +136,7 @@ class ReusedKernel:
         content = reply["content"]
         if content.get("status") != "ok":
             raise ExecutionError(
-                "could not reset the notebook kernel for the next notebook: "
-                f"{content.get('ename')}: {content.get('evalue')}"
+                f"could not {what}: {content.get('ename')}: {content.get('evalue')}"
             )
 
     def close(self) -> None:

@@ -6,6 +6,7 @@ import os
 import platform
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from evaluation.pipeline.jobs import (
     plan,
 )
 from evaluation.pipeline.noop_stamp import MESSAGE
-from evaluation.pipeline.schedule import resolve_keys, run_jobs
+from evaluation.pipeline.schedule import end_pool, resolve_keys, run_jobs, start_pool
 
 STORE_ROOT = "store"  # build/store/<content hash>/<job>/: results stores a notebook reads
 SYNTHETIC_BANNER = "SYNTHETIC CASE DATA: case-level results in this report describe no real person"
@@ -200,7 +201,28 @@ def _run_validated(
     timings: dict[str, float],
     t0: float,
 ) -> dict:
-    """Everything from validation on; run() removes what it created if this fails."""
+    """Everything from validation on; run() removes what it created if this fails.
+
+    The notebook workers start first: their kernels start and import what the notebooks import
+    while the data are validated and checked. They end after the last notebook, or at once when
+    the run fails or finds nothing to execute.
+    """
+    pool = start_pool(opts.jobs or os.cpu_count() or 1, build / "logs")
+    try:
+        return _run_stages(cfg, opts, build, progress, timings, t0, pool)
+    finally:
+        end_pool(pool, wait=False)  # nothing left to end after a run that executed notebooks
+
+
+def _run_stages(
+    cfg: Config,
+    opts: RunOptions,
+    build: Path,
+    progress: Progress,
+    timings: dict[str, float],
+    t0: float,
+    pool: ProcessPoolExecutor,
+) -> dict:
     mark_stage("validate_prepare")
     prepared, inputs = validate_inputs(cfg, build, progress)
     timings["validate_prepare"] = round(time.perf_counter() - t0, 3)
@@ -269,7 +291,8 @@ def _run_validated(
     t1 = time.perf_counter()
     mark_stage("notebooks")
     workers = opts.jobs or os.cpu_count() or 1
-    records = run_jobs(jobs, cache, build / "failed", workers, progress, keyer, stores)
+    records = run_jobs(jobs, cache, build / "failed", workers, progress, keyer, stores, pool)
+    end_pool(pool, wait=True)  # each worker ends its kernel
     timings["execute"] = round(time.perf_counter() - t1, 3)
     run_key = make_run_key()
     run_dir = build / ".runs" / run_key

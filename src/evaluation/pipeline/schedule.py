@@ -1,5 +1,6 @@
 """Scheduling the notebook runs: a job that reads other jobs' results stores waits for them and
-is keyed by what they stored; the rest start at once, the longest first, `workers` at a time."""
+is keyed by what they stored. Workers (each with a kernel warmed while the data are validated)
+take one job at a time, the ready job with the longest remaining path first."""
 
 from __future__ import annotations
 
@@ -11,16 +12,79 @@ from pathlib import Path
 
 from evaluation import hashing
 from evaluation.errors import ExecutionError
-from evaluation.pipeline.jobs import STORE, Job, Progress, execute_in_worker
+from evaluation.pipeline.jobs import (
+    KERNELS_LOG,
+    STORE,
+    Job,
+    Progress,
+    execute_in_worker,
+    warm_worker,
+)
 
-# Cross-project notebooks do the most work, the published figures the least: start the long
-# ones first so that two workers finish together.
-_COST_ORDER = ("durability_comparison", "summary", "durability", "comparison", "conversion")
+# Expected seconds of each notebook on a warm kernel (10^5 clients, measured): only their ratios
+# matter, to start first what the end of the run waits for.
+_COST = {
+    "durability": 7.0,
+    "conversion": 4.0,
+    "comparison": 2.5,
+    "durability_comparison": 1.0,
+    "summary": 1.0,
+    "efficiency": 0.8,
+    "published": 0.5,
+}
 
 
-def _expected_cost(job: Job) -> int:
-    base = job.name.split("-")[0]
-    return _COST_ORDER.index(base) if base in _COST_ORDER else len(_COST_ORDER)
+def _expected_cost(job: Job) -> float:
+    return _COST.get(job.notebook.stem, 1.0)
+
+
+def remaining_paths(jobs: list[Job], cost=_expected_cost) -> dict[str, float]:
+    """Per job: its expected cost plus the longest chain of jobs that read its results after it
+    (the least time the run still needs once it starts)."""
+    readers: dict[str, list[Job]] = {j.name: [] for j in jobs}
+    for j in jobs:
+        for name in j.reads:
+            readers[name].append(j)
+    paths: dict[str, float] = {}
+
+    def path(job: Job) -> float:
+        if job.name not in paths:
+            paths[job.name] = cost(job) + max((path(r) for r in readers[job.name]), default=0.0)
+        return paths[job.name]
+
+    for j in jobs:
+        path(j)
+    return paths
+
+
+def start_pool(workers: int, log_dir: Path) -> ProcessPoolExecutor:
+    """`workers` processes, each starting its notebook kernel and importing what the notebooks
+    import at once (jobs.warm_worker), before any notebook is known."""
+    import multiprocessing as mp
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / KERNELS_LOG).unlink(missing_ok=True)
+    # Processes, not threads: kernels started from threads of one process interfere.
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context("forkserver"),
+        initializer=warm_worker,
+        initargs=(str(log_dir),),
+    )
+    # a worker is started for each task submitted while none is idle: start them all now
+    for _ in range(workers):
+        pool.submit(int)
+    return pool
+
+
+def end_pool(pool: ProcessPoolExecutor, wait: bool) -> None:
+    """wait=True: let the workers finish and exit (each ends its kernel). wait=False (a failure,
+    nothing to run): end the workers and their kernels at once."""
+    if not wait:
+        from evaluation.pipeline.interrupt import end_processes
+
+        end_processes(list(getattr(pool, "_processes", None) or {}))
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _link_or_copy(src: str, dst: str) -> None:
@@ -94,19 +158,23 @@ def run_jobs(
     progress: Progress,
     keyer=None,
     stores: Path | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> dict[str, dict]:
     """Execute the jobs not already cached, `workers` at a time; return per-job records.
 
-    A job that reads other jobs' results stores starts once they have run (its key is set
-    then, by keyer, from their results); the others start at once, the longest first.
+    A job that reads other jobs' results stores becomes ready once they have run (its key is
+    set then, by keyer, from their results). A worker that is free takes the ready job with the
+    longest remaining path (remaining_paths). pool: workers started by start_pool (the caller
+    ends them), else a pool of this call's own.
     """
     by_name = {j.name: j for j in jobs}
+    priority = remaining_paths(jobs)
     records: dict[str, dict] = {}
     pending = list(jobs)
+    queue: list[Job] = []
 
-    def ready() -> list[Job]:
-        """Jobs that can start now (key known, not cached); cached ones are recorded as hits."""
-        out: list[Job] = []
+    def ready() -> None:
+        """Queue the jobs that can start now (key known, not cached); record cached ones."""
         moved = True
         while moved:  # a cached job can make one that reads its store ready
             moved = False
@@ -122,28 +190,33 @@ def run_jobs(
                 if (cache / job.key).is_dir():
                     records[job.name] = {"key": job.key, "cache": "hit", "seconds": 0.0}
                 else:
-                    out.append(job)
-        return sorted(out, key=_expected_cost)
+                    queue.append(job)
 
-    todo = ready()
+    ready()
     hits = len(records)
     progress.say(
         f"notebooks: {len(jobs)} runs, {hits} cached, {len(jobs) - hits} to execute "
         f"({workers} at a time)"
     )
-    if not todo and not pending:
+    if not queue and not pending:
         return records
     errors: list[ExecutionError] = []
-    import multiprocessing as mp
-
     total, done = len(jobs) - hits, 0
-    # Processes, not threads: kernels started from threads of one process interfere.
-    ctx = mp.get_context("forkserver")
     size = max(1, min(workers, total))
-    with ProcessPoolExecutor(max_workers=size, mp_context=ctx) as pool:
-        running = {
-            pool.submit(execute_in_worker, j, cache, failed_dir, progress.quiet): j for j in todo
-        }
+    own = pool is None
+    if pool is None:
+        pool = start_pool(size, failed_dir.parent / "logs")
+    try:
+        running: dict = {}
+
+        def submit() -> None:
+            while queue and len(running) < size:
+                job = max(queue, key=lambda j: (priority[j.name], j.name))
+                queue.remove(job)
+                fut = pool.submit(execute_in_worker, job, cache, failed_dir, progress.quiet)
+                running[fut] = job
+
+        submit()
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
@@ -160,10 +233,11 @@ def run_jobs(
                 except ExecutionError as exc:
                     errors.append(exc)
                     progress.say(f"  [{done}/{total}] {job.name} FAILED")
-            for job in ready():
-                running[pool.submit(execute_in_worker, job, cache, failed_dir, progress.quiet)] = (
-                    job
-                )
+            ready()
+            submit()
+    finally:
+        if own:
+            end_pool(pool, wait=True)
     if errors:
         raise errors[0]
     if pending:
