@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from evaluation.pipeline.jobs import Job, execute
-from evaluation.pipeline.kernel_reuse import ReusedKernel
+from evaluation.pipeline.kernel_reuse import LAZY_IMPORTS, ReusedKernel, warm_code
 from evaluation.publish.view import ENV as VIEW_ENV
 
 # leaves behind everything a notebook could: a variable, a module-level setting, a changed
@@ -92,6 +92,42 @@ def test_a_reused_kernel_gives_a_fresh_kernels_outputs(tmp_path, probe_jobs):
     assert any("image/png" in o.get("data", {}) for _, outs in expected for o in outs)
     assert [c for c, _ in expected] == list(range(1, 9))  # parameters, injected, 6 probes
     assert _outputs(reused) == expected
+
+
+def test_a_warmed_kernel_gives_a_fresh_kernels_outputs(tmp_path, probe_jobs, monkeypatch):
+    """A worker warms its kernel with the notebooks' imports before its first notebook; a module
+    that leaves everything behind when imported is undone as a notebook's leftovers are."""
+    _, probe = probe_jobs
+    failed = tmp_path / "build" / "failed"
+    fresh, _ = execute(probe, tmp_path / "fresh", failed, quiet=True)
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    marker = tmp_path / "imported"
+    (lib / "dirtymod.py").write_text(DIRTY + f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.setenv("PYTHONPATH", str(lib))  # for the kernels started from here on
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    _notebook(nbdir / "a.ipynb", ["from dirtymod import leftover\nx = leftover"])
+    kernel = ReusedKernel()
+    try:
+        kernel.warm(tmp_path, {VIEW_ENV: ""}, warm_code(nbdir))
+        pid = kernel.km.provisioner.process.pid
+        assert marker.exists()  # the import cell ran
+        warmed, _ = execute(probe, tmp_path / "warmed", failed, quiet=True, kernel=kernel)
+        assert kernel.km.provisioner.process.pid == pid  # on the warmed kernel
+    finally:
+        kernel.close()
+    assert _outputs(warmed) == _outputs(fresh)
+
+
+def test_the_warming_cell_imports_what_the_notebooks_import(tmp_path):
+    _notebook(tmp_path / "a.ipynb", ["import os\nx = 1\nfrom json import dumps as d", "%time 1"])
+    _notebook(tmp_path / "b.ipynb", ["import os", "if x:\n    import re"])
+    code = warm_code(tmp_path)
+    # top-level imports of every notebook, once each, then the modules imported later by the
+    # library (a nested import and a cell of IPython syntax are left out)
+    expected = ["import os", "from json import dumps as d", *(f"import {m}" for m in LAZY_IMPORTS)]
+    assert code == "\n".join(f"try:\n    {s}\nexcept Exception:\n    pass" for s in expected)
 
 
 def test_a_kernel_whose_notebook_failed_is_not_reused(tmp_path, probe_jobs):

@@ -38,9 +38,10 @@ def _expected_cost(job: Job) -> float:
     return _COST.get(job.notebook.stem, 1.0)
 
 
-def remaining_paths(jobs: list[Job], cost=_expected_cost) -> dict[str, float]:
+def remaining_paths(jobs: list[Job], cost=None) -> dict[str, float]:
     """Per job: its expected cost plus the longest chain of jobs that read its results after it
     (the least time the run still needs once it starts)."""
+    cost = cost or _expected_cost
     readers: dict[str, list[Job]] = {j.name: [] for j in jobs}
     for j in jobs:
         for name in j.reads:
