@@ -346,6 +346,9 @@ def test_ctrl_c_ends_every_kernel_and_leaves_no_temporary_files(tmp_path):
     no worker or kernel left running, no temporary file in build/, no connection file."""
     import psutil
 
+    def executing(build: Path) -> bool:
+        return (build / "cache").is_dir() and any((build / "cache").glob("*.tmp-*"))
+
     build = tmp_path / "build"
     proc = subprocess.Popen(
         [sys.executable, "-m", "evaluation", "run", "--build", str(build), "--no-render",
@@ -354,9 +357,10 @@ def test_ctrl_c_ends_every_kernel_and_leaves_no_temporary_files(tmp_path):
     )  # fmt: skip
     try:
         deadline, kernels, tree = time.monotonic() + 300, [], []
-        while time.monotonic() < deadline and not kernels:
+        # kernels start (and warm) during validation: wait for a notebook to be executing
+        while time.monotonic() < deadline and not (kernels and executing(build)):
             time.sleep(0.2)
-            tree = psutil.Process(proc.pid).children(recursive=True)
+            tree, kernels = psutil.Process(proc.pid).children(recursive=True), []
             for p in tree:
                 try:
                     if any("ipykernel" in a for a in p.cmdline()):

@@ -21,16 +21,16 @@ from evaluation.pipeline.jobs import (
     warm_worker,
 )
 
-# Expected seconds of each notebook on a warm kernel (10^5 clients, measured): only their ratios
-# matter, to start first what the end of the run waits for.
+# Seconds each notebook took on a warm kernel at 10^5 clients (a run on a busy machine): only
+# their ratios matter, to start first what the end of the run waits for.
 _COST = {
-    "durability": 7.0,
-    "conversion": 4.0,
-    "comparison": 2.5,
-    "durability_comparison": 1.0,
-    "summary": 1.0,
-    "efficiency": 0.8,
-    "published": 0.5,
+    "durability": 12.5,
+    "conversion": 7.0,
+    "comparison": 4.2,
+    "durability_comparison": 2.0,
+    "summary": 1.6,
+    "efficiency": 0.9,
+    "published": 0.8,
 }
 
 
