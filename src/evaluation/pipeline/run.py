@@ -292,7 +292,9 @@ def _run_stages(
     mark_stage("notebooks")
     workers = opts.jobs or os.cpu_count() or 1
     records = run_jobs(jobs, cache, build / "failed", workers, progress, keyer, stores, pool)
-    end_pool(pool, wait=True)  # each worker ends its kernel
+    # after notebooks each worker ends its kernel; with every notebook cached, a kernel may
+    # still be warming: end them at once
+    end_pool(pool, wait=any(r["cache"] == "miss" for r in records.values()))
     timings["execute"] = round(time.perf_counter() - t1, 3)
     run_key = make_run_key()
     run_dir = build / ".runs" / run_key
