@@ -439,7 +439,7 @@ KERNELS_LOG = "kernels.log"  # under build/logs: what warmed kernels say on stde
 _WORKER_KERNEL: Any = None
 
 
-def _worker_kernel() -> Any:
+def _worker_kernel(connection_prefix: str = "") -> Any:
     """This worker process's kernel, ended when the worker exits."""
     global _WORKER_KERNEL
     if _WORKER_KERNEL is None:
@@ -447,16 +447,16 @@ def _worker_kernel() -> Any:
 
         from evaluation.pipeline.kernel_reuse import ReusedKernel
 
-        _WORKER_KERNEL = ReusedKernel()
+        _WORKER_KERNEL = ReusedKernel(connection_prefix=connection_prefix)
         Finalize(_WORKER_KERNEL, _WORKER_KERNEL.close, exitpriority=10)
     return _WORKER_KERNEL
 
 
-def warm_worker(log_dir: str) -> None:
+def warm_worker(log_dir: str, connection_prefix: str = "") -> None:
     """Worker initializer: start this worker's kernel and import what the notebooks import, as a
     notebook before them would have (kernel_reuse), while the main process validates the data.
     Never fails: a kernel that could not warm is ended, and the first notebook starts its own."""
-    kernel = _worker_kernel()
+    kernel = _worker_kernel(connection_prefix)
     folder = Path(log_dir)
     try:
         with _kernel_surroundings(folder / KERNELS_LOG, "a", ""):

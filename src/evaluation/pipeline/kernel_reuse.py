@@ -90,11 +90,21 @@ def warm_code(nbdir: Path) -> str:
     return "\n".join(f"try:\n    {line}\nexcept Exception:\n    pass" for line in statements)
 
 
+def connection_prefix(run_pid: int) -> str:
+    """Where the kernels of run process `run_pid` keep their connection files: a kernel that
+    dies with its worker (Ctrl-C) leaves its file, which the run then removes by this name."""
+    import tempfile
+
+    return str(Path(tempfile.gettempdir()) / f"evaluation-kernel-{run_pid}-")
+
+
 class ReusedKernel:
     """A kernel kept alive across notebooks by one worker process."""
 
-    def __init__(self, kernel_name: str = "python3") -> None:
+    def __init__(self, kernel_name: str = "python3", connection_prefix: str = "") -> None:
         self.kernel_name = kernel_name
+        # connection files named by the run (connection_files), else Jupyter's own temporary name
+        self.connection_prefix = connection_prefix
         self.km: Any = None
 
     def ensure(self, cwd: Path) -> Any:
@@ -104,7 +114,12 @@ class ReusedKernel:
         if self.km is None:
             from jupyter_client.manager import KernelManager
 
-            km = KernelManager(kernel_name=self.kernel_name)
+            named = {}
+            if self.connection_prefix:
+                import uuid
+
+                named["connection_file"] = f"{self.connection_prefix}{uuid.uuid4().hex}.json"
+            km = KernelManager(kernel_name=self.kernel_name, **named)
             km.start_kernel(cwd=str(cwd))
             self.km = km
         return self.km

@@ -20,6 +20,7 @@ from evaluation.pipeline.jobs import (
     execute_in_worker,
     warm_worker,
 )
+from evaluation.pipeline.kernel_reuse import connection_prefix
 
 # Seconds each notebook took on a warm kernel at 10^5 clients (a run on a busy machine): only
 # their ratios matter, to start first what the end of the run waits for.
@@ -70,7 +71,7 @@ def start_pool(workers: int, log_dir: Path) -> ProcessPoolExecutor:
         max_workers=workers,
         mp_context=mp.get_context("forkserver"),
         initializer=warm_worker,
-        initargs=(str(log_dir),),
+        initargs=(str(log_dir), connection_prefix(os.getpid())),
     )
     # a worker is started for each task submitted while none is idle: start them all now
     for _ in range(workers):
@@ -86,6 +87,10 @@ def end_pool(pool: ProcessPoolExecutor, wait: bool) -> None:
 
         end_processes(list(getattr(pool, "_processes", None) or {}))
     pool.shutdown(wait=True, cancel_futures=True)
+    # a kernel ended with its worker (or by Ctrl-C) before it could remove its connection file
+    prefix = Path(connection_prefix(os.getpid()))
+    for leftover in prefix.parent.glob(f"{prefix.name}*.json"):
+        leftover.unlink(missing_ok=True)
 
 
 def _link_or_copy(src: str, dst: str) -> None:
