@@ -6,11 +6,11 @@ before each notebook, puts it back into the state of a fresh kernel: an empty na
 execution counter (`InteractiveShell.reset(new_session=True)`), the environment variables it
 started with, the notebook's own working folder and disclosure folder, the warning filters and
 "shown once" registries of a new process, matplotlib's settings as the inline backend first set
-them, and no open figure. The
-imported modules stay: that is the saving. A worker even starts its kernel and runs the
-notebooks' imports (warm_code) before its first notebook is known, while the data are
-validated, so that every notebook runs as the second one on a reused kernel. Executed notebooks are the same, byte for byte, as
-from a fresh kernel (tests/test_kernel_reuse.py compares them).
+them, and no open figure. The imported modules stay: that is the saving. A worker even starts
+its kernel and runs the notebooks' imports (warm_code) before its first notebook is known, while
+the data are validated, so that every notebook runs as the second one on a reused kernel.
+Executed notebooks are the same, byte for byte, as from a fresh kernel (tests/test_kernel_reuse.py
+compares them).
 """
 
 from __future__ import annotations
