@@ -145,3 +145,31 @@ def test_a_kernel_whose_notebook_failed_is_not_reused(tmp_path, probe_jobs):
     finally:
         kernel.close()
     assert (folder / "notebook.ipynb").is_file()
+
+
+def test_a_client_ready_without_waiting_for_silence_hears_only_its_own_outputs(tmp_path):
+    """The reused kernel's client is ready once kernel_info is answered on both channels (no
+    0.2 s wait for IOPub to fall silent); whatever kernel_info left on IOPub must not reach the
+    outputs of the code run next."""
+    kernel = ReusedKernel()
+    try:
+        km = kernel.ensure(tmp_path)
+        for _ in range(2):  # a second client on the same kernel, as the next notebook's
+            kc = km.client()
+            kc.start_channels()
+            try:
+                kc.wait_for_ready(timeout=60)
+                seen: list[tuple[str, str]] = []
+
+                def hook(msg, seen=seen):
+                    seen.append((msg["msg_type"], msg["content"].get("text", "")))
+
+                reply = kc.execute_interactive("print(6 * 7)", timeout=60, output_hook=hook)
+            finally:
+                kc.stop_channels()
+            assert reply["content"]["status"] == "ok"
+            # by hand: the kernel goes busy, echoes the input, prints 42, goes idle
+            assert [t for kind, t in seen if kind == "stream"] == ["42\n"]
+            assert [k for k, _ in seen if k == "status"] == ["status", "status"]
+    finally:
+        kernel.close()

@@ -122,6 +122,7 @@ class ReusedKernel:
 
                 named["connection_file"] = f"{self.connection_prefix}{uuid.uuid4().hex}.json"
             km = KernelManager(kernel_name=self.kernel_name, **named)
+            km.client_factory = _ready_client_class()
             km.start_kernel(cwd=str(cwd))
             self.km = km
         return self.km
@@ -141,7 +142,7 @@ class ReusedKernel:
 
     def _run(self, code: str, what: str, timeout: float) -> None:
         """Execute code silently (no output, no execution count); raise if it fails."""
-        kc = self.km.blocking_client()
+        kc = self.km.client()
         kc.start_channels()
         try:
             kc.wait_for_ready(timeout=timeout)
@@ -169,6 +170,48 @@ class ReusedKernel:
             km.cleanup_resources()
         except Exception:  # noqa: BLE001
             pass
+
+
+@functools.cache
+def _ready_client_class() -> type:
+    """jupyter_client's blocking client, ready as soon as the kernel has answered kernel_info on
+    the shell channel and published on IOPub (so both are connected), without then waiting for
+    IOPub to stay silent for 0.2 s: every client that runs code here (the prelude, nbclient)
+    matches replies and outputs to its own request by message id, so a late status message of
+    kernel_info is ignored. That wait came twice per notebook, on a kernel already running."""
+    import time
+    from queue import Empty
+
+    from jupyter_client.blocking.client import BlockingKernelClient
+
+    class ReadyClient(BlockingKernelClient):
+        def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                try:
+                    reply = self.get_shell_msg(timeout=1)
+                except Empty:
+                    reply = None
+                if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                    try:
+                        self.get_iopub_msg(timeout=0.2)  # IOPub connected: it hears the kernel
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(reply)
+                        break
+                if not self.is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+            while True:  # what IOPub already holds, without waiting for more
+                try:
+                    self.get_iopub_msg(timeout=0)
+                except Empty:
+                    break
+
+    return ReadyClient
 
 
 @functools.cache
