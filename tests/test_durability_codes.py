@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from evaluation.analysis import efficiency, landmark, monitoring_windows, remigration
-from evaluation.data.membership import left_join_unique
+from evaluation.analysis.keyed_codes import left_join_unique
 
 RNG = np.random.default_rng(16)
 WINDOWS = list(monitoring_windows.WINDOWS)
@@ -179,7 +179,7 @@ def test_efficiency_columns_are_enough_for_the_ratios():
 
 
 def test_shared_codes_hash_path_equals_the_factorize_path():
-    from evaluation.data.membership import shared_codes
+    from evaluation.analysis.keyed_codes import shared_codes
 
     first = ["b", None, "a", "b", "c"]
     second = ["a", "z", None, "c", "b", "b"]

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from evaluation.analysis import conversion, monitoring_windows
+from evaluation.analysis.keyed_codes import shared_codes
 from evaluation.analysis.rates import Z95
-from evaluation.data.membership import member, shared_codes
+from evaluation.data.membership import member
 
 
 @dataclass(frozen=True)

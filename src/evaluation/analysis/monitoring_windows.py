@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from evaluation.analysis.keyed_codes import left_join_unique, shared_codes
 from evaluation.analysis.time_axis import DAYS_PER_MONTH, as_dates
-from evaluation.data.membership import left_join_unique, member, shared_codes
+from evaluation.data.membership import member
 
 WINDOWS: tuple[str, ...] = ("arrival", "m1", "m3", "m6", "m12")
 WINDOW_MONTHS: dict[str, int] = {"arrival": 0, "m1": 1, "m3": 3, "m6": 6, "m12": 12}

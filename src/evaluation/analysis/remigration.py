@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from evaluation.analysis.keyed_codes import shared_codes
 from evaluation.analysis.monitoring_windows import REMIGRATED, STAYED
 from evaluation.analysis.rates import Z95, z_for
 from evaluation.analysis.time_axis import DAYS_PER_MONTH
-from evaluation.data.membership import shared_codes
 
 
 def remigration_times(

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.analysis.keyed_codes import left_join_unique
 from evaluation.analysis.monitoring_windows import OUT_OF_DENOMINATOR, REMIGRATED, STAYED
 from evaluation.analysis.rates import Z95, z_for
-from evaluation.data.membership import left_join_unique
 
 IPW_COVARIATES: tuple[str, ...] = ("sex", "age_band", "country")
 

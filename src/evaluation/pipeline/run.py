@@ -181,8 +181,15 @@ def _run(cfg: Config, opts: RunOptions, build: Path) -> dict:
     progress.say(f"validating inputs ({cfg.path.name}; data: {cfg.cases})")
     data_root = build / "data"
     before = set(data_root.iterdir()) if data_root.is_dir() else set()
+    # The notebook workers start first: their kernels start and import what the notebooks
+    # import while the data are validated and checked. They end after the last notebook, or at
+    # once when the run fails or finds nothing to execute.
+    pool = start_pool(opts.jobs or os.cpu_count() or 1, build / "logs")
     try:
-        return _run_validated(cfg, opts, build, progress, timings, t0)
+        try:
+            return _run_validated(cfg, opts, build, progress, timings, t0, pool)
+        finally:
+            end_pool(pool, wait=False)  # nothing left to end after a run that executed notebooks
     except BaseException:
         # a failed run leaves no new pseudonymised copy of the data behind
         for path in (set(data_root.iterdir()) if data_root.is_dir() else set()) - before:
@@ -200,29 +207,10 @@ def _run_validated(
     progress: Progress,
     timings: dict[str, float],
     t0: float,
-) -> dict:
-    """Everything from validation on; run() removes what it created if this fails.
-
-    The notebook workers start first: their kernels start and import what the notebooks import
-    while the data are validated and checked. They end after the last notebook, or at once when
-    the run fails or finds nothing to execute.
-    """
-    pool = start_pool(opts.jobs or os.cpu_count() or 1, build / "logs")
-    try:
-        return _run_stages(cfg, opts, build, progress, timings, t0, pool)
-    finally:
-        end_pool(pool, wait=False)  # nothing left to end after a run that executed notebooks
-
-
-def _run_stages(
-    cfg: Config,
-    opts: RunOptions,
-    build: Path,
-    progress: Progress,
-    timings: dict[str, float],
-    t0: float,
     pool: ProcessPoolExecutor,
 ) -> dict:
+    """Everything from validation on, on the started pool; run() removes what it created if
+    this fails."""
     mark_stage("validate_prepare")
     prepared, inputs = validate_inputs(cfg, build, progress)
     timings["validate_prepare"] = round(time.perf_counter() - t0, 3)
