@@ -411,13 +411,16 @@ def _execute_once(
     return final, time.perf_counter() - t0
 
 
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
 @contextmanager
 def _kernel_surroundings(log_file: Path, mode: str, view: str) -> Iterator[None]:
     """What a kernel started or run from this process meets: the inline matplotlib backend, the
     joint disclosure decision (publish.view) and, instead of the terminal, a log for what it
     says on stderr (a kernel keeps the stderr it was started with)."""
     env_before = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
     os.environ[VIEW_ENV] = view
     log_file.parent.mkdir(parents=True, exist_ok=True)
     saved_fd = os.dup(2)
@@ -439,7 +442,7 @@ KERNELS_LOG = "kernels.log"  # under build/logs: what warmed kernels say on stde
 _WORKER_KERNEL: Any = None
 
 
-def _worker_kernel(connection_prefix: str = "") -> Any:
+def _worker_kernel(connection_prefix: str = "", template: str = "") -> Any:
     """This worker process's kernel, ended when the worker exits."""
     global _WORKER_KERNEL
     if _WORKER_KERNEL is None:
@@ -447,16 +450,16 @@ def _worker_kernel(connection_prefix: str = "") -> Any:
 
         from evaluation.pipeline.kernel_reuse import ReusedKernel
 
-        _WORKER_KERNEL = ReusedKernel(connection_prefix=connection_prefix)
+        _WORKER_KERNEL = ReusedKernel(connection_prefix=connection_prefix, template=template)
         Finalize(_WORKER_KERNEL, _WORKER_KERNEL.close, exitpriority=10)
     return _WORKER_KERNEL
 
 
-def warm_worker(log_dir: str, connection_prefix: str = "") -> None:
+def warm_worker(log_dir: str, connection_prefix: str = "", template: str = "") -> None:
     """Worker initializer: start this worker's kernel and import what the notebooks import, as a
     notebook before them would have (kernel_reuse), while the main process validates the data.
     Never fails: a kernel that could not warm is ended, and the first notebook starts its own."""
-    kernel = _worker_kernel(connection_prefix)
+    kernel = _worker_kernel(connection_prefix, template)
     folder = Path(log_dir)
     try:
         with _kernel_surroundings(folder / KERNELS_LOG, "a", ""):

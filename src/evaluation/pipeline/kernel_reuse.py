@@ -103,10 +103,13 @@ def connection_prefix(run_pid: int) -> str:
 class ReusedKernel:
     """A kernel kept alive across notebooks by one worker process."""
 
-    def __init__(self, kernel_name: str = "python3", connection_prefix: str = "") -> None:
+    def __init__(
+        self, kernel_name: str = "python3", connection_prefix: str = "", template: str = ""
+    ) -> None:
         self.kernel_name = kernel_name
         # connection files named by the run (connection_files), else Jupyter's own temporary name
         self.connection_prefix = connection_prefix
+        self.template = template  # a kernel_template address: kernels forked there, when it can
         self.km: Any = None
 
     def ensure(self, cwd: Path) -> Any:
@@ -123,6 +126,10 @@ class ReusedKernel:
                 named["connection_file"] = f"{self.connection_prefix}{uuid.uuid4().hex}.json"
             km = KernelManager(kernel_name=self.kernel_name, **named)
             km.client_factory = _ready_client_class()
+            if self.template:
+                from evaluation.pipeline.kernel_template import provisioner
+
+                km.provisioner = provisioner(km, self.template)
             km.start_kernel(cwd=str(cwd))
             self.km = km
         return self.km

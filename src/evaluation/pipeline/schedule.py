@@ -9,18 +9,21 @@ import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
+from typing import Any
 
 from evaluation import hashing
 from evaluation.errors import ExecutionError
 from evaluation.pipeline.jobs import (
+    INLINE_BACKEND,
     KERNELS_LOG,
     STORE,
+    VIEW_ENV,
     Job,
     Progress,
     execute_in_worker,
     warm_worker,
 )
-from evaluation.pipeline.kernel_reuse import connection_prefix
+from evaluation.pipeline.kernel_reuse import connection_prefix, warm_code
 
 # Seconds each notebook took on a warm kernel at 10^5 clients (a run on a busy machine): only
 # their ratios matter, to start first what the end of the run waits for.
@@ -59,20 +62,35 @@ def remaining_paths(jobs: list[Job], cost=None) -> dict[str, float]:
     return paths
 
 
-def start_pool(workers: int, log_dir: Path) -> ProcessPoolExecutor:
+class NotebookPool(ProcessPoolExecutor):
+    """The notebook workers, and the template process their kernels are forked from."""
+
+    template: Any = None
+
+
+def start_pool(workers: int, log_dir: Path) -> NotebookPool:
     """`workers` processes, each starting its notebook kernel and importing what the notebooks
-    import at once (jobs.warm_worker), before any notebook is known."""
+    import at once (jobs.warm_worker), before any notebook is known. The kernels are forked from
+    one process that imports for all of them (kernel_template)."""
     import multiprocessing as mp
+
+    from evaluation.pipeline import jobs as jobs_module
+    from evaluation.pipeline import kernel_template
 
     log_dir.mkdir(parents=True, exist_ok=True)
     (log_dir / KERNELS_LOG).unlink(missing_ok=True)
+    # the environment a warming kernel gets (jobs._kernel_surroundings)
+    env = {**os.environ, "MPLBACKEND": INLINE_BACKEND, VIEW_ENV: ""}
+    code = warm_code(jobs_module._notebook_dir())
+    template = kernel_template.start(log_dir / KERNELS_LOG, code, env)
     # Processes, not threads: kernels started from threads of one process interfere.
-    pool = ProcessPoolExecutor(
+    pool = NotebookPool(
         max_workers=workers,
         mp_context=mp.get_context("forkserver"),
         initializer=warm_worker,
-        initargs=(str(log_dir), connection_prefix(os.getpid())),
+        initargs=(str(log_dir), connection_prefix(os.getpid()), template.address),
     )
+    pool.template = template
     # a worker is started for each task submitted while none is idle: start them all now
     for _ in range(workers):
         pool.submit(int)
@@ -82,11 +100,15 @@ def start_pool(workers: int, log_dir: Path) -> ProcessPoolExecutor:
 def end_pool(pool: ProcessPoolExecutor, wait: bool) -> None:
     """wait=True: let the workers finish and exit (each ends its kernel). wait=False (a failure,
     nothing to run): end the workers and their kernels at once."""
+    template = getattr(pool, "template", None)
     if not wait:
         from evaluation.pipeline.interrupt import end_processes
 
-        end_processes(list(getattr(pool, "_processes", None) or {}))
+        workers = list(getattr(pool, "_processes", None) or {})
+        end_processes(workers + ([template.process.pid] if template else []))
     pool.shutdown(wait=True, cancel_futures=True)
+    if template is not None:
+        template.close()
     # a kernel ended with its worker (or by Ctrl-C) before it could remove its connection file
     prefix = Path(connection_prefix(os.getpid()))
     for leftover in prefix.parent.glob(f"{prefix.name}*.json"):
