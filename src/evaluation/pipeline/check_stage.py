@@ -1,15 +1,40 @@
 """The pipeline's disclosure stage: one joint check of every publishable cell per build, cached
-by what it rests on, in a child process when the data are large."""
+by what it rests on; beside the notebooks when the data are small, before them (in a child
+process) when they are large."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 from evaluation import hashing
 from evaluation.config import Config
 from evaluation.pipeline.jobs import Progress
+
+
+def disclosure_folder(
+    cfg: Config, prepared: dict, build: Path, inputs: dict, environment: str, config_hash: str
+) -> Path:
+    """build/internal/disclosure/<key>/: keyed by what the decision rests on, so known before
+    the check runs."""
+    from evaluation.analysis.plan import plan_path
+    from evaluation.publish import publication
+
+    key = hashing.combine(
+        Path(_data_dir(prepared)).name,
+        inputs[str(cfg.published)],
+        environment,
+        config_hash,
+        hashing.file_sha256(plan_path(cfg.path)),
+    )[:16]
+    return build / publication.INTERNAL / "disclosure" / key
+
+
+def _data_dir(prepared: dict) -> Path:
+    return Path(prepared.get("__all__") or next(iter(prepared.values())))
 
 
 def check_disclosure(
@@ -26,40 +51,99 @@ def check_disclosure(
     Returns build/internal/disclosure/<key>/ holding the internal ledger and decision, and the
     public parts (results/checked_cells.csv, report/report.{md,json}) copied into the run.
     """
+    out = disclosure_folder(cfg, prepared, build, inputs, environment, config_hash)
+    if not (out / ".complete").exists():
+        progress.say("disclosure: one joint check over every published cell")
+        _decide(cfg, _data_dir(prepared), out)
+    return out
 
-    from evaluation.publish import publication
 
-    data_dir = prepared.get("__all__") or next(iter(prepared.values()))
-    from evaluation.analysis.plan import plan_path
-
-    key = hashing.combine(
-        Path(data_dir).name,
-        inputs[str(cfg.published)],
-        environment,
-        config_hash,
-        hashing.file_sha256(plan_path(cfg.path)),
-    )[:16]
-    out = build / publication.INTERNAL / "disclosure" / key
-    if (out / ".complete").exists():
-        return out
-    progress.say("disclosure: one joint check over every published cell")
-    tmp = out.with_name(f"{key}.tmp-{os.getpid()}")
+def _decide(cfg: Config, data_dir: Path, out: Path, child: bool = False) -> None:
+    """Decide into out/; in a child process when asked or when the data are large."""
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    size = sum(f.stat().st_size for f in Path(data_dir).glob("*.parquet"))
-    if size < CHILD_BYTES:
-        decide_into(cfg, Path(data_dir), tmp)
+    if not (child or _large(data_dir)):
+        decide_into(cfg, data_dir, tmp)
     else:
-        # in a child process: at national scale the check takes gigabytes that this long-lived
-        # process would keep (malloc rarely returns them) while the notebook kernels run
+        # at national scale the check takes gigabytes that this long-lived process would keep
+        # (malloc rarely returns them) while the notebook kernels run
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("forkserver")) as pool:
-            pool.submit(decide_into, cfg, Path(data_dir), tmp).result()
+            pool.submit(decide_into, cfg, data_dir, tmp).result()
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
-    (out / ".complete").write_text(key + "\n")
-    return out
+    (out / ".complete").write_text(out.name + "\n")
+
+
+def _large(data_dir: Path) -> bool:
+    return sum(f.stat().st_size for f in data_dir.glob("*.parquet")) >= CHILD_BYTES
+
+
+class Deciding:
+    """The joint check of a run, decided already or running beside the notebooks."""
+
+    def __init__(self, folder: Path, thread: threading.Thread | None = None) -> None:
+        self.folder = folder
+        self.thread = thread
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+
+    def wait(self) -> Path:
+        """The decision folder, once the check has ended; its error if it failed."""
+        if self.thread is not None:
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.folder
+
+
+def start_check(
+    cfg: Config,
+    prepared: dict,
+    build: Path,
+    inputs: dict,
+    environment: str,
+    config_hash: str,
+    progress: Progress,
+) -> Deciding:
+    """check_disclosure, but on data small enough to be checked while the kernels run the check
+    runs in a child process while the notebooks start (this process's thread only waits for it:
+    the run keeps its interpreter to schedule the notebooks). A kernel that looks up the
+    decision before it is written waits for it (publish.view.wait_for_decision), and fails if
+    the check fails."""
+    out = disclosure_folder(cfg, prepared, build, inputs, environment, config_hash)
+    data_dir = _data_dir(prepared)
+    if (out / ".complete").exists() or _large(data_dir):
+        return Deciding(check_disclosure(cfg, prepared, build, inputs, environment,
+                                         config_hash, progress))  # fmt: skip
+    from evaluation.publish.view import failed_marker, pending_marker
+
+    progress.say("disclosure: one joint check over every published cell")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    failed_marker(out).unlink(missing_ok=True)
+    pending = pending_marker(out)
+    tmp = pending.with_name(f"{pending.name}.tmp-{os.getpid()}")
+    tmp.write_text(str(os.getpid()), encoding="utf-8")
+    os.replace(tmp, pending)
+    deciding = Deciding(out)
+
+    def check() -> None:
+        t0 = time.perf_counter()
+        try:
+            _decide(cfg, data_dir, out, child=True)
+        except BaseException as exc:  # noqa: BLE001 - raised by wait() in the run
+            deciding.error = exc
+            failed_marker(out).write_text(f"{type(exc).__name__}: {exc}", encoding="utf-8")
+        finally:
+            # after the decision or the failure: a kernel reading the marker first sees either
+            pending.unlink(missing_ok=True)
+            deciding.seconds = round(time.perf_counter() - t0, 3)
+
+    deciding.thread = threading.Thread(target=check, name="disclosure-check", daemon=True)
+    deciding.thread.start()
+    return deciding
 
 
 CHILD_BYTES = 64 * 2**20  # prepared tables above this size are checked in a child process

@@ -466,6 +466,12 @@ def warm_worker(log_dir: str, connection_prefix: str = "", template: str = "") -
             from evaluation.pipeline.kernel_reuse import warm_code
 
             kernel.warm(folder, {VIEW_ENV: ""}, warm_code(_notebook_dir()))
+        # and what this worker runs the notebooks with, before the first one is known
+        import papermill  # noqa: F401
+
+        from evaluation.pipeline.kernel_reuse import register_engine
+
+        register_engine()
     except BaseException:  # noqa: BLE001 - Ctrl-C included: the run ends the worker itself
         kernel.close()
 

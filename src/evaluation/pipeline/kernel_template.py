@@ -28,6 +28,7 @@ from typing import Any
 _SHELL_BOUND = ("matplotlib_inline",)
 _INLINE_BACKEND = "matplotlib_inline.backend_inline"
 _KERNEL_MODULE = "ipykernel_launcher"
+NICENESS = 5
 INTERPRETER_OPTIONS = ("-Xfrozen_modules=off",)  # the python3 kernel spec's (ipykernel)
 
 
@@ -137,16 +138,24 @@ def _import_leaving_no_trace(code: str) -> bool:
 
 def serve() -> None:
     """The template process: import, then fork a kernel for each request until the run ends."""
+    import gc
     import select
     import signal
 
     address, run = sys.argv[1], os.getppid()
     listener = socket.socket(fileno=int(sys.argv[2]))  # bound and listening (start)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # ended: remove the socket
+    # the template and its kernels yield to the run's own work (validation, the disclosure
+    # check beside the first notebooks) when both want a core; alone, they run at full speed
+    os.nice(NICENESS)
     try:
         forkable = _import_leaving_no_trace(_imports(sys.stdin.read()))
         if not forkable:
             print("kernel template: an import loaded the inline backend; kernels start anew")
+        # the imported modules live as long as the kernels: the garbage collector need not look
+        # at them again (each full collection in a kernel, and IPython's reset, would)
+        gc.collect()
+        gc.freeze()
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps ended kernels
         while os.getppid() == run:
             ready, _, _ = select.select([listener], [], [], 0.5)

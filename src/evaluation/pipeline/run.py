@@ -12,9 +12,10 @@ from pathlib import Path
 
 from evaluation import hashing
 from evaluation.config import Config
+from evaluation.errors import ExecutionError
 from evaluation.pipeline.bench_measure import mark_stage
 from evaluation.pipeline.build_folder import prune_runs, publish, write_json_atomic
-from evaluation.pipeline.check_stage import check_disclosure
+from evaluation.pipeline.check_stage import start_check
 from evaluation.pipeline.jobs import (
     REPO_ROOT,
     Job,
@@ -223,10 +224,12 @@ def _run_validated(
     plan_record = analysis_plan_record(cfg)
     t_check = time.perf_counter()
     mark_stage("disclosure_check")
-    checked = check_disclosure(
+    deciding = start_check(
         cfg, prepared, build, inputs, notebook_environment, config_hash, progress
     )
-    timings["disclosure_check"] = round(time.perf_counter() - t_check, 3)
+    checked = deciding.folder
+    if deciding.thread is None:
+        timings["disclosure_check"] = round(time.perf_counter() - t_check, 3)
     jobs = plan(cfg, prepared, inputs[str(cfg.published)])
     for job in jobs:  # every kernel shows the one joint decision (publish.view)
         job.params["disclosure_dir"] = str(checked)
@@ -273,17 +276,25 @@ def _run_validated(
             (build / n).is_symlink() and (build / n).resolve() == (run_dir / n).resolve()
             for n in names
         ):
+            deciding.wait()
             progress.say(MESSAGE)
             return _load_json(manifest_path)
 
     t1 = time.perf_counter()
     mark_stage("notebooks")
     workers = opts.jobs or os.cpu_count() or 1
-    records = run_jobs(jobs, cache, build / "failed", workers, progress, keyer, stores, pool)
+    try:
+        records = run_jobs(jobs, cache, build / "failed", workers, progress, keyer, stores, pool)
+    except ExecutionError:
+        deciding.wait()  # a notebook that failed because the check failed: the check's error
+        raise
     # after notebooks each worker ends its kernel; with every notebook cached, a kernel may
     # still be warming: end them at once
     end_pool(pool, wait=any(r["cache"] == "miss" for r in records.values()))
     timings["execute"] = round(time.perf_counter() - t1, 3)
+    deciding.wait()
+    if deciding.thread is not None:
+        timings["disclosure_check"] = deciding.seconds
     run_key = make_run_key()
     run_dir = build / ".runs" / run_key
 

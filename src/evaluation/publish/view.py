@@ -1,7 +1,7 @@
 """The joint disclosure decision as the kernels see it: is this ledger cell shown?
 
-The pipeline runs the joint check once (publish.publication) before any notebook and passes the
-folder holding the decision to every kernel (the notebook parameter ``disclosure_dir``, also
+The pipeline runs the joint check once per build (publish.publication) and passes the folder
+holding the decision to every kernel (the notebook parameter ``disclosure_dir``, also
 set as the environment variable ``EVALUATION_DISCLOSURE_DIR``; a path, not a secret). Display
 helpers and results writers then look each number up by its ledger key, so a cell withheld
 anywhere is withheld everywhere. Outside a pipeline run (tests, interactive use) no view is
@@ -125,6 +125,50 @@ def load(folder: str) -> View:
 
 
 def current() -> View | None:
-    """The view of this pipeline run, or None outside one."""
+    """The view of this pipeline run, or None outside one. While the run is still deciding
+    (the check runs beside the notebooks), wait for its decision."""
     folder = os.environ.get(ENV, "")
-    return load(folder) if folder and Path(folder, "decision.json").exists() else None
+    if not folder:
+        return None
+    wait_for_decision(Path(folder))
+    return load(folder) if Path(folder, "decision.json").exists() else None
+
+
+def pending_marker(folder: Path) -> Path:
+    """Beside a decision folder while a run decides it: the deciding process's id."""
+    return folder.with_name(f"{folder.name}.pending")
+
+
+def failed_marker(folder: Path) -> Path:
+    """Beside a decision folder whose check failed: why."""
+    return folder.with_name(f"{folder.name}.failed")
+
+
+def wait_for_decision(folder: Path, poll: float = 0.05) -> None:
+    """Return once the decision in `folder` is written, or no run is deciding it; raise if the
+    check failed or the run deciding it has gone. The deciding run writes the decision (or the
+    failed marker) before it removes the pending marker, so reading the pending marker first
+    and then both outcomes never misses one."""
+    import time
+
+    from evaluation.errors import ExecutionError
+
+    while not (folder / "decision.json").exists():
+        try:
+            deciding = int(pending_marker(folder).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            deciding = None
+        failed = failed_marker(folder)
+        if failed.exists():
+            raise ExecutionError(f"the disclosure check failed: {failed.read_text('utf-8')}")
+        if (folder / "decision.json").exists() or deciding is None:
+            return
+        try:
+            os.kill(deciding, 0)
+        except ProcessLookupError:
+            raise ExecutionError(
+                f"the run deciding {folder} ended before its disclosure check did"
+            ) from None
+        except PermissionError:
+            pass  # another user's process: it exists
+        time.sleep(poll)
