@@ -200,3 +200,18 @@ def test_the_stage_table_gives_each_stage_peak_per_size():
     # columns: validate + prepare, disclosure check, notebooks, publish results, render
     assert [c.strip() for c in rows[0].split("|")[2:-1]] == ["310.0", "–", "900.0", "–", "–"]
     assert bench_report.stage_memory_table([_size(10_000, 20.0, 900.0)]) == []
+
+
+def test_a_run_timed_alone_is_not_sampled_and_still_stopped_at_its_timeout():
+    """interval=None: wall time only (no memory read), and the timeout still ends the run."""
+    import os
+
+    from evaluation.pipeline.bench_measure import measure
+
+    env = dict(os.environ)
+    done = measure(["sleep", "0.3"], env, timeout=10, interval=None)
+    assert done.returncode == 0 and not done.timed_out
+    assert 0.3 <= done.seconds < 2.0
+    assert done.peak_tree_mb == 0.0 and done.stage_peak_mb == {}  # nothing was sampled
+    stopped = measure(["sleep", "30"], env, timeout=0.5, interval=None)
+    assert stopped.timed_out and stopped.seconds < 5.0

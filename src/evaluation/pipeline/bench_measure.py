@@ -52,6 +52,8 @@ class Measured:
     stderr_tail: str = ""
     # peak tree memory while the run was in each stage (mark_stage); {} when none was marked
     stage_peak_mb: dict[str, float] = field(default_factory=dict)
+    # for a run timed alone (unwatched) after this sampled one: the sampled run's wall time
+    sampled_seconds: float | None = None
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -116,11 +118,13 @@ def measure(
     env: dict[str, str],
     timeout: float,
     cwd: Path = REPO_ROOT,
-    interval: float = 0.2,
+    interval: float | None = 0.2,
     stage_file: Path | None = None,
 ) -> Measured:
     """Run cmd to completion (or timeout), sampling the memory of its process tree; with
-    stage_file, also the peak of each stage the command marks there (mark_stage)."""
+    stage_file, also the peak of each stage the command marks there (mark_stage). With
+    interval None nothing is sampled: wall time only (sampling reads every process's memory
+    map, which slows processes that allocate; CPU is then this process's children's only)."""
     if stage_file is not None:
         stage_file.unlink(missing_ok=True)
         env = {**env, STAGE_ENV: str(stage_file)}
@@ -146,7 +150,12 @@ def measure(
     waiter.start()
     peak, timed_out, ticks = 0.0, False, {}
     stages: dict[str, float] = {}
-    while waiter.is_alive():
+    while interval is None and waiter.is_alive():
+        waiter.join(max(0.0, timeout - (time.perf_counter() - start)))
+        if waiter.is_alive() and not timed_out:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+    while interval is not None and waiter.is_alive():
         if not timed_out and time.perf_counter() - start > timeout:
             timed_out = True
             os.killpg(proc.pid, signal.SIGKILL)

@@ -157,7 +157,7 @@ def markdown(result: dict) -> str:
         "",
         "| clients | validate + prepare (s) | notebooks (s) | render, later (s) | run, wall (s) "
         "| CPU (s) | peak memory, tree (MB) | largest process (MB) | no-op rerun (s) "
-        "| of which joint disclosure check (s) |",
+        "| joint disclosure check (s) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in result["sizes"]:
@@ -176,6 +176,18 @@ def markdown(result: dict) -> str:
             f"| {_fmt(run['max_process_mb'])} | {_noop_cell(s['noop'], s['noop_was_noop'])} "
             f"| {_fmt(st.get('disclosure_check'))} |"
         )
+    sampled = [
+        f"{s['clients']:,} clients {_fmt(s['run']['sampled_seconds'])} s"
+        for s in result["sizes"]
+        if s["run"].get("sampled_seconds") is not None
+    ]
+    lines += [
+        "",
+        "Run, wall: a cold run timed alone. CPU and memory come from another cold run of the"
+        " same data, sampled every 0.2 s, which reading every process's memory map slows"
+        f" (its wall time: {'; '.join(sampled) or 'not measured'}). The disclosure check runs"
+        " beside the first notebooks when the data are small, before them when they are large.",
+    ]
     lines += stage_memory_table(result["sizes"])
     g = result.get("growth", {})
     lines.append("")
