@@ -87,3 +87,20 @@ def test_only_the_kernel_command_the_template_runs_is_forked():
     assert kernel_template.kernel_command(same)
     assert not kernel_template.kernel_command([python, "-m", "ipykernel_launcher", "-f", "k.json"])
     assert not kernel_template.kernel_command([*same[:3], "other_kernel", "-f", "k.json"])
+
+
+def test_the_template_imports_the_warming_cells_imports_but_not_the_inline_backend(tmp_path):
+    _notebook(tmp_path / "a.ipynb", ["import os\nfrom json import dumps as d"])
+    code = kernel_template._imports(warm_code(tmp_path))
+    statements = [line.strip() for line in code.splitlines() if line.startswith("    ")]
+    statements = [s for s in statements if s != "pass"]
+    # worked out from warm_code: the kernel's modules, the notebook's two imports, then
+    # LAZY_IMPORTS without matplotlib_inline.backend_inline (it attaches to a shell)
+    from evaluation.pipeline.kernel_reuse import LAZY_IMPORTS
+
+    lazy = [f"import {m}" for m in LAZY_IMPORTS if not m.startswith("matplotlib_inline")]
+    assert statements == [
+        "import ipykernel.kernelapp", "import ipykernel.ipkernel", "import ipykernel.zmqshell",
+        "import os", "from json import dumps as d", *lazy,
+    ]  # fmt: skip
+    assert len(lazy) == len(LAZY_IMPORTS) - 1

@@ -86,6 +86,11 @@ def start(log: Path, warm_code: str, env: dict[str, str]) -> Template:
     return Template(address, process)
 
 
+def available() -> bool:
+    """Whether kernels can be forked here (POSIX with Unix sockets)."""
+    return hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and hasattr(socket, "send_fds")
+
+
 def kernel_command(cmd: list[str]) -> bool:
     """Whether cmd starts the kernel as the template would: same interpreter and options."""
     return cmd[:-4] == [sys.executable, *INTERPRETER_OPTIONS] and cmd[-4:-1] == [
@@ -96,17 +101,16 @@ def kernel_command(cmd: list[str]) -> bool:
 
 
 def _imports(warm_code: str) -> str:
-    lines = warm_code.split("\n")
-    # warm_code's statements come as "try:", "    <statement>", "except Exception:", "    pass"
-    kept: list[str] = [
-        "import ipykernel.kernelapp",
-        "import ipykernel.ipkernel",
-        "import ipykernel.zmqshell",
-    ]
-    for i in range(0, len(lines), 4):
-        statement = lines[i + 1].strip()
-        if not any(name in statement for name in _SHELL_BOUND):
-            kept.append(statement)
+    """The kernel's and warm_code's import statements, each in its own try, without those that
+    act on the shell (_SHELL_BOUND)."""
+    import ast
+
+    kept = ["import ipykernel.kernelapp", "import ipykernel.ipkernel", "import ipykernel.zmqshell"]
+    for node in ast.parse(warm_code).body:  # warm_code: one `try: <import> except: pass` each
+        for statement in node.body if isinstance(node, ast.Try) else [node]:
+            line = ast.unparse(statement)
+            if not any(name in line for name in _SHELL_BOUND):
+                kept.append(line)
     return "\n".join(f"try:\n    {s}\nexcept Exception:\n    pass" for s in kept)
 
 
@@ -269,10 +273,18 @@ class ForkedKernel:
     def poll(self) -> int | None:
         if self.returncode is None:
             try:
-                with open(f"/proc/{self.pid}/stat", encoding="ascii") as fh:
-                    gone = fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-            except OSError:
+                os.kill(self.pid, 0)
+                gone = False
+            except ProcessLookupError:
                 gone = True
+            except PermissionError:
+                gone = False
+            if not gone:  # a zombie not yet reaped by the template (Linux shows it)
+                try:
+                    with open(f"/proc/{self.pid}/stat", encoding="ascii") as fh:
+                        gone = fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+                except OSError:
+                    pass
             if gone:
                 self.returncode = -1  # its exit status went to the template
         return self.returncode

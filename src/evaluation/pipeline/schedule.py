@@ -81,14 +81,17 @@ def start_pool(workers: int, log_dir: Path) -> NotebookPool:
     (log_dir / KERNELS_LOG).unlink(missing_ok=True)
     # the environment a warming kernel gets (jobs._kernel_surroundings)
     env = {**os.environ, "MPLBACKEND": INLINE_BACKEND, VIEW_ENV: ""}
-    code = warm_code(jobs_module._notebook_dir())
-    template = kernel_template.start(log_dir / KERNELS_LOG, code, env)
+    template, address = None, ""
+    if kernel_template.available():
+        code = warm_code(jobs_module._notebook_dir())
+        template = kernel_template.start(log_dir / KERNELS_LOG, code, env)
+        address = template.address
     # Processes, not threads: kernels started from threads of one process interfere.
     pool = NotebookPool(
         max_workers=workers,
         mp_context=mp.get_context("forkserver"),
         initializer=warm_worker,
-        initargs=(str(log_dir), connection_prefix(os.getpid()), template.address),
+        initargs=(str(log_dir), connection_prefix(os.getpid()), address),
     )
     pool.template = template
     # a worker is started for each task submitted while none is idle: start them all now
