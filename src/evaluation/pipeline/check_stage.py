@@ -37,27 +37,6 @@ def _data_dir(prepared: dict) -> Path:
     return Path(prepared.get("__all__") or next(iter(prepared.values())))
 
 
-def check_disclosure(
-    cfg: Config,
-    prepared: dict,
-    build: Path,
-    inputs: dict,
-    environment: str,
-    config_hash: str,
-    progress: Progress,
-) -> Path:
-    """Fill the ledger and run the joint disclosure check once for the whole build (cached).
-
-    Returns build/internal/disclosure/<key>/ holding the internal ledger and decision, and the
-    public parts (results/checked_cells.csv, report/report.{md,json}) copied into the run.
-    """
-    out = disclosure_folder(cfg, prepared, build, inputs, environment, config_hash)
-    if not (out / ".complete").exists():
-        progress.say("disclosure: one joint check over every published cell")
-        _decide(cfg, _data_dir(prepared), out)
-    return out
-
-
 def _decide(cfg: Config, data_dir: Path, out: Path, child: bool = False) -> None:
     """Decide into out/; in a child process when asked or when the data are large."""
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
@@ -108,19 +87,25 @@ def start_check(
     config_hash: str,
     progress: Progress,
 ) -> Deciding:
-    """check_disclosure, but on data small enough to be checked while the kernels run the check
-    runs in a child process while the notebooks start (this process's thread only waits for it:
-    the run keeps its interpreter to schedule the notebooks). A kernel that looks up the
-    decision before it is written waits for it (publish.view.wait_for_decision), and fails if
-    the check fails."""
+    """Fill the ledger and run the joint disclosure check once for the whole build (cached in
+    build/internal/disclosure/<key>/: the internal ledger and decision, and the public parts,
+    results/checked_cells.csv and report/report.{md,json}, that the run copies).
+
+    On large data the check runs first, in a child process. On data small enough to be checked
+    while the kernels run, it runs in a child process while the notebooks start (this
+    process's thread only waits for it: the run keeps its interpreter to schedule the
+    notebooks); a kernel that looks the decision up before it is written waits for it
+    (publish.view.wait_for_decision), and fails if the check fails."""
     out = disclosure_folder(cfg, prepared, build, inputs, environment, config_hash)
     data_dir = _data_dir(prepared)
-    if (out / ".complete").exists() or _large(data_dir):
-        return Deciding(check_disclosure(cfg, prepared, build, inputs, environment,
-                                         config_hash, progress))  # fmt: skip
+    if (out / ".complete").exists():
+        return Deciding(out)
+    progress.say("disclosure: one joint check over every published cell")
+    if _large(data_dir):
+        _decide(cfg, data_dir, out)
+        return Deciding(out)
     from evaluation.publish.view import failed_marker, pending_marker
 
-    progress.say("disclosure: one joint check over every published cell")
     out.parent.mkdir(parents=True, exist_ok=True)
     failed_marker(out).unlink(missing_ok=True)
     pending = pending_marker(out)
