@@ -3,6 +3,7 @@ the workers that warm their kernels during validation end with a failed run."""
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import Future
 from pathlib import Path
@@ -172,3 +173,30 @@ def test_a_failed_validation_ends_the_warming_workers_and_kernels(tmp_path, monk
             p.cmdline()
         ), p.cmdline()
     assert files and not [f for f in files if f.exists()]
+
+
+def test_files_of_killed_runs_are_removed_and_others_kept(tmp_path):
+    """Connection files and template sockets are named by their run's process id: those of a
+    run that has gone are removed, a live run's and anything else are kept."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    me = str(os.getpid())
+    names = {
+        f"evaluation-kernel-{gone}-ab.json": True,
+        f"evaluation-template-{gone}-cd": True,
+        f"evaluation-kernel-{me}-ef.json": False,
+        f"evaluation-template-{me}-01": False,
+        "evaluation-template-1234567890123456789012": False,  # not a process id
+        "evaluation-template-9f3c": False,  # named before runs named them
+        f"other-{gone}-x.json": False,
+    }
+    for name in names:
+        (tmp_path / name).write_text("")
+    removed = schedule.remove_orphans(tmp_path)
+    assert sorted(p.name for p in removed) == sorted(n for n, dead in names.items() if dead)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        n for n, dead in names.items() if not dead
+    )

@@ -29,6 +29,7 @@ _SHELL_BOUND = ("matplotlib_inline",)
 _INLINE_BACKEND = "matplotlib_inline.backend_inline"
 _KERNEL_MODULE = "ipykernel_launcher"
 NICENESS = 5
+TEMPLATE_PREFIX = "evaluation-template-"
 INTERPRETER_OPTIONS = ("-Xfrozen_modules=off",)  # the python3 kernel spec's (ipykernel)
 
 
@@ -58,7 +59,8 @@ def start(log: Path, warm_code: str, env: dict[str, str]) -> Template:
     import tempfile
     import uuid
 
-    address = str(Path(tempfile.gettempdir()) / f"evaluation-template-{uuid.uuid4().hex[:16]}")
+    name = f"{TEMPLATE_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:16]}"  # named by its run
+    address = str(Path(tempfile.gettempdir()) / name)
     # bound here, so that a worker can connect (and wait) before the template has started
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)

@@ -116,6 +116,34 @@ def end_pool(pool: ProcessPoolExecutor, wait: bool) -> None:
     prefix = Path(connection_prefix(os.getpid()))
     for leftover in prefix.parent.glob(f"{prefix.name}*.json"):
         leftover.unlink(missing_ok=True)
+    remove_orphans(prefix.parent)
+
+
+def remove_orphans(folder: Path) -> list[Path]:
+    """Remove the kernels' connection files and template sockets of runs that were killed
+    (SIGKILL leaves them: nothing can clean up then); each is named by its run's process id.
+    Returns what was removed."""
+    from evaluation.pipeline.kernel_template import TEMPLATE_PREFIX
+
+    kernel = Path(connection_prefix(0)).name.removesuffix("0-")
+    removed = []
+    for prefix in (kernel, TEMPLATE_PREFIX):
+        for path in folder.glob(f"{prefix}*-*"):
+            pid = path.name[len(prefix) :].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process, or not a process id: left alone
+    return True
 
 
 def _link_or_copy(src: str, dst: str) -> None:
