@@ -57,6 +57,19 @@ def _outputs(folder: Path) -> list:
     return [(c.get("execution_count"), c.get("outputs")) for c in nb["cells"]]
 
 
+def _importing_notebooks(tmp_path: Path, monkeypatch, source: str) -> Path:
+    """A notebooks folder whose one notebook imports `dirtymod` (written with `source`), found
+    by the kernels started from here on."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "dirtymod.py").write_text(source)
+    monkeypatch.setenv("PYTHONPATH", str(lib))
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    _notebook(nbdir / "a.ipynb", ["from dirtymod import leftover\nx = leftover"])
+    return nbdir
+
+
 @pytest.fixture
 def probe_jobs(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
@@ -100,14 +113,10 @@ def test_a_warmed_kernel_gives_a_fresh_kernels_outputs(tmp_path, probe_jobs, mon
     _, probe = probe_jobs
     failed = tmp_path / "build" / "failed"
     fresh, _ = execute(probe, tmp_path / "fresh", failed, quiet=True)
-    lib = tmp_path / "lib"
-    lib.mkdir()
     marker = tmp_path / "imported"
-    (lib / "dirtymod.py").write_text(DIRTY + f"open({str(marker)!r}, 'w').close()\n")
-    monkeypatch.setenv("PYTHONPATH", str(lib))  # for the kernels started from here on
-    nbdir = tmp_path / "notebooks"
-    nbdir.mkdir()
-    _notebook(nbdir / "a.ipynb", ["from dirtymod import leftover\nx = leftover"])
+    nbdir = _importing_notebooks(
+        tmp_path, monkeypatch, DIRTY + f"open({str(marker)!r}, 'w').close()\n"
+    )
     kernel = ReusedKernel()
     try:
         kernel.warm(tmp_path, {VIEW_ENV: ""}, warm_code(nbdir))

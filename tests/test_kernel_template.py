@@ -9,7 +9,13 @@ import os
 from pathlib import Path
 
 import psutil
-from test_kernel_reuse import DIRTY, _notebook, _outputs, probe_jobs  # noqa: F401 - fixture
+from test_kernel_reuse import (  # noqa: F401 - probe_jobs is a fixture
+    DIRTY,
+    _importing_notebooks,
+    _notebook,
+    _outputs,
+    probe_jobs,
+)
 
 from evaluation.pipeline import kernel_template
 from evaluation.pipeline.jobs import execute
@@ -24,14 +30,9 @@ def _forked_run(tmp_path, jobs, monkeypatch, module: str) -> tuple:
     dirty, probe = jobs
     failed = tmp_path / "build" / "failed"
     fresh, _ = execute(probe, tmp_path / "fresh", failed, quiet=True)
-    lib = tmp_path / "lib"
-    lib.mkdir()
     count = tmp_path / "imports"
-    (lib / "dirtymod.py").write_text(module + f"open({str(count)!r}, 'a').write('x')\n")
-    monkeypatch.setenv("PYTHONPATH", str(lib))
-    nbdir = tmp_path / "notebooks"
-    nbdir.mkdir()
-    _notebook(nbdir / "a.ipynb", ["from dirtymod import leftover\nx = leftover"])
+    source = module + f"open({str(count)!r}, 'a').write('x')\n"
+    nbdir = _importing_notebooks(tmp_path, monkeypatch, source)
     code = warm_code(nbdir)
     env = {**os.environ, VIEW_ENV: ""}
     template = kernel_template.start(tmp_path / "kernels.log", code, env)

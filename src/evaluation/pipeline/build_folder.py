@@ -26,16 +26,18 @@ def publish(build: Path, run_dir: Path, names: tuple[str, ...] = PUBLISHED) -> N
         os.replace(tmp, link)
 
 
-def _alive(pid: int) -> bool:
-    """True while process pid runs (a zombie, killed but not yet reaped, counts as gone)."""
+def alive(pid: int) -> bool:
+    """True while process pid runs (a zombie, killed but not yet reaped, counts as gone).
+    Another user's process, or a number that is no process id, counts as running: what it
+    names is left alone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except (PermissionError, OverflowError, ValueError):
         return True
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
     except (OSError, IndexError):
         return True
 
@@ -46,7 +48,7 @@ def sweep_debris(build: Path) -> None:
     for path in [*cached, *build.glob(".stage-*")]:
         tail = path.name.rsplit(".tmp-", 1)[1] if ".tmp-" in path.name else path.name[7:]
         pid = tail.split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -63,11 +63,11 @@ def _large(data_dir: Path) -> bool:
 class Deciding:
     """The joint check of a run, decided already or running beside the notebooks."""
 
-    def __init__(self, folder: Path, thread: threading.Thread | None = None) -> None:
+    def __init__(self, folder: Path, seconds: float = 0.0) -> None:
         self.folder = folder
-        self.thread = thread
+        self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
-        self.seconds = 0.0
+        self.seconds = seconds  # the check's own time, once it has ended
 
     def wait(self) -> Path:
         """The decision folder, once the check has ended; its error if it failed."""
@@ -96,14 +96,15 @@ def start_check(
     process's thread only waits for it: the run keeps its interpreter to schedule the
     notebooks); a kernel that looks the decision up before it is written waits for it
     (publish.view.wait_for_decision), and fails if the check fails."""
+    t0 = time.perf_counter()
     out = disclosure_folder(cfg, prepared, build, inputs, environment, config_hash)
     data_dir = _data_dir(prepared)
     if (out / ".complete").exists():
-        return Deciding(out)
+        return Deciding(out, round(time.perf_counter() - t0, 3))
     progress.say("disclosure: one joint check over every published cell")
     if _large(data_dir):
         _decide(cfg, data_dir, out)
-        return Deciding(out)
+        return Deciding(out, round(time.perf_counter() - t0, 3))
     from evaluation.publish.view import failed_marker, pending_marker
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,6 @@ def start_check(
     deciding = Deciding(out)
 
     def check() -> None:
-        t0 = time.perf_counter()
         try:
             _decide(cfg, data_dir, out, child=True)
         except BaseException as exc:  # noqa: BLE001 - raised by wait() in the run

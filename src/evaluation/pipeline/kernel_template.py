@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evaluation.pipeline.build_folder import alive
+
 # Imports that act on the IPython shell when they run: left for the kernel to import.
 _SHELL_BOUND = ("matplotlib_inline",)
 _INLINE_BACKEND = "matplotlib_inline.backend_inline"
@@ -273,22 +275,8 @@ class ForkedKernel:
         self.stdin = self.stdout = self.stderr = None
 
     def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                os.kill(self.pid, 0)
-                gone = False
-            except ProcessLookupError:
-                gone = True
-            except PermissionError:
-                gone = False
-            if not gone:  # a zombie not yet reaped by the template (Linux shows it)
-                try:
-                    with open(f"/proc/{self.pid}/stat", encoding="ascii") as fh:
-                        gone = fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-                except OSError:
-                    pass
-            if gone:
-                self.returncode = -1  # its exit status went to the template
+        if self.returncode is None and not alive(self.pid):
+            self.returncode = -1  # its exit status went to the template
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 
 from evaluation import hashing
 from evaluation.errors import ExecutionError
+from evaluation.pipeline.build_folder import alive
 from evaluation.pipeline.jobs import (
     INLINE_BACKEND,
     KERNELS_LOG,
@@ -130,20 +131,10 @@ def remove_orphans(folder: Path) -> list[Path]:
     for prefix in (kernel, TEMPLATE_PREFIX):
         for path in folder.glob(f"{prefix}*-*"):
             pid = path.name[len(prefix) :].split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not alive(int(pid)):
                 path.unlink(missing_ok=True)
                 removed.append(path)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True  # another user's process, or not a process id: left alone
-    return True
 
 
 def _link_or_copy(src: str, dst: str) -> None:

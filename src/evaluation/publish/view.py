@@ -164,11 +164,11 @@ def wait_for_decision(folder: Path, poll: float = 0.05) -> None:
         if (folder / "decision.json").exists() or deciding is None:
             return
         try:
-            os.kill(deciding, 0)
+            os.kill(deciding, 0)  # publish cannot use pipeline.build_folder.alive
         except ProcessLookupError:
             raise ExecutionError(
                 f"the run deciding {folder} ended before its disclosure check did"
             ) from None
-        except PermissionError:
-            pass  # another user's process: it exists
+        except (PermissionError, OverflowError):
+            pass  # another user's process, or no process id: not known to have gone
         time.sleep(poll)
