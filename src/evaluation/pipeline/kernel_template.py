@@ -195,17 +195,18 @@ def _answer(conn: socket.socket, listener: socket.socket, forkable: bool) -> Non
         return
     sys.stdout.flush()
     sys.stderr.flush()
+    template = os.getpid()
     pid = os.fork()
     if pid == 0:
         listener.close()
         conn.close()
-        _become_kernel(request, fds)
+        _become_kernel(request, fds, template)
     for fd in fds:
         os.close(fd)
     conn.sendall(json.dumps({"pid": pid}).encode())
 
 
-def _become_kernel(request: dict, fds: list[int]) -> None:
+def _become_kernel(request: dict, fds: list[int], template: int) -> None:
     """In the forked child: become `python -m ipykernel_launcher -f FILE`; never returns."""
     import atexit
     import runpy
@@ -218,6 +219,7 @@ def _become_kernel(request: dict, fds: list[int]) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.setsid()  # as jupyter_client starts kernels: interrupts reach its process group
+        _end_with_parent(template)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(fds[0], 1)
@@ -246,6 +248,21 @@ def _become_kernel(request: dict, fds: list[int]) -> None:
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+def _end_with_parent(parent: int) -> None:
+    """End this kernel when the template ends, however it ends (Linux: the parent-death
+    signal). ipykernel's own watch misses a template killed before the kernel starts it, when
+    the kernel is then adopted by a process other than init."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the template ended before the signal was set
+        os._exit(1)
 
 
 def _show_as(args: list[str]) -> None:
