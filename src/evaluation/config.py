@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -172,22 +173,37 @@ def _project(raw: Any, i: int, root: Path, where: str, cutoff: dt.date) -> Proje
     )
 
 
-def _loader() -> type:
-    """A safe YAML loader that keeps dates as text, so that a bad date is reported by its key.
-
-    PyYAML's own timestamp parsing raises a bare ValueError for 2020-10-32, naming no key.
-    """
+@functools.cache
+def _yaml_loaders(dates_as_text: bool) -> tuple[type, ...]:
+    """Safe YAML loaders, libyaml's first where PyYAML has it. dates_as_text: dates stay text,
+    so that a bad date is reported by its key (PyYAML's own timestamp parsing raises a bare
+    ValueError for 2020-10-32, naming no key)."""
     import yaml
 
-    class DatesAsText(yaml.SafeLoader):
-        pass
-
+    bases = [b for b in (getattr(yaml, "CSafeLoader", None), yaml.SafeLoader) if b is not None]
+    if not dates_as_text:
+        return tuple(bases)
     timestamp = "tag:yaml.org,2002:timestamp"
-    DatesAsText.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != timestamp]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    resolvers = {
+        first: [(tag, rx) for tag, rx in pairs if tag != timestamp]
+        for first, pairs in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
-    return DatesAsText
+    return tuple(type("DatesAsText", (b,), {"yaml_implicit_resolvers": resolvers}) for b in bases)
+
+
+def read_yaml(text: str, dates_as_text: bool = False) -> Any:
+    """YAML text as Python objects (safe loading). libyaml's parser reads it where PyYAML has it,
+    about ten times faster and to the same objects; a text it rejects is read again by PyYAML's
+    own parser, whose error (yaml.YAMLError) names the line and shows it."""
+    import yaml
+
+    loaders = _yaml_loaders(dates_as_text)
+    if len(loaders) > 1:
+        try:
+            return yaml.load(text, Loader=loaders[0])  # noqa: S506 (a safe loader)
+        except yaml.YAMLError:
+            pass
+    return yaml.load(text, Loader=loaders[-1])  # noqa: S506 (a safe loader)
 
 
 def _missing(path: Path) -> str:
@@ -228,7 +244,7 @@ def load(
         raise ConfigError(_missing(path))
     root = root or path.resolve().parent
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())  # noqa: S506
+        raw = read_yaml(path.read_text(encoding="utf-8"), dates_as_text=True)
     except yaml.YAMLError as exc:
         raise ConfigError(_yaml_problem(path, exc)) from None
     where = path.name

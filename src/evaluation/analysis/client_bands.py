@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.analysis.time_axis import as_dates
+from evaluation.config import read_yaml
 
 AGE_BANDS = ("under 18", "18–29", "30–39", "40–49", "50+", "unknown")
 HOUSEHOLD_TYPES = ("single", "couple or small (2–3)", "family (4+)", "unknown")
@@ -58,12 +59,11 @@ def load_regions(codes_file: str | Path) -> dict[str, str]:
 
     Accepts `support_points:` as a list of {code, region} records or a {code: region|{region}} map.
     """
-    import yaml
 
     path = Path(codes_file)
     if not path.exists():
         return {}
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = read_yaml(path.read_text(encoding="utf-8")) or {}
     sp = doc.get("support_points", {})
     if isinstance(sp, dict) and "codes" in sp:
         sp = sp["codes"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluation.config import parse_date
+from evaluation.config import parse_date, read_yaml
 from evaluation.errors import ConfigError
 
 PLAN_FILE = "analysis_plan.yaml"
@@ -291,7 +291,7 @@ def load_plan(path: str | Path | None = None) -> Plan:
     if not path.is_file():
         raise ConfigError(f"analysis plan {path} does not exist")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.name} is not valid YAML: {exc}") from None
     where = path.name

@@ -12,6 +12,7 @@ import pandas as pd
 
 from evaluation.analysis.monitoring_windows import WINDOWS
 from evaluation.analysis.rates import wilson
+from evaluation.config import read_yaml
 
 DIMENSIONS: tuple[str, ...] = ("economic", "social", "psychosocial")
 SCORES: tuple[str, ...] = ("rss_economic", "rss_social", "rss_psychosocial", "rss_composite")
@@ -41,13 +42,12 @@ def load_rss_config(path: str | Path | None = None) -> RSSConfig:
 
     Without a path: the repository's config/rss.yaml, else config/rss.yaml under the cwd.
     """
-    import yaml
 
     if path is None:
         here = Path.cwd() / "config" / "rss.yaml"
         path = DEFAULT_RSS_FILE if DEFAULT_RSS_FILE.exists() else here
     path = Path(path)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(path.read_text(encoding="utf-8")) or {}
     weights = raw.get("weights") or {}
     missing = [d for d in DIMENSIONS if d not in weights]
     if missing:

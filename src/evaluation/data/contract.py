@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from evaluation.config import read_yaml
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -118,16 +118,11 @@ class TableSpec:
         return load_schema(self.name)
 
 
-# libyaml's parser when PyYAML has it (the same documents, a tenth of the time)
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 @functools.cache
 def schema_document(name: str) -> Any:
     """data_schemas/<name>.yaml parsed once per process (callers copy what they change)."""
     path = schema_dir() / f"{name}.yaml"
-    with path.open(encoding="utf-8") as f:
-        return yaml.load(f, Loader=_LOADER)  # noqa: S506 (a safe loader)
+    return read_yaml(path.read_text(encoding="utf-8"))
 
 
 def _raw(name: str) -> dict[str, Any]:

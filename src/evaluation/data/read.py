@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from evaluation.config import read_yaml
 from evaluation.data.problems import Problem, show
 from evaluation.errors import ConfigError
 
@@ -65,7 +66,7 @@ def read_mapping(data_dir: Path) -> dict[str, dict[str, Any]]:
     if not path.exists():
         return {}
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+        raw = read_yaml(path.read_text(encoding="utf-8-sig")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
     tables = raw.get("tables") if isinstance(raw, dict) else None

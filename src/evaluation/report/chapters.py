@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from evaluation.config import Config, Project
+from evaluation.config import Config, Project, read_yaml
 from evaluation.report.documents import in_annex, moved_topics
 from evaluation.report.embed import EMBED, expand_includes, read_notebook
 from evaluation.report.matrix import load_matrix, matrix_table
@@ -409,11 +409,10 @@ def title_block(cfg: Config, index_qmd: Path, commit: str) -> str:
 
 def _dated_front_matter(cfg: Config, qmd: Path) -> dict:
     """The front matter of a staged .qmd, dated with the data cut-off if it has no date."""
-    import yaml
 
     text = qmd.read_text(encoding="utf-8")
     end = text.find("\n---", 3)
-    meta = yaml.safe_load(text[3:end]) or {}
+    meta = read_yaml(text[3:end]) or {}
     if "date" not in meta:
         qmd.write_text(
             text[:end] + f'\ndate: "{cfg.cutoff.isoformat()}"' + text[end:], encoding="utf-8"

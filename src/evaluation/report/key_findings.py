@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from evaluation.config import Config
+from evaluation.config import Config, read_yaml
 from evaluation.report.matrix import (
     CRITERIA,
     MATRIX_FILE,
@@ -38,7 +37,7 @@ SECTION = {
 
 def load_indicator_display(path: Path = MATRIX_FILE) -> dict[str, dict[str, str]]:
     """The `indicators:` block of the matrix file: label, meaning and part per indicator."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(path.read_text(encoding="utf-8")) or {}
     return raw.get("indicators") or {}
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from evaluation.config import Config
+from evaluation.config import Config, read_yaml
 from evaluation.errors import ConfigError
 from evaluation.report.documents import exhibit_ref
 
@@ -46,7 +46,7 @@ class Matrix:
 def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
     """Parse and check the matrix file; errors name the question and the key."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read the evaluation matrix ({exc})") from exc
     criteria = raw.get("criteria", {})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from evaluation.config import read_yaml
 from evaluation.errors import ExecutionError
 from evaluation.report.embed import (
     EMBED,
@@ -29,12 +30,11 @@ TBL_CAPTION = re.compile(r"^:\s+(.*?)\s*\{#(tbl-[\w-]+)\}\s*$", re.M)
 
 
 def _front_matter(text: str) -> tuple[dict, str]:
-    import yaml
 
     if text.startswith("---"):
         end = text.find("\n---", 3)
         if end != -1:
-            return yaml.safe_load(text[3:end]) or {}, text[end + 4 :].lstrip("\n")
+            return read_yaml(text[3:end]) or {}, text[end + 4 :].lstrip("\n")
     return {}, text
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
+
+from evaluation.config import read_yaml
 
 SPEC_FILE = Path(__file__).with_name("presentation.yaml")
 CODES_FILE = Path(__file__).resolve().parents[3] / "data_schemas" / "codes.yaml"
@@ -23,7 +24,7 @@ CODES_FILE = Path(__file__).resolve().parents[3] / "data_schemas" / "codes.yaml"
 @lru_cache(maxsize=1)
 def spec() -> dict[str, Any]:
     """The presentation spec."""
-    return yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
+    return read_yaml(SPEC_FILE.read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
@@ -31,7 +32,7 @@ def value_labels() -> dict[str, str]:
     """Code -> label: the spec's own list, then countries, organisations and support points."""
     labels: dict[str, str] = {}
     if CODES_FILE.is_file():
-        codes = yaml.safe_load(CODES_FILE.read_text(encoding="utf-8"))
+        codes = read_yaml(CODES_FILE.read_text(encoding="utf-8"))
         for block in codes.values():
             for code, entry in (block.get("codes") or {}).items():
                 labels[str(code)] = entry if isinstance(entry, str) else entry.get("name", code)

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.config import read_yaml
+
 SCENARIO_DIR = Path(__file__).resolve().parents[4] / "data" / "scenarios"
 DEFAULT_SCENARIOS = (SCENARIO_DIR / "enh_moh1.yaml", SCENARIO_DIR / "moh2.yaml")
 TABLES = ("clients", "enrolments", "sessions", "referrals", "departures", "support", "monitoring")
@@ -117,12 +119,11 @@ def _merge(base: dict, over: dict) -> dict:
 
 def read_scenarios(paths: list[Path] | tuple[Path, ...]) -> list[dict[str, Any]]:
     """Read scenario YAMLs (resolving meta.extends) into raw mappings with `meta` kept."""
-    import yaml
 
     raw: dict[str, dict] = {}
     ordered = []
     for path in paths:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        doc = read_yaml(Path(path).read_text(encoding="utf-8"))
         meta = doc.get("meta", {})
         name = meta.get("scenario", Path(path).stem)
         if meta.get("extends"):
