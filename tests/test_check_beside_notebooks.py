@@ -108,3 +108,5 @@ def test_a_run_whose_check_fails_beside_the_notebooks_reports_the_check(tmp_path
     assert [Path(p).stem for p in kept] in ([], ["published"])
     published = [n for n in ("notebooks", "results", "report") if (build / n).exists()]
     assert published == []
+    # nor is any results file, passed through the decision or not, left in a staging folder
+    assert list(build.glob(".stage-*")) == []

@@ -104,9 +104,11 @@ def test_jobs_start_longest_remaining_path_first(tmp_path, monkeypatch):
     monkeypatch.setattr(schedule, "_expected_cost", _cost)
     for j in jobs:
         j.key = "" if j.reads else j.name
+    ended = []
     records = schedule.run_jobs(
         jobs, cache, tmp_path / "failed", 2, Progress(quiet=True),
         keyer=lambda j: j.name, stores=tmp_path / "stores", pool=pool,
+        on_done=lambda j: ended.append((pool.now, j.name)),
     )  # fmt: skip
     assert len(records) == 10
     # by hand, two workers: both durability (10.5) at 0, ending at 7; both compared conversions
@@ -126,6 +128,19 @@ def test_jobs_start_longest_remaining_path_first(tmp_path, monkeypatch):
         (15.3, "published"),
     ]
     assert pool.now == 16.0  # 31.8 s of work on two workers: at best 15.9
+    # each job is handed on (its results to the gate) as it ends, not after the last one
+    assert ended == [
+        (7.0, "durability-moh1"),
+        (7.0, "durability-moh2"),
+        (11.0, "conversion-moh1"),
+        (11.0, "conversion-moh2"),
+        (13.5, "comparison"),
+        (14.5, "durability_comparison"),
+        (15.0, "conversion-enh"),
+        (15.3, "efficiency"),
+        (15.8, "published"),
+        (16.0, "summary"),
+    ]
 
 
 def test_a_failed_validation_ends_the_warming_workers_and_kernels(tmp_path, monkeypatch):

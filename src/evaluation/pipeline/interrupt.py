@@ -105,7 +105,8 @@ def remove_temporaries(build: Path, pid: int | None = None) -> None:
     """Delete what an interrupted run of process `pid` left in build/; keep published outputs."""
     pid = pid or os.getpid()
     sweep_debris(build)  # half-executed notebooks and stages of processes that are gone
-    for path in [*build.glob(f".stage-{pid}"), *build.glob(f".*.new-{pid}")]:
+    stages = [*build.glob(f".stage-{pid}"), *build.glob(f".stage-{pid}-*")]
+    for path in [*stages, *build.glob(f".*.new-{pid}")]:
         if path.is_symlink() or path.is_file():
             path.unlink(missing_ok=True)
         else:

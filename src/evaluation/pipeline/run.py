@@ -16,6 +16,7 @@ from evaluation.errors import ExecutionError
 from evaluation.pipeline.bench_measure import mark_stage
 from evaluation.pipeline.build_folder import prune_runs, publish, write_json_atomic
 from evaluation.pipeline.check_stage import start_check
+from evaluation.pipeline.gate_stage import ResultsGate
 from evaluation.pipeline.jobs import (
     REPO_ROOT,
     Job,
@@ -145,18 +146,25 @@ def stage_report(cfg: Config, run_dir: Path, stage: Path) -> None:
     write_banners(generated, banner)
 
 
-def publish_checked_results(cfg: Config, results: Path, build: Path, checked: Path) -> dict:
-    """Every results file through the joint decision (publish.gate); the unchecked copies go to
-    build/internal/results/, which nothing published reads and no export takes."""
+def _publish_gated(
+    gated: ResultsGate, jobs: list[Job], cache: Path, results: Path, build: Path
+) -> dict:
+    """The jobs' results files as the joint decision shows them into results/ (publish.gate);
+    their own copies to build/internal/results/, which nothing published reads and no export
+    takes. Returns the output-checking record."""
     import json
 
-    from evaluation.publish import gate, view
+    from evaluation.publish.gate import checking_record
 
-    groups = {p.key: p.id for p in cfg.projects}
-    groups["summary"] = ",".join(p.id for p in cfg.projects if p.kind == "return")
+    entries = gated.finish(jobs, cache)
     internal = build / "internal" / "results"
     shutil.rmtree(internal, ignore_errors=True)
-    record = gate.publish_results(results, internal, view.load(str(checked)), groups)
+    for job in jobs:
+        if (cache / job.key / "results").is_dir():
+            shutil.copytree(cache / job.key / "results", internal / job.group, dirs_exist_ok=True)
+    if gated.staging.is_dir():
+        shutil.copytree(gated.staging, results, dirs_exist_ok=True)
+    record = checking_record(entries)
     (build / "internal" / "gate.json").write_text(json.dumps(record, indent=1) + "\n", "utf-8")
     return record
 
@@ -280,10 +288,26 @@ def _run_validated(
     t1 = time.perf_counter()
     mark_stage("notebooks")
     workers = opts.jobs or os.cpu_count() or 1
+    # each notebook's results pass through the decision while the others run (gate_stage)
+    gated = ResultsGate(cfg, deciding, build)
     try:
-        records = run_jobs(jobs, cache, build / "failed", workers, progress, keyer, stores, pool)
+        records = run_jobs(
+            jobs,
+            cache,
+            build / "failed",
+            workers,
+            progress,
+            keyer,
+            stores,
+            pool,
+            on_done=lambda job: gated.add(job, cache),
+        )
     except ExecutionError:
+        gated.close()
         deciding.wait()  # a notebook that failed because the check failed: the check's error
+        raise
+    except BaseException:
+        gated.close()
         raise
     # after notebooks each worker ends its kernel; with every notebook cached, a kernel may
     # still be warming: end them at once
@@ -303,12 +327,13 @@ def _run_validated(
         nb_dest = run_dir / "notebooks" / job.group / job.notebook.name
         nb_dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src / "notebook.ipynb", nb_dest)
-        if (src / "results").is_dir():
-            shutil.copytree(src / "results", run_dir / "results" / job.group, dirs_exist_ok=True)
+    try:
+        record = _publish_gated(gated, jobs, cache, run_dir / "results", build)
+    finally:
+        gated.close()
 
     from evaluation.publish.results import merge_metrics
 
-    record = publish_checked_results(cfg, run_dir / "results", build, checked)
     shutil.copytree(checked / "results", run_dir / "results" / "disclosure", dirs_exist_ok=True)
     shutil.copytree(checked / "report", run_dir / "disclosure", dirs_exist_ok=True)
     from evaluation.publish.publication import add_files

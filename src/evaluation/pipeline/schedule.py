@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -209,13 +210,15 @@ def run_jobs(
     keyer=None,
     stores: Path | None = None,
     pool: ProcessPoolExecutor | None = None,
+    on_done: Callable[[Job], None] | None = None,
 ) -> dict[str, dict]:
     """Execute the jobs not already cached, `workers` at a time; return per-job records.
 
     A job that reads other jobs' results stores becomes ready once they have run (its key is
     set then, by keyer, from their results). A worker that is free takes the ready job with the
     longest remaining path (remaining_paths). pool: workers started by start_pool (the caller
-    ends them), else a pool of this call's own.
+    ends them), else a pool of this call's own. on_done: called with each job executed, as it
+    ends.
     """
     by_name = {j.name: j for j in jobs}
     priority = remaining_paths(jobs)
@@ -280,6 +283,8 @@ def run_jobs(
                         "seconds": round(seconds, 2),
                     }
                     progress.say(f"  [{done}/{total}] {job.name} executed")
+                    if on_done is not None:
+                        on_done(job)
                 except ExecutionError as exc:
                     errors.append(exc)
                     progress.say(f"  [{done}/{total}] {job.name} FAILED")

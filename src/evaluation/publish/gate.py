@@ -453,40 +453,45 @@ def file_status(rel: Path) -> str:
     return TABLE_BY_TABLE
 
 
-def publish_results(results: Path, internal: Path, view: View, projects: dict[str, str]) -> dict:
-    """Apply the decision to every file under results/ (in place); full copies to internal/.
-
-    projects: results group -> project id (for per-project files; 'summary' -> the union).
-    Returns what was withheld or dropped, for the output-checking report.
-    """
+def publish_file(path: Path, rel: Path, dest: Path, view: View, project: str) -> dict[str, Any]:
+    """Write results file `path` (rel: its path under results/) to `dest` as the decision shows
+    it; project: its project's id ('' if none, the union's ids for the summary). Returns its
+    entries of the output-checking record: "file" (how it is protected), "table" (its marks, for
+    a ledger table) and "dropped" (metrics left out)."""
     import shutil
 
+    entry: dict[str, Any] = {"file": file_status(rel)}
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".json" and path.name.startswith("metrics."):
+        m = json.loads(path.read_text(encoding="utf-8"))
+        shown, entry["dropped"] = publish_metrics(m, view)
+        dest.write_text(
+            json.dumps(shown, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8"
+        )
+    elif path.suffix == ".csv" and path.stem in TABLES:
+        try:
+            df = pd.read_csv(path)
+        except pd.errors.EmptyDataError:  # a table with no columns publishes nothing
+            entry["table"] = 0
+            shutil.copy2(path, dest)
+            return entry
+        shown = TABLES[path.stem](df, view, project)
+        write_csv(shown, dest)
+        entry["table"] = marks(shown)
+    else:
+        shutil.copy2(path, dest)
+    return entry
+
+
+def checking_record(entries: dict[Path, dict[str, Any]]) -> dict:
+    """The output-checking record of the files published (publish_file's entries by path under
+    results/), in the order of their paths."""
     record: dict[str, Any] = {"tables": {}, "metrics_dropped": [], "unmapped": UNMAPPED}
     record["files"] = {}
-    for path in sorted(results.rglob("*")):
-        rel = path.relative_to(results)
-        if not path.is_file() or rel.parts[0] == "disclosure":
-            continue
-        record["files"][str(rel)] = file_status(rel)
-        group = rel.parts[0] if len(rel.parts) > 1 else ""
-        dest = internal / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, dest)
-        if path.suffix == ".json" and path.name.startswith("metrics."):
-            m = json.loads(path.read_text(encoding="utf-8"))
-            shown, dropped = publish_metrics(m, view)
-            record["metrics_dropped"] += dropped
-            path.write_text(
-                json.dumps(shown, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8"
-            )
-        elif path.suffix == ".csv" and path.stem in TABLES:
-            try:
-                df = pd.read_csv(path)
-            except pd.errors.EmptyDataError:  # a table with no columns publishes nothing
-                record["tables"][str(rel)] = 0
-                continue
-            proj = projects.get(group, "")
-            shown = TABLES[path.stem](df, view, proj)
-            write_csv(shown, path)
-            record["tables"][str(rel)] = marks(shown)
+    for rel in sorted(entries):
+        entry = entries[rel]
+        record["files"][str(rel)] = entry["file"]
+        record["metrics_dropped"] += entry.get("dropped", [])
+        if "table" in entry:
+            record["tables"][str(rel)] = entry["table"]
     return record

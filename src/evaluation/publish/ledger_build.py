@@ -1,5 +1,7 @@
 """Fill the ledger from the prepared case tables and the published figures, before any notebook
-runs: the same estimators the notebooks call, counted once per population and linked.
+shows a number (beside the first notebooks on small data, which wait for the decision; before
+them on large data): the same estimators the notebooks call, counted once per population and
+linked.
 
 Artefact names say where a cell is printed: ``results/<group>/<file>.csv``, ``metrics.json``,
 ``report:<label>``. Keys say whom a cell counts, so a cell printed in several artefacts is one
