@@ -1,7 +1,5 @@
 """`python -m evaluation` = the `evaluation` command."""
 
-import sys
+from evaluation.cli import console
 
-from evaluation.cli import main
-
-sys.exit(main())
+console()

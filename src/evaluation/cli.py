@@ -299,6 +299,27 @@ def main(argv: list[str] | None = None) -> int:
         return 4
 
 
+def console() -> None:
+    """The `evaluation` console script: main(), then exit without tearing down the interpreter
+    (after a run, freeing every imported module and the data took 0.3 s). Exit functions run
+    and output is flushed first; with a thread still running, the ordinary exit waits for it."""
+    import atexit
+    import os
+    import threading
+
+    code = main()
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if any(t.is_alive() and not t.daemon for t in others):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
+            pass
+    os._exit(code)
+
+
 # What to do about a failure of the machine, by errno.
 _IO_ADVICE = {
     errno.EACCES: "permission denied: make the folder writable for you, or choose another "

@@ -176,6 +176,10 @@ def serve() -> None:
     finally:
         listener.close()
         Path(address).unlink(missing_ok=True)
+    # the run waits for this process to end: skip tearing down what it imported (0.1 s)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
