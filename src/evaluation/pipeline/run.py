@@ -291,43 +291,39 @@ def _run_validated(
     # each notebook's results pass through the decision while the others run (gate_stage)
     gated = ResultsGate(cfg, deciding, build)
     try:
-        records = run_jobs(
-            jobs,
-            cache,
-            build / "failed",
-            workers,
-            progress,
-            keyer,
-            stores,
-            pool,
-            on_done=lambda job: gated.add(job, cache),
-        )
-    except ExecutionError:
-        gated.close()
-        deciding.wait()  # a notebook that failed because the check failed: the check's error
-        raise
-    except BaseException:
-        gated.close()
-        raise
-    # after notebooks each worker ends its kernel; with every notebook cached, a kernel may
-    # still be warming: end them at once
-    end_pool(pool, wait=any(r["cache"] == "miss" for r in records.values()))
-    timings["execute"] = round(time.perf_counter() - t1, 3)
-    deciding.wait()
-    timings["disclosure_check"] = deciding.seconds
-    run_key = make_run_key()
-    run_dir = build / ".runs" / run_key
+        try:
+            records = run_jobs(
+                jobs,
+                cache,
+                build / "failed",
+                workers,
+                progress,
+                keyer,
+                stores,
+                pool,
+                on_done=lambda job: gated.add(job, cache),
+            )
+        except ExecutionError:
+            deciding.wait()  # a notebook that failed because the check failed: its error
+            raise
+        # after notebooks each worker ends its kernel; with every notebook cached, a kernel may
+        # still be warming: end them at once
+        end_pool(pool, wait=any(r["cache"] == "miss" for r in records.values()))
+        timings["execute"] = round(time.perf_counter() - t1, 3)
+        deciding.wait()
+        timings["disclosure_check"] = deciding.seconds
+        run_key = make_run_key()
+        run_dir = build / ".runs" / run_key
 
-    mark_stage("publish")
-    # assemble the run folder from the cache
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    for job in jobs:
-        src = cache / job.key
-        nb_dest = run_dir / "notebooks" / job.group / job.notebook.name
-        nb_dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src / "notebook.ipynb", nb_dest)
-    try:
+        mark_stage("publish")
+        # assemble the run folder from the cache
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        for job in jobs:
+            src = cache / job.key
+            nb_dest = run_dir / "notebooks" / job.group / job.notebook.name
+            nb_dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / "notebook.ipynb", nb_dest)
         record = _publish_gated(gated, jobs, cache, run_dir / "results", build)
     finally:
         gated.close()
