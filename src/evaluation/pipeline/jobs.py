@@ -36,7 +36,7 @@ PLAN_READERS = frozenset(
 
 @dataclass
 class Job:
-    """One papermill run of a notebook with explicit parameters."""
+    """One papermill run of a notebook with explicit parameters (see notebook_parameters)."""
 
     name: str  # e.g. conversion-moh1
     notebook: Path
@@ -227,6 +227,17 @@ def config_digest(cfg: Config, job: Job) -> str:
     return hashing.combine(shared, blocks)
 
 
+# parameters the run needs but the kernel receives otherwise: the decision folder reaches it as
+# publish.view's environment variable, and enters the cache key by name
+KERNEL_ENVIRONMENT = frozenset({"disclosure_dir"})
+
+
+def notebook_parameters(job: Job) -> dict[str, Any]:
+    """What papermill injects into the notebook: every parameter it declares in its tagged
+    parameters cell, and nothing it does not."""
+    return {k: v for k, v in job.params.items() if k not in KERNEL_ENVIRONMENT}
+
+
 def job_key(job: Job, environment: str, config_hash: str) -> str:
     """Cache key: notebook source, parameters, inputs, library code, lock file and config.
 
@@ -371,7 +382,7 @@ def _execute_once(
             pm.execute_notebook(
                 str(job.notebook),
                 str(out_nb),
-                parameters=job.params,
+                parameters=notebook_parameters(job),
                 cwd=str(work),
                 kernel_name="python3",
                 progress_bar=False,

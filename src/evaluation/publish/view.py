@@ -1,8 +1,9 @@
 """The joint disclosure decision as the kernels see it: is this ledger cell shown?
 
 The pipeline runs the joint check once per build (publish.publication) and passes the folder
-holding the decision to every kernel (the notebook parameter ``disclosure_dir``, also
-set as the environment variable ``EVALUATION_DISCLOSURE_DIR``; a path, not a secret). Display
+holding the decision to every kernel as the environment variable
+``EVALUATION_DISCLOSURE_DIR`` (a path, not a secret; the job parameter ``disclosure_dir``,
+which papermill does not inject, since no notebook declares it). Display
 helpers and results writers then look each number up by its ledger key, so a cell withheld
 anywhere is withheld everywhere. Outside a pipeline run (tests, interactive use) no view is
 active and the helpers fall back to their own per-table rules.
