@@ -215,3 +215,27 @@ def test_a_run_timed_alone_is_not_sampled_and_still_stopped_at_its_timeout():
     assert done.peak_tree_mb == 0.0 and done.stage_peak_mb == {}  # nothing was sampled
     stopped = measure(["sleep", "30"], env, timeout=0.5, interval=None)
     assert stopped.timed_out and stopped.seconds < 5.0
+
+
+def test_each_run_timed_alone_starts_from_an_emptied_build_folder(tmp_path):
+    """The command fails if the folder it writes is already there: three runs succeed only if
+    the folder is removed before each one (a warm build would be a no-op, not a cold run)."""
+    import os
+
+    build = tmp_path / "build"
+    build.mkdir()  # left over from the sampled run
+    code = "import os, sys, time; os.mkdir(sys.argv[1]); time.sleep(0.2)"
+    cmd = [sys.executable, "-c", code, str(build)]
+    runs = bench_commands.timed_alone(cmd, dict(os.environ), 10, build, repeats=3)
+    assert len(runs) == 3 and all(0.2 <= s < 5.0 for s in runs)
+    failing = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    assert bench_commands.timed_alone(failing, dict(os.environ), 10, build, repeats=3) == []
+
+
+def test_markdown_names_every_run_whose_median_is_the_wall_time():
+    small = _size(10_000, 9.0, 800.0)
+    small["run"]["alone_seconds"] = [9.0, 12.5, 8.25]  # median 9.0, the wall column
+    md = bench_report.markdown({"sizes": [small], "growth": {}, "targets": {}})
+    assert "median of cold runs timed alone (10,000 clients 8.25, 9.00, 12.5 s)" in md
+    row = next(line for line in md.splitlines() if line.startswith("| 10,000"))
+    assert row.split("|")[5].strip() == "9.00"

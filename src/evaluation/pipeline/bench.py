@@ -86,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-references", action="store_true", help="skip the default-data part")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per command (default 600)")
     ap.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="cold runs timed alone per size; the wall time is their median (default 3)",
+    )
+    ap.add_argument(
         "--disclosure-only", action="store_true", help="only time the joint disclosure check"
     )
     args = ap.parse_args(argv)
@@ -140,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes: list[SizeResult] = []
     for i, n in enumerate(sorted(args.sizes)):
         say(f"{n:,} clients …")
-        res = run_size(n, out, env, args.timeout, render=(i == 0))
+        res = run_size(n, out, env, args.timeout, render=(i == 0), repeats=args.repeats)
         sizes.append(res)
         say(
             f"{res.clients:,} clients: {res.run.seconds:.1f} s, peak {res.run.peak_tree_mb:.0f} MB"

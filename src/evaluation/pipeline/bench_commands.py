@@ -148,11 +148,31 @@ def references(manifest: dict, work: Path, env: dict[str, str], timeout: float) 
     }
 
 
-def run_size(n: int, out: Path, env: dict[str, str], timeout: float, render: bool) -> SizeResult:
+def timed_alone(
+    cmd: list[str], env: dict[str, str], timeout: float, build: Path, repeats: int
+) -> list[float]:
+    """Wall seconds of `repeats` cold runs of cmd, nothing sampling them, each into an emptied
+    build folder; [] when one fails. Between 10^4 and 10^5 clients the run time grows by 2-4 s,
+    about what one run varies on this machine: the median of a few runs keeps the marginal cost
+    per client from measuring that noise."""
+    seconds = []
+    for _ in range(repeats):
+        shutil.rmtree(build, ignore_errors=True)
+        m = measure(cmd, env, timeout, interval=None)
+        if m.returncode:
+            return []
+        seconds.append(m.seconds)
+    return seconds
+
+
+def run_size(
+    n: int, out: Path, env: dict[str, str], timeout: float, render: bool, repeats: int = 1
+) -> SizeResult:
     """Generate (or reuse) n synthetic clients as Parquet; run the pipeline cold, then again.
 
-    The cold run stops before rendering so that every size measures the same stages; with
-    render=True the report is then rendered from the cached notebooks and timed on its own.
+    The cold run stops before rendering so that every size measures the same stages; its wall
+    time is the median of `repeats` cold runs timed alone (timed_alone). With render=True the
+    report is then rendered from the cached notebooks and timed on its own.
     """
     scale = n / CLIENTS_AT_SCALE_1
     data = out / "data" / f"n{n}"
@@ -202,10 +222,10 @@ def run_size(n: int, out: Path, env: dict[str, str], timeout: float, render: boo
     if first.returncode == 0:
         # the wall time of the same cold run with nothing watching it: sampling memory slows
         # the kernels (it locks their memory maps), by a second or two at 10^5 clients
-        shutil.rmtree(build, ignore_errors=True)
-        alone = measure([*cmd, "--no-render"], env, timeout, interval=None)
-        if alone.returncode == 0:
-            first.sampled_seconds, first.seconds = first.seconds, alone.seconds
+        alone = timed_alone([*cmd, "--no-render"], env, timeout, build, repeats)
+        if alone:
+            first.sampled_seconds, first.seconds = first.seconds, statistics.median(alone)
+            first.alone_seconds = alone
     man = read_manifest(build) if first.returncode == 0 else {}
     noop = measure([*cmd, "--no-render"], env, timeout) if first.returncode == 0 else None
     rendered = measure(cmd, env, timeout) if render and first.returncode == 0 else None

@@ -54,6 +54,8 @@ class Measured:
     stage_peak_mb: dict[str, float] = field(default_factory=dict)
     # for a run timed alone (unwatched) after this sampled one: the sampled run's wall time
     sampled_seconds: float | None = None
+    # the wall times of the cold runs timed alone, whose median is `seconds`
+    alone_seconds: list[float] = field(default_factory=list)
 
 
 def _children_map() -> dict[int, list[int]]:

@@ -181,9 +181,19 @@ def markdown(result: dict) -> str:
         for s in result["sizes"]
         if s["run"].get("sampled_seconds") is not None
     ]
+    repeated = [
+        f"{s['clients']:,} clients " + ", ".join(_fmt(x) for x in sorted(s["run"]["alone_seconds"]))
+        for s in result["sizes"]
+        if len(s["run"].get("alone_seconds") or []) > 1
+    ]
+    alone = (
+        f"the median of cold runs timed alone ({'; '.join(repeated)} s)"
+        if repeated
+        else "a cold run timed alone"
+    )
     lines += [
         "",
-        "Run, wall: a cold run timed alone. CPU and memory come from another cold run of the"
+        f"Run, wall: {alone}. CPU and memory come from another cold run of the"
         " same data, sampled every 0.2 s, which reading every process's memory map slows"
         f" (its wall time: {'; '.join(sampled) or 'not measured'}). The disclosure check runs"
         " beside the first notebooks when the data are small, before them when they are large.",
