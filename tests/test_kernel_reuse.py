@@ -182,3 +182,47 @@ def test_a_client_ready_without_waiting_for_silence_hears_only_its_own_outputs(t
             assert [k for k, _ in seen if k == "status"] == ["status", "status"]
     finally:
         kernel.close()
+
+
+def test_a_reused_kernel_talks_over_sockets_only_its_user_can_open(tmp_path):
+    """IPC, not TCP: any local process may connect to a TCP port and read the kernel's outputs
+    (signed, not encrypted); a socket file others cannot write to cannot be connected to. The
+    files go with the kernel."""
+    import os
+    import stat
+    import tempfile
+
+    short = Path(tempfile.mkdtemp(prefix="k", dir="/tmp"))  # pytest's tmp_path can be too long
+    kernel = ReusedKernel(connection_prefix=str(short / "evaluation-kernel-1-"))
+    km = kernel.ensure(tmp_path)
+    try:
+        info = km.get_connection_info()
+        assert info["transport"] == "ipc"
+        kernel.prepare(tmp_path, {})  # the kernel has bound its sockets and answers over them
+        sockets = sorted(short.glob("evaluation-kernel-1-*-ipc-*"))
+        assert len(sockets) == 5  # shell, iopub, stdin, control, heartbeat
+        for s in sockets:
+            mode = os.stat(s).st_mode
+            assert stat.S_ISSOCK(mode) and not mode & stat.S_IWOTH, s  # umask 022 or 002
+    finally:
+        kernel.close()
+    assert list(short.iterdir()) == []
+    short.rmdir()
+
+
+def test_a_socket_path_too_long_for_an_address_falls_back_to_tcp(tmp_path):
+    """A socket address holds 107 bytes on Linux, 103 on macOS, whose TMPDIR alone is ~49."""
+    from evaluation.pipeline.kernel_reuse import transport
+
+    assert transport("/tmp/evaluation-kernel-4242-0123456789ab.json") == "ipc"
+    mac = "/var/folders/zz/zyxvpxvq6csfxvn_n0000000000000/T/evaluation-kernel-4242-"
+    assert transport(mac + "0123456789ab.json") == "ipc"  # 87 bytes with '-ipc-99'
+    assert transport("/" + "x" * 90 + "/evaluation-kernel-4242-0123456789ab.json") == "tcp"
+    kernel = ReusedKernel(connection_prefix=str(tmp_path / ("x" * 80) / "evaluation-kernel-1-"))
+    (tmp_path / ("x" * 80)).mkdir()
+    km = kernel.ensure(tmp_path)
+    try:
+        assert km.get_connection_info()["transport"] == "tcp"
+        kernel.prepare(tmp_path, {})
+    finally:
+        kernel.close()

@@ -18,6 +18,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -370,6 +371,7 @@ def test_ctrl_c_ends_every_kernel_and_leaves_no_temporary_files(tmp_path):
         assert kernels, "no notebook kernel started"
         connection = [Path(a[i + 1]) for a in (k.cmdline() for k in kernels)
                       for i, x in enumerate(a) if x == "-f"]  # fmt: skip
+        sockets = [s for c in connection for s in c.parent.glob(f"{c.stem}-ipc-*")]
         time.sleep(1.0)
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=120)
@@ -381,10 +383,18 @@ def test_ctrl_c_ends_every_kernel_and_leaves_no_temporary_files(tmp_path):
     _, alive = psutil.wait_procs(tree, timeout=15)
     assert [p.pid for p in alive] == []
     assert connection and not [c for c in connection if c.exists()]
+    assert sockets and not [s for s in sockets if s.exists()]  # the kernels' IPC sockets
     debris = [p for p in build.rglob("*")
               if ".tmp" in p.name or p.name.startswith(".stage-") or ".new-" in p.name]  # fmt: skip
     assert debris == []
-    assert not (build / "results").exists() and list((build / "cache").iterdir()) == []
+    assert not (build / "results").exists()
+    # a notebook that finished before the interrupt keeps its cache entry, whole (the next run
+    # reuses it); none is half-written
+    for entry in (build / "cache").iterdir():
+        assert re.fullmatch("[0-9a-f]{64}", entry.name), entry
+        nb = nbformat.read(entry / "notebook.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+        assert code and all(c.execution_count for c in code), entry
 
 
 # ------------------------------------------------------------------ the generated sentence

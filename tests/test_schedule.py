@@ -215,3 +215,22 @@ def test_files_of_killed_runs_are_removed_and_others_kept(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         n for n, dead in names.items() if not dead
     )
+
+
+def test_socket_files_of_killed_runs_kernels_are_removed_too(tmp_path):
+    """A kernel over IPC leaves socket files named after its connection file (FILE-ipc-N):
+    a killed run's go with its connection file, a live run's stay."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    me = str(os.getpid())
+    dead = [f"evaluation-kernel-{gone}-ab.json", f"evaluation-kernel-{gone}-ab-ipc-1",
+            f"evaluation-kernel-{gone}-ab-ipc-5"]  # fmt: skip
+    live = [f"evaluation-kernel-{me}-cd.json", f"evaluation-kernel-{me}-cd-ipc-1"]
+    for name in dead + live:
+        (tmp_path / name).write_text("")
+    removed = schedule.remove_orphans(tmp_path)
+    assert sorted(p.name for p in removed) == sorted(dead)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(live)

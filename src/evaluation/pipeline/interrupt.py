@@ -43,7 +43,8 @@ def _tree() -> list:
 
 
 def _connection_files(procs: list) -> list[Path]:
-    """The Jupyter connection files named on kernels' command lines (`-f FILE`)."""
+    """The Jupyter connection files named on kernels' command lines (`-f FILE`), and the IPC
+    socket files named after them (`FILE-ipc-N`, without `.json`)."""
     import psutil
 
     files = []
@@ -54,7 +55,8 @@ def _connection_files(procs: list) -> list[Path]:
             continue
         for flag, value in zip(args, args[1:], strict=False):
             if flag == "-f" and value.endswith(".json"):
-                files.append(Path(value))
+                f = Path(value)
+                files += [f, *f.parent.glob(f"{f.stem}-ipc-*")]
     return files
 
 

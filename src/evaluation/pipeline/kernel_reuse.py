@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +94,26 @@ def warm_code(nbdir: Path) -> str:
 
 
 def connection_prefix(run_pid: int) -> str:
-    """Where the kernels of run process `run_pid` keep their connection files: a kernel that
-    dies with its worker (Ctrl-C) leaves its file, which the run then removes by this name."""
+    """Where the kernels of run process `run_pid` keep their connection files and IPC socket
+    files: a kernel that dies with its worker (Ctrl-C) leaves them, and the run then removes
+    them by this name."""
     import tempfile
 
     return str(Path(tempfile.gettempdir()) / f"evaluation-kernel-{run_pid}-")
+
+
+def transport(connection_file: str) -> str:
+    """'ipc' when the kernel's socket files, named after its connection file, fit a socket
+    address (about 104 bytes; a long TMPDIR can exceed it), else 'tcp'.
+
+    Over IPC the sockets are files that other users cannot open (connecting needs write
+    permission); over TCP any local process can connect to the kernel's ports and read its
+    outputs, which are signed, not encrypted.
+    """
+    import zmq
+
+    longest = len(os.fsencode(connection_file.removesuffix(".json") + "-ipc-99"))
+    return "ipc" if longest < min(getattr(zmq, "IPC_PATH_MAX_LEN", 103), 103) else "tcp"
 
 
 class ReusedKernel:
@@ -107,7 +123,7 @@ class ReusedKernel:
         self, kernel_name: str = "python3", connection_prefix: str = "", template: str = ""
     ) -> None:
         self.kernel_name = kernel_name
-        # connection files named by the run (connection_files), else Jupyter's own temporary name
+        # connection files named by the run (connection_files), else by this process
         self.connection_prefix = connection_prefix
         self.template = template  # a kernel_template address: kernels forked there, when it can
         self.km: Any = None
@@ -117,14 +133,15 @@ class ReusedKernel:
         if self.km is not None and not self.km.is_alive():
             self.close()
         if self.km is None:
+            import uuid
+
             from jupyter_client.manager import KernelManager
 
-            named = {}
-            if self.connection_prefix:
-                import uuid
-
-                named["connection_file"] = f"{self.connection_prefix}{uuid.uuid4().hex}.json"
-            km = KernelManager(kernel_name=self.kernel_name, **named)
+            prefix = self.connection_prefix or connection_prefix(os.getpid())
+            file = f"{prefix}{uuid.uuid4().hex[:12]}.json"
+            km = KernelManager(
+                kernel_name=self.kernel_name, transport=transport(file), connection_file=file
+            )
             km.client_factory = _ready_client_class()
             if self.template:
                 from evaluation.pipeline.kernel_template import provisioner

@@ -115,9 +115,11 @@ def end_pool(pool: ProcessPoolExecutor, wait: bool) -> None:
     if template is not None:
         template.close()
     # a kernel ended with its worker (or by Ctrl-C) before it could remove its connection file
+    # and its IPC socket files (FILE-ipc-N)
     prefix = Path(connection_prefix(os.getpid()))
-    for leftover in prefix.parent.glob(f"{prefix.name}*.json"):
-        leftover.unlink(missing_ok=True)
+    for pattern in ("*.json", "*-ipc-*"):
+        for leftover in prefix.parent.glob(f"{prefix.name}{pattern}"):
+            leftover.unlink(missing_ok=True)
     remove_orphans(prefix.parent)
 
 
