@@ -23,6 +23,13 @@ from evaluation.pipeline.kernel_reuse import ReusedKernel, warm_code
 from evaluation.publish.view import ENV as VIEW_ENV
 
 
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def _forked_run(tmp_path, jobs, monkeypatch, module: str) -> tuple:
     """The template imports `module` (which counts its imports in tmp_path/imports); a kernel
     from it runs a notebook that leaves everything behind, then the probe. (kernel's parent,
@@ -49,7 +56,8 @@ def _forked_run(tmp_path, jobs, monkeypatch, module: str) -> tuple:
     finally:
         kernel.close()
         template.close()
-    assert not process.is_running() and not Path(template.address).exists()
+    # ended: gone, or a zombie (dead, its exit status not yet collected by its new parent)
+    assert not _running(process) and not Path(template.address).exists()
     return parent, _outputs(forked), _outputs(fresh)
 
 

@@ -308,6 +308,12 @@ class ForkedKernel:
 
                 raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
             time.sleep(0.02)
+        # the kernel's main thread shows as a zombie while its other threads still exit; the
+        # template reaps the whole process once they have: wait for that (a second at most),
+        # so that a template ended next does not leave the kernel to a parent that never reaps
+        until = time.monotonic() + 1.0
+        while os.path.exists(f"/proc/{self.pid}") and time.monotonic() < until:
+            time.sleep(0.01)
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
