@@ -152,14 +152,19 @@ def test_a_failed_validation_ends_the_warming_workers_and_kernels(tmp_path, monk
     from evaluation.errors import InvalidDataError
     from evaluation.pipeline import run as run_module
 
-    def kernels() -> list:
+    def kernels(args: dict | None = None) -> list:
+        """The kernels below this process; `args` gets each one's command line, read once (a
+        process can end between two reads)."""
         found = []
         for p in psutil.Process().children(recursive=True):
             try:
-                if any("ipykernel" in a for a in p.cmdline()):
-                    found.append(p)
+                cmdline = p.cmdline()
             except psutil.Error:
-                pass
+                continue
+            if any("ipykernel" in a for a in cmdline):
+                found.append(p)
+                if args is not None:
+                    args[p.pid] = cmdline
         return found
 
     seen: list = []
@@ -167,10 +172,11 @@ def test_a_failed_validation_ends_the_warming_workers_and_kernels(tmp_path, monk
 
     def invalid(*args, **kwargs):
         deadline = time.monotonic() + 120
+        cmdlines: dict[int, list[str]] = {}
         while not seen and time.monotonic() < deadline:  # the worker's kernel has started
-            seen[:] = kernels()
+            seen[:] = kernels(cmdlines)
             time.sleep(0.1)
-        files.extend(Path(a[i + 1]) for a in (k.cmdline() for k in seen)
+        files.extend(Path(a[i + 1]) for a in (cmdlines[k.pid] for k in seen)
                      for i, x in enumerate(a) if x == "-f")  # fmt: skip
         raise InvalidDataError("table clients, column age, row 3: planted")
 
