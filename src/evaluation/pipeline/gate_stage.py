@@ -58,10 +58,10 @@ class ResultsGate:
         if self._view is None:
             self._view = view.load(str(self.deciding.wait()))
         results = folder / "results"
+        project = self.groups.get(group, "")
         entries = {}
         for path in sorted(results.rglob("*")) if results.is_dir() else []:
             if path.is_file():
                 rel = Path(group) / path.relative_to(results)
-                project = self.groups.get(group, "")
                 entries[rel] = gate.publish_file(path, rel, self.staging / rel, self._view, project)
         return entries

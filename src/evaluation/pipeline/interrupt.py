@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from evaluation.pipeline.build_folder import PUBLISHED, sweep_debris
+from evaluation.pipeline.kernel_reuse import socket_files
 
 
 def _tree() -> list:
@@ -55,8 +56,7 @@ def _connection_files(procs: list) -> list[Path]:
             continue
         for flag, value in zip(args, args[1:], strict=False):
             if flag == "-f" and value.endswith(".json"):
-                f = Path(value)
-                files += [f, *f.parent.glob(f"{f.stem}-ipc-*")]
+                files += [Path(value), *socket_files(Path(value))]
     return files
 
 

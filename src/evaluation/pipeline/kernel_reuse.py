@@ -102,6 +102,14 @@ def connection_prefix(run_pid: int) -> str:
     return str(Path(tempfile.gettempdir()) / f"evaluation-kernel-{run_pid}-")
 
 
+IPC_SUFFIX = "-ipc"  # a kernel's IPC sockets: its connection file's name less .json, -ipc, -N
+
+
+def socket_files(connection_file: Path) -> list[Path]:
+    """The IPC socket files of the kernel whose connection file this is (FILE-ipc-N)."""
+    return sorted(connection_file.parent.glob(f"{connection_file.stem}{IPC_SUFFIX}-*"))
+
+
 def transport(connection_file: str) -> str:
     """'ipc' when the kernel's socket files, named after its connection file, fit a socket
     address (about 104 bytes; a long TMPDIR can exceed it), else 'tcp'.
@@ -112,7 +120,7 @@ def transport(connection_file: str) -> str:
     """
     import zmq
 
-    longest = len(os.fsencode(connection_file.removesuffix(".json") + "-ipc-99"))
+    longest = len(os.fsencode(f"{connection_file.removesuffix('.json')}{IPC_SUFFIX}-99"))
     return "ipc" if longest < min(getattr(zmq, "IPC_PATH_MAX_LEN", 103), 103) else "tcp"
 
 

@@ -115,11 +115,10 @@ def end_pool(pool: ProcessPoolExecutor, wait: bool) -> None:
     if template is not None:
         template.close()
     # a kernel ended with its worker (or by Ctrl-C) before it could remove its connection file
-    # and its IPC socket files (FILE-ipc-N)
+    # and its IPC socket files: every file named by this run's prefix is one of those
     prefix = Path(connection_prefix(os.getpid()))
-    for pattern in ("*.json", "*-ipc-*"):
-        for leftover in prefix.parent.glob(f"{prefix.name}{pattern}"):
-            leftover.unlink(missing_ok=True)
+    for leftover in prefix.parent.glob(f"{prefix.name}*"):
+        leftover.unlink(missing_ok=True)
     remove_orphans(prefix.parent)
 
 
