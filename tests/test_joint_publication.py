@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 from adversary import feasible_ranges
@@ -16,6 +17,7 @@ from reader_durability import read_durability
 from textutil import html_text
 
 THRESHOLD = 5
+REPO = Path(__file__).resolve().parents[1]
 APPROACH = {"complete": ("stayed", "known"), "worst": ("stayed", "due"),
             "best": ("stayed_or_unknown", "due")}  # fmt: skip
 
@@ -462,6 +464,58 @@ def test_durability_figures_label_only_what_the_decision_shows(default_build, mo
     assert "22/50" not in _figure_texts(fig)
     plt.close(fig)
     assert hidden >= 1 and checked >= 2  # MOH1 withheld, MOH2 shown on the default data
+
+
+def test_staying_curve_says_from_which_month_it_is_withheld(default_build, monkeypatch):
+    """A staying curve the decision cuts short is not left as an empty chart: the months after
+    its last shown step are shaded and labelled as withheld, naming that month and the
+    threshold. The month is worked out here from the decision's withheld km steps (survival
+    at month m rests on the steps of every month before m); a curve shown to the end carries
+    no such label (MOH1 is cut short on the default data, MOH2 has no curve at all)."""
+    import matplotlib.pyplot as plt
+
+    from evaluation import config
+    from evaluation.analysis import durability
+    from evaluation.analysis.plan import load_plan, plan_path
+    from evaluation.data import prepared
+    from evaluation.publish.view import ENV
+    from evaluation.report.plots import durability as dplots
+
+    folder = next((default_build / "internal" / "disclosure").glob("*/decision.json")).parent
+    monkeypatch.setenv(ENV, str(folder))
+    decision = json.loads((folder / "decision.json").read_text())
+    withheld = set(decision["withheld"]) | set(decision["derived_withheld"])
+    cfg = config.load(REPO / "evaluation.yml")
+    plan = load_plan(plan_path(REPO / "evaluation.yml"))
+    data = next(d for d in (default_build / "data").iterdir() if (d / "clients.parquet").exists())
+    tables = prepared.load(data, durability.COLUMNS, columns=durability.COLUMNS)
+    cut = 0
+    for p in ("MOH1", "MOH2"):
+        a = durability.analyse(tables, p, cutoff=cfg.project(p).cutoff,
+                               min_cell=cfg.disclosure_min_count,
+                               **plan.durability.analysis_options,
+                               threshold=cfg.disclosure_min_count)  # fmt: skip
+        fig = dplots.analysis_survival_figure(a)
+        if fig is None:
+            continue
+        grid = [int(t) for t in a.at_risk_times]
+        last = 0  # the last month shown: month m + 1 needs the step of month m
+        while last < grid[-1] and f"{p}/km_step|month={last}" not in withheld:
+            last += 1
+        texts = _figure_texts(fig)
+        ax = fig.axes[0]
+        shaded = [q for q in ax.patches if q.get_hatch() == "//"]
+        if last < grid[-1]:
+            assert f"Withheld after month {last}:" in texts, (p, last, texts)
+            assert f"fewer than {THRESHOLD} people" in texts
+            assert len(shaded) == 1
+            x0, x1 = shaded[0].get_x(), shaded[0].get_x() + shaded[0].get_width()
+            assert (x0, x1) == (last, grid[-1]), (p, x0, x1)
+            cut += 1
+        else:
+            assert "Withheld after" not in texts and not shaded, p
+        plt.close(fig)
+    assert cut >= 1  # MOH1 on the default data
 
 
 def test_completeness_sentence_names_each_window_the_decision_withholds(default_build):

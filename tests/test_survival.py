@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from evaluation.analysis.survival import (
@@ -116,3 +117,29 @@ def test_interval_is_carried_over_a_final_competing_exit():
     c = ci.curve.set_index("time")
     assert c.loc[5, "estimate"] == c.loc[3, "estimate"]
     assert np.isfinite(c.loc[5, "se"]) and c.loc[5, "se"] == c.loc[3, "se"]
+
+
+def test_staying_curves_cut_short_name_their_month_in_the_legend():
+    """Several curves: each one the decision cuts short says in its legend entry from which
+    month it is withheld; one shown to the end says nothing; no shading (it would cover the
+    other curves)."""
+    import matplotlib.pyplot as plt
+
+    from evaluation.report.plots.durability import survival_figure
+
+    def curve(steps):
+        return pd.DataFrame({"time": [0.0, *steps], "survival": [1.0] + [0.9] * len(steps),
+                             "ci_low": 0.8, "ci_high": 1.0})  # fmt: skip
+
+    cash, kind = "cash (n=40)", "in kind (n=30)"
+    fig = survival_figure({cash: curve([2.0, 7.0]), kind: curve([4.0])},
+                          {cash: [40, 30], kind: [30, "x"]}, (0, 6), end=12.0,
+                          stops={cash: 12.0, kind: 3.0}, threshold=5)  # fmt: skip
+    ax = fig.axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["cash (n=40)", "in kind (n=30), withheld after month 3"]
+    assert not [q for q in ax.patches if q.get_hatch() == "//"]
+    lines = {line.get_label(): line.get_xdata() for line in ax.get_lines()}
+    assert max(lines["in kind (n=30), withheld after month 3"]) == 3.0  # the step at 4 is not drawn
+    assert max(lines["cash (n=40)"]) == 12.0
+    plt.close(fig)

@@ -60,14 +60,29 @@ def survival_figure(
     end: float | None = None,
     xlabel: str = "Months since return",
     stops: dict[str, float] | None = None,
+    threshold: int | None = None,
 ) -> Figure:
     """Kaplan–Meier curves of still being in the country of return, with pointwise 95 % bands
     and the numbers at risk printed under the time axis (one row per curve). A number at risk
     given as text (a withheld 'x') is printed as it is; `stops` ends a curve early (at the
-    last step the disclosure decision shows) instead of carrying it on to `end`."""
+    last step the disclosure decision shows) instead of carrying it on to `end`, and the
+    figure says so: one curve's withheld months are shaded and labelled, several curves'
+    legend entries name the month each stops at (threshold: the disclosure threshold named)."""
     import matplotlib.pyplot as plt
 
     end = float(end if end is not None else max(at_times))
+    stopped = {
+        label: stop for label, stop in (stops or {}).items() if label in curves and stop < end
+    }
+    if len(curves) > 1:
+        curves = {
+            (f"{label}, withheld after month {stopped[label]:g}" if label in stopped else label): km
+            for label, km in curves.items()
+        }
+        stops = {
+            (f"{label}, withheld after month {stopped[label]:g}" if label in stopped else label): s
+            for label, s in (stops or {}).items()
+        }
     with style():
         fig, (ax, tab) = plt.subplots(
             2,
@@ -82,6 +97,8 @@ def survival_figure(
             _step(ax, km[km["time"] <= stop], stop, i, label, bands and i < 3)
         ax.set_ylim(0, 102)
         ax.set_xlim(0, end)
+        if len(curves) == 1 and stopped:
+            _withheld_span(ax, next(iter(stopped.values())), end, threshold)
         ax.set_ylabel("Still in country of return (%)")
         ax.set_xticks(list(at_times))
         ax.tick_params(labelbottom=True)
@@ -117,6 +134,20 @@ def survival_figure(
     return fig
 
 
+def withheld_words(stop: float, threshold: int | None) -> str:
+    """What a shaded stretch of a staying curve says: from when the curve is withheld, why."""
+    why = f"a group of fewer than {threshold} people" if threshold else "a small group of people"
+    return f"Withheld after month {stop:g}:\na later step would let {why}\nbe worked out"
+
+
+def _withheld_span(ax: Axes, stop: float, end: float, threshold: int | None) -> None:
+    ax.axvspan(stop, end, facecolor=GREYS[3], alpha=0.35, hatch="//", edgecolor=GREYS[2],
+               linewidth=0)  # fmt: skip
+    ax.text((stop + end) / 2, 50, withheld_words(stop, threshold), ha="center", va="center",
+            fontsize=9, color=GREYS[0], bbox={"facecolor": "white", "edgecolor": GREYS[2],
+                                              "boxstyle": "round,pad=0.4"})  # fmt: skip
+
+
 def analysis_survival_figure(a: DurabilityAnalysis) -> Figure | None:
     """The overall staying curve of one project with its numbers at risk; None when nobody is
     known to have left (a flat line at its start says nothing a sentence cannot)."""
@@ -138,7 +169,7 @@ def analysis_survival_figure(a: DurabilityAnalysis) -> Figure | None:
         end = float(a.at_risk_times[-1])
         stop = float(ok["months"].max()) if len(ok) < len(g) else end
         return survival_figure({a.project: curve}, {a.project: at}, a.at_risk_times, end=end,
-                               stops={a.project: stop})  # fmt: skip
+                               stops={a.project: stop}, threshold=view.threshold)  # fmt: skip
     return survival_figure({a.project: a.km}, {a.project: a.at_risk}, a.at_risk_times, end=_end(a))
 
 
@@ -183,7 +214,7 @@ def group_survival_figure(a: DurabilityAnalysis, by: str = "main_support") -> Fi
         if len(curves) < 2:
             return None
         return survival_figure(curves, risk, at, bands=False, end=end - shift, xlabel=xlabel,
-                               stops=stops)  # fmt: skip
+                               stops=stops, threshold=view.threshold)  # fmt: skip
     curves, risk = {}, {}
     for g, sub in km.groupby("group", sort=True):
         label = f"{str(g).replace('_', ' ')} (n={int(sub['n_group'].iloc[0])})"
