@@ -34,3 +34,40 @@ def test_extremes_on_a_small_system_worked_by_hand():
     rows = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, -1.0]])
     got = extremes(rows, [10.0, 2.0], np.zeros(3), np.full(3, 8.0), None, [0, 1, 2])
     assert got == [(2.0, 8.0), (2.0, 8.0), (0.0, 6.0)]
+
+
+def test_sparse_rows_are_the_dense_matrix_nonzero_entries():
+    """SparseRows.from_entries against the dense matrix built entry by entry (np.add.at):
+    duplicate places add up, a place adding up to 0 is dropped with a row left empty, and the
+    rows kept are those with an entry, in order."""
+    from evaluation.publish.extremes import SparseRows
+
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        n_rows, n_cols = rng.integers(1, 8, 2)
+        k = int(rng.integers(0, 25))
+        row, col = rng.integers(0, n_rows, k), rng.integers(0, n_cols, k)
+        value = rng.choice([-1.0, 1.0], k)
+        dense = np.zeros((n_rows, n_cols))
+        np.add.at(dense, (row, col), value)
+        got, kept = SparseRows.from_entries(row, col, value, int(n_cols))
+        want_rows = np.flatnonzero(dense.any(axis=1))
+        assert kept.tolist() == want_rows.tolist()
+        sub = dense[want_rows]
+        r, c = np.nonzero(sub)
+        assert got.index.tolist() == c.tolist() and got.values.tolist() == sub[r, c].tolist()
+        starts = np.searchsorted(r, np.arange(len(want_rows)))
+        assert got.starts.tolist() == starts.tolist()
+
+
+def test_extremes_reads_sparse_rows_as_the_dense_ones():
+    from evaluation.publish.extremes import SparseRows
+
+    # the system of the worked example above, entered out of order with a cancelling pair
+    row = np.array([1, 0, 1, 0, 0, 0])
+    col = np.array([2, 1, 1, 0, 2, 2])
+    value = np.array([-1.0, 1.0, 1.0, 1.0, 1.0, -1.0])
+    rows, kept = SparseRows.from_entries(row, col, value, 3)
+    assert kept.tolist() == [0, 1]
+    got = extremes(rows, [10.0, 2.0], np.zeros(3), np.full(3, 8.0), None, [0, 1, 2])
+    assert got == [(2.0, 8.0), (2.0, 8.0), (0.0, 6.0)]

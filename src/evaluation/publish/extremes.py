@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,8 +18,37 @@ class SolverError(RuntimeError):
     """HiGHS ended without an optimum, an unbounded ray or proof of infeasibility."""
 
 
+@dataclass(frozen=True)
+class SparseRows:
+    """Rows of a constraint matrix by their nonzero entries, row by row and columns ascending
+    within a row (what HiGHS takes): row i's entries are index/values[starts[i]:starts[i+1]]."""
+
+    starts: np.ndarray
+    index: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @classmethod
+    def from_entries(
+        cls, row: np.ndarray, col: np.ndarray, value: np.ndarray, n_cols: int
+    ) -> tuple[SparseRows, np.ndarray]:
+        """The rows with a nonzero entry, from (row, col, value) entries in any order (entries
+        at the same place add up, and those adding up to 0 are left out), and which rows of
+        the input they are (ascending)."""
+        flat = row.astype(np.int64) * n_cols + col
+        places, at = np.unique(flat, return_inverse=True)  # row by row, columns ascending
+        summed = np.bincount(at, value, len(places))
+        nonzero = summed != 0
+        places, summed = places[nonzero], summed[nonzero]
+        rows, cols = np.divmod(places, n_cols)
+        kept, first = np.unique(rows, return_index=True)
+        return cls(first.astype(np.int64), cols.astype(np.int64), summed), kept
+
+
 def extremes(
-    rows: Sequence[np.ndarray],
+    rows: Sequence[np.ndarray] | SparseRows,
     rhs: Sequence[float],
     lower: np.ndarray,
     upper: np.ndarray,
@@ -78,8 +108,11 @@ def _model(rows, rhs, lower, upper, le_rows, le_rhs, ints):
         (rows, np.asarray(rhs, float), np.asarray(rhs, float)),
         (le_rows, np.full(len(le_rows), -math.inf), np.asarray(le_rhs, float)),
     ):
-        if len(block):
-            _add_rows(h, np.vstack(block), low, high)
+        if isinstance(block, SparseRows) and len(block):
+            h.addRows(len(low), low, high, len(block.index), block.starts, block.index,
+                      block.values)  # fmt: skip
+        elif len(block):
+            _add_rows(h, _matrix(block), low, high)
     if len(ints):
         kind = highspy.HighsVarType.kInteger
         h.changeColsIntegrality(len(ints), ints.astype(np.int32), np.array([kind] * len(ints)))
@@ -103,6 +136,14 @@ def _optimum(h, t: int, sign: float) -> tuple[float, np.ndarray | None]:
         raise SolverError(h.modelStatusToString(st))
     h.changeColCost(t, 0.0)
     return found, x
+
+
+def _matrix(rows: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+    """The rows as one 2-D array: a 2-D array as it is (stacking it row by row would copy it
+    through a list of rows, most of a small solve's time)."""
+    if isinstance(rows, np.ndarray) and rows.ndim == 2:
+        return rows
+    return np.vstack(rows)
 
 
 def _add_rows(h, matrix: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:

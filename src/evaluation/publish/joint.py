@@ -178,6 +178,23 @@ class _System:
         for i, m in enumerate(self.members):
             for k in dict.fromkeys(m):
                 self.cell_rels[k].append(i)
+        # the same as arrays, for building a group's equations without a loop per member:
+        # every relation's members one after another (whole first, coefficient −1; parts +1)
+        self.keys = list(ledger.cells)
+        self.at = {k: i for i, k in enumerate(self.keys)}
+        self.values = np.array([float(c.value) for c in ledger.cells.values()])
+        self.lb_if_hidden = np.array(
+            [c.kind == COUNT and bool(c.artefacts) for c in ledger.cells.values()]
+        )
+        self.is_count = np.array([c.kind == COUNT for c in ledger.cells.values()])
+        self.unpublished_mask = np.array([k in self.unpublished for k in self.keys])
+        sizes = np.array([len(m) for m in self.members], np.intp)
+        self.rel_start = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp)
+        self.rel_size = sizes
+        self.entry_cell = np.array([self.at[k] for m in self.members for k in m], np.intp)
+        self.entry_coef = np.concatenate(
+            [np.r_[-1.0, np.ones(len(m) - 1)] for m in self.members] or [np.zeros(0)]
+        )
 
     def witnessed(self, hidden: dict[str, str], target: str, integer: bool, ok) -> bool:
         """True when tables already solved show `target` safe (ok) with `hidden` withheld:
@@ -213,25 +230,35 @@ class _System:
                 groups.append(seen)
             by_group.setdefault(group_of[t], []).append(t)
         out: dict[str, tuple[float, float]] = {}
+        if not by_group:
+            return out
+        is_unknown = self.unpublished_mask.copy()
+        at = self.at
+        is_unknown[[at[k] for k in hidden]] = True
+        is_unknown[[at[k] for k in targets]] = True
         for g, ts in by_group.items():
-            rels = [
-                (members[r], [k for k in members[r] if k in unknown]) for r in sorted(groups[g])
-            ]
-            out.update(self._solve(rels, hidden, ts, integer))
+            out.update(self._solve(sorted(groups[g]), is_unknown, hidden, ts, integer))
         return out
 
-    def _solve(self, rels, hidden, targets, integer):
-        from evaluation.publish.extremes import SolverError, extremes
+    def _solve(self, rel_ids, is_unknown, hidden, targets, integer):
+        """Ranges of `targets` from the relations rel_ids of one group; is_unknown: per cell
+        of the ledger (in order), whether a reader does not see it."""
+        from evaluation.publish.extremes import SolverError, SparseRows, extremes
 
         cells = self.ledger.cells
-        var_keys = sorted({k for _, us in rels for k in us} | set(targets))
+        # the group's equations, one row per relation: its members' entries, row by row
+        rel_ids = np.asarray(rel_ids, np.intp)
+        sizes = self.rel_size[rel_ids]
+        row = np.repeat(np.arange(len(rel_ids)), sizes)
+        first = np.repeat(self.rel_start[rel_ids] - np.cumsum(sizes) + sizes, sizes)
+        entry = first + np.arange(len(row))
+        cell, coef = self.entry_cell[entry], self.entry_coef[entry]
+        unknown = is_unknown[cell]
+        var_keys = sorted({self.keys[i] for i in np.unique(cell[unknown])} | set(targets))
+        var_at = np.fromiter((self.at[k] for k in var_keys), np.intp, len(var_keys))
         # zeros are always shown, so a withheld count is at least 1; unpublished cells may be 0
-        lb = np.array(
-            [
-                1.0 if cells[k].kind == COUNT and k in hidden and cells[k].artefacts else 0.0
-                for k in var_keys
-            ]
-        )
+        in_hidden = np.fromiter((k in hidden for k in var_keys), bool, len(var_keys))
+        lb = (self.lb_if_hidden[var_at] & in_hidden).astype(float)
         # the unknowns (and which of them are shown as withheld) fix the group's relations and
         # the values they are read against: groups unchanged since an earlier round are reused
         memo = self._memo.setdefault((tuple(var_keys), lb.tobytes(), integer), {})
@@ -239,29 +266,22 @@ class _System:
         if not todo:
             return {t: memo[t] for t in targets}
         idx = {k: i for i, k in enumerate(var_keys)}
-        at_row, at_col, coefs, known = [], [], [], []
-        pinned = set()  # unknowns that are the only unknown of some relation
-        for i, (members, us) in enumerate(rels):
-            if len(us) == 1:
-                pinned.add(us[0])
-            b = 0.0
-            for j, k in enumerate(members):
-                coef = -1.0 if j == 0 else 1.0
-                if k in idx:
-                    at_row.append(i)
-                    at_col.append(idx[k])
-                    coefs.append(coef)
-                else:
-                    b -= coef * cells[k].value
-            known.append(b)
-        matrix = np.zeros((len(rels), len(var_keys)))
-        np.add.at(matrix, (np.array(at_row, np.intp), np.array(at_col, np.intp)), coefs)
-        keep = np.flatnonzero(matrix.any(axis=1))
+        col_of = np.full(len(self.keys), -1, np.intp)
+        col_of[var_at] = np.arange(len(var_keys))
+        # unknowns that are the only unknown of some relation (a member twice counts twice)
+        alone = np.bincount(row[unknown], minlength=len(rel_ids)) == 1
+        pinned = {self.keys[i] for i in cell[unknown & alone[row]]}
+        # a shown member moves to the right-hand side; a member twice in one relation adds up
+        # its coefficients (±1: every sum here is exact, in the order of the members)
+        known = np.bincount(row[~unknown], -coef[~unknown] * self.values[cell[~unknown]],
+                            len(rel_ids))  # fmt: skip
+        rows, keep = SparseRows.from_entries(
+            row[unknown], col_of[cell[unknown]], coef[unknown], len(var_keys)
+        )
         if not len(keep):  # linked to nothing a reader sees: only the marker's own bound
             memo.update({t: (lb[idx[t]], math.inf) for t in todo})
             return {t: memo[t] for t in targets}
-        rows = matrix[keep]
-        rhs = [known[i] for i in keep]
+        rhs = known[keep]
         ub = np.full(len(var_keys), self.cap)
         integrality = np.array([integer and cells[k].kind == COUNT for k in var_keys])
         # a one-unknown equation gives the cell away: no solver needed
