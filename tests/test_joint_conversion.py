@@ -155,6 +155,34 @@ def test_incidence_figure_on_the_published_grid(monkeypatch):
     assert grid[3] == pytest.approx(0.3) and grid[12] == pytest.approx(1.0)
     assert all(grid[m] == "x" for m in (1, 2, 4, 5, 6, 7, 8, 9, 10, 11))
     assert curve.at_risk == {0.0: "10", 3.0: "7", 6.0: "x", 12.0: "0"}
+    # drawn: a point with its interval at 0, 3 and 12 months only, no line across the withheld
+    # months between them, and the withheld 6-month horizon marked x on the axis
+    import matplotlib.pyplot as plt
+
+    fig = published_incidence.draw({"P": curve})
+    ax = fig.axes[0]
+    points = [(float(x), float(y)) for line in ax.get_lines() if line.get_marker() == "o"
+              for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)]  # fmt: skip
+    assert points == [(0.0, 0.0), (3.0, pytest.approx(30.0)), (12.0, pytest.approx(100.0))]
+    assert not [line for line in ax.get_lines() if len(line.get_xdata()) > 1
+                and line.get_linestyle() not in ("None", "none", "")]  # fmt: skip
+    marks = [t.get_position() for t in ax.texts if t.get_text() == "x"]
+    assert [x for x, y in marks if y > 0] == [6.0]  # on the axis; below it, still followed
+    assert ax.get_ylim()[1] == 100.0  # the interval at 12 months reaches 100 %
+    plt.close(fig)
+
+
+def test_incidence_axis_and_runs_worked_by_hand():
+    """The percentage axis ends a tenth above the highest upper limit, in whole tens, between
+    20 and 100 %; shown months are split into runs of consecutive months."""
+    from evaluation.report.plots.published_incidence import runs, y_top
+
+    assert y_top([14.4]) == 20.0  # 15.8 -> 20
+    assert y_top([3.0]) == 20.0  # at least 20
+    assert y_top([49.5, 12.0]) == 60.0  # 54.5 -> 60
+    assert y_top([95.0]) == 100.0  # 104.5 -> capped
+    assert y_top([]) == 100.0
+    assert runs([0.0, 1.0, 2.0, 5.0, 6.0, 9.0]) == [[0.0, 1.0, 2.0], [5.0, 6.0], [9.0]]
 
 
 def test_conversion_files_checked_cell_by_cell(default_build):

@@ -154,6 +154,9 @@ def rate_bars(
         n, big = (r.n if d[1] else "x"), (r.N if d[2] else "x")
         ax.text(100 * r.ci_high + 1.5, y, f"{r.pct()}  ({n}/{big})", va="center", fontsize=9)
     ax.set_yticks(ys, labels)
+    # the same room around each row whether or not any bar is drawn: with every rate withheld,
+    # matplotlib would put the first and last labels on the edges of the panel
+    ax.set_ylim(-0.6, len(rates) - 0.4)
     highs = [100 * r.ci_high for r, ok in zip(rates, shown, strict=True) if ok] or [50]
     ax.set_xlim(0, min(100, max(highs) + 25))
     ax.set_xlabel(xlabel)
