@@ -130,3 +130,45 @@ def test_pseudonyms_sort_as_their_texts():
     # by hand: '…0100' comes after '…00ff' as a text ('1' > '0' first) and as a number (256 > 255)
     a = pa.array(["p_0000000000000100", "p_00000000000000ff"], pa.large_string())
     assert _sort_order(a).tolist() == [1, 0]
+
+
+def test_codes_from_pseudonym_digits_equal_codes_from_their_texts(monkeypatch):
+    """code_ids numbers pseudonyms by their digits; the codes are those the text path gives
+    (one vocabulary over every linking column, in sorted order), missing ids stay missing,
+    and texts that are not all pseudonyms of one width and prefix take the text path."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from evaluation.data import id_codes
+    from evaluation.publish.ledger_tables import _distinct
+
+    rng = np.random.default_rng(5)
+    pool = [f"p_{x:016x}" for x in rng.integers(0, 2**63, 60, dtype=np.int64)]
+
+    def column(n, missing=0.0):
+        return pd.Series([None if rng.random() < missing else pool[i]
+                          for i in rng.integers(0, len(pool), n)], dtype="str")  # fmt: skip
+
+    tables = {
+        "clients": pd.DataFrame({"client_id": column(40)}),
+        "enrolments": pd.DataFrame({"enrolment_id": column(50), "client_id": column(50, 0.1)}),
+        "sessions": pd.DataFrame({"enrolment_id": column(80, 0.2)}),
+    }
+    fast = id_codes.code_ids(tables)
+    monkeypatch.setattr(id_codes, "pseudonym_rows", lambda parts: None)
+    slow = id_codes.code_ids(tables)
+    monkeypatch.undo()
+    for name, df in slow.items():
+        pd.testing.assert_frame_equal(fast[name], df)
+    assert (
+        fast["sessions"]["enrolment_id"].isna().sum()
+        == tables["sessions"]["enrolment_id"].isna().sum()
+    )
+    for words in (["p_000000000000000A", "p_0000000000000009"],  # upper case
+                  ["p_1", "p_0000000000000009"],  # widths differ
+                  ["q_0000000000000001", "p_00000000000000ff"]):  # prefixes differ  # fmt: skip
+        assert id_codes.pseudonym_rows([pa.array(words, pa.large_string())]) is None
+    # each enrolment once, in order of first appearance, a missing one included: as Arrow's
+    sessions = pa.array(tables["sessions"]["enrolment_id"], from_pandas=True)
+    assert _distinct(sessions).to_pylist() == pc.unique(sessions).to_pylist()

@@ -71,3 +71,33 @@ def test_extremes_reads_sparse_rows_as_the_dense_ones():
     assert kept.tolist() == [0, 1]
     got = extremes(rows, [10.0, 2.0], np.zeros(3), np.full(3, 8.0), None, [0, 1, 2])
     assert got == [(2.0, 8.0), (2.0, 8.0), (0.0, 6.0)]
+
+
+def test_lookup_on_integer_codes_agrees_with_the_arrow_lookup():
+    """lookup on integer codes (a table indexed by code) gives what Arrow's index_in gives on
+    the same values as text: the first equal value's position, -1 when absent or missing."""
+    from evaluation.data import membership
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        n_keys, n_values = rng.integers(1, 30, 2)
+        keys = rng.integers(0, 12, n_keys).astype(float)
+        values = rng.integers(0, 12, n_values).astype(float)
+        keys[rng.random(n_keys) < 0.2] = np.nan
+        values[rng.random(n_values) < 0.2] = np.nan
+        k, v = pd.Series(keys), pd.Series(values)
+        assert membership._small_codes(k, v) is not None
+        text = [pd.Series([None if np.isnan(x) else f"id{int(x)}" for x in a], dtype="str")
+                for a in (keys, values)]  # fmt: skip
+        want = membership.lookup(*text)
+        assert membership.lookup(k, v).tolist() == want.tolist()
+        if not np.isnan(values).any():  # int64 codes take the same path
+            ints = pd.Series(values.astype(np.int64))
+            assert membership.lookup(k, ints).tolist() == want.tolist()
+    # by hand: keys 3, missing, 5, 9 among values 5, 3, 3, missing
+    got = membership.lookup(pd.Series([3.0, np.nan, 5.0, 9.0]), pd.Series([5.0, 3.0, 3.0, np.nan]))
+    assert got.tolist() == [1, -1, 0, -1]
+    # fractions, negatives and huge numbers are not codes: Arrow decides
+    for odd in ([0.5, 1.0], [-1.0, 2.0], [1e12, 1.0]):
+        assert membership._small_codes(pd.Series(odd), pd.Series([1.0])) is None
+    assert membership.lookup(pd.Series([0.5, 1.0]), pd.Series([1.0, 0.5])).tolist() == [1, 0]

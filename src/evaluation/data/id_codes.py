@@ -43,14 +43,23 @@ def code_ids(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             a = pa.array(tables[name][c].astype("str"))
             a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
             parts.append(a.cast(pa.large_string()))
-    encoded = pa.concat_arrays(parts).dictionary_encode()  # one pass, one vocabulary
-    words = encoded.dictionary
-    rank = np.empty(len(words), np.int64)  # a word's place in sorted order
-    rank[_sort_order(words)] = np.arange(len(words))
-    indices = encoded.indices
-    valid = indices.is_valid().to_numpy(zero_copy_only=False)
-    where = indices.fill_null(0).to_numpy(zero_copy_only=False)
-    codes = rank[where]
+    numbered = pseudonym_rows(parts)
+    if numbered is not None:  # pseudonyms: numbered by their digits, no text hashed
+        numbers, valid = numbered
+        found, distinct = pd.factorize(numbers[valid])
+        rank = np.empty(len(distinct), np.int64)  # a number's place in sorted order
+        rank[np.argsort(distinct, kind="stable")] = np.arange(len(distinct))
+        codes = np.zeros(len(numbers), np.int64)
+        codes[valid] = rank[found]
+    else:
+        encoded = pa.concat_arrays(parts).dictionary_encode()  # one pass, one vocabulary
+        words = encoded.dictionary
+        rank = np.empty(len(words), np.int64)  # a word's place in sorted order
+        rank[_sort_order(words)] = np.arange(len(words))
+        indices = encoded.indices
+        valid = indices.is_valid().to_numpy(zero_copy_only=False)
+        where = indices.fill_null(0).to_numpy(zero_copy_only=False)
+        codes = rank[where]
     out = dict(tables)
     start = 0
     for name, cols in columns.items():
@@ -80,6 +89,51 @@ def _sort_order(words) -> np.ndarray:
     if numbers is None:
         return pc.sort_indices(words).to_numpy()
     return np.argsort(numbers, kind="stable")
+
+
+_ROWS = 1 << 18  # rows numbered per block
+
+
+def pseudonym_rows(parts: list) -> tuple[np.ndarray, np.ndarray] | None:
+    """The number each row's pseudonym spells (0 where missing) and which rows have one, over
+    large_string arrays one after another; None unless every text present is a pseudonym of
+    one width and one prefix (then equal texts, and only they, get equal numbers, and numbers
+    sort as the texts do)."""
+    numbers, valid, width, head = [], [], None, None
+    for a in parts:
+        ok = a.is_valid().to_numpy(zero_copy_only=False)
+        offsets = np.frombuffer(a.buffers()[1], np.int64)[a.offset : a.offset + len(a) + 1]
+        size = np.diff(offsets)
+        if not ok.any():
+            numbers.append(np.zeros(len(a), np.uint64))
+            valid.append(ok)
+            continue
+        w = int(size[ok][0])
+        if w < HEX_DIGITS or np.any(size[ok] != w) or np.any(size[~ok] != 0):
+            return None
+        if width is not None and w != width:
+            return None
+        width = w
+        raw = np.frombuffer(a.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].reshape(-1, w)
+        first = raw[:, : w - HEX_DIGITS]
+        if head is None:
+            head = first[0].copy()
+        if np.any(first != head):
+            return None
+        spelled = np.empty(len(raw), np.uint64)
+        for start in range(0, len(raw), _ROWS):  # a block at a time: small temporaries
+            digits = _NIBBLE[raw[start : start + _ROWS, w - HEX_DIGITS :]]
+            if np.any(digits == 255):
+                return None
+            packed = np.ascontiguousarray((digits[:, 0::2] << 4) | digits[:, 1::2])
+            spelled[start : start + _ROWS] = packed.view(">u8").ravel()
+        column = np.zeros(len(a), np.uint64)
+        column[ok] = spelled
+        numbers.append(column)
+        valid.append(ok)
+    if width is None:
+        return None
+    return np.concatenate(numbers), np.concatenate(valid)
 
 
 def _hex_numbers(words) -> np.ndarray | None:

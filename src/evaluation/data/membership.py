@@ -100,8 +100,44 @@ def lookup(keys: pd.Series, values: pd.Series | pd.Index) -> np.ndarray:
     """Per key, the position of its first equal among values; -1 when absent or missing."""
     if len(keys) == 0 or len(values) == 0:
         return np.full(len(keys), -1, dtype=np.intp)
+    dense = _small_codes(keys, values)
+    if dense is not None:  # integer codes (data.id_codes): a table indexed by code
+        key_codes, value_codes, size = dense
+        none = np.iinfo(np.intp).max
+        first = np.full(size + 1, none, dtype=np.intp)  # the last slot: a missing key (-1)
+        at = np.flatnonzero(value_codes >= 0)
+        np.minimum.at(first, value_codes[at], at)  # each code's first position
+        found = first[key_codes]
+        found[found == none] = -1
+        return found
     found = pc.index_in(arrow(keys), value_set=_one_array(values), skip_nulls=True)
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+
+
+DENSE_CODES = 1 << 23  # codes up to this are looked up in a table (64 MB at most)
+
+
+def _small_codes(
+    keys: pd.Series, values: pd.Series | pd.Index
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Both columns as integer codes (missing: -1) and the number of codes, when every value
+    is a whole number from 0 up to a few times the columns' length (data.id_codes' codes);
+    None otherwise."""
+    out = []
+    for x in (keys, values):
+        if not pd.api.types.is_numeric_dtype(x.dtype) or pd.api.types.is_bool_dtype(x.dtype):
+            return None
+        a = x.to_numpy(dtype="float64", na_value=np.nan)
+        ok = ~np.isnan(a)
+        if ok.any() and (a[ok].min() < 0 or np.any(a[ok] != np.floor(a[ok]))):
+            return None
+        out.append((a, ok))
+    top = max((float(a[ok].max()) for a, ok in out if ok.any()), default=0.0)
+    if top > max(4 * (len(keys) + len(values)), DENSE_CODES):
+        return None  # not codes: a table this size would cost more than hashing
+    size = int(top) + 1
+    codes = [np.where(ok, a, -1).astype(np.intp) for a, ok in out]
+    return codes[0], codes[1], size
 
 
 def isin(keys: pd.Series, values: pd.Series | pd.Index) -> np.ndarray:
