@@ -330,3 +330,44 @@ def test_model_reasons_name_variables_in_words():
     assert readable_reason(reason) == (
         "too few clients in one cell: Household: family (4+) has 2 events and 6"
     )
+
+
+def test_a_table_wider_than_the_page_narrows_its_text_columns_not_its_numbers():
+    """Relative widths (pandoc reads the dashes), worked by hand. Two text columns of 30
+    characters (33 with padding) and two numeric columns of 15 ('-26.4 to -5.8' + 2; 18 with
+    padding) make 102 > 90: the numbers keep 18 each, the text columns share the 54 left, 27
+    each. With six numeric columns (108) nothing is left: the text columns fall to their
+    longest word ('explanation', 11; 14 with padding)."""
+    from evaluation.report.tables import PAGE_CHARACTERS
+
+    assert PAGE_CHARACTERS == 90
+    text = "a long explanation of what was done " * 2
+    interval = "−26.4 to −5.8"
+
+    def dashes(numeric_columns):
+        cols = {"Analysis": [text], "Note": [text]}
+        cols |= {f"v{i}": [interval] for i in range(numeric_columns)}
+        rule = markdown_table(pd.DataFrame(cols), raw=True).splitlines()[1]
+        return [len(part.strip(":")) for part in rule.strip("|").split("|")]
+
+    assert dashes(2) == [27, 27, 18, 18]
+    assert dashes(6) == [14, 14, *[18] * 6]
+    # a table that fits keeps its widths: text at its length (up to 30), numbers + 2, each + 3
+    small = markdown_table(pd.DataFrame({"Step": ["Enrolled"], "n": [12]}), raw=True)
+    assert [len(p.strip(":")) for p in small.splitlines()[1].strip("|").split("|")] == [11, 7]
+
+
+def test_sensitivity_intervals_read_as_one_range():
+    from evaluation.report.estimand_text import sensitivity_table
+
+    table = pd.DataFrame({"id": [1, 2, 3], "estimand": ["e"] * 3, "analysis": ["a"] * 3,
+                          "group": ["MOH2 – MOH1"] * 3, "baseline": [0.335, "x", None],
+                          "other": [0.174, "x", None], "estimate": [-0.161, "x", 0.205],
+                          "ci_low": [-0.264, "x", None], "ci_high": [-0.058, "x", None],
+                          "N": ["148 / 152", "x", "0 / 40"],
+                          "note": ["", "", "no contrast"]})  # fmt: skip
+    lines = sensitivity_table(table).splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert header[5:7] == ["Estimate (% or points)", "95 % CI"] and "CI low" not in header
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+    assert [row[6] for row in cells] == ["−26.4 to −5.8", "x", ""]

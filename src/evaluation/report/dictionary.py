@@ -44,6 +44,12 @@ def _allowed(checks: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+# relative column widths (pandoc reads them from the dashes): the descriptions and the allowed
+# values get the room, the yes/no columns little; equal widths wrapped a description a word
+# per line over pages
+RULE = "|" + "|".join("-" * n for n in (17, 12, 9, 8, 22, 32)) + "|"
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -74,10 +80,7 @@ def dictionary_markdown() -> str:
         lines += [f"## {name}", "", spec.description, ""]
         if spec.unique_together:
             lines += [f"At most one row per combination of {', '.join(spec.unique_together)}.", ""]
-        lines += [
-            "| column | type | required | unique | allowed values | description |",
-            "|---|---|---|---|---|---|",
-        ]
+        lines += ["| column | type | required | unique | allowed values | description |", RULE]
         special = set(spec.metadata.get("special_category") or [])
         free = set(spec.metadata.get("free_text") or [])
         for col in spec.columns.values():

@@ -164,6 +164,10 @@ def sensitivity_table(table: pd.DataFrame) -> str:
     for c in ("baseline", "other", "estimate", "ci_low", "ci_high"):
         pct = pd.to_numeric(df[c], errors="coerce") * 100
         df[c] = pct.astype(object).where(df[c].astype(str) != "x", "x")
+    # one interval column ("-26.4 to -5.8"): two bare columns side by side read as one range
+    df.insert(list(df.columns).index("ci_low"), "ci", [
+        _interval(lo, hi) for lo, hi in zip(df.pop("ci_low"), df.pop("ci_high"), strict=True)
+    ])  # fmt: skip
     df = df.rename(
         columns={
             "estimand": "Estimand",
@@ -172,12 +176,20 @@ def sensitivity_table(table: pd.DataFrame) -> str:
             "baseline": "Baseline (%)",
             "other": "Other (%)",
             "estimate": "Estimate (% or points)",
-            "ci_low": "CI low",
-            "ci_high": "CI high",
+            "ci": "95 % CI",
             "note": "Note",
         }
     )
     return markdown_table(df, floatfmt=".1f")
+
+
+def _interval(lo: object, hi: object) -> str:
+    """A 95 % interval cell: 'lo to hi' (one decimal), 'x' when withheld, empty when none."""
+    if "x" in (str(lo), str(hi)):
+        return "x"
+    if pd.isna(lo) or pd.isna(hi):
+        return ""
+    return f"{float(lo):.1f} to {float(hi):.1f}".replace("-", "−")
 
 
 def cohort_follow_up_table(table: pd.DataFrame, threshold: int = 5) -> str:

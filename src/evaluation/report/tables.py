@@ -45,24 +45,49 @@ def markdown_table(
         df = shown
     cols = [str(c) for c in df.columns]
     body = [[_cell(v, floatfmt) for v in row] for row in df.itertuples(index=False)]
-    rule = []
+    widths, aligns, numbers = [], [], []
     for i, (c, dtype) in enumerate(zip(cols, df.dtypes, strict=True)):
         numeric = pd.api.types.is_numeric_dtype(dtype) or (
             bool(body) and all(NUMERIC_CELL.match(r[i]) for r in body)
         )
-        a = align.get(c, "right" if numeric else "left")
+        aligns.append(align.get(c, "right" if numeric else "left"))
+        numbers.append(numeric and bool(body))
         # dash counts set pandoc's relative column widths when a row is long: numbers get their
         # full width plus room (so "52.8 %" or "32.4–71.7 %" never breaks), text at most 30
         cells = [len(r[i]) for r in body]
         # (and a numeric column at least as wide as its header's longest word)
         word = max(map(len, c.split()), default=0)
-        width = max(*cells, word) + 2 if numeric and cells else min(max([len(c), *cells]), 30)
+        text = min(max([len(c), *cells]), 30)
+        widths.append(max(*cells, word) + 2 if numeric and cells else text)
+    widths = _fit(widths, numbers, cols, body)
+    rule = []
+    for width, a in zip(widths, aligns, strict=True):
         # + 3 for the cell's padding (about three characters), which short columns lose otherwise
         dashes = "-" * max(3, width + 3)
         rule.append({"left": f":{dashes}", "right": f"{dashes}:", "center": f":{dashes}:"}[a])
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines)
+
+
+PAGE_CHARACTERS = 90  # about what one line of a table holds across the page, padding included
+
+
+def _fit(widths: list[int], numbers: list[bool], cols: list[str], body: list[list[str]]):
+    """Column widths (in characters) for a table wider than the page: text columns give up room,
+    down to their longest word (between 8 and 16 characters), so that numbers keep theirs; a
+    table that fits is left as it is."""
+    if sum(w + 3 for w in widths) <= PAGE_CHARACTERS:
+        return widths
+    text = [i for i, n in enumerate(numbers) if not n]
+    room = PAGE_CHARACTERS - sum(widths[i] + 3 for i, n in enumerate(numbers) if n)
+    asked = sum(widths[i] + 3 for i in text)
+    out = list(widths)
+    for i in text:
+        words = [len(w) for v in (cols[i], *(r[i] for r in body)) for w in v.split()]
+        floor = min(max([8, *words]), 16, widths[i])
+        out[i] = max(floor, round((widths[i] + 3) * room / asked) - 3) if room > 0 else floor
+    return out
 
 
 def show(markdown: str) -> None:
