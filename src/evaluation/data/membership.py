@@ -2,8 +2,9 @@
 
 pandas' ``Series.isin`` and ``Series.map`` on an Arrow-backed string column go through Python
 objects (about a second per 100,000 keys for ``isin``). ``isin`` and ``lookup`` hash one side
-in Arrow and probe it with the other (a missing key never matches); ``member`` is ``isin`` as
-a pandas Series; ``positions`` numbers both sides together, so that a missing key finds a
+in Arrow and probe it with the other (a missing key never matches); ``lookup`` looks integer
+codes (data.id_codes) up in a table indexed by code instead. ``member`` is ``isin`` as a
+pandas Series; ``positions`` numbers both sides together, so that a missing key finds a
 missing index value, as ``Series.map`` does.
 """
 
@@ -121,8 +122,8 @@ def _small_codes(
     keys: pd.Series, values: pd.Series | pd.Index
 ) -> tuple[np.ndarray, np.ndarray, int] | None:
     """Both columns as integer codes (missing: -1) and the number of codes, when every value
-    is a whole number from 0 up to a few times the columns' length (data.id_codes' codes);
-    None otherwise."""
+    is a whole number from 0 up to DENSE_CODES, or a few times the columns' length if that is
+    more (data.id_codes' codes); None otherwise."""
     out = []
     for x in (keys, values):
         if not pd.api.types.is_numeric_dtype(x.dtype) or pd.api.types.is_bool_dtype(x.dtype):

@@ -186,7 +186,6 @@ class _System:
         self.lb_if_hidden = np.array(
             [c.kind == COUNT and bool(c.artefacts) for c in ledger.cells.values()]
         )
-        self.is_count = np.array([c.kind == COUNT for c in ledger.cells.values()])
         self.unpublished_mask = np.array([k in self.unpublished for k in self.keys])
         sizes = np.array([len(m) for m in self.members], np.intp)
         self.rel_start = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp)
