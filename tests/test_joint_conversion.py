@@ -293,3 +293,17 @@ def test_model_figures_draw_only_what_the_decision_shows(monkeypatch):
     plt.close(fig)
     monkeypatch.setattr(view_mod, "current", lambda: None)
     assert conversion_tables.rows_shown(unfitted, "P") is None
+
+
+def test_incidence_axis_ignores_an_undefined_interval():
+    """A shown month whose interval is undefined (NaN) draws its point without a bar and does
+    not decide the axis: 12 % at 6 months with 8-16 % gives a top of 20 %."""
+    import matplotlib.pyplot as plt
+
+    from evaluation.report.plots.published_incidence import PublishedCurve, draw
+
+    grid = pd.DataFrame({"months": [0, 6], "estimate": [0.0, 0.12], "ci_low": [np.nan, 0.08],
+                         "ci_high": [np.nan, 0.16]}).astype(object)  # fmt: skip
+    fig = draw({"P": PublishedCurve(grid, {0.0: "50", 6.0: "40"}, "50")})
+    assert fig.axes[0].get_ylim()[1] == 20.0
+    plt.close(fig)

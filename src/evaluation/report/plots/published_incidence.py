@@ -117,7 +117,7 @@ def draw(
         for run in runs(list(g.index)):
             y, lo, hi = (100 * g.loc[run, col].to_numpy(dtype=float)
                          for col in ("estimate", "ci_low", "ci_high"))  # fmt: skip
-            highs += hi.tolist()
+            highs += hi[np.isfinite(hi)].tolist()  # an interval may be undefined (month 0)
             t = np.asarray(run) + dodge
             if len(run) > 1:
                 ax.fill_between(t, lo, hi, step="post", color=grey, alpha=0.18, linewidth=0,
