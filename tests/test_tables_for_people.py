@@ -351,6 +351,12 @@ def test_a_table_wider_than_the_page_narrows_its_text_columns_not_its_numbers():
         return [len(part.strip(":")) for part in rule.strip("|").split("|")]
 
     assert dashes(2) == [27, 27, 18, 18]
+    # a value with its interval is text to pandoc but keeps its width like a number (20 + 3):
+    # 33 + 23 + 33 + 18 + 18 = 125; the prose shares 90 - 59 = 31, 16 each with padding
+    cols = {"Indicator": [text], "Value": ["38.6 % (33.4–44.0 %)"], "Note": [text],
+            "v0": [interval], "v1": [interval]}  # fmt: skip
+    rule = markdown_table(pd.DataFrame(cols), raw=True).splitlines()[1]
+    assert [len(part.strip(":")) for part in rule.strip("|").split("|")] == [16, 23, 16, 18, 18]
     assert dashes(6) == [14, 14, *[18] * 6]
     # a table that fits keeps its widths: text at its length (up to 30), numbers + 2, each + 3
     small = markdown_table(pd.DataFrame({"Step": ["Enrolled"], "n": [12]}), raw=True)

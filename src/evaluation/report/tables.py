@@ -8,6 +8,8 @@ import pandas as pd
 
 # a cell that reads as a number (or a suppression marker): right-aligned like numbers
 NUMERIC_CELL = re.compile(r"^(?:[−+-]?[\d.,]+\s?%?(?:\s?(?:–|to)\s?[−+-]?[\d.,]+\s?%?)?|x|<\d+|)$")
+# a cell that starts with a number or amount (or is withheld): its column keeps its width
+VALUE_CELL = re.compile(r"^(?:[−+-]?€?[\d.,]+(?:\s|%|$)|withheld|x$|$)")
 
 SYNTHETIC_BANNER = (
     '::: {.callout-warning title="Synthetic data"}\n'
@@ -51,7 +53,9 @@ def markdown_table(
             bool(body) and all(NUMERIC_CELL.match(r[i]) for r in body)
         )
         aligns.append(align.get(c, "right" if numeric else "left"))
-        numbers.append(numeric and bool(body))
+        # a value with its interval ("38.6 % (33.4–44.0 %)", "€1,454 (€1,175–€1,733)") is text
+        # to pandoc but must not lose room to the prose around it either
+        numbers.append(bool(body) and (numeric or all(VALUE_CELL.match(r[i]) for r in body)))
         # dash counts set pandoc's relative column widths when a row is long: numbers get their
         # full width plus room (so "52.8 %" or "32.4–71.7 %" never breaks), text at most 30
         cells = [len(r[i]) for r in body]
