@@ -36,7 +36,7 @@ RUN_RECORD = "run_record.tsv"
 # Exhibit, Notebook, Cell label (breaks at hyphens), Results files: relative widths in %
 EXHIBIT_WIDTHS = (11, 28, 23, 38)
 # Question, Indicator, Value (95 % CI), n of N, What it means
-KEY_FINDINGS_WIDTHS = (9, 22, 27, 12, 30)
+KEY_FINDINGS_WIDTHS = (10, 21, 27, 12, 30)
 
 INTRO = {
     "conversion": (
