@@ -138,21 +138,6 @@ def pseudonym_rows(parts: list) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _hex_numbers(words) -> np.ndarray | None:
     """The number each pseudonym's hex digits spell, or None when the texts are not all
-    pseudonyms of one width and one prefix."""
-    if not len(words) or words.null_count:
-        return None
-    offsets = np.frombuffer(words.buffers()[1], np.int64)[
-        words.offset : words.offset + len(words) + 1
-    ]
-    width = int(offsets[1] - offsets[0])
-    if width < HEX_DIGITS or np.any(np.diff(offsets) != width):
-        return None
-    raw = np.frombuffer(words.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].reshape(-1, width)
-    head = raw[:, : width - HEX_DIGITS]
-    if np.any(head != head[0]):
-        return None
-    digits = _NIBBLE[raw[:, width - HEX_DIGITS :]]
-    if np.any(digits == 255):
-        return None
-    packed = np.ascontiguousarray((digits[:, 0::2] << 4) | digits[:, 1::2])  # 8 bytes per text
-    return packed.view(">u8").ravel()
+    pseudonyms of one width and one prefix (a missing text included)."""
+    numbered = pseudonym_rows([words]) if len(words) and not words.null_count else None
+    return None if numbered is None else numbered[0]

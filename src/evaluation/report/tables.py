@@ -47,7 +47,7 @@ def markdown_table(
         df = shown
     cols = [str(c) for c in df.columns]
     body = [[_cell(v, floatfmt) for v in row] for row in df.itertuples(index=False)]
-    widths, aligns, numbers = [], [], []
+    widths, aligns, fixed = [], [], []
     for i, (c, dtype) in enumerate(zip(cols, df.dtypes, strict=True)):
         numeric = pd.api.types.is_numeric_dtype(dtype) or (
             bool(body) and all(NUMERIC_CELL.match(r[i]) for r in body)
@@ -55,7 +55,7 @@ def markdown_table(
         aligns.append(align.get(c, "right" if numeric else "left"))
         # a value with its interval ("38.6 % (33.4–44.0 %)", "€1,454 (€1,175–€1,733)") is text
         # to pandoc but must not lose room to the prose around it either
-        numbers.append(bool(body) and (numeric or all(VALUE_CELL.match(r[i]) for r in body)))
+        fixed.append(bool(body) and (numeric or all(VALUE_CELL.match(r[i]) for r in body)))
         # dash counts set pandoc's relative column widths when a row is long: numbers get their
         # full width plus room (so "52.8 %" or "32.4–71.7 %" never breaks), text at most 30
         cells = [len(r[i]) for r in body]
@@ -63,7 +63,7 @@ def markdown_table(
         word = max(map(len, c.split()), default=0)
         text = min(max([len(c), *cells]), 30)
         widths.append(max(*cells, word) + 2 if numeric and cells else text)
-    widths = _fit(widths, numbers, cols, body)
+    widths = _fit(widths, fixed, cols, body)
     rule = []
     for width, a in zip(widths, aligns, strict=True):
         # + 3 for the cell's padding (about three characters), which short columns lose otherwise
@@ -77,14 +77,14 @@ def markdown_table(
 PAGE_CHARACTERS = 90  # about what one line of a table holds across the page, padding included
 
 
-def _fit(widths: list[int], numbers: list[bool], cols: list[str], body: list[list[str]]):
+def _fit(widths: list[int], fixed: list[bool], cols: list[str], body: list[list[str]]):
     """Column widths (in characters) for a table wider than the page: text columns give up room,
-    down to their longest word (between 8 and 16 characters), so that numbers keep theirs; a
-    table that fits is left as it is."""
+    down to their longest word (between 8 and 16 characters), so that the `fixed` ones (numbers,
+    values with intervals) keep theirs; a table that fits is left as it is."""
     if sum(w + 3 for w in widths) <= PAGE_CHARACTERS:
         return widths
-    text = [i for i, n in enumerate(numbers) if not n]
-    room = PAGE_CHARACTERS - sum(widths[i] + 3 for i, n in enumerate(numbers) if n)
+    text = [i for i, f in enumerate(fixed) if not f]
+    room = PAGE_CHARACTERS - sum(widths[i] + 3 for i, f in enumerate(fixed) if f)
     asked = sum(widths[i] + 3 for i in text)
     out = list(widths)
     for i in text:

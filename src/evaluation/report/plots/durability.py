@@ -74,15 +74,11 @@ def survival_figure(
     stopped = {
         label: stop for label, stop in (stops or {}).items() if label in curves and stop < end
     }
-    if len(curves) > 1:
-        curves = {
-            (f"{label}, withheld after month {stopped[label]:g}" if label in stopped else label): km
-            for label, km in curves.items()
-        }
-        stops = {
-            (f"{label}, withheld after month {stopped[label]:g}" if label in stopped else label): s
-            for label, s in (stops or {}).items()
-        }
+    if len(curves) > 1:  # each curve cut short says so in its legend entry
+        name = {k: f"{k}, withheld after month {stopped[k]:g}" if k in stopped else k
+                for k in curves}  # fmt: skip
+        curves = {name[k]: km for k, km in curves.items()}
+        stops = {name[k]: s for k, s in (stops or {}).items() if k in name}
     with style():
         fig, (ax, tab) = plt.subplots(
             2,
