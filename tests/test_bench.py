@@ -239,3 +239,23 @@ def test_markdown_names_every_run_whose_median_is_the_wall_time():
     assert "median of cold runs timed alone (10,000 clients 8.25, 9.00, 12.5 s)" in md
     row = next(line for line in md.splitlines() if line.startswith("| 10,000"))
     assert row.split("|")[5].strip() == "9.00"
+
+
+def test_sizes_timed_alone_take_turns_and_a_failing_one_is_left_out(tmp_path):
+    """Three commands, three turns: the order is a b c, then c b a, then a b c (worked out by
+    hand), each run into its emptied folder; c fails on its second run and is not run again."""
+    import os
+
+    log = tmp_path / "log"
+    code = (
+        "import os, sys; os.mkdir(sys.argv[2]); "
+        "open(sys.argv[3], 'a').write(sys.argv[1]); "
+        "sys.exit(sys.argv[1] == 'c' and open(sys.argv[3]).read().count('c') == 2)"
+    )
+    runs = {
+        name: ([sys.executable, "-c", code, name, str(tmp_path / name), str(log)], tmp_path / name)
+        for name in "abc"
+    }
+    timed = bench_commands.interleaved(runs, dict(os.environ), 10, repeats=3)
+    assert log.read_text() == "abccba" + "ab"
+    assert set(timed) == {"a", "b"} and all(len(v) == 3 for v in timed.values())

@@ -24,7 +24,9 @@ from typing import Any
 from evaluation.pipeline.bench_commands import (
     SEED,
     SizeResult,
+    alone_command,
     bench_env,
+    interleaved,
     read_manifest,
     references,
     run_size,
@@ -32,6 +34,7 @@ from evaluation.pipeline.bench_commands import (
     say,
     time_help,
     tool_command,
+    use_alone,
 )
 from evaluation.pipeline.bench_measure import REPO_ROOT, measure
 from evaluation.pipeline.bench_report import growth, markdown, plot, ratios, target_checks
@@ -88,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--repeats",
         type=int,
-        default=3,
-        help="cold runs timed alone per size; the wall time is their median (default 3)",
+        default=5,
+        help="cold runs timed alone per size, the sizes taking turns; the wall time is their "
+        "median (default 5)",
     )
     ap.add_argument(
         "--disclosure-only", action="store_true", help="only time the joint disclosure check"
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes: list[SizeResult] = []
     for i, n in enumerate(sorted(args.sizes)):
         say(f"{n:,} clients …")
-        res = run_size(n, out, env, args.timeout, render=(i == 0), repeats=args.repeats)
+        res = run_size(n, out, env, args.timeout, render=(i == 0))
         sizes.append(res)
         say(
             f"{res.clients:,} clients: {res.run.seconds:.1f} s, peak {res.run.peak_tree_mb:.0f} MB"
@@ -157,6 +161,19 @@ def main(argv: list[str] | None = None) -> int:
         if res.run.returncode:
             say(f"stopping: the run failed or timed out\n{res.run.stderr_tail}")
             break
+    ran = [s for s in sizes if s.run.returncode == 0]
+    if ran and args.repeats:
+        say(f"timing every size alone, {args.repeats} cold runs each, taking turns …")
+        alone = interleaved(
+            {str(s.target_clients): alone_command(s.target_clients, out) for s in ran},
+            env,
+            args.timeout,
+            args.repeats,
+        )
+        for s in ran:
+            use_alone(s, alone.get(str(s.target_clients), []))
+            runs = ", ".join(f"{x:.2f}" for x in s.run.alone_seconds)
+            say(f"{s.clients:,} clients alone: {runs} s")
     result["sizes"] = [asdict(s) for s in sizes]
     result["growth"] = growth([(s.clients, s.run.seconds, s.run.returncode == 0) for s in sizes])
     result["machine"]["load_after"] = _load()

@@ -152,27 +152,59 @@ def timed_alone(
     cmd: list[str], env: dict[str, str], timeout: float, build: Path, repeats: int
 ) -> list[float]:
     """Wall seconds of `repeats` cold runs of cmd, nothing sampling them, each into an emptied
-    build folder; [] when one fails. Between 10^4 and 10^5 clients the run time grows by 2-4 s,
-    about what one run varies on this machine: the median of a few runs keeps the marginal cost
-    per client from measuring that noise."""
-    seconds = []
-    for _ in range(repeats):
-        shutil.rmtree(build, ignore_errors=True)
-        m = measure(cmd, env, timeout, interval=None)
-        if m.returncode:
-            return []
-        seconds.append(m.seconds)
-    return seconds
+    build folder; [] when one fails."""
+    return interleaved({"one": (cmd, build)}, env, timeout, repeats).get("one", [])
 
 
-def run_size(
-    n: int, out: Path, env: dict[str, str], timeout: float, render: bool, repeats: int = 1
-) -> SizeResult:
-    """Generate (or reuse) n synthetic clients as Parquet; run the pipeline cold, then again.
+def interleaved(
+    runs: dict[str, tuple[list[str], Path]], env: dict[str, str], timeout: float, repeats: int
+) -> dict[str, list[float]]:
+    """Wall seconds of `repeats` cold runs of each command, nothing sampling them, each into its
+    emptied build folder. The commands take turns, in one order and then in the reverse one:
+    between 10^4 and 10^5 clients the run time grows by 2-3 s, about what the machine drifts
+    over a minute, so timing each size in one block would measure the drift as marginal cost.
+    A command that fails once is left out of the answer (and not run again)."""
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    failed: set[str] = set()
+    names = list(runs)
+    for turn in range(repeats):
+        for name in names if turn % 2 == 0 else names[::-1]:
+            if name in failed:
+                continue
+            cmd, build = runs[name]
+            shutil.rmtree(build, ignore_errors=True)
+            m = measure(cmd, env, timeout, interval=None)
+            if m.returncode:
+                failed.add(name)
+                continue
+            seconds[name].append(m.seconds)
+    return {name: s for name, s in seconds.items() if name not in failed}
+
+
+def alone_command(n: int, out: Path) -> tuple[list[str], Path]:
+    """The cold run of size n that timed_alone/interleaved repeat, and its build folder."""
+    data = out / "data" / f"n{n}"
+    build = out / "work" / f"n{n}"
+    cmd = [*tool_command("evaluation"), "run", "--data", str(data), "--build", str(build)]
+    return [*cmd, "--quiet", "--no-render"], build
+
+
+def use_alone(result: SizeResult, alone: list[float]) -> None:
+    """The size's wall time becomes the median of its runs timed alone (the sampled run's time
+    is kept beside it)."""
+    if alone:
+        first = result.run
+        first.sampled_seconds, first.seconds = first.seconds, statistics.median(alone)
+        first.alone_seconds = alone
+
+
+def run_size(n: int, out: Path, env: dict[str, str], timeout: float, render: bool) -> SizeResult:
+    """Generate (or reuse) n synthetic clients as Parquet; run the pipeline cold, sampled, then
+    again with nothing changed.
 
     The cold run stops before rendering so that every size measures the same stages; its wall
-    time is the median of `repeats` cold runs timed alone (timed_alone). With render=True the
-    report is then rendered from the cached notebooks and timed on its own.
+    time is replaced later by the median of cold runs timed alone (interleaved, use_alone). With
+    render=True the report is then rendered from the cached notebooks and timed on its own.
     """
     scale = n / CLIENTS_AT_SCALE_1
     data = out / "data" / f"n{n}"
@@ -207,28 +239,14 @@ def run_size(
     import pyarrow.parquet as pq
 
     clients = pq.read_metadata(data / "clients.parquet").num_rows
-    build = out / "work" / f"n{n}"
+    cold, build = alone_command(n, out)
     shutil.rmtree(build, ignore_errors=True)
-    cmd = [
-        *tool_command("evaluation"),
-        "run",
-        "--data",
-        str(data),
-        "--build",
-        str(build),
-        "--quiet",
-    ]
-    first = measure([*cmd, "--no-render"], env, timeout, stage_file=out / "work" / f"n{n}.stage")
-    if first.returncode == 0:
-        # the wall time of the same cold run with nothing watching it: sampling memory slows
-        # the kernels (it locks their memory maps), by a second or two at 10^5 clients
-        alone = timed_alone([*cmd, "--no-render"], env, timeout, build, repeats)
-        if alone:
-            first.sampled_seconds, first.seconds = first.seconds, statistics.median(alone)
-            first.alone_seconds = alone
+    first = measure(cold, env, timeout, stage_file=out / "work" / f"n{n}.stage")
     man = read_manifest(build) if first.returncode == 0 else {}
-    noop = measure([*cmd, "--no-render"], env, timeout) if first.returncode == 0 else None
-    rendered = measure(cmd, env, timeout) if render and first.returncode == 0 else None
+    noop = measure(cold, env, timeout) if first.returncode == 0 else None
+    rendered = (
+        measure(cold[:-1], env, timeout) if render and first.returncode == 0 else None
+    )  # the same run with the report rendered
     return SizeResult(
         target_clients=n,
         clients=clients,
