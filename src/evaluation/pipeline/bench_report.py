@@ -196,7 +196,7 @@ def markdown(result: dict) -> str:
         f"Run, wall: {alone}. CPU and memory come from another cold run of the"
         " same data, sampled every 0.2 s, which reading every process's memory map slows"
         f" (its wall time: {'; '.join(sampled) or 'not measured'}). The disclosure check runs"
-        " beside the first notebooks when the data are small, before them when they are large.",
+        " beside the first notebooks, in a child process.",
     ]
     lines += stage_memory_table(result["sizes"])
     g = result.get("growth", {})

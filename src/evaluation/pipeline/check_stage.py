@@ -1,6 +1,5 @@
 """The pipeline's disclosure stage: one joint check of every publishable cell per build, cached
-by what it rests on; beside the notebooks when the data are small, before them (in a child
-process) when they are large."""
+by what it rests on, made in a child process beside the notebooks."""
 
 from __future__ import annotations
 
@@ -37,27 +36,19 @@ def _data_dir(prepared: dict) -> Path:
     return Path(prepared.get("__all__") or next(iter(prepared.values())))
 
 
-def _decide(cfg: Config, data_dir: Path, out: Path, child: bool = False) -> None:
-    """Decide into out/; in a child process when asked or when the data are large."""
+def _decide(cfg: Config, data_dir: Path, out: Path) -> None:
+    """Decide into out/, in a child process: at national scale the check takes gigabytes that
+    this long-lived process would keep (malloc rarely returns them) while the kernels run."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    if not (child or _large(data_dir)):
-        decide_into(cfg, data_dir, tmp)
-    else:
-        # at national scale the check takes gigabytes that this long-lived process would keep
-        # (malloc rarely returns them) while the notebook kernels run
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("forkserver")) as pool:
-            pool.submit(decide_into, cfg, data_dir, tmp).result()
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("forkserver")) as pool:
+        pool.submit(decide_into, cfg, data_dir, tmp).result()
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
     (out / ".complete").write_text(out.name + "\n")
-
-
-def _large(data_dir: Path) -> bool:
-    return sum(f.stat().st_size for f in data_dir.glob("*.parquet")) >= CHILD_BYTES
 
 
 class Deciding:
@@ -91,20 +82,18 @@ def start_check(
     build/internal/disclosure/<key>/: the internal ledger and decision, and the public parts,
     results/checked_cells.csv and report/report.{md,json}, that the run copies).
 
-    On large data the check runs first, in a child process. On data small enough to be checked
-    while the kernels run, it runs in a child process while the notebooks start (this
-    process's thread only waits for it: the run keeps its interpreter to schedule the
-    notebooks); a kernel that looks the decision up before it is written waits for it
-    (publish.view.wait_for_decision), and fails if the check fails."""
+    The check runs in a child process while the notebooks start (this process's thread only
+    waits for it: the run keeps its interpreter to schedule the notebooks). The notebooks load
+    their tables and compute first; a kernel that looks the decision up before it is written
+    waits for it (publish.view.wait_for_decision), and fails if the check fails. Beside the
+    kernels the check takes less memory than validation did before them (at 10^6 clients the
+    run's peak stays validation's), so it is never run alone first."""
     t0 = time.perf_counter()
     out = disclosure_folder(cfg, prepared, build, inputs, environment, config_hash)
     data_dir = _data_dir(prepared)
     if (out / ".complete").exists():
         return Deciding(out, round(time.perf_counter() - t0, 3))
     progress.say("disclosure: one joint check over every published cell")
-    if _large(data_dir):
-        _decide(cfg, data_dir, out)
-        return Deciding(out, round(time.perf_counter() - t0, 3))
     from evaluation.publish.view import failed_marker, pending_marker
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +106,7 @@ def start_check(
 
     def check() -> None:
         try:
-            _decide(cfg, data_dir, out, child=True)
+            _decide(cfg, data_dir, out)
         except BaseException as exc:  # noqa: BLE001 - raised by wait() in the run
             deciding.error = exc
             failed_marker(out).write_text(f"{type(exc).__name__}: {exc}", encoding="utf-8")
@@ -129,9 +118,6 @@ def start_check(
     deciding.thread = threading.Thread(target=check, name="disclosure-check", daemon=True)
     deciding.thread.start()
     return deciding
-
-
-CHILD_BYTES = 64 * 2**20  # prepared tables above this size are checked in a child process
 
 
 def decide_into(cfg: Config, data_dir: Path, tmp: Path) -> None:

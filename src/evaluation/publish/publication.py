@@ -1,7 +1,7 @@
 """The publication step: fill the ledger, run the joint check once, write what it decided.
 
-Written per run, before the notebooks execute (the decision depends only on the prepared data,
-the published figures and the configuration):
+Written once per build, while the notebooks start (the decision depends only on the prepared
+data, the published figures and the configuration):
 
 * ``build/internal/disclosure/<key>/ledger.json`` and ``decision.json``: full precision, never
   published, left out of every export (the whole ``build/internal/`` folder is internal);
