@@ -192,6 +192,19 @@ class Ledger:
         self.derived[key] = Derived(key, tuple(depends), arts, what)
         return key
 
+    def merge(self, other: Ledger) -> None:
+        """Record here, after this ledger's own, everything other recorded (other grew from an
+        empty ledger): the ledger that one builder would have made doing both in turn."""
+        for c in other.cells.values():
+            self.count(c.key, c.value, population=c.population, numerator=c.numerator,
+                       denominator=c.denominator, dims=c.dims, artefact=c.artefacts,
+                       public=c.public, headline=c.headline, kind=c.kind,
+                       contributions=c.contributions)  # fmt: skip
+        for r in other.relations:
+            self.relate(r.whole, r.parts, r.why)
+        for d in other.derived.values():
+            self.derive(d.key, d.depends, artefact=d.artefacts, what=d.what)
+
     # ------------------------------------------------------------------ reading
     def artefacts(self) -> list[str]:
         """Every artefact the ledger knows, sorted."""
@@ -218,3 +231,21 @@ class Ledger:
             }
             for c in self.cells.values()
         ]
+
+
+def counted(
+    ledger: Ledger,
+    key: str,
+    value: float,
+    population: str,
+    numerator: str,
+    artefacts: str | Iterable[str],
+    public: Mapping[str, int],
+    dims: Mapping[str, object] | None = None,
+    **kw: Any,
+) -> str:
+    """ledger.count() of a whole number of people, public when the published figures (public:
+    key -> value) hold this very value."""
+    return ledger.count(key, int(value), population=population, numerator=numerator, dims=dims,
+                        artefact=artefacts, public=key in public and public[key] == int(value),
+                        **kw)  # fmt: skip

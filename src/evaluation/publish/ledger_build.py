@@ -1,7 +1,7 @@
 """Fill the ledger from the prepared case tables and the published figures, before any notebook
-shows a number (beside the first notebooks on small data, which wait for the decision; before
-them on large data): the same estimators the notebooks call, counted once per population and
-linked.
+shows a number (beside the first notebooks, which wait for the decision): the same estimators
+the notebooks call, counted once per population and linked; on large data the last project's
+cells in a second process (publish.ledger_split).
 
 Artefact names say where a cell is printed: ``results/<group>/<file>.csv``, ``metrics.json``,
 ``report:<label>``. Keys say whom a cell counts, so a cell printed in several artefacts is one
@@ -11,14 +11,22 @@ cell with one decision.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from evaluation.data import id_codes
 from evaluation.data.membership import member
-from evaluation.publish import ledger_amif, ledger_comparison, ledger_durability, step_keys
-from evaluation.publish.ledger import AMOUNT, Ledger, make_key
+from evaluation.publish import (
+    ledger_amif,
+    ledger_comparison,
+    ledger_durability,
+    ledger_split,
+    step_keys,
+)
+from evaluation.publish.ledger import AMOUNT, Ledger, counted, make_key
 
 # published figure id -> (project, what) in ledger terms
 PUBLISHED_CELLS = {
@@ -27,8 +35,6 @@ PUBLISHED_CELLS = {
     "referred_moh": "referred_moh",
     "referred_other": "referred_other",
 }
-KM_GRID = tuple(range(0, 13))  # months since return: the coarse grid of published curves
-WINDOWS = ("m6", "m12")
 
 
 def _published(ledger: Ledger, figures: pd.DataFrame | None) -> dict[str, int]:
@@ -44,19 +50,6 @@ def _published(ledger: Ledger, figures: pd.DataFrame | None) -> dict[str, int]:
     return out
 
 
-def _count(ledger, key, value, population, numerator, artefacts, public, dims=None, **kw):
-    return ledger.count(
-        key,
-        int(value),
-        population=population,
-        numerator=numerator,
-        dims=dims,
-        artefact=artefacts,
-        public=key in public and public[key] == int(value),
-        **kw,
-    )
-
-
 def conversion_cells(
     ledger: Ledger, tables: Mapping[str, pd.DataFrame], project: str, kind: str, public: dict
 ) -> pd.DataFrame:
@@ -67,7 +60,7 @@ def conversion_cells(
     g = project.lower()
     pop = f"clients enrolled in {project}"
     arts_total = [f"results/{g}/conversion_funnel.csv", "metrics.json", f"report:{g}"]
-    enrolled = _count(
+    enrolled = counted(
         ledger,
         make_key(project, "enrolled"),
         len(frame),
@@ -81,7 +74,7 @@ def conversion_cells(
     steps = step_keys.funnel_steps(project, kind, frame.columns)[1:]
     headline = {"returned", "referred", "referred_moh"}
     for _, what, col in steps:
-        k = _count(ledger, make_key(project, what), frame[col].sum(), pop, what, arts_total,
+        k = counted(ledger, make_key(project, what), frame[col].sum(), pop, what, arts_total,
                    public, {"project": project}, headline=what in headline)  # fmt: skip
         ledger.rate(k, enrolled, artefact=arts_total)
     # half-year cohorts, every funnel step: they add up to the project totals (some published)
@@ -90,11 +83,11 @@ def conversion_cells(
     sizes, sums = _group_sums(frame, frame["cohort"], [col for _, _, col in steps])
     for c, size in sizes.items():
         d = {"project": project, "cohort": c}
-        n = _count(ledger, make_key(project, "enrolled", cohort=c), size, pop, "enrolled",
+        n = counted(ledger, make_key(project, "enrolled", cohort=c), size, pop, "enrolled",
                    arts_c, public, d)  # fmt: skip
         parts.setdefault("enrolled", []).append(n)
         for _, what, col in steps:
-            r = _count(ledger, make_key(project, what, cohort=c), sums.at[c, col], pop, what,
+            r = counted(ledger, make_key(project, what, cohort=c), sums.at[c, col], pop, what,
                        arts_c, public, d)  # fmt: skip
             ledger.rate(r, n, artefact=arts_c)
             parts.setdefault(what, []).append(r)
@@ -110,9 +103,9 @@ def conversion_cells(
         sizes, sums = _group_sums(frame, frame[var].astype("str"), [outcome])
         for level, size in sizes.items():
             d = {"project": project, "subgroup": f"{var}={level}"}
-            n = _count(ledger, make_key(project, "enrolled", subgroup=f"{var}={level}"),
+            n = counted(ledger, make_key(project, "enrolled", subgroup=f"{var}={level}"),
                        size, pop, "enrolled", arts_s, public, d)  # fmt: skip
-            r = _count(ledger, make_key(project, outcome, subgroup=f"{var}={level}"),
+            r = counted(ledger, make_key(project, outcome, subgroup=f"{var}={level}"),
                        sums.at[level, outcome], pop, outcome, arts_s, public, d)  # fmt: skip
             ledger.rate(r, n, artefact=arts_s)
             parts_n.append(n)
@@ -158,7 +151,7 @@ def chain_cells(ledger: Ledger, tables: Mapping[str, pd.DataFrame], public: dict
     for i in range(min(len(steps), len(step_keys.CHAIN_WHAT))):
         n_key, big_key = step_keys.chain_keys(i, src)
         row = steps.iloc[i]
-        _count(ledger, n_key, row["n"], pops[i], step_keys.CHAIN_WHAT[i], arts, public,
+        counted(ledger, n_key, row["n"], pops[i], step_keys.CHAIN_WHAT[i], arts, public,
                {"project": src})  # fmt: skip
         if big_key in ledger.cells and int(row["N"]) == ledger.cells[big_key].value:
             ledger.rate(n_key, big_key, artefact=arts)
@@ -198,28 +191,28 @@ def cif_cells(
     public = public or {}
     big = make_key(project, "enrolled")
     if big not in ledger.cells or ledger.cells[big].value != int(inc.N):
-        big = _count(ledger, make_key(project, "cif_followed"), inc.N, pop, "followed", arts,
+        big = counted(ledger, make_key(project, "cif_followed"), inc.N, pop, "followed", arts,
                      public)  # fmt: skip
     total = make_key(project, "returned")
     if total not in ledger.cells or ledger.cells[total].value != int(inc.events):
-        total = _count(ledger, make_key(project, "cif_returned"), inc.events, pop, "returned",
+        total = counted(ledger, make_key(project, "cif_returned"), inc.events, pop, "returned",
                        [], public)  # fmt: skip
     prev = None
     for _, r in horizons.iterrows():
         h = f"{float(r['horizon_months']):g}"
         d = {"project": project, "months": h}
-        by = _count(ledger, make_key(project, "returned_by", months=h), r["n"], pop,
+        by = counted(ledger, make_key(project, "returned_by", months=h), r["n"], pop,
                     "returned by the horizon", arts, public, d)  # fmt: skip
-        after = _count(ledger, make_key(project, "returned_after", months=h),
+        after = counted(ledger, make_key(project, "returned_after", months=h),
                        inc.events - int(r["n"]), pop, "returned after", [], public, d)  # fmt: skip
         ledger.relate(total, [by, after], f"{project}: returns by and after {h} months")
-        at = _count(ledger, make_key(project, "cif_at_risk", months=h), r["at_risk"], pop,
+        at = counted(ledger, make_key(project, "cif_at_risk", months=h), r["at_risk"], pop,
                     "still followed", arts, public, d)  # fmt: skip
-        gone = _count(ledger, make_key(project, "cif_not_followed", months=h),
+        gone = counted(ledger, make_key(project, "cif_not_followed", months=h),
                       inc.N - int(r["at_risk"]), pop, "not followed", [], public, d)  # fmt: skip
         ledger.relate(big, [at, gone], f"{project}: followed or not at {h} months")
         if prev is not None:
-            between = _count(ledger, make_key(project, "returned_between", months=h),
+            between = counted(ledger, make_key(project, "returned_between", months=h),
                              int(r["n"]) - ledger.cells[prev].value, pop, "returned between",
                              [], public, d)  # fmt: skip
             ledger.relate(by, [prev, between], f"{project}: returns up to {h} months")
@@ -248,9 +241,9 @@ def support_point_cells(
         for point, size in sizes.items():
             d = {"project": p, "support_point": point}
             pop = f"clients enrolled in {p}"
-            n = _count(ledger, make_key(p, "enrolled", first_point=point), size, pop,
+            n = counted(ledger, make_key(p, "enrolled", first_point=point), size, pop,
                        "enrolled", (), public, d)  # fmt: skip
-            r = _count(ledger, make_key(p, "returned", first_point=point),
+            r = counted(ledger, make_key(p, "returned", first_point=point),
                        sums.at[point, "returned"], pop, "returned", (), public, d)  # fmt: skip
             parts_n.append(n)
             parts_r.append(r)
@@ -265,9 +258,9 @@ def support_point_cells(
         d = {"project": union, "support_point": point}
         vn = sum(ledger.cells[k].value for k in ks["n"])
         vr = sum(ledger.cells[k].value for k in ks["r"])
-        n = _count(ledger, make_key(union, "enrolled", first_point=point), vn, pop, "enrolled",
+        n = counted(ledger, make_key(union, "enrolled", first_point=point), vn, pop, "enrolled",
                    arts, public, d)  # fmt: skip
-        r = _count(ledger, make_key(union, "returned", first_point=point), vr, pop, "returned",
+        r = counted(ledger, make_key(union, "returned", first_point=point), vr, pop, "returned",
                    arts, public, d)  # fmt: skip
         ledger.relate(n, ks["n"], f"{union} = sum of projects at {point}")
         ledger.relate(r, ks["r"], f"{union} = sum of projects at {point}")
@@ -278,9 +271,9 @@ def support_point_cells(
     if frames:
         vn = sum(len(f) for f in frames.values())
         vr = sum(int(f["returned"].sum()) for f in frames.values())
-        n = _count(ledger, make_key(union, "enrolled"), vn, f"clients of {union}", "enrolled",
+        n = counted(ledger, make_key(union, "enrolled"), vn, f"clients of {union}", "enrolled",
                    arts, public)  # fmt: skip
-        r = _count(ledger, make_key(union, "returned"), vr, f"clients of {union}", "returned",
+        r = counted(ledger, make_key(union, "returned"), vr, f"clients of {union}", "returned",
                    arts, public)  # fmt: skip
         ledger.relate(n, tot_n, f"{union}: support points add up")
         ledger.relate(r, tot_r, f"{union}: support points add up")
@@ -288,103 +281,6 @@ def support_point_cells(
         ledger.relate(r, [make_key(p, "returned") for p in frames], f"{union} = projects")
         ledger.rate(r, n, artefact=arts)
         ledger.cells[f"{n}~not~returned"].artefacts |= set(arts)
-
-
-def durability_cells(
-    ledger: Ledger,
-    tables: Mapping[str, pd.DataFrame],
-    project: str,
-    cutoff,
-    public: dict,
-    follow_up_options: Mapping | None = None,
-    landmark_months: float | None = None,
-    min_cell: int = 5,
-    ret: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Staying three ways at 6 and 12 months (shared numerators), completeness, and the
-    Kaplan–Meier curve on a monthly grid with numbers at risk, events and censorings.
-    ret: the project's returnees (analysis.monitoring_windows.returnees), when already known.
-    Returns their follow-up grid (analysis.monitoring_windows.follow_up)."""
-    from evaluation.analysis import attrition, monitoring_windows, remigration
-
-    g = project.lower()
-    if ret is None:
-        ret = monitoring_windows.returnees(dict(tables), project)
-    # the same follow-up rules as the analysis (grace period, deaths), or the cells would count
-    # other people than the tables that print them
-    follow = monitoring_windows.follow_up(
-        tables["monitoring"], ret, cutoff=cutoff, **(follow_up_options or {})
-    )
-    pop = f"returnees of {project}"
-    arts_b = [f"results/{g}/durability_bounds.csv", "metrics.json", f"report:{g}",
-              "results/comparison/durability_comparison.csv", "report:comparison"]  # fmt: skip
-    returnees = _count(ledger, make_key(project, "returnees"), len(ret), pop, "returnees",
-                       [f"report:{g}"], public, {"project": project})  # fmt: skip
-    for w in WINDOWS:
-        b = attrition.durability_bounds(follow, w)
-        d = {"project": project, "window": w}
-
-        def c(what, v, d=d, w=w):
-            return _count(ledger, make_key(project, what, window=w), v, pop, what, arts_b,
-                          public, d)  # fmt: skip
-
-        due, stayed = c("due", b.due), c("stayed", b.stayed)
-        remig, unknown = c("re_migrated", b.re_migrated), c("unknown", b.unknown)
-        known = c("known", b.stayed + b.re_migrated)
-        best = c("stayed_or_unknown", b.stayed + b.unknown)
-        ledger.relate(due, [stayed, remig, unknown], f"{project} {w}: due splits three ways")
-        ledger.relate(known, [stayed, remig], f"{project} {w}: known = stayed + re-migrated")
-        ledger.relate(best, [stayed, unknown], f"{project} {w}: best-case numerator")
-        ledger.relate(due, [known, unknown], f"{project} {w}: due = known + unknown")
-        not_due = c("not_due", len(ret) - b.due)
-        ledger.relate(returnees, [due, not_due], f"{project} {w}: due + not yet due")
-        for approach, (n, big) in {
-            "complete": (stayed, known),
-            "worst": (stayed, due),
-            "best": (best, due),
-        }.items():
-            ledger.derive(f"{project}/durability_{approach}|window={w}", [n, big],
-                          artefact=arts_b, what=f"{approach}-case share")  # fmt: skip
-        reached = c("reached", int(((follow["window"] == w) & follow["reached"]).sum()))
-        ledger.rate(reached, due, artefact=[f"results/{g}/durability_completeness.csv"])
-    times = remigration.remigration_times(follow, ret)
-    inc = times[times["included"]]
-    t, event = inc["time"].to_numpy(float), inc["event"].to_numpy()
-    arts_km = [f"results/{g}/durability_km.csv", f"results/{g}/durability_at_risk.csv",
-               f"report:{g}"]  # fmt: skip
-    prev = None
-    for m in KM_GRID:
-        d = {"project": project, "month": m}
-        at_risk = _count(ledger, make_key(project, "km_at_risk", month=m),
-                         (t >= m).sum(), pop, "at risk", arts_km, public, d)  # fmt: skip
-        in_step = (t >= m) & (t < m + 1)
-        n_ev, n_step = int(event[in_step].sum()), int(in_step.sum())
-        ev = _count(ledger, make_key(project, "km_events", month=m), n_ev, pop,
-                    "re-migrations", (), public, d)  # fmt: skip
-        cens = _count(ledger, make_key(project, "km_censored", month=m), n_step - n_ev, pop,
-                      "censored", (), public, d)  # fmt: skip
-        leaving = _count(ledger, make_key(project, "km_leaving", month=m), n_step, pop,
-                         "events and censorings", (), public, d)  # fmt: skip
-        ledger.relate(leaving, [ev, cens], f"{project} month {m}: leaving = events + censored")
-        if prev is not None:
-            ledger.relate(prev[0], [prev[1], at_risk], f"{project}: at risk steps down")
-        ledger.derive(make_key(project, "km_step", month=m), [ev, at_risk], artefact=arts_km,
-                      what="Kaplan–Meier step")  # fmt: skip
-        prev = (at_risk, leaving)
-    if prev is not None:
-        after = KM_GRID[-1] + 1
-        last_after = _count(ledger, make_key(project, "km_at_risk", month=after),
-                            (t >= after).sum(), pop, "at risk", (), public)  # fmt: skip
-        ledger.relate(prev[0], [prev[1], last_after], f"{project}: at risk after the grid")
-    ledger_durability.score_cells(ledger, follow, project, public)
-    if landmark_months is None:
-        from evaluation.analysis.plan import load_plan
-
-        landmark_months = load_plan().durability.landmark_months
-    ledger_durability.km_group_cells(
-        ledger, tables, follow, ret, project, public, landmark_months, min_cell, times
-    )
-    return follow
 
 
 def amount_cells(
@@ -408,7 +304,7 @@ def amount_cells(
                          population=f"clients of {project} with support", numerator="euros",
                          dims=d, artefact=arts, kind=AMOUNT,
                          contributions=per_person.tolist())  # fmt: skip
-        people = _count(ledger, make_key(project, "supported", support_type=t), len(per_person),
+        people = counted(ledger, make_key(project, "supported", support_type=t), len(per_person),
                         f"clients of {project}", "supported", arts, public, d)  # fmt: skip
         ledger.derive(f"{project}/amount_mean|support_type={t}", [k, people], artefact=arts,
                       what="mean amount per person")  # fmt: skip
@@ -419,6 +315,45 @@ def amount_cells(
                            dims={"project": project}, artefact=arts, kind=AMOUNT,
                            contributions=per_person_all.tolist())  # fmt: skip
         ledger.relate(tot, parts, f"{project}: amounts add up over support types")
+
+
+@dataclass
+class ProjectPart:
+    """What one project's cells leave for the cells across projects."""
+
+    frame: pd.DataFrame  # conversion.client_frame
+    times: pd.DataFrame | None  # time_to_return.return_times (None without a return plan)
+    stayers: object | None  # efficiency.stayers_12m (return projects)
+    same: bool  # its returnees are its verified returns (ledger_amif.same_returns)
+
+
+def project_cells(
+    ledger: Ledger, *, tables, pid, kind, public, cut, end, return_plan, follow_up_options,
+    landmark_months, min_cell,
+) -> ProjectPart:  # fmt: skip
+    """Every cell of one project (see build)."""
+    from evaluation.analysis import efficiency, monitoring_windows, time_to_return
+
+    frame = conversion_cells(ledger, tables, pid, kind, public)
+    times = None
+    if return_plan is not None:
+        times = time_to_return.return_times(frame, return_plan, end, cut, kind=kind)
+        cif_cells(ledger, frame, pid, kind, return_plan, end, cut, public, times)
+        ledger_durability.exit_cells(ledger, frame, pid, kind, return_plan, end, cut, public,
+                                     times)  # fmt: skip
+    if kind == "counselling" and pid.upper() == step_keys.CHAIN_SOURCE:
+        chain_cells(ledger, tables, public)
+    stayers, same = None, False
+    if kind == "return":
+        ret = monitoring_windows.returnees(dict(tables), pid)
+        follow = ledger_durability.durability_cells(
+            ledger, tables, pid, cut, public, follow_up_options, landmark_months, min_cell, ret
+        )
+        stayers = efficiency.stayers_12m(follow)
+        ledger_amif.amif_cells(ledger, tables, pid, ret)
+        same = ledger_amif.same_returns(frame, tables, pid, ret)
+    amount_cells(ledger, tables, pid, public)
+    return ProjectPart(frame, times, stayers, same)
 
 
 def build(
@@ -441,38 +376,39 @@ def build(
     plan the whole analysis plan, for the sensitivity analyses (publish.ledger_conversion)."""
     # the ledger counts people and links tables through identifiers, never prints one:
     # integer codes make every join and match several times faster (data.id_codes)
-    from evaluation.analysis import efficiency, monitoring_windows, time_to_return
-
     tables = id_codes.code_ids(tables)
     ledger = Ledger()
     public = _published(ledger, figures)
     # each analysis once per build: client frames, return times and returnees per project are
     # computed here and passed to every cell that counts them
-    frames, times, stayers = {}, {}, {}
-    same_people: list[str] = []
     enrolled = set(tables["enrolments"]["project"].astype("str").str.upper().unique())
-    for pid, kind in projects:
-        if pid.upper() not in enrolled:  # nothing to evaluate, nothing published
-            continue
-        cut = cutoff.get(pid) if isinstance(cutoff, Mapping) else cutoff
-        frames[pid] = conversion_cells(ledger, tables, pid, kind, public)
-        if return_plan is not None:
-            end = (ends or {}).get(pid)
-            times[pid] = time_to_return.return_times(frames[pid], return_plan, end, cut, kind=kind)
-            cif_cells(ledger, frames[pid], pid, kind, return_plan, end, cut, public, times[pid])
-            ledger_durability.exit_cells(ledger, frames[pid], pid, kind, return_plan, end, cut,
-                                         public, times[pid])  # fmt: skip
-        if kind == "counselling" and pid.upper() == step_keys.CHAIN_SOURCE:
-            chain_cells(ledger, tables, public)
+    evaluated = [(p, k) for p, k in projects if p.upper() in enrolled]  # none: nothing published
+    jobs = [
+        partial(
+            project_cells,
+            tables=tables,
+            pid=pid,
+            kind=kind,
+            public=public,
+            cut=cutoff.get(pid) if isinstance(cutoff, Mapping) else cutoff,
+            end=(ends or {}).get(pid),
+            return_plan=return_plan,
+            follow_up_options=follow_up_options,
+            landmark_months=landmark_months,
+            min_cell=min_cell,
+        )  # fmt: skip
+        for pid, kind in evaluated
+    ]
+    parts = ledger_split.each_project(ledger, jobs, ledger_split.worth_splitting(tables))
+    frames, times, stayers, same_people = {}, {}, {}, []
+    for (pid, kind), part in zip(evaluated, parts, strict=True):
+        frames[pid] = part.frame
+        if part.times is not None:
+            times[pid] = part.times
         if kind == "return":
-            ret = monitoring_windows.returnees(dict(tables), pid)
-            follow = durability_cells(ledger, tables, pid, cut, public, follow_up_options,
-                                      landmark_months, min_cell, ret)  # fmt: skip
-            stayers[pid] = efficiency.stayers_12m(follow)
-            ledger_amif.amif_cells(ledger, tables, pid, ret)
-            if ledger_amif.same_returns(frames[pid], tables, pid, ret):
-                same_people.append(pid)
-        amount_cells(ledger, tables, pid, public)
+            stayers[pid] = part.stayers
+        if part.same:
+            same_people.append(pid)
     returning = {p: frames[p] for p, k in projects if k == "return" and p in frames}
     if returning:
         support_point_cells(ledger, returning, tables, public)

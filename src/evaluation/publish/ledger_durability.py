@@ -16,16 +16,11 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from evaluation.publish.ledger import Ledger, make_key
+from evaluation.publish.ledger import Ledger, counted, make_key
 
-KM_GRID = tuple(range(0, 13))  # as publish.ledger_build.KM_GRID
+KM_GRID = tuple(range(0, 13))  # months since return: the coarse grid of published curves
+WINDOWS = ("m6", "m12")  # the durability windows with cells
 GROUP_FILES = {"country": "durability_km_by_country", "main_support": "durability_km_by_support"}
-
-
-def _count(ledger: Ledger, key: str, value, pop: str, what: str, arts, public: dict, dims=None):
-    shown = key in public and public[key] == int(value)
-    return ledger.count(key, int(value), population=pop, numerator=what, dims=dims,
-                        artefact=arts, public=shown)  # fmt: skip
 
 
 def score_cells(ledger: Ledger, follow: pd.DataFrame, project: str, public: dict, rss=None) -> None:
@@ -53,7 +48,7 @@ def score_cells(ledger: Ledger, follow: pd.DataFrame, project: str, public: dict
             x = sub[score].dropna()
             d = {"project": project, "window": w, "score": s}
             arts = arts_d + (arts_s + arts_t + ["metrics.json"] if s == "composite" else [])
-            n = _count(ledger, make_key(project, "scored", window=w, score=s), len(x), pop,
+            n = counted(ledger, make_key(project, "scored", window=w, score=s), len(x), pop,
                        f"scored ({s})", arts, public, d)  # fmt: skip
             ledger.derive(make_key(project, "score_stats", window=w, score=s), [n],
                           artefact=arts_d, what="mean, SD and quartiles of a score")  # fmt: skip
@@ -64,20 +59,20 @@ def score_cells(ledger: Ledger, follow: pd.DataFrame, project: str, public: dict
                           what="mean and change of the composite")  # fmt: skip
             reached = make_key(project, "reached", window=w)
             if reached in ledger.cells and ledger.cells[reached].value >= len(x):
-                rest = _count(ledger, make_key(project, "reached_not_scored", window=w),
+                rest = counted(ledger, make_key(project, "reached_not_scored", window=w),
                               ledger.cells[reached].value - len(x), pop, "reached, not scored",
                               (), public, d)  # fmt: skip
                 ledger.relate(reached, [n, rest], f"{project} {w}: reached = scored + not")
             prev = None
             for c in sorted(rss.cutoffs, reverse=True):
                 dc = {**d, "cutoff": f"{c:g}"}
-                k = _count(ledger, make_key(project, "score_at_or_above", window=w,
+                k = counted(ledger, make_key(project, "score_at_or_above", window=w,
                                             cutoff=f"{c:g}"),
                            at_or_above(x, c), pop, f"composite ≥ {c:g}", arts_s, public,
                            dc)  # fmt: skip
                 ledger.rate(k, n, artefact=arts_s)
                 if prev is not None:  # nested cut-offs: the people between them
-                    between = _count(ledger, make_key(project, "score_between", window=w,
+                    between = counted(ledger, make_key(project, "score_between", window=w,
                                                       cutoff=f"{c:g}"),
                                      ledger.cells[k].value - ledger.cells[prev].value, pop,
                                      f"composite in [{c:g}, next cut-off)", (), public,
@@ -85,7 +80,7 @@ def score_cells(ledger: Ledger, follow: pd.DataFrame, project: str, public: dict
                     ledger.relate(k, [prev, between], f"{project} {w}: nested cut-offs")
                 prev = k
     if composite:
-        total = _count(ledger, make_key(project, "scores_total"),
+        total = counted(ledger, make_key(project, "scores_total"),
                        sum(ledger.cells[k].value for k in composite), pop,
                        "composite scores over all windows", ["metrics.json"], public)  # fmt: skip
         ledger.relate(total, composite, f"{project}: scores over the windows")
@@ -101,16 +96,16 @@ def _grid(ledger, times, project, dims, grid, after, arts, public, pop) -> list[
     for i, m in enumerate(points):
         d = {"project": project, "month": m, **dims}
         printed = arts if i < len(grid) else ()
-        at = _count(ledger, make_key(project, "km_at_risk", month=m, **dims),
+        at = counted(ledger, make_key(project, "km_at_risk", month=m, **dims),
                     (t >= m).sum(), pop, "at risk", printed, public, d)  # fmt: skip
         if at_keys:
             prev_m = points[i - 1]
             step = (t >= prev_m) & (t < m)
             n_ev = int(event[step].sum())
             dp = {**d, "month": prev_m}
-            ev = _count(ledger, make_key(project, "km_events", month=prev_m, **dims),
+            ev = counted(ledger, make_key(project, "km_events", month=prev_m, **dims),
                         n_ev, pop, "re-migrations", (), public, dp)  # fmt: skip
-            cens = _count(ledger, make_key(project, "km_censored", month=prev_m, **dims),
+            cens = counted(ledger, make_key(project, "km_censored", month=prev_m, **dims),
                           int(step.sum()) - n_ev, pop, "censored", (), public, dp)  # fmt: skip
             ledger.relate(at_keys[-1], [ev, cens, at], f"{project} {dims}: at risk steps")
             ledger.derive(make_key(project, "km_step", month=prev_m, **dims), [ev, at_keys[-1]],
@@ -162,10 +157,10 @@ def km_group_cells(
         times.assign(main_support=times["client_id"].map(by).fillna("none")), landmark_months
     )
     d = {"project": project}
-    followed = _count(ledger, make_key(project, "landmark_followed"), len(lm.times), pop,
+    followed = counted(ledger, make_key(project, "landmark_followed"), len(lm.times), pop,
                       "followed from the landmark", ["metrics.json", f"report:{g}"], public,
                       d)  # fmt: skip
-    excluded = _count(ledger, make_key(project, "landmark_excluded"), lm.excluded, pop,
+    excluded = counted(ledger, make_key(project, "landmark_excluded"), lm.excluded, pop,
                       "left out at the landmark", ["metrics.json", f"report:{g}"], public,
                       d)  # fmt: skip
     ledger.relate(overall[0], [followed, excluded], f"{project}: followed from the landmark")
@@ -226,7 +221,7 @@ def exit_cells(
     arts = [f"results/{g}/conversion_exits.csv", f"report:{g}"]
     big = make_key(project, "enrolled")
     if big not in ledger.cells or ledger.cells[big].value != len(times):
-        big = _count(ledger, make_key(project, "cif_followed"), len(times), pop, "followed",
+        big = counted(ledger, make_key(project, "cif_followed"), len(times), pop, "followed",
                      arts, public)  # fmt: skip
     ledger.cells[big].artefacts |= {*arts, "metrics.json"}
     by_status: dict[int, list[str]] = {}
@@ -234,7 +229,7 @@ def exit_cells(
         status = int(sub["status"].iloc[0])
         where = arts if status == 2 else [*arts, "metrics.json"]  # competing: as a total
         d = {"project": project, "cause": cause}
-        k = _count(ledger, make_key(project, "exit", cause=str(cause)), len(sub), pop,
+        k = counted(ledger, make_key(project, "exit", cause=str(cause)), len(sub), pop,
                    f"ended by {cause}", where, public, d)  # fmt: skip
         for same in ("returned", "cif_returned"):  # the project's returns: the same people
             r = make_key(project, same)
@@ -244,8 +239,103 @@ def exit_cells(
         by_status.setdefault(status, []).append(k)
     competing = by_status.get(2, [])
     if competing:
-        total = _count(ledger, make_key(project, "exits_competing"),
+        total = counted(ledger, make_key(project, "exits_competing"),
                        sum(ledger.cells[k].value for k in competing), pop, "competing exits",
                        ["metrics.json"], public, {"project": project})  # fmt: skip
         ledger.relate(total, competing, f"{project}: competing exits add up")
     ledger.relate(big, [k for ks in by_status.values() for k in ks], f"{project}: exits add up")
+
+
+def durability_cells(
+    ledger: Ledger,
+    tables: Mapping[str, pd.DataFrame],
+    project: str,
+    cutoff,
+    public: dict,
+    follow_up_options: Mapping | None = None,
+    landmark_months: float | None = None,
+    min_cell: int = 5,
+    ret: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Staying three ways at 6 and 12 months (shared numerators), completeness, and the
+    Kaplan–Meier curve on a monthly grid with numbers at risk, events and censorings.
+    ret: the project's returnees (analysis.monitoring_windows.returnees), when already known.
+    Returns their follow-up grid (analysis.monitoring_windows.follow_up)."""
+    from evaluation.analysis import attrition, monitoring_windows, remigration
+
+    g = project.lower()
+    if ret is None:
+        ret = monitoring_windows.returnees(dict(tables), project)
+    # the same follow-up rules as the analysis (grace period, deaths), or the cells would count
+    # other people than the tables that print them
+    follow = monitoring_windows.follow_up(
+        tables["monitoring"], ret, cutoff=cutoff, **(follow_up_options or {})
+    )
+    pop = f"returnees of {project}"
+    arts_b = [f"results/{g}/durability_bounds.csv", "metrics.json", f"report:{g}",
+              "results/comparison/durability_comparison.csv", "report:comparison"]  # fmt: skip
+    returnees = counted(ledger, make_key(project, "returnees"), len(ret), pop, "returnees",
+                       [f"report:{g}"], public, {"project": project})  # fmt: skip
+    for w in WINDOWS:
+        b = attrition.durability_bounds(follow, w)
+        d = {"project": project, "window": w}
+
+        def c(what, v, d=d, w=w):
+            return counted(ledger, make_key(project, what, window=w), v, pop, what, arts_b,
+                          public, d)  # fmt: skip
+
+        due, stayed = c("due", b.due), c("stayed", b.stayed)
+        remig, unknown = c("re_migrated", b.re_migrated), c("unknown", b.unknown)
+        known = c("known", b.stayed + b.re_migrated)
+        best = c("stayed_or_unknown", b.stayed + b.unknown)
+        ledger.relate(due, [stayed, remig, unknown], f"{project} {w}: due splits three ways")
+        ledger.relate(known, [stayed, remig], f"{project} {w}: known = stayed + re-migrated")
+        ledger.relate(best, [stayed, unknown], f"{project} {w}: best-case numerator")
+        ledger.relate(due, [known, unknown], f"{project} {w}: due = known + unknown")
+        not_due = c("not_due", len(ret) - b.due)
+        ledger.relate(returnees, [due, not_due], f"{project} {w}: due + not yet due")
+        for approach, (n, big) in {
+            "complete": (stayed, known),
+            "worst": (stayed, due),
+            "best": (best, due),
+        }.items():
+            ledger.derive(f"{project}/durability_{approach}|window={w}", [n, big],
+                          artefact=arts_b, what=f"{approach}-case share")  # fmt: skip
+        reached = c("reached", int(((follow["window"] == w) & follow["reached"]).sum()))
+        ledger.rate(reached, due, artefact=[f"results/{g}/durability_completeness.csv"])
+    times = remigration.remigration_times(follow, ret)
+    inc = times[times["included"]]
+    t, event = inc["time"].to_numpy(float), inc["event"].to_numpy()
+    arts_km = [f"results/{g}/durability_km.csv", f"results/{g}/durability_at_risk.csv",
+               f"report:{g}"]  # fmt: skip
+    prev = None
+    for m in KM_GRID:
+        d = {"project": project, "month": m}
+        at_risk = counted(ledger, make_key(project, "km_at_risk", month=m),
+                         (t >= m).sum(), pop, "at risk", arts_km, public, d)  # fmt: skip
+        in_step = (t >= m) & (t < m + 1)
+        n_ev, n_step = int(event[in_step].sum()), int(in_step.sum())
+        ev = counted(ledger, make_key(project, "km_events", month=m), n_ev, pop,
+                    "re-migrations", (), public, d)  # fmt: skip
+        cens = counted(ledger, make_key(project, "km_censored", month=m), n_step - n_ev, pop,
+                      "censored", (), public, d)  # fmt: skip
+        leaving = counted(ledger, make_key(project, "km_leaving", month=m), n_step, pop,
+                         "events and censorings", (), public, d)  # fmt: skip
+        ledger.relate(leaving, [ev, cens], f"{project} month {m}: leaving = events + censored")
+        if prev is not None:
+            ledger.relate(prev[0], [prev[1], at_risk], f"{project}: at risk steps down")
+        ledger.derive(make_key(project, "km_step", month=m), [ev, at_risk], artefact=arts_km,
+                      what="Kaplan–Meier step")  # fmt: skip
+        prev = (at_risk, leaving)
+    if prev is not None:
+        after = KM_GRID[-1] + 1
+        last_after = counted(ledger, make_key(project, "km_at_risk", month=after),
+                            (t >= after).sum(), pop, "at risk", (), public)  # fmt: skip
+        ledger.relate(prev[0], [prev[1], last_after], f"{project}: at risk after the grid")
+    score_cells(ledger, follow, project, public)
+    if landmark_months is None:
+        from evaluation.analysis.plan import load_plan
+
+        landmark_months = load_plan().durability.landmark_months
+    km_group_cells(ledger, tables, follow, ret, project, public, landmark_months, min_cell, times)
+    return follow

@@ -39,7 +39,7 @@ def decide(
 ) -> tuple[Ledger, joint.Decision]:
     """Build the ledger of every published cell and decide suppression for all of it at once
     (return_plan, ends and plan: see publish.ledger_build.build)."""
-    from evaluation.publish import ledger_build
+    from evaluation.publish import ledger_build, ledger_durability
 
     ledger = ledger_build.build(
         tables,
@@ -56,7 +56,7 @@ def decide(
     decision = joint.check(ledger, joint.Rules(threshold=threshold))
     # headline shares the check withholds: a safe lower bound on the numerator, if one exists
     for pid, kind in projects:
-        for w in ledger_build.WINDOWS:
+        for w in ledger_durability.WINDOWS:
             stayed = f"{pid}/stayed|window={w}"
             if kind == "return" and stayed in decision.withheld:
                 bound = joint.safe_lower_bound(ledger, decision, stayed)
