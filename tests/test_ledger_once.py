@@ -156,7 +156,9 @@ def test_codes_from_pseudonym_digits_equal_codes_from_their_texts(monkeypatch):
         "sessions": pd.DataFrame({"enrolment_id": column(80, 0.2)}),
     }
     fast = id_codes.code_ids(tables)
-    monkeypatch.setattr(id_codes, "pseudonym_rows", lambda parts: None)
+    for name, df in id_codes.code_ids(tables, workers=2).items():  # the digits read in threads
+        pd.testing.assert_frame_equal(fast[name], df)
+    monkeypatch.setattr(id_codes, "pseudonym_rows", lambda parts, workers=1: None)
     slow = id_codes.code_ids(tables)
     monkeypatch.undo()
     for name, df in slow.items():
@@ -169,6 +171,11 @@ def test_codes_from_pseudonym_digits_equal_codes_from_their_texts(monkeypatch):
                   ["p_1", "p_0000000000000009"],  # widths differ
                   ["q_0000000000000001", "p_00000000000000ff"]):  # prefixes differ  # fmt: skip
         assert id_codes.pseudonym_rows([pa.array(words, pa.large_string())]) is None
+        # the same texts in two columns: each one is sound, the two together are not
+        columns = [pa.array([w], pa.large_string()) for w in words]
+        assert [id_codes.pseudonym_rows([c]) is None for c in columns[1:]] == [False]
+        for workers in (1, 2):
+            assert id_codes.pseudonym_rows(columns, workers) is None
     # each enrolment once, in order of first appearance, a missing one included: as Arrow's
     sessions = pa.array(tables["sessions"]["enrolment_id"], from_pandas=True)
     assert _distinct(sessions).to_pylist() == pc.unique(sessions).to_pylist()

