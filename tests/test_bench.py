@@ -226,10 +226,10 @@ def test_each_run_timed_alone_starts_from_an_emptied_build_folder(tmp_path):
     build.mkdir()  # left over from the sampled run
     code = "import os, sys, time; os.mkdir(sys.argv[1]); time.sleep(0.2)"
     cmd = [sys.executable, "-c", code, str(build)]
-    runs = bench_commands.timed_alone(cmd, dict(os.environ), 10, build, repeats=3)
+    runs = bench_commands.interleaved({"a": (cmd, build)}, dict(os.environ), 10, 3).get("a", [])
     assert len(runs) == 3 and all(0.2 <= s < 5.0 for s in runs)
     failing = [sys.executable, "-c", "import sys; sys.exit(3)"]
-    assert bench_commands.timed_alone(failing, dict(os.environ), 10, build, repeats=3) == []
+    assert bench_commands.interleaved({"a": (failing, build)}, dict(os.environ), 10, 3) == {}
 
 
 def test_markdown_names_every_run_whose_median_is_the_wall_time():

@@ -24,7 +24,6 @@ from typing import Any
 from evaluation.pipeline.bench_commands import (
     SEED,
     SizeResult,
-    alone_command,
     bench_env,
     interleaved,
     read_manifest,
@@ -32,6 +31,7 @@ from evaluation.pipeline.bench_commands import (
     run_size,
     same_run,
     say,
+    size_command,
     time_help,
     tool_command,
     use_alone,
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if ran and args.repeats:
         say(f"timing every size alone, {args.repeats} cold runs each, taking turns …")
         alone = interleaved(
-            {str(s.target_clients): alone_command(s.target_clients, out) for s in ran},
+            {str(s.target_clients): size_command(s.target_clients, out) for s in ran},
             env,
             args.timeout,
             args.repeats,

@@ -148,14 +148,6 @@ def references(manifest: dict, work: Path, env: dict[str, str], timeout: float) 
     }
 
 
-def timed_alone(
-    cmd: list[str], env: dict[str, str], timeout: float, build: Path, repeats: int
-) -> list[float]:
-    """Wall seconds of `repeats` cold runs of cmd, nothing sampling them, each into an emptied
-    build folder; [] when one fails."""
-    return interleaved({"one": (cmd, build)}, env, timeout, repeats).get("one", [])
-
-
 def interleaved(
     runs: dict[str, tuple[list[str], Path]], env: dict[str, str], timeout: float, repeats: int
 ) -> dict[str, list[float]]:
@@ -181,12 +173,13 @@ def interleaved(
     return {name: s for name, s in seconds.items() if name not in failed}
 
 
-def alone_command(n: int, out: Path) -> tuple[list[str], Path]:
-    """The cold run of size n that timed_alone/interleaved repeat, and its build folder."""
+def size_command(n: int, out: Path, render: bool = False) -> tuple[list[str], Path]:
+    """`evaluation run` on the synthetic data of size n (cold runs stop before rendering), and
+    its build folder."""
     data = out / "data" / f"n{n}"
     build = out / "work" / f"n{n}"
     cmd = [*tool_command("evaluation"), "run", "--data", str(data), "--build", str(build)]
-    return [*cmd, "--quiet", "--no-render"], build
+    return [*cmd, "--quiet", *(() if render else ("--no-render",))], build
 
 
 def use_alone(result: SizeResult, alone: list[float]) -> None:
@@ -239,14 +232,16 @@ def run_size(n: int, out: Path, env: dict[str, str], timeout: float, render: boo
     import pyarrow.parquet as pq
 
     clients = pq.read_metadata(data / "clients.parquet").num_rows
-    cold, build = alone_command(n, out)
+    cold, build = size_command(n, out)
     shutil.rmtree(build, ignore_errors=True)
     first = measure(cold, env, timeout, stage_file=out / "work" / f"n{n}.stage")
     man = read_manifest(build) if first.returncode == 0 else {}
     noop = measure(cold, env, timeout) if first.returncode == 0 else None
     rendered = (
-        measure(cold[:-1], env, timeout) if render and first.returncode == 0 else None
-    )  # the same run with the report rendered
+        measure(size_command(n, out, render=True)[0], env, timeout)
+        if render and first.returncode == 0
+        else None
+    )
     return SizeResult(
         target_clients=n,
         clients=clients,
