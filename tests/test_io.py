@@ -174,3 +174,42 @@ def test_pseudonyms_differ_by_key() -> None:
     b = pseudonymise.pseudonymise_series(ids, b"b" * 16)
     assert not np.any(a.to_numpy() == b.to_numpy())
     assert all(len(v) == 18 and v.startswith("p_") for v in a)
+
+
+def test_identifiers_grouped_in_the_background_give_the_same_report(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """prepare groups the identifiers in a thread while the cross-table rules run (validate's
+    `typed` returns a function): the report is the one validation gives without it."""
+    from evaluation.data import crosscheck
+
+    frames = valid_frames()
+    frames["clients"].loc[1, "client_id"] = frames["clients"].loc[0, "client_id"]  # repeated
+    frames["sessions"].loc[2, "mode"] = "telepathy"  # a value outside the code list
+    write_dataset(tmp_path, frames)
+    _, alone = validate_dataset(tmp_path, PERIODS)
+    # file rows 2 and 3 share an id; the enrolment on row 4 was the overwritten client's
+    assert [(p.table, p.column, p.row, p.rule) for p in alone.errors] == [
+        ("clients", "client_id", 2, "duplicate_value"),
+        ("clients", "client_id", 3, "duplicate_value"),
+        ("enrolments", "client_id", 4, "enrolment_client_exists"),
+        ("sessions", "mode", 4, "unknown_code"),
+    ]
+
+    calls: list[str] = []
+    run_rules = crosscheck.run_rules
+    monkeypatch.setattr(
+        crosscheck, "run_rules", lambda *a, **k: calls.append("rules") or run_rules(*a, **k)
+    )
+
+    def later(typed: dict) -> object:
+        free = pseudonymise.unrepeated(pseudonymise.id_groups(typed))
+        return lambda: calls.append("asked") or free
+
+    _, background = validate_dataset(tmp_path, PERIODS, typed=later)
+    assert calls == ["rules", "asked"]  # asked once, after the rules ran
+    assert background.to_dict() == alone.to_dict()
+    _, known = validate_dataset(
+        tmp_path, PERIODS, typed=lambda t: pseudonymise.unrepeated(pseudonymise.id_groups(t))
+    )
+    assert known.to_dict() == alone.to_dict()

@@ -9,6 +9,7 @@ rules_enrolments, rules_departures, rules_monitoring and rules_cutoff; this modu
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 
@@ -42,13 +43,21 @@ def encode_ids(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The tables with each shared identifier column as a categorical whose categories are the
     same in every table: a look-up or membership test across tables then compares integer
     codes instead of hashing the text again in every rule."""
-    out = dict(tables)
-    for col in SHARED_IDS:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def factorized(col: str) -> tuple[str, list[str], Any, Any]:
         names = [n for n, df in tables.items() if col in df and _is_text(df[col])]
         if not names:
-            continue
+            return col, names, None, None
         joined = pd.concat([tables[n][col] for n in names], ignore_index=True)
-        codes, categories = pd.factorize(joined, use_na_sentinel=True)
+        return col, names, *pd.factorize(joined, use_na_sentinel=True)
+
+    out = dict(tables)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow's hashing runs without the GIL
+        done = list(pool.map(factorized, SHARED_IDS))
+    for col, names, codes, categories in done:
+        if not names:
+            continue
         dtype = pd.CategoricalDtype(pd.Index(categories))
         start = 0
         for n in names:

@@ -366,11 +366,19 @@ def pseudonymise(
     # hashed in one batch (split evenly over two processes when there are many)
     if not groups:
         return out
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
     hashed = _pseudonyms(all_texts(groups), key, prefixes)
-    first = 0
-    for g in groups:
-        column = _spread(hashed.slice(first, len(g.texts)), g.codes, g.column)
-        first += len(g.texts)
+    starts = np.cumsum([0, *(len(g.texts) for g in groups)])
+    with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow's take runs without the GIL
+        columns = pool.map(
+            lambda g, first: _spread(hashed.slice(first, len(g.texts)), g.codes, g.column),
+            groups,
+            starts[:-1].tolist(),
+        )
+    for g, column in zip(groups, columns, strict=True):
         start = 0
         for n, size in zip(g.tables, g.sizes, strict=True):
             out[n][g.column] = column.iloc[start : start + size].set_axis(out[n].index)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,10 @@ from evaluation.data.validation_report import ValidationReport
 if TYPE_CHECKING:
     from evaluation.data.contract import TableSpec
     from evaluation.data.read import RawTable
+
+# what validate_dataset's `typed` returns: columns known to hold no repeated value, or a function
+# giving them once work started in the background is done
+Known = set[tuple[str, str]] | Callable[[], set[tuple[str, str]]] | None
 
 
 def _finish(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
@@ -90,7 +95,7 @@ def validate_dataset(
     data_dir: str | Path,
     periods: dict[str, tuple[dt.date, dt.date]],
     cutoff: dt.date | dict[str, tuple[dt.date, str]] | None = None,
-    typed: Callable[[dict[str, pd.DataFrame]], set[tuple[str, str]] | None] | None = None,
+    typed: Callable[[dict[str, pd.DataFrame]], Known] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """Read and validate every table of one dataset folder; all problems at once.
 
@@ -99,7 +104,8 @@ def validate_dataset(
     typed: called with the typed tables (the rows and values returned, before the contract
     checks and cross-table rules run; prepare starts hashing their identifiers then), their
     shared identifiers as categoricals (crosscheck.encode_ids, made once for the rules too); it
-    may return (table, column) pairs it found to hold no repeated value (and no empty cell).
+    may return (table, column) pairs it found to hold no repeated value (and no empty cell), or
+    a function that returns them once its work is done: the cross-table rules run meanwhile.
     """
     from evaluation.data import crosscheck
     from evaluation.data import read as io
@@ -110,28 +116,35 @@ def validate_dataset(
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     checks: dict[str, tuple] = {}
-    for name in TABLES:
-        table = raw.tables.pop(name, None)  # the raw text copy is freed once typed
-        if table is None:
-            continue
+
+    def coerce(name: str) -> tuple[str, str, TableSpec, Any, tuple]:
+        table = raw.tables.pop(name)  # the raw text copy is freed once typed
         spec, schema = load_spec(name), None
         if name == "enrolments" and periods:
             written = spec
             spec = _projects_spec(written, sorted(periods))
             schema = functools.partial(_projects_schema, written, sorted(periods))
-        frame, found, stand_in = coerce_table(table, spec)
-        frame.attrs["unknown_columns"] = list(table.unknown_columns)
-        problems += found
-        frames[name] = frame
-        files[name] = table.file
-        checks[name] = (spec, table.file, stand_in, found, schema)
+        typed_table = coerce_table(table, spec)
+        typed_table[0].attrs["unknown_columns"] = list(table.unknown_columns)
+        return name, table.file, spec, schema, typed_table
+
+    # two tables at a time: Arrow's string work runs without the interpreter lock
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = pool.map(coerce, [name for name in TABLES if name in raw.tables])
+        for name, file, spec, schema, (frame, found, stand_in) in done:
+            problems += found
+            frames[name] = frame
+            files[name] = file
+            checks[name] = (spec, file, stand_in, found, schema)
     encoded = crosscheck.encode_ids(frames)  # shared by the rules and (via typed) prepare
-    known = (typed(dict(encoded)) if typed is not None else None) or set()
+    ahead = typed(dict(encoded)) if typed is not None else None
+    ruled = crosscheck.run_rules(frames, files, periods=periods, cutoff=cutoff, encoded=encoded)
+    del encoded
+    known = (ahead() if callable(ahead) else ahead) or set()
     for name, frame in frames.items():
         unrepeated = {column for table, column in known if table == name}
         problems += _contract_problems(frame, *checks[name], unrepeated)
-    problems += crosscheck.run_rules(frames, files, periods=periods, cutoff=cutoff, encoded=encoded)
-    del encoded
+    problems += ruled
     counts = {name: len(frames[name]) for name in TABLES if name in frames}
     tables = {name: _finish(frame, load_spec(name)) for name, frame in frames.items()}
     return tables, ValidationReport(_ordered(problems), counts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -181,20 +182,27 @@ def _validate_and_write(
     data_dir: Path, periods: dict, cutoff: object, key: bytes, out: Path, dkey: str
 ) -> object:
     """Validate one dataset; when clean, pseudonymise it into out/ (atomically). The report."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from evaluation.data import prepared
     from evaluation.data.hash_ahead import HashAhead
     from evaluation.data.pseudonymise import all_texts, id_groups, pseudonymise, unrepeated
     from evaluation.data.validate import validate_dataset
 
     ahead: dict[str, object] = {}
+    grouping = ThreadPoolExecutor(max_workers=1, thread_name_prefix="id-groups")
 
-    def hash_ahead(typed: dict) -> set[tuple[str, str]]:
-        """Start hashing the identifiers in a second process while the rules run; the id
-        columns found free of repeats on the way."""
+    def start_hashing(typed: dict) -> set[tuple[str, str]]:
         ahead["groups"] = groups = id_groups(typed)
         if groups:
             ahead["hashing"] = HashAhead(all_texts(groups), key)
         return unrepeated(groups)
+
+    def hash_ahead(typed: dict) -> Callable[[], set[tuple[str, str]]]:
+        """Group the identifiers (Arrow's dictionary encoding, mostly without the interpreter
+        lock) in a thread while the cross-table rules run, then start hashing them in a second
+        process; the id columns found free of repeats on the way, when asked."""
+        return grouping.submit(start_hashing, typed).result
 
     try:
         try:
@@ -210,6 +218,7 @@ def _validate_and_write(
         prefixes = hashing_.prefixes if isinstance(hashing_, HashAhead) else None
         pseudonymised = pseudonymise(tables, key, ahead.get("groups"), prefixes)  # type: ignore[arg-type]
     finally:
+        grouping.shutdown(wait=True)  # no hashing process starts after this
         if isinstance(ahead.get("hashing"), HashAhead):
             ahead["hashing"].close()  # type: ignore[union-attr]
         ahead.clear()
