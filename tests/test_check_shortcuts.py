@@ -146,6 +146,25 @@ def test_identifier_codes_link_and_sort_as_the_identifiers():
     assert clients["client_id"].tolist() == ["p_b", "p_a", "p_c"]
 
 
+def test_ranks_of_numbers_worked_by_hand_and_in_two_halves():
+    from evaluation.data import id_codes
+
+    top = 1 << 63
+    hand = np.array([5, 2, 5, top, 9, top - 1], dtype=np.uint64)
+    assert id_codes._ranks(hand).tolist() == [1, 0, 1, 4, 2, 3]
+    # two threads, one per half (below 2**63 and from it): the places one thread gives
+    rng = np.random.default_rng(7)
+    many = rng.integers(0, 2**64 - 1, size=id_codes._HALVES_FROM + 1000, dtype=np.uint64)
+    third = len(many) // 3
+    many[:third] = many[third : 2 * third]  # repeated numbers in both halves
+    many[:2] = [top - 1, top]  # the two numbers either side of the split
+    one = id_codes._ranks(many, workers=1)
+    two = id_codes._ranks(many, workers=2)
+    assert np.array_equal(one, two)
+    assert one[1] == one[0] + 1  # 2**63 - 1 and 2**63 are neighbours in sorted order
+    assert one.max() + 1 == len(np.unique(many))
+
+
 def test_numeric_membership_ignores_missing_keys():
     assert member(pd.Series([3, 1, 2]), [1.0, None]).tolist() == [False, True, False]
 

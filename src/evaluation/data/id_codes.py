@@ -47,11 +47,8 @@ def code_ids(tables: Mapping[str, pd.DataFrame], workers: int = 1) -> dict[str, 
     numbered = pseudonym_rows(parts, workers)
     if numbered is not None:  # pseudonyms: numbered by their digits, no text hashed
         numbers, valid = numbered
-        found, distinct = pd.factorize(numbers[valid])
-        rank = np.empty(len(distinct), np.int64)  # a number's place in sorted order
-        rank[np.argsort(distinct, kind="stable")] = np.arange(len(distinct))
         codes = np.zeros(len(numbers), np.int64)
-        codes[valid] = rank[found]
+        codes[valid] = _ranks(numbers[valid], workers)
     else:
         encoded = pa.concat_arrays(parts).dictionary_encode()  # one pass, one vocabulary
         words = encoded.dictionary
@@ -73,6 +70,35 @@ def code_ids(tables: Mapping[str, pd.DataFrame], workers: int = 1) -> dict[str, 
             start = stop
         out[name] = df
     return out
+
+
+_HALVES_FROM = 1 << 20  # numbers from which ranking the two halves in two threads pays
+
+
+def _ranks(numbers: np.ndarray, workers: int = 1) -> np.ndarray:
+    """Each number's place among the distinct numbers in sorted order (equal numbers, equal
+    places). With two workers the numbers below 2**63 and those above are ranked in two threads
+    (pandas' and numpy's work on integers runs without the interpreter lock), the upper half's
+    places after the lower half's: the same places, as every lower number sorts first."""
+    if workers < 2 or len(numbers) < _HALVES_FROM:
+        return _dense_ranks(numbers)[0]
+    from concurrent.futures import ThreadPoolExecutor
+
+    upper = numbers >= np.uint64(1 << 63)
+    with ThreadPoolExecutor(2) as pool:
+        (low, below), (high, _) = pool.map(_dense_ranks, (numbers[~upper], numbers[upper]))
+    out = np.empty(len(numbers), np.int64)
+    out[~upper] = low
+    out[upper] = high + below
+    return out
+
+
+def _dense_ranks(numbers: np.ndarray) -> tuple[np.ndarray, int]:
+    """_ranks in one thread, and how many distinct numbers there are."""
+    found, distinct = pd.factorize(numbers)
+    rank = np.empty(len(distinct), np.int64)  # a number's place in sorted order
+    rank[np.argsort(distinct, kind="stable")] = np.arange(len(distinct))
+    return rank[found], len(distinct)
 
 
 HEX_DIGITS = 16  # a pseudonym: one prefix, then 16 lowercase hex digits (data.pseudonymise)
