@@ -7,6 +7,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from evaluation.analysis.client_bands import half_year
 from evaluation.analysis.conversion import RETURNED_OTHER_ORG
@@ -50,9 +51,11 @@ def return_times(
     if stop.isna().any():
         raise ValueError("clients still enrolled but no project end or cut-off date given")
     days = (stop - start).dt.days.clip(lower=0)
-    cause = np.where(
-        status == 1, "returned", np.where(status == 2, frame["exit_reason"], "censored")
-    )
+    # Arrow picks each row's word, and the exit reason where it competes: no Python string
+    # per row (the same values and dtype as numpy's where on the words)
+    words = pa.array(["censored", "returned"]).take(pa.array(status == 1, pa.int8()))
+    cause = pd.Series(pd.array(words, dtype="str"), index=frame.index)
+    cause = cause.mask(status == 2, frame["exit_reason"].astype("str").array)
     potential = (admin_end - start).dt.days.clip(lower=0) / DAYS_PER_MONTH
     return pd.DataFrame(
         {

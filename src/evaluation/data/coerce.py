@@ -4,6 +4,7 @@ problems (and NA)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -127,59 +128,75 @@ _KIND_RULES = {
 }
 
 
-def coerce_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, list[Problem], set[str]]:
+def coerce_table(
+    raw: RawTable, spec: TableSpec, map_: Callable = map
+) -> tuple[pd.DataFrame, list[Problem], set[str]]:
     """Turn raw cells into the contract's dtypes; unparseable cells become problems and NA.
 
     Returns the typed frame (index = source row numbers), the problems, and the columns that were
     given a nullable stand-in dtype because values were missing (pandera's dtype complaint about
-    those is dropped: the missing values are reported as such).
+    those is dropped: the missing values are reported as such). map_: how the columns are
+    mapped (an executor's map coerces several at once).
     """
     frame = raw.frame
-    out = pd.DataFrame(index=pd.Index(raw.rows, name="row"))
+    index = pd.Index(raw.rows, name="row")
+    names = [name for name in spec.columns if name in frame.columns]
+    done = map_(lambda name: _coerce_column(raw, spec, name, index), names)
+    out = pd.DataFrame(index=index)
     problems: list[Problem] = []
     stand_in: set[str] = set()
-    for name, col in spec.columns.items():
-        if name not in frame.columns:
-            continue
-        values = frame[name].set_axis(out.index)
-        kind = col.kind
-        if kind == "str":
-            out[name] = _as_text(values)
-            continue
-        # typed input (Parquet) needs no text round trip just to know which cells are filled
-        typed_input = values.dtype != object and not pd.api.types.is_string_dtype(values)
-        present = values.notna() if typed_input else _as_text(values).notna()
-        if kind == "date":
-            typed = _parse_dates(values)
-        elif kind in ("int", "float"):
-            typed = _parse_numbers(values, raw.decimal)
-            if kind == "int":
-                fraction = typed.notna() & (typed % 1 != 0)
-                typed = typed.mask(fraction)
-        else:
-            typed = _parse_bools(values)
-        bad = present & typed.isna()
-        if bad.any():
-            redact = name in spec.redacted
-            shown = _as_text(values)[bad]
-            for row, value in shown.items():
-                text = "this value" if redact else show(value)
-                problems.append(
-                    Problem(
-                        spec.name,
-                        name,
-                        int(row),
-                        _KIND_RULES[kind],
-                        f"{where(raw.file, int(row), name)}: {text} {_KIND_WORDS[kind]}",
-                        None if redact else value,
-                    )
-                )
-        if kind == "int":
-            typed = typed.round().astype("Int64")
-        elif kind == "bool" and col.dtype == "bool":
-            if typed.isna().any():
-                stand_in.add(name)
-            else:
-                typed = typed.astype(bool)
+    for name, (typed, found, stands_in) in zip(names, done, strict=True):
         out[name] = typed
+        problems += found
+        if stands_in:
+            stand_in.add(name)
     return out, problems, stand_in
+
+
+def _coerce_column(
+    raw: RawTable, spec: TableSpec, name: str, index: pd.Index
+) -> tuple[pd.Series, list[Problem], bool]:
+    """One column of coerce_table: typed values, problems, whether it has a stand-in dtype."""
+    values = raw.frame[name].set_axis(index)
+    col = spec.columns[name]
+    kind = col.kind
+    if kind == "str":
+        return _as_text(values), [], False
+    # typed input (Parquet) needs no text round trip just to know which cells are filled
+    typed_input = values.dtype != object and not pd.api.types.is_string_dtype(values)
+    present = values.notna() if typed_input else _as_text(values).notna()
+    if kind == "date":
+        typed = _parse_dates(values)
+    elif kind in ("int", "float"):
+        typed = _parse_numbers(values, raw.decimal)
+        if kind == "int":
+            fraction = typed.notna() & (typed % 1 != 0)
+            typed = typed.mask(fraction)
+    else:
+        typed = _parse_bools(values)
+    problems: list[Problem] = []
+    bad = present & typed.isna()
+    if bad.any():
+        redact = name in spec.redacted
+        shown = _as_text(values)[bad]
+        for row, value in shown.items():
+            text = "this value" if redact else show(value)
+            problems.append(
+                Problem(
+                    spec.name,
+                    name,
+                    int(row),
+                    _KIND_RULES[kind],
+                    f"{where(raw.file, int(row), name)}: {text} {_KIND_WORDS[kind]}",
+                    None if redact else value,
+                )
+            )
+    stands_in = False
+    if kind == "int":
+        typed = typed.round().astype("Int64")
+    elif kind == "bool" and col.dtype == "bool":
+        if typed.isna().any():
+            stands_in = True
+        else:
+            typed = typed.astype(bool)
+    return typed, problems, stands_in

@@ -193,6 +193,9 @@ def serve_prefixes() -> None:
     sys.stdout.buffer.flush()
 
 
+_SPELL_ROWS = 1 << 18  # pseudonyms spelled per block
+
+
 def _pseudonyms(
     texts: pa.Array, key: bytes, prefixes: Callable[[pa.Array, bytes], bytes] | None = None
 ) -> pa.Array:
@@ -208,9 +211,21 @@ def _pseudonyms(
     digest = digest.reshape(n, 8)
     width = len(PREFIX) + 16
     chars = np.empty((n, width), dtype=np.uint8)
-    chars[:, : len(PREFIX)] = np.frombuffer(PREFIX.encode(), dtype=np.uint8)
-    chars[:, len(PREFIX) :: 2] = hex_digits[digest >> 4]
-    chars[:, len(PREFIX) + 1 :: 2] = hex_digits[digest & 15]
+    head = np.frombuffer(PREFIX.encode(), dtype=np.uint8)
+
+    def spell(start: int) -> None:
+        rows, part = chars[start : start + _SPELL_ROWS], digest[start : start + _SPELL_ROWS]
+        rows[:, : len(PREFIX)] = head
+        rows[:, len(PREFIX) :: 2] = hex_digits[part >> 4]
+        rows[:, len(PREFIX) + 1 :: 2] = hex_digits[part & 15]
+
+    if n > _SPELL_ROWS:  # blocks on two threads: numpy's indexing runs without the GIL
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(spell, range(0, n, _SPELL_ROWS)))
+    else:
+        spell(0)
     offsets = np.arange(0, width * n + 1, width, dtype=np.int32)
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
 

@@ -117,25 +117,23 @@ def validate_dataset(
     files: dict[str, str] = {}
     checks: dict[str, tuple] = {}
 
-    def coerce(name: str) -> tuple[str, str, TableSpec, Any, tuple]:
-        table = raw.tables.pop(name)  # the raw text copy is freed once typed
-        spec, schema = load_spec(name), None
-        if name == "enrolments" and periods:
-            written = spec
-            spec = _projects_spec(written, sorted(periods))
-            schema = functools.partial(_projects_schema, written, sorted(periods))
-        typed_table = coerce_table(table, spec)
-        typed_table[0].attrs["unknown_columns"] = list(table.unknown_columns)
-        return name, table.file, spec, schema, typed_table
-
-    # two tables at a time: Arrow's string work runs without the interpreter lock
+    # two columns at a time: Arrow's string work runs without the interpreter lock
     with ThreadPoolExecutor(max_workers=2) as pool:
-        done = pool.map(coerce, [name for name in TABLES if name in raw.tables])
-        for name, file, spec, schema, (frame, found, stand_in) in done:
+        for name in TABLES:
+            table = raw.tables.pop(name, None)  # the raw text copy is freed once typed
+            if table is None:
+                continue
+            spec, schema = load_spec(name), None
+            if name == "enrolments" and periods:
+                written = spec
+                spec = _projects_spec(written, sorted(periods))
+                schema = functools.partial(_projects_schema, written, sorted(periods))
+            frame, found, stand_in = coerce_table(table, spec, pool.map)
+            frame.attrs["unknown_columns"] = list(table.unknown_columns)
             problems += found
             frames[name] = frame
-            files[name] = file
-            checks[name] = (spec, file, stand_in, found, schema)
+            files[name] = table.file
+            checks[name] = (spec, table.file, stand_in, found, schema)
     encoded = crosscheck.encode_ids(frames)  # shared by the rules and (via typed) prepare
     ahead = typed(dict(encoded)) if typed is not None else None
     ruled = crosscheck.run_rules(frames, files, periods=periods, cutoff=cutoff, encoded=encoded)
