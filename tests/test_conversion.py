@@ -256,6 +256,25 @@ def test_return_times_handle_withdrawal_and_lost_contact_as_the_plan_declares():
     assert "Withdrew and lost contact are handled alike, as competing" in text
 
 
+def test_return_time_causes_by_hand_whatever_the_index_and_text_dtype():
+    plan = load_plan().return_
+    end, cutoff = D("2016-12-31").date(), D("2016-06-30").date()
+    # returned, the competing exit's reason, else censored (the late return and "moved" too)
+    by_hand = ["withdrew", "lost_contact", "returned_other_org", "returned", "censored",
+               "censored", "censored"]  # fmt: skip
+    frame = _exits_frame()
+    frame.index = [3, 3, 1, 1, 0, 9, 9]  # repeated labels: the causes are matched by position
+    for reasons in ("str", object):
+        frame["exit_reason"] = frame["exit_reason"].astype(reasons)
+        rt = time_to_return.return_times(frame, plan, end=end, cutoff=cutoff)
+        assert rt["cause"].tolist() == by_hand
+        assert rt["cause"].dtype == "str" and rt.index.tolist() == [3, 3, 1, 1, 0, 9, 9]
+        assert time_to_return.exit_table(rt).set_index("cause")["n"].to_dict() == {
+            "censored": 3, "lost_contact": 1, "returned": 1, "returned_other_org": 1,
+            "withdrew": 1,
+        }  # fmt: skip
+
+
 def test_cohort_table_shows_potential_follow_up_and_withholds_small_cohorts():
     cohorts = pd.DataFrame({"cohort": ["2016-H1", "2016-H1", "2018-H1"], "step": ["a", "b", "a"]})
     follow = pd.DataFrame(
