@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from evaluation.data.membership import member
 from evaluation.publish.extremes import extremes
@@ -101,3 +102,30 @@ def test_lookup_on_integer_codes_agrees_with_the_arrow_lookup():
     for odd in ([0.5, 1.0], [-1.0, 2.0], [1e12, 1.0]):
         assert membership._small_codes(pd.Series(odd), pd.Series([1.0])) is None
     assert membership.lookup(pd.Series([0.5, 1.0]), pd.Series([1.0, 0.5])).tolist() == [1, 0]
+
+
+def test_each_keeps_the_items_order_on_threads_and_raises_the_first_error():
+    import threading
+
+    from evaluation.data.threads import each
+
+    names: set[str] = set()
+
+    def square(x: int) -> int:
+        names.add(threading.current_thread().name)
+        return x * x
+
+    assert each(square, range(6)) == [0, 1, 4, 9, 16, 25]
+    assert names != {threading.current_thread().name}  # the work ran on the pool's threads
+    names.clear()
+    assert each(square, [3], workers=2) == [9] and each(square, [1, 2], workers=1) == [1, 4]
+    assert names == {threading.current_thread().name}  # one item or one worker: this thread
+    assert each(square, []) == []
+
+    def fails(x: int) -> int:
+        if x == 2:
+            raise ValueError("two")
+        return x
+
+    with pytest.raises(ValueError, match="two"):
+        each(fails, range(4))

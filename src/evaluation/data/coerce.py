@@ -4,13 +4,13 @@ problems (and NA)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from evaluation.data.problems import Problem, show, where
+from evaluation.data.threads import each
 
 if TYPE_CHECKING:
     from evaluation.data.contract import TableSpec
@@ -128,20 +128,18 @@ _KIND_RULES = {
 }
 
 
-def coerce_table(
-    raw: RawTable, spec: TableSpec, map_: Callable = map
-) -> tuple[pd.DataFrame, list[Problem], set[str]]:
+def coerce_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame, list[Problem], set[str]]:
     """Turn raw cells into the contract's dtypes; unparseable cells become problems and NA.
 
     Returns the typed frame (index = source row numbers), the problems, and the columns that were
     given a nullable stand-in dtype because values were missing (pandera's dtype complaint about
-    those is dropped: the missing values are reported as such). map_: how the columns are
-    mapped (an executor's map coerces several at once).
+    those is dropped: the missing values are reported as such). Two columns are coerced at a
+    time: Arrow's string work runs without the interpreter lock.
     """
     frame = raw.frame
     index = pd.Index(raw.rows, name="row")
     names = [name for name in spec.columns if name in frame.columns]
-    done = map_(lambda name: _coerce_column(raw, spec, name, index), names)
+    done = each(lambda name: _coerce_column(raw, spec, name, index), names)
     out = pd.DataFrame(index=index)
     problems: list[Problem] = []
     stand_in: set[str] = set()

@@ -43,7 +43,7 @@ def encode_ids(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The tables with each shared identifier column as a categorical whose categories are the
     same in every table: a look-up or membership test across tables then compares integer
     codes instead of hashing the text again in every rule."""
-    from concurrent.futures import ThreadPoolExecutor
+    from evaluation.data.threads import each
 
     def factorized(col: str) -> tuple[str, list[str], Any, Any]:
         names = [n for n, df in tables.items() if col in df and _is_text(df[col])]
@@ -53,9 +53,7 @@ def encode_ids(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         return col, names, *pd.factorize(joined, use_na_sentinel=True)
 
     out = dict(tables)
-    with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow's hashing runs without the GIL
-        done = list(pool.map(factorized, SHARED_IDS))
-    for col, names, codes, categories in done:
+    for col, names, codes, categories in each(factorized, SHARED_IDS):  # Arrow hashes
         if not names:
             continue
         dtype = pd.CategoricalDtype(pd.Index(categories))

@@ -82,11 +82,10 @@ def _ranks(numbers: np.ndarray, workers: int = 1) -> np.ndarray:
     places after the lower half's: the same places, as every lower number sorts first."""
     if workers < 2 or len(numbers) < _HALVES_FROM:
         return _dense_ranks(numbers)[0]
-    from concurrent.futures import ThreadPoolExecutor
+    from evaluation.data.threads import each
 
     upper = numbers >= np.uint64(1 << 63)
-    with ThreadPoolExecutor(2) as pool:
-        (low, below), (high, _) = pool.map(_dense_ranks, (numbers[~upper], numbers[upper]))
+    (low, below), (high, _) = each(_dense_ranks, (numbers[~upper], numbers[upper]))
     out = np.empty(len(numbers), np.int64)
     out[~upper] = low
     out[upper] = high + below
@@ -127,13 +126,9 @@ def pseudonym_rows(parts: list, workers: int = 1) -> tuple[np.ndarray, np.ndarra
     one width and one prefix (then equal texts, and only they, get equal numbers, and numbers
     sort as the texts do). workers: threads spelling the parts (numpy's work on them runs
     without the interpreter lock)."""
-    if workers > 1 and len(parts) > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    from evaluation.data.threads import each
 
-        with ThreadPoolExecutor(workers) as pool:
-            spelled = list(pool.map(_spelled, parts))
-    else:
-        spelled = [_spelled(a) for a in parts]
+    spelled = each(_spelled, parts, workers)
     if any(s is None for s in spelled):
         return None
     shapes = {s[2] for s in spelled if s[2] is not None}  # type: ignore[index]

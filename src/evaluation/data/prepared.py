@@ -10,7 +10,7 @@ import pandas as pd
 
 def write(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
     """Write each (already pseudonymised) table as <name>.parquet."""
-    from concurrent.futures import ThreadPoolExecutor
+    from evaluation.data.threads import each
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{name}.parquet" for name in sorted(tables)]
@@ -20,8 +20,7 @@ def write(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
 
     # Arrow encodes and compresses without the interpreter lock: two files at once on two cores
     # (each file's bytes are the same as when written alone)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(one, sorted(paths, key=lambda p: -len(tables[p.stem]))))
+    each(one, sorted(paths, key=lambda p: -len(tables[p.stem])))
     return paths
 
 

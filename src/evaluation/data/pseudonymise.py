@@ -18,10 +18,11 @@ import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import accumulate, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evaluation.data.threads import each
 from evaluation.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -219,13 +220,7 @@ def _pseudonyms(
         rows[:, len(PREFIX) :: 2] = hex_digits[part >> 4]
         rows[:, len(PREFIX) + 1 :: 2] = hex_digits[part & 15]
 
-    if n > _SPELL_ROWS:  # blocks on two threads: numpy's indexing runs without the GIL
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(spell, range(0, n, _SPELL_ROWS)))
-    else:
-        spell(0)
+    each(spell, range(0, n, _SPELL_ROWS))  # numpy's indexing runs without the GIL
     offsets = np.arange(0, width * n + 1, width, dtype=np.int32)
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
 
@@ -381,18 +376,14 @@ def pseudonymise(
     # hashed in one batch (split evenly over two processes when there are many)
     if not groups:
         return out
-    from concurrent.futures import ThreadPoolExecutor
-
-    import numpy as np
-
     hashed = _pseudonyms(all_texts(groups), key, prefixes)
-    starts = np.cumsum([0, *(len(g.texts) for g in groups)])
-    with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow's take runs without the GIL
-        columns = pool.map(
-            lambda g, first: _spread(hashed.slice(first, len(g.texts)), g.codes, g.column),
-            groups,
-            starts[:-1].tolist(),
-        )
+    starts = accumulate((len(g.texts) for g in groups), initial=0)  # one more than groups
+
+    def spread(group: IdGroup, first: int) -> pd.Series:
+        return _spread(hashed.slice(first, len(group.texts)), group.codes, group.column)
+
+    # Arrow's take runs without the GIL
+    columns = each(lambda at: spread(*at), zip(groups, starts, strict=False))
     for g, column in zip(groups, columns, strict=True):
         start = 0
         for n, size in zip(g.tables, g.sizes, strict=True):

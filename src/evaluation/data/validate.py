@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -116,24 +115,21 @@ def validate_dataset(
     frames: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     checks: dict[str, tuple] = {}
-
-    # two columns at a time: Arrow's string work runs without the interpreter lock
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for name in TABLES:
-            table = raw.tables.pop(name, None)  # the raw text copy is freed once typed
-            if table is None:
-                continue
-            spec, schema = load_spec(name), None
-            if name == "enrolments" and periods:
-                written = spec
-                spec = _projects_spec(written, sorted(periods))
-                schema = functools.partial(_projects_schema, written, sorted(periods))
-            frame, found, stand_in = coerce_table(table, spec, pool.map)
-            frame.attrs["unknown_columns"] = list(table.unknown_columns)
-            problems += found
-            frames[name] = frame
-            files[name] = table.file
-            checks[name] = (spec, table.file, stand_in, found, schema)
+    for name in TABLES:
+        table = raw.tables.pop(name, None)  # the raw text copy is freed once typed
+        if table is None:
+            continue
+        spec, schema = load_spec(name), None
+        if name == "enrolments" and periods:
+            written = spec
+            spec = _projects_spec(written, sorted(periods))
+            schema = functools.partial(_projects_schema, written, sorted(periods))
+        frame, found, stand_in = coerce_table(table, spec)
+        frame.attrs["unknown_columns"] = list(table.unknown_columns)
+        problems += found
+        frames[name] = frame
+        files[name] = table.file
+        checks[name] = (spec, table.file, stand_in, found, schema)
     encoded = crosscheck.encode_ids(frames)  # shared by the rules and (via typed) prepare
     ahead = typed(dict(encoded)) if typed is not None else None
     ruled = crosscheck.run_rules(frames, files, periods=periods, cutoff=cutoff, encoded=encoded)
