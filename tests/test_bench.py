@@ -259,3 +259,19 @@ def test_sizes_timed_alone_take_turns_and_a_failing_one_is_left_out(tmp_path):
     timed = bench_commands.interleaved(runs, dict(os.environ), 10, repeats=3)
     assert log.read_text() == "abccba" + "ab"
     assert set(timed) == {"a", "b"} and all(len(v) == 3 for v in timed.values())
+
+
+def test_smaller_sizes_can_take_more_turns_than_the_largest(tmp_path):
+    """Per-command repeats: a runs 3 times, b once; the turns go a b, then (reversed) a alone,
+    then a alone (worked out by hand): b sits out the turns after its one run."""
+    import os
+
+    log = tmp_path / "log"
+    code = "import os, sys; os.mkdir(sys.argv[2]); open(sys.argv[3], 'a').write(sys.argv[1])"
+    runs = {
+        name: ([sys.executable, "-c", code, name, str(tmp_path / name), str(log)], tmp_path / name)
+        for name in "ab"
+    }
+    timed = bench_commands.interleaved(runs, dict(os.environ), 10, repeats={"a": 3, "b": 1})
+    assert log.read_text() == "abaa"
+    assert {k: len(v) for k, v in timed.items()} == {"a": 3, "b": 1}

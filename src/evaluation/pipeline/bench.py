@@ -92,8 +92,16 @@ def main(argv: list[str] | None = None) -> int:
         "--repeats",
         type=int,
         default=5,
-        help="cold runs timed alone per size, the sizes taking turns; the wall time is their "
-        "median (default 5)",
+        help="cold runs timed alone of the largest size, the sizes taking turns; the wall time "
+        "is their median (default 5)",
+    )
+    ap.add_argument(
+        "--repeats-small",
+        type=int,
+        default=11,
+        help="cold runs timed alone of each smaller size (default 11): the first decade's "
+        "marginal cost is a difference of two short runs' times, each of which varies by as "
+        "much, so their medians need more runs",
     )
     ap.add_argument(
         "--disclosure-only", action="store_true", help="only time the joint disclosure check"
@@ -163,12 +171,22 @@ def main(argv: list[str] | None = None) -> int:
             break
     ran = [s for s in sizes if s.run.returncode == 0]
     if ran and args.repeats:
-        say(f"timing every size alone, {args.repeats} cold runs each, taking turns …")
+        largest = max(s.target_clients for s in ran)
+        counts = {
+            str(s.target_clients): args.repeats
+            if s.target_clients == largest
+            else max(args.repeats, args.repeats_small)
+            for s in ran
+        }
+        say(
+            f"timing every size alone, taking turns: {args.repeats} cold runs of {largest:,} "
+            f"clients, {max(args.repeats, args.repeats_small)} of each smaller size …"
+        )
         alone = interleaved(
             {str(s.target_clients): size_command(s.target_clients, out) for s in ran},
             env,
             args.timeout,
-            args.repeats,
+            counts,
         )
         for s in ran:
             use_alone(s, alone.get(str(s.target_clients), []))

@@ -9,6 +9,7 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -149,19 +150,24 @@ def references(manifest: dict, work: Path, env: dict[str, str], timeout: float) 
 
 
 def interleaved(
-    runs: dict[str, tuple[list[str], Path]], env: dict[str, str], timeout: float, repeats: int
+    runs: dict[str, tuple[list[str], Path]],
+    env: dict[str, str],
+    timeout: float,
+    repeats: int | Mapping[str, int],
 ) -> dict[str, list[float]]:
-    """Wall seconds of `repeats` cold runs of each command, nothing sampling them, each into its
-    emptied build folder. The commands take turns, in one order and then in the reverse one:
-    between 10^4 and 10^5 clients the run time grows by 2-3 s, about what the machine drifts
-    over a minute, so timing each size in one block would measure the drift as marginal cost.
-    A command that fails once is left out of the answer (and not run again)."""
+    """Wall seconds of `repeats` cold runs of each command (one number for all, or one per
+    command), nothing sampling them, each into its emptied build folder. The commands take
+    turns, in one order and then in the reverse one: between 10^4 and 10^5 clients the run time
+    grows by 2-3 s, about what the machine drifts over a minute, so timing each size in one
+    block would measure the drift as marginal cost. A command whose runs are done sits out the
+    later turns. A command that fails once is left out of the answer (and not run again)."""
+    wanted = {name: repeats if isinstance(repeats, int) else repeats[name] for name in runs}
     seconds: dict[str, list[float]] = {name: [] for name in runs}
     failed: set[str] = set()
     names = list(runs)
-    for turn in range(repeats):
+    for turn in range(max(wanted.values(), default=0)):
         for name in names if turn % 2 == 0 else names[::-1]:
-            if name in failed:
+            if name in failed or turn >= wanted[name]:
                 continue
             cmd, build = runs[name]
             shutil.rmtree(build, ignore_errors=True)
