@@ -275,3 +275,34 @@ def test_smaller_sizes_can_take_more_turns_than_the_largest(tmp_path):
     timed = bench_commands.interleaved(runs, dict(os.environ), 10, repeats={"a": 3, "b": 1})
     assert log.read_text() == "abaa"
     assert {k: len(v) for k, v in timed.items()} == {"a": 3, "b": 1}
+
+
+def test_primitives_growth_and_table_worked_by_hand():
+    """Cost per row 2.0 -> 5.0 ns grows 2.5x, 10.0 -> 12.0 ns 1.2x; the table prints both row
+    counts and the growth, and nothing when nothing was measured."""
+    from evaluation.pipeline import bench_primitives
+
+    measured = [
+        {"rows": 600_000, "ns_per_row": {"sort integers": 10.0, "hash identifiers": 2.0}},
+        {"rows": 6_000_000, "ns_per_row": {"sort integers": 12.0, "hash identifiers": 5.0}},
+    ]
+    assert bench_primitives.growth(measured) == {"sort integers": 1.2, "hash identifiers": 2.5}
+    md = bench_primitives.markdown(measured)
+    assert "| operation | 600,000 rows (ns) | 6,000,000 rows (ns) | growth per row |" in md
+    assert "| hash identifiers | 2.0 | 5.0 | 2.50× |" in md
+    assert bench_primitives.markdown([]) == []
+    full = bench_report.markdown({"sizes": [], "growth": {}, "targets": {}, "primitives": measured})
+    assert "| sort integers | 10.0 | 12.0 | 1.20× |" in full
+
+
+def test_primitives_cost_per_row_is_time_over_rows(monkeypatch):
+    """With a clock that advances 0.5 s per reading pair, every operation on 1,000 rows costs
+    0.5 s / 1,000 rows = 500,000 ns per row (the best of two equal runs)."""
+    from evaluation.pipeline import bench_primitives
+
+    ticks = iter(x * 0.5 for x in range(1000))
+    monkeypatch.setattr(bench_primitives.time, "perf_counter", lambda: next(ticks))
+    measured = bench_primitives.measure(rows=(1_000,), repeats=2)
+    assert measured[0]["rows"] == 1_000
+    assert set(measured[0]["ns_per_row"].values()) == {500_000.0}
+    assert len(measured[0]["ns_per_row"]) == 5

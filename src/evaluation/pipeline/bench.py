@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from evaluation.pipeline import bench_primitives as primitives
 from evaluation.pipeline.bench_commands import (
     SEED,
     SizeResult,
@@ -120,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(result["disclosure_check"], indent=2) + "\n", encoding="utf-8"
         )
         return 0
+    result["primitives"] = primitives.measure()
+    say(
+        "the machine alone, cost per row from "
+        f"{primitives.ROWS[0]:,} to {primitives.ROWS[-1]:,} rows: "
+        + ", ".join(f"{k} {v:.1f}×" for k, v in primitives.growth(result["primitives"]).items())
+    )
     result["help_seconds"] = time_help(env)
     say(f"evaluation --help: {result['help_seconds']} s")
     if not args.no_references:

@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from evaluation.pipeline.bench_primitives import markdown as primitives_markdown
+
 # issue 16: 10^6 clients <= 120 s and <= 4 GB (process tree), 10^5 <= 25 s, default data
 # cold run <= 1.0x the one-kernel reference, no-op rerun <= 0.2 s
 TARGETS = {
@@ -258,6 +260,7 @@ def markdown(result: dict) -> str:
                 + ".",
                 "",
             ]
+    lines += primitives_markdown(result.get("primitives") or [])
     lines += [
         "## Targets (reported, not asserted)",
         "",
