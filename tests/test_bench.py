@@ -128,6 +128,21 @@ def test_measure_sees_the_memory_of_a_child_process():
     assert m.max_process_mb >= 150
 
 
+def test_largest_process_is_not_the_size_of_the_bench_itself():
+    """This test process holds 400 MB when it starts a child that holds 60 MB: the largest
+    process of the child's tree is about 60 MB (the interpreter adds tens), not the 400 MB
+    that Linux carries into a forked child's ru_maxrss."""
+    held = bytearray(400 * 2**20)
+    held[::4096] = b"x" * len(held[::4096])  # touched: resident
+    code = (
+        "import time; b = bytearray(60 * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(1.0)"
+    )
+    m = bench_measure.measure([sys.executable, "-c", code], {}, timeout=60, interval=0.05)
+    assert m.returncode == 0
+    assert 60 <= m.max_process_mb < 200
+    del held
+
+
 def test_measure_stops_a_command_at_the_timeout():
     m = bench_measure.measure(
         [sys.executable, "-c", "import time; time.sleep(60)"], {}, timeout=0.5

@@ -46,7 +46,10 @@ class Measured:
     seconds: float
     cpu_seconds: float  # the tree's user + system time (sampled; short-lived processes missed)
     peak_tree_mb: float  # sampled sum of PSS (else RSS) over the process tree
-    max_process_mb: float  # largest single process (wait4 ru_maxrss)
+    # largest single process of the tree (sampled PSS, else RSS; 0 when nothing was sampled).
+    # Not wait4's ru_maxrss: Linux carries the forking process's size at the fork into the
+    # child's high-water mark, so that would report this bench's own size
+    max_process_mb: float
     returncode: int
     timed_out: bool = False
     stderr_tail: str = ""
@@ -98,16 +101,19 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def tree_sample(root: int) -> tuple[float, dict[int, int]]:
-    """Memory (MB) of root and all its descendants now, and each one's CPU ticks so far."""
+def tree_sample(root: int) -> tuple[float, dict[int, int], float]:
+    """Memory (MB) of root and all its descendants now, each one's CPU ticks so far, and the
+    memory of the largest one."""
     kids = _children_map()
-    total, ticks, todo = 0.0, {}, [root]
+    total, largest, ticks, todo = 0.0, 0.0, {}, [root]
     while todo:
         pid = todo.pop()
-        total += _process_mb(pid)
+        mb = _process_mb(pid)
+        total += mb
+        largest = max(largest, mb)
         ticks[pid] = _cpu_ticks(pid)
         todo.extend(kids.get(pid, ()))
-    return total, ticks
+    return total, ticks, largest
 
 
 def tree_mb(root: int) -> float:
@@ -150,7 +156,7 @@ def measure(
 
     waiter = threading.Thread(target=wait, daemon=True)
     waiter.start()
-    peak, timed_out, ticks = 0.0, False, {}
+    peak, one, timed_out, ticks = 0.0, 0.0, False, {}
     stages: dict[str, float] = {}
     while interval is None and waiter.is_alive():
         waiter.join(max(0.0, timeout - (time.perf_counter() - start)))
@@ -161,8 +167,8 @@ def measure(
         if not timed_out and time.perf_counter() - start > timeout:
             timed_out = True
             os.killpg(proc.pid, signal.SIGKILL)
-        mb, now = tree_sample(proc.pid)
-        peak = max(peak, mb)
+        mb, now, largest = tree_sample(proc.pid)
+        peak, one = max(peak, mb), max(one, largest)
         stage = _stage(stage_file)
         if stage:
             stages[stage] = max(stages.get(stage, 0.0), round(mb, 1))
@@ -179,7 +185,7 @@ def measure(
             max(usage.ru_utime + usage.ru_stime, sum(ticks.values()) / os.sysconf("SC_CLK_TCK")), 2
         ),
         peak_tree_mb=round(peak, 1),
-        max_process_mb=round(usage.ru_maxrss / 1024, 1),
+        max_process_mb=round(one, 1),
         returncode=proc.returncode,
         timed_out=timed_out,
         stderr_tail="\n".join(tail) if proc.returncode else "",
