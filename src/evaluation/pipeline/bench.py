@@ -179,15 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     ran = [s for s in sizes if s.run.returncode == 0]
     if ran and args.repeats:
         largest = max(s.target_clients for s in ran)
+        small = max(args.repeats, args.repeats_small)
         counts = {
-            str(s.target_clients): args.repeats
-            if s.target_clients == largest
-            else max(args.repeats, args.repeats_small)
+            str(s.target_clients): args.repeats if s.target_clients == largest else small
             for s in ran
         }
         say(
             f"timing every size alone, taking turns: {args.repeats} cold runs of {largest:,} "
-            f"clients, {max(args.repeats, args.repeats_small)} of each smaller size …"
+            f"clients, {small} of each smaller size …"
         )
         alone = interleaved(
             {str(s.target_clients): size_command(s.target_clients, out) for s in ran},

@@ -116,11 +116,6 @@ def tree_sample(root: int) -> tuple[float, dict[int, int], float]:
     return total, ticks, largest
 
 
-def tree_mb(root: int) -> float:
-    """Memory of root and all its descendants now, in MB."""
-    return tree_sample(root)[0]
-
-
 def measure(
     cmd: list[str],
     env: dict[str, str],
