@@ -321,3 +321,61 @@ def test_primitives_cost_per_row_is_time_over_rows(monkeypatch):
     assert measured[0]["rows"] == 1_000
     assert set(measured[0]["ns_per_row"].values()) == {500_000.0}
     assert len(measured[0]["ns_per_row"]) == 5
+
+
+def test_measure_splits_the_cpu_of_the_tree_into_user_and_system_time():
+    # by construction: a loop in the interpreter is user time; reading /dev/zero into fresh
+    # 16 MB buffers is the kernel's (it zeroes each one)
+    user = (
+        "import time; t = time.process_time()\n"
+        "while time.process_time() - t < 0.6: sum(i * i for i in range(200_000))"
+    )
+    kernel = (
+        "import time; f = open('/dev/zero', 'rb', 0); t = time.process_time()\n"
+        "while time.process_time() - t < 0.6: f.read(1 << 24)"
+    )
+    busy = bench_measure.measure([sys.executable, "-c", user], {}, timeout=60, interval=0.05)
+    zeroing = bench_measure.measure([sys.executable, "-c", kernel], {}, timeout=60, interval=0.05)
+    assert busy.user_seconds >= 0.5 and busy.system_seconds < busy.user_seconds / 2
+    assert zeroing.system_seconds > zeroing.user_seconds
+    assert busy.cpu_seconds >= busy.user_seconds + busy.system_seconds - 0.01
+
+
+def test_machine_counters_read_idle_time_and_huge_pages(tmp_path):
+    import os
+
+    hz = os.sysconf("SC_CLK_TCK")
+    stat, vmstat = tmp_path / "stat", tmp_path / "vmstat"
+    stat.write_text(f"cpu  100 5 50 {9 * hz} {hz} 0 0 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
+    vmstat.write_text("nr_free_pages 12\nthp_fault_alloc 1536\nthp_split_pmd 3\n")
+    assert bench_measure.machine_counters(stat, vmstat) == {"idle": 10.0, "huge_pages": 1536}
+    vmstat.write_text("nr_free_pages 12\n")  # a kernel without transparent huge pages
+    assert bench_measure.machine_counters(stat, vmstat) == {"idle": 10.0}
+
+
+def test_time_split_gives_each_part_its_marginal_cost_ratio():
+    from evaluation.pipeline import bench_split
+
+    def size(n, user, system, idle, huge, rc=0):
+        run = {"returncode": rc, "user_seconds": user, "system_seconds": system,
+               "idle_core_seconds": idle, "huge_pages": huge}  # fmt: skip
+        return {"clients": n, "run": run}
+
+    sizes = [
+        size(10_000, 10.0, 1.0, 2.0, 512),
+        size(100_000, 15.0, 2.0, 3.0, 1024),
+        size(1_000_000, 60.0, 22.0, 21.0, 6144),
+        size(2_000_000, 1.0, 1.0, 1.0, 1, rc=1),  # failed: left out
+    ]
+    s = bench_split.split(sizes)
+    assert [r["clients"] for r in s["rows"]] == [10_000, 100_000, 1_000_000]
+    # user: 5 s over 90,000 clients, then 45 s over 900,000: 0.05 ms against 0.0556 ms
+    assert s["marginal_ratio_last"]["user"] == pytest.approx(0.9, abs=0.005)
+    # system: 1 s over 90,000, then 20 s over 900,000: twice the cost per client
+    assert s["marginal_ratio_last"]["system"] == pytest.approx(2.0, abs=0.005)
+    # idle: 1 s over 90,000, then 18 s over 900,000
+    assert s["marginal_ratio_last"]["idle"] == pytest.approx(1.8, abs=0.005)
+    text = "\n".join(bench_split.markdown(s, 1.5))
+    assert "| 1,000,000 | 60.0 | 22.0 | 21.0 | 12.0 |" in text  # 6,144 huge pages of 2 MiB
+    assert "wall time (the linearity target) 1.50; user CPU 0.90; system CPU 2.00" in text
+    assert bench_split.markdown(bench_split.split([]), None) == []

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.pipeline import bench_primitives as primitives
+from evaluation.pipeline import bench_split
 from evaluation.pipeline.bench_commands import (
     SEED,
     SizeResult,
@@ -203,9 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     result["machine"]["load_after"] = _load()
     self_usage = resource.getrusage(resource.RUSAGE_SELF)
     result["machine"]["bench_process_mb"] = round(self_usage.ru_maxrss / 1024, 1)
+    result["time_split"] = bench_split.split(result["sizes"])
     result["targets"] = target_checks(result)
     (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    table = markdown(result)
+    wall_ratio = result["growth"]["marginal_ratio_last"]
+    table = markdown(result, bench_split.markdown(result["time_split"], wall_ratio))
     (out / "bench.md").write_text(table, encoding="utf-8")
     plot(result, out / "bench.png")
     print(table)

@@ -59,6 +59,13 @@ class Measured:
     sampled_seconds: float | None = None
     # the wall times of the cold runs timed alone, whose median is `seconds`
     alone_seconds: list[float] = field(default_factory=list)
+    # the tree's CPU split into user and system (kernel) time, sampled; 0 when not sampled
+    user_seconds: float = 0.0
+    system_seconds: float = 0.0
+    # the machine's, over the command: core-seconds no process used (idle), and transparent
+    # huge pages (2 MiB) the kernel faulted in, zeroing each; None where /proc does not say
+    idle_core_seconds: float | None = None
+    huge_pages: int | None = None
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -92,18 +99,38 @@ def _process_mb(pid: int) -> float:
         return 0.0
 
 
-def _cpu_ticks(pid: int) -> int:
+def _cpu_ticks(pid: int) -> tuple[int, int]:
+    """The process's user and system CPU so far, in clock ticks ((0, 0) once it has gone)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
     except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])  # utime + stime
+        return 0, 0
+    return int(fields[11]), int(fields[12])  # utime, stime
 
 
-def tree_sample(root: int) -> tuple[float, dict[int, int], float]:
-    """Memory (MB) of root and all its descendants now, each one's CPU ticks so far, and the
-    memory of the largest one."""
+def machine_counters(stat: Path = Path("/proc/stat"), vmstat: Path = Path("/proc/vmstat")) -> dict:
+    """The machine's idle core-seconds (idle + iowait) and transparent huge pages faulted in,
+    since boot; a counter /proc does not give is left out."""
+    out: dict[str, float] = {}
+    try:
+        cpu = stat.read_text(encoding="ascii").splitlines()[0].split()
+        out["idle"] = (int(cpu[4]) + int(cpu[5])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        for line in vmstat.read_text(encoding="ascii").splitlines():
+            name, _, value = line.partition(" ")
+            if name == "thp_fault_alloc":
+                out["huge_pages"] = int(value)
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def tree_sample(root: int) -> tuple[float, dict[int, tuple[int, int]], float]:
+    """Memory (MB) of root and all its descendants now, each one's (user, system) CPU ticks
+    so far, and the memory of the largest one."""
     kids = _children_map()
     total, largest, ticks, todo = 0.0, 0.0, {}, [root]
     while todo:
@@ -131,6 +158,7 @@ def measure(
     if stage_file is not None:
         stage_file.unlink(missing_ok=True)
         env = {**env, STAGE_ENV: str(stage_file)}
+    before = machine_counters()
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -151,7 +179,8 @@ def measure(
 
     waiter = threading.Thread(target=wait, daemon=True)
     waiter.start()
-    peak, one, timed_out, ticks = 0.0, 0.0, False, {}
+    peak, one, timed_out = 0.0, 0.0, False
+    ticks: dict[int, tuple[int, int]] = {}
     stages: dict[str, float] = {}
     while interval is None and waiter.is_alive():
         waiter.join(max(0.0, timeout - (time.perf_counter() - start)))
@@ -167,18 +196,31 @@ def measure(
         stage = _stage(stage_file)
         if stage:
             stages[stage] = max(stages.get(stage, 0.0), round(mb, 1))
-        for pid, t in now.items():
-            ticks[pid] = max(ticks.get(pid, 0), t)
+        for pid, (user, system) in now.items():
+            seen = ticks.get(pid, (0, 0))
+            ticks[pid] = (max(seen[0], user), max(seen[1], system))
         waiter.join(interval)
+    after = machine_counters()
     reader.join(5)
     proc.returncode = os.waitstatus_to_exitcode(waited["status"])
     usage = waited["usage"]
     tail = b"".join(err_chunks).decode("utf-8", "replace").strip().splitlines()[-5:]
+    hz = os.sysconf("SC_CLK_TCK")
+    # wait4 counts the waited-for descendants to their end; sampling counts the others
+    user = max(usage.ru_utime, sum(u for u, _ in ticks.values()) / hz)
+    system = max(usage.ru_stime, sum(s for _, s in ticks.values()) / hz)
+
+    def change(name: str) -> float | None:
+        return after[name] - before[name] if name in before and name in after else None
+
+    idle, huge = change("idle"), change("huge_pages")
     return Measured(
         seconds=round(waited["end"] - start, 3),
-        cpu_seconds=round(
-            max(usage.ru_utime + usage.ru_stime, sum(ticks.values()) / os.sysconf("SC_CLK_TCK")), 2
-        ),
+        cpu_seconds=round(user + system, 2),
+        user_seconds=round(user, 2),
+        system_seconds=round(system, 2),
+        idle_core_seconds=None if idle is None else round(idle, 2),
+        huge_pages=None if huge is None else int(huge),
         peak_tree_mb=round(peak, 1),
         max_process_mb=round(one, 1),
         returncode=proc.returncode,

@@ -4,6 +4,7 @@ the targets met or not, a Markdown table and a plot."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +153,9 @@ def stage_memory_table(sizes: list[dict]) -> list[str]:
     return lines
 
 
-def markdown(result: dict) -> str:
-    """The benchmark as Markdown: sizes, references and ratios, targets."""
+def markdown(result: dict, sections: Sequence[str] = ()) -> str:
+    """The benchmark as Markdown: sizes, references and ratios, targets; `sections` (lines)
+    go before the machine's primitives."""
     lines = [
         "## Pipeline by size (synthetic Parquet data)",
         "",
@@ -260,7 +262,7 @@ def markdown(result: dict) -> str:
                 + ".",
                 "",
             ]
-    lines += primitives_markdown(result.get("primitives") or [])
+    lines += [*sections, *primitives_markdown(result.get("primitives") or [])]
     lines += [
         "## Targets (reported, not asserted)",
         "",
