@@ -370,12 +370,18 @@ def test_time_split_gives_each_part_its_marginal_cost_ratio():
     s = bench_split.split(sizes)
     assert [r["clients"] for r in s["rows"]] == [10_000, 100_000, 1_000_000]
     # user: 5 s over 90,000 clients, then 45 s over 900,000: 0.05 ms against 0.0556 ms
-    assert s["marginal_ratio_last"]["user"] == pytest.approx(0.9, abs=0.005)
+    assert s["parts"]["user"]["ratio"] == pytest.approx(0.9, abs=0.005)
     # system: 1 s over 90,000, then 20 s over 900,000: twice the cost per client
-    assert s["marginal_ratio_last"]["system"] == pytest.approx(2.0, abs=0.005)
+    assert s["parts"]["system"]["ratio"] == pytest.approx(2.0, abs=0.005)
     # idle: 1 s over 90,000, then 18 s over 900,000
-    assert s["marginal_ratio_last"]["idle"] == pytest.approx(1.8, abs=0.005)
-    text = "\n".join(bench_split.markdown(s, 1.5))
+    assert s["parts"]["idle"]["ratio"] == pytest.approx(1.8, abs=0.005)
+    # wall: 3 s over 90,000 clients (33.3 µs), then 45 s over 900,000 (50 µs)
+    wall = bench_report.growth(
+        [(10_000, 7.0, True), (100_000, 10.0, True), (1_000_000, 55.0, True)]
+    )
+    text = "\n".join(bench_split.markdown(s, wall))
     assert "| 1,000,000 | 60.0 | 22.0 | 21.0 | 12.0 |" in text  # 6,144 huge pages of 2 MiB
-    assert "wall time (the linearity target) 1.50; user CPU 0.90; system CPU 2.00" in text
-    assert bench_split.markdown(bench_split.split([]), None) == []
+    assert "| wall time (the linearity target) | 33.3 | 50.0 | 1.50 |" in text
+    assert "| user CPU | 55.6 | 50.0 | 0.90 |" in text
+    assert "| system CPU | 11.1 | 22.2 | 2.00 |" in text
+    assert bench_split.markdown(bench_split.split([]), {}) == []

@@ -1,5 +1,5 @@
 """Where a size's cold run spends the machine: the process tree's user CPU (the pipeline's own
-work), its system CPU (the kernel's work for it: mostly faulting in and zeroing fresh memory),
+work), its system CPU (the kernel's work for it, such as faulting in and zeroing fresh memory),
 and the cores left idle (a stage waiting on one core), each with its marginal cost per client
 from decade to decade, beside the wall time's.
 
@@ -24,7 +24,8 @@ PARTS = (
 
 def split(sizes: list[dict]) -> dict[str, Any]:
     """Per size (sampled cold run): user, system and idle seconds and huge pages faulted in;
-    per part, the last decade's marginal cost per client over the one before."""
+    per part, its marginal cost per client in each decade and the last decade's over the one
+    before (bench_report.growth)."""
     rows = []
     for s in sizes:
         run = s["run"]
@@ -39,15 +40,17 @@ def split(sizes: list[dict]) -> dict[str, Any]:
                 "huge_pages": run.get("huge_pages"),
             }
         )
-    ratios = {}
+    parts = {}
     for key, _ in PARTS:
-        points = [(r["clients"], r[key], True) for r in rows if r[key] is not None]
-        ratios[key] = growth(points)["marginal_ratio_last"] if len(points) == len(rows) else None
-    return {"rows": rows, "marginal_ratio_last": ratios}
+        if rows and all(r[key] is not None for r in rows):
+            g = growth([(r["clients"], r[key], True) for r in rows])
+            parts[key] = {"marginal": g["marginal"], "ratio": g["marginal_ratio_last"]}
+    return {"rows": rows, "parts": parts}
 
 
-def markdown(result: dict[str, Any], wall_ratio: float | None) -> list[str]:
-    """The split as a Markdown section ([] when no sampled run split its CPU)."""
+def markdown(result: dict[str, Any], wall: dict[str, Any]) -> list[str]:
+    """The split as a Markdown section beside the wall time's growth (bench_report.growth);
+    [] when no sampled run split its CPU."""
     rows = result["rows"]
     if not rows:
         return []
@@ -70,20 +73,36 @@ def markdown(result: dict[str, Any], wall_ratio: float | None) -> list[str]:
         f"| {huge(r['huge_pages'])} |"
         for r in rows
     ]
-    ratios = result["marginal_ratio_last"]
-    parts = "; ".join(
-        f"{label} {'–' if ratios.get(key) is None else f'{ratios[key]:.2f}'}"
-        for key, label in PARTS
-    )
-    wall = "–" if wall_ratio is None else f"{wall_ratio:.2f}"
+    decades = [(m["from"], m["to"]) for m in wall.get("marginal", [])][-2:]
+    if len(decades) == 2:
+        head = " | ".join(f"{a:,} → {b:,}" for a, b in decades)
+        lines += [
+            "",
+            f"| marginal cost per client (µs) | {head} | last over the one before |",
+            "|---|---:|---:|---:|",
+            _marginal_row(
+                "wall time (the linearity target)",
+                wall.get("marginal", []),
+                wall.get("marginal_ratio_last"),
+            ),  # fmt: skip
+        ]
+        lines += [
+            _marginal_row(label, result["parts"][key]["marginal"], result["parts"][key]["ratio"])
+            for key, label in PARTS
+            if key in result["parts"]
+        ]
     lines += [
         "",
         "User and system CPU are the process tree's (sampled); idle core-seconds and huge pages"
-        " are the machine's over the run (the sampler's own work counts as busy). A huge page is"
-        " 2 MiB that the kernel zeroes when a process first touches it.",
-        "",
-        "Marginal cost per client, last decade over the one before: wall time (the linearity"
-        f" target) {wall}; {parts}.",
+        " are the machine's over the run (the sampler's own work counts as busy). On 2 cores the"
+        " wall time is about (user + system + idle) / 2. A huge page is 2 MiB that the kernel"
+        " zeroes when a process first touches it; system CPU includes that zeroing.",
         "",
     ]
     return lines
+
+
+def _marginal_row(label: str, marginal: list[dict], ratio: float | None) -> str:
+    last = marginal[-2:]
+    cells = " | ".join(f"{1e3 * m['ms_per_client']:,.1f}" for m in last)
+    return f"| {label} | {cells} | {'–' if ratio is None else f'{ratio:.2f}'} |"
