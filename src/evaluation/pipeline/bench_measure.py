@@ -59,7 +59,8 @@ class Measured:
     sampled_seconds: float | None = None
     # the wall times of the cold runs timed alone, whose median is `seconds`
     alone_seconds: list[float] = field(default_factory=list)
-    # the tree's CPU split into user and system (kernel) time, sampled; 0 when not sampled
+    # the tree's CPU split into user and system (kernel) time: wait4's for the descendants it
+    # waited for, sampling's for the others (so only wait4's when nothing was sampled)
     user_seconds: float = 0.0
     system_seconds: float = 0.0
     # the machine's, over the command: core-seconds no process used (idle), and transparent
