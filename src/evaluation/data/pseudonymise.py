@@ -377,13 +377,13 @@ def pseudonymise(
     if not groups:
         return out
     hashed = _pseudonyms(all_texts(groups), key, prefixes)
-    starts = accumulate((len(g.texts) for g in groups), initial=0)  # one more than groups
+    starts = accumulate((len(g.texts) for g in groups[:-1]), initial=0)  # where each begins
 
     def spread(group: IdGroup, first: int) -> pd.Series:
         return _spread(hashed.slice(first, len(group.texts)), group.codes, group.column)
 
     # Arrow's take runs without the GIL
-    columns = each(lambda at: spread(*at), zip(groups, starts, strict=False))
+    columns = each(lambda at: spread(*at), zip(groups, starts, strict=True))
     for g, column in zip(groups, columns, strict=True):
         start = 0
         for n, size in zip(g.tables, g.sizes, strict=True):

@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     result["time_split"] = bench_split.split(result["sizes"])
     result["targets"] = target_checks(result)
     (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    table = markdown(result, bench_split.markdown(result["time_split"], result["growth"]))
+    table = markdown(result)
     (out / "bench.md").write_text(table, encoding="utf-8")
     plot(result, out / "bench.png")
     print(table)

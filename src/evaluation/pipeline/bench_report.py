@@ -3,12 +3,14 @@ the targets met or not, a Markdown table and a plot."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluation.pipeline.bench_growth import growth, loglog_slope
 from evaluation.pipeline.bench_primitives import markdown as primitives_markdown
+from evaluation.pipeline.bench_split import markdown as split_markdown
+
+__all__ = ["growth", "loglog_slope", "markdown", "plot", "ratios", "target_checks"]
 
 # issue 16: 10^6 clients <= 120 s and <= 4 GB (process tree), 10^5 <= 25 s, default data
 # cold run <= 1.0x the one-kernel reference, no-op rerun <= 0.2 s
@@ -21,43 +23,6 @@ TARGETS = {
     "million_peak_gb": 4.0,
     "help_seconds": 0.5,
 }
-
-
-def loglog_slope(ns: list[float], ts: list[float]) -> float | None:
-    """Least-squares exponent b in t = a·N^b (1 = linear growth)."""
-    pts = [(math.log(n), math.log(t)) for n, t in zip(ns, ts, strict=True) if n > 0 and t > 0]
-    if len(pts) < 2:
-        return None
-    mx = sum(x for x, _ in pts) / len(pts)
-    my = sum(y for _, y in pts) / len(pts)
-    sxx = sum((x - mx) ** 2 for x, _ in pts)
-    return round(sum((x - mx) * (y - my) for x, y in pts) / sxx, 3) if sxx else None
-
-
-def growth(points: list[tuple[int, float, bool]]) -> dict[str, Any]:
-    """Exponent of t in N, and the marginal cost per client in each decade (fixed costs cancel).
-
-    points: (clients, seconds, finished). A run stopped at the timeout gives a lower bound.
-    Growth is linear when the marginal cost per client does not rise from decade to decade.
-    """
-    ok = [(n, t) for n, t, done in points if done]
-    marginal = []
-    for (n0, t0, d0), (n1, t1, d1) in zip(points, points[1:], strict=False):
-        if d0 and n1 > n0:
-            per_client = round(1e3 * (t1 - t0) / (n1 - n0), 4)
-            marginal.append(
-                {"from": n0, "to": n1, "ms_per_client": per_client, "lower_bound": not d1}
-            )
-    ratio = None
-    if len(marginal) >= 2 and marginal[-2]["ms_per_client"] > 0:
-        ratio = round(marginal[-1]["ms_per_client"] / marginal[-2]["ms_per_client"], 2)
-    return {
-        "exponent": loglog_slope([n for n, _ in ok], [t for _, t in ok]),
-        "exponent_last_decade": loglog_slope([n for n, _ in ok[-2:]], [t for _, t in ok[-2:]]),
-        "marginal": marginal,
-        "marginal_ratio_last": ratio,
-        "complete": all(done for *_, done in points),
-    }
 
 
 def ratios(
@@ -153,9 +118,9 @@ def stage_memory_table(sizes: list[dict]) -> list[str]:
     return lines
 
 
-def markdown(result: dict, sections: Sequence[str] = ()) -> str:
-    """The benchmark as Markdown: sizes, references and ratios, targets; `sections` (lines)
-    go before the machine's primitives."""
+def markdown(result: dict) -> str:
+    """The benchmark as Markdown: sizes, where the time goes, references and ratios, the
+    machine's primitives, targets."""
     lines = [
         "## Pipeline by size (synthetic Parquet data)",
         "",
@@ -262,7 +227,11 @@ def markdown(result: dict, sections: Sequence[str] = ()) -> str:
                 + ".",
                 "",
             ]
-    lines += [*sections, *primitives_markdown(result.get("primitives") or [])]
+    split = result.get("time_split") or {"rows": []}
+    lines += [
+        *split_markdown(split, result.get("growth", {})),
+        *primitives_markdown(result.get("primitives") or []),
+    ]
     lines += [
         "## Targets (reported, not asserted)",
         "",

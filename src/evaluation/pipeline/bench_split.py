@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evaluation.pipeline.bench_report import growth
+from evaluation.pipeline.bench_growth import growth
 
 HUGE_PAGE_MB = 2  # a transparent huge page on x86-64
 
@@ -25,7 +25,7 @@ PARTS = (
 def split(sizes: list[dict]) -> dict[str, Any]:
     """Per size (sampled cold run): user, system and idle seconds and huge pages faulted in;
     per part, its marginal cost per client in each decade and the last decade's over the one
-    before (bench_report.growth)."""
+    before (bench_growth.growth)."""
     rows = []
     for s in sizes:
         run = s["run"]
@@ -49,7 +49,7 @@ def split(sizes: list[dict]) -> dict[str, Any]:
 
 
 def markdown(result: dict[str, Any], wall: dict[str, Any]) -> list[str]:
-    """The split as a Markdown section beside the wall time's growth (bench_report.growth);
+    """The split as a Markdown section beside the wall time's growth (bench_growth.growth);
     [] when no sampled run split its CPU."""
     rows = result["rows"]
     if not rows:
