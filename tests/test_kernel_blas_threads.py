@@ -1,4 +1,4 @@
-"""The notebook kernels run one BLAS thread each (pipeline/schedule.kernel_environment): two
+"""The notebook kernels run one BLAS thread each (pipeline/jobs.kernel_environment): two
 kernels share the two cores, and OpenBLAS's idle threads spin. Asked of OpenBLAS itself, in a
 kernel forked from a template started as start_pool starts it; a number the environment sets is
 kept (which also shows the probe can see another number than 1)."""

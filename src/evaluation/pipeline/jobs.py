@@ -11,7 +11,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -423,16 +423,23 @@ def _execute_once(
 
 
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+# One BLAS thread per kernel: the kernels share the cores, and OpenBLAS's idle threads spin (3.6%
+# of all CPU at 10^6 clients; one thread per kernel saved about 7 core-seconds of user CPU)
+BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1"}
+
+
+def kernel_environment(base: Mapping[str, str], view: str = "") -> dict[str, str]:
+    """The environment a notebook kernel starts with: `base`, one BLAS thread where base says
+    nothing, the inline matplotlib backend and the joint disclosure decision (publish.view)."""
+    return {**BLAS_THREADS, **base, "MPLBACKEND": INLINE_BACKEND, VIEW_ENV: view}
 
 
 @contextmanager
 def _kernel_surroundings(log_file: Path, mode: str, view: str) -> Iterator[None]:
-    """What a kernel started or run from this process meets: the inline matplotlib backend, the
-    joint disclosure decision (publish.view) and, instead of the terminal, a log for what it
-    says on stderr (a kernel keeps the stderr it was started with)."""
-    env_before = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = INLINE_BACKEND
-    os.environ[VIEW_ENV] = view
+    """What a kernel started or run from this process meets (kernel_environment) and, instead
+    of the terminal, a log for its stderr (a kernel keeps the stderr it was started with)."""
+    before = {k: os.environ.get(k) for k in ("MPLBACKEND", *BLAS_THREADS)}
+    os.environ.update(kernel_environment(os.environ, view))
     log_file.parent.mkdir(parents=True, exist_ok=True)
     saved_fd = os.dup(2)
     log = open(log_file, mode, encoding="utf-8")  # noqa: SIM115
@@ -443,10 +450,11 @@ def _kernel_surroundings(log_file: Path, mode: str, view: str) -> Iterator[None]
         os.dup2(saved_fd, 2)
         os.close(saved_fd)
         log.close()
-        if env_before is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = env_before
+        for name, value in before.items():  # the disclosure decision stays, as before
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 KERNELS_LOG = "kernels.log"  # under build/logs: what warmed kernels say on stderr

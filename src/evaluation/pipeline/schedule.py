@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -16,13 +16,12 @@ from evaluation import hashing
 from evaluation.errors import ExecutionError
 from evaluation.pipeline.build_folder import alive
 from evaluation.pipeline.jobs import (
-    INLINE_BACKEND,
     KERNELS_LOG,
     STORE,
-    VIEW_ENV,
     Job,
     Progress,
     execute_in_worker,
+    kernel_environment,
     warm_worker,
 )
 from evaluation.pipeline.kernel_reuse import connection_prefix, warm_code
@@ -62,19 +61,6 @@ def remaining_paths(jobs: list[Job], cost=None) -> dict[str, float]:
     for j in jobs:
         path(j)
     return paths
-
-
-# One BLAS thread per kernel unless the environment sets another number: the kernels share the
-# cores, and OpenBLAS's idle threads spin (3.6% of all CPU samples at 10^6 clients were in
-# blas_thread_server; with one thread per kernel a run used about 7 core-seconds less user CPU)
-BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1"}
-
-
-def kernel_environment(base: Mapping[str, str]) -> dict[str, str]:
-    """The environment the notebook kernels start with (the template's, inherited by each kernel
-    forked from it): `base`, one BLAS thread where base says nothing, the inline matplotlib
-    backend and no disclosure decision yet (as jobs._kernel_surroundings sets them)."""
-    return {**BLAS_THREADS, **base, "MPLBACKEND": INLINE_BACKEND, VIEW_ENV: ""}
 
 
 class NotebookPool(ProcessPoolExecutor):
