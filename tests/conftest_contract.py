@@ -99,3 +99,15 @@ def write_dataset(
         else:
             df.to_parquet(folder / f"{name}.parquet", index=False)
     return folder
+
+
+def config_for(tmp: Path, cases: Path):
+    """The repository's evaluation.yml, copied into tmp with its case data at cases (loaded)."""
+    from evaluation import config
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "evaluation.yml").read_text(encoding="utf-8")
+    text = text.replace("cases: data/synthetic/default", f"cases: {cases}")
+    text = text.replace("published: data/", f"published: {root}/data/")
+    (tmp / "evaluation.yml").write_text(text, encoding="utf-8")
+    return config.load(tmp / "evaluation.yml", root=root)

@@ -20,7 +20,7 @@ import nbrun
 import pandas as pd
 import pytest
 from conftest import ROOT, cli_env
-from conftest_contract import PERIODS, valid_frames, write_dataset
+from conftest_contract import PERIODS, config_for, valid_frames, write_dataset
 
 from evaluation import config
 from evaluation.data.validate import validate_dataset
@@ -28,17 +28,9 @@ from evaluation.data.validate import validate_dataset
 CUTOFF = dt.date(2020, 12, 31)
 
 
-def _cfg(tmp: Path, cases: Path) -> config.Config:
-    text = (ROOT / "evaluation.yml").read_text(encoding="utf-8")
-    text = text.replace("cases: data/synthetic/default", f"cases: {cases}")
-    text = text.replace("published: data/", f"published: {ROOT}/data/")
-    (tmp / "evaluation.yml").write_text(text, encoding="utf-8")
-    return config.load(tmp / "evaluation.yml", root=ROOT)
-
-
 def _prepared(tmp: Path, frames: dict[str, pd.DataFrame]) -> tuple[config.Config, Path]:
     cases = write_dataset(tmp / "cases", frames)
-    cfg = _cfg(tmp, cases)
+    cfg = config_for(tmp, cases)
     report = nbrun.prepare(cases, cfg, tmp / "prepared")
     assert report.ok, report.to_markdown()
     return cfg, tmp / "prepared"
@@ -199,7 +191,7 @@ def test_validation_warnings_reach_the_console(tmp_path: Path, capsys) -> None:
 
     cases = write_dataset(tmp_path / "cases")
     (cases / "notes.txt").write_text("not a table\n", encoding="utf-8")
-    cfg = _cfg(tmp_path, cases)
+    cfg = config_for(tmp_path, cases)
     build = tmp_path / "build"
     prepare.prepare_all(cfg, build, Progress())
     err = capsys.readouterr().err
@@ -246,7 +238,7 @@ def test_a_failed_run_leaves_no_new_data_folder(tmp_path: Path, monkeypatch) -> 
     from evaluation.pipeline import run as run_module
 
     monkeypatch.setenv("EVALUATION_PSEUDONYM_KEY", nbrun.KEY.decode())
-    cfg = _cfg(tmp_path, write_dataset(tmp_path / "cases"))
+    cfg = config_for(tmp_path, write_dataset(tmp_path / "cases"))
     build = tmp_path / "build"
     (build / "data" / "older").mkdir(parents=True)
 
@@ -263,7 +255,7 @@ def test_a_failed_run_leaves_no_new_data_folder(tmp_path: Path, monkeypatch) -> 
 @pytest.mark.e2e
 def test_an_all_header_only_dataset_runs_and_says_nothing_to_evaluate(tmp_path: Path) -> None:
     cases = casegen.header_only(tmp_path / "cases")
-    cfg = _cfg(tmp_path, cases)
+    cfg = config_for(tmp_path, cases)
     build = tmp_path / "build"
     res = subprocess.run(
         [

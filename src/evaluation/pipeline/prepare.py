@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -243,7 +244,7 @@ def _validate_and_write(
         # cheaper (hashing text costs per row ever more as the tables outgrow the caches)
         from evaluation.data.id_codes import code_ids
 
-        pseudonymised = code_ids(pseudonymised, workers=2)
+        pseudonymised = code_ids(pseudonymised, workers=os.cpu_count() or 1)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     prepared.write(pseudonymised, tmp)
@@ -295,7 +296,8 @@ def prepare_all(cfg: Config, build: Path, progress: Progress) -> tuple[dict[str,
     key = load_key()
     reports, failed, hashes, where = [], [], {}, {}
     # codes number one dataset's identifiers: datasets combined for the cross-project notebooks
-    # keep their pseudonyms, which link them
+    # keep their pseudonyms, which link them (and the per-project results stores, one row per
+    # client, to the combined folder)
     coded = len(datasets) == 1
     for data_dir in datasets:
         out, report, content = prepare_dataset(data_dir, cfg, build, key, progress, coded)
