@@ -385,3 +385,58 @@ def test_time_split_gives_each_part_its_marginal_cost_ratio():
     assert "| user CPU | 55.6 | 50.0 | 0.90 |" in text
     assert "| system CPU | 11.1 | 22.2 | 2.00 |" in text
     assert bench_split.markdown(bench_split.split([]), {}) == []
+
+
+def _measured(seconds: float) -> bench_measure.Measured:
+    import dataclasses
+
+    fields = {f.name: None for f in dataclasses.fields(bench_measure.Measured)}
+    fields.update(seconds=seconds, cpu_seconds=seconds, peak_tree_mb=100.0, returncode=0)
+    return bench_measure.Measured(**fields)
+
+
+def test_the_one_kernel_reference_is_the_median_of_its_runs(tmp_path, monkeypatch):
+    """Three one-kernel runs of 30, 20 and 25 s: the reference is the 25 s run (by hand), not
+    the first; the papermill runs are summed as before (one notebook: 7 s)."""
+    times = iter([7.0, 30.0, 20.0, 25.0])
+    monkeypatch.setattr(bench_commands, "measure", lambda *a, **k: _measured(next(times)))
+    monkeypatch.setattr(bench_commands, "say", lambda *a, **k: None)
+    manifest = {"notebooks": [{"name": "a", "notebook": "notebooks/summary.ipynb",
+                               "parameters": {}}]}  # fmt: skip
+    ref = bench_commands.references(manifest, tmp_path / "w", {}, 10, repeats=3)
+    assert ref["one_kernel"]["seconds"] == 25.0
+    assert ref["one_kernel"]["runs_seconds"] == [30.0, 20.0, 25.0]
+    assert ref["papermill_sequential"]["seconds"] == 7.0
+
+
+def test_markdown_gives_the_median_of_the_default_runs_and_each_run():
+    run = {"seconds": 30.4, "cpu_seconds": 18.5, "peak_tree_mb": 663.0}
+    result = {
+        "sizes": [],
+        "growth": {},
+        "targets": {},
+        "default": {
+            "cold": run,  # the first run, whose memory is reported
+            "cold_seconds_runs": [30.4, 12.6, 12.1],
+            "cold_compute_runs": [26.1, 8.9, 8.5],
+            "cold_compute": 8.9,
+            "noop": {"seconds": 0.05, "cpu_seconds": 0.05, "peak_tree_mb": 3.0},
+            "noop_was_noop": True,
+        },
+        "references": {
+            "papermill_sequential": {"seconds": 40.0, "cpu_seconds": 39.0, "peak_tree_mb": 300},
+            "one_kernel": {
+                "seconds": 22.4,
+                "cpu_seconds": 22.0,
+                "peak_tree_mb": 340.0,
+                "runs_seconds": [22.4, 26.7, 21.9],
+            },  # fmt: skip
+        },
+    }
+    lines = bench_report.markdown(result).splitlines()
+    cold = next(x for x in lines if x.startswith("| `evaluation run`, cold"))
+    assert "(median of 3: 30.4, 12.6, 12.1)" in cold and cold.split("|")[2].strip() == "12.6"
+    compute = next(x for x in lines if x.startswith("| … of which"))
+    assert compute.split("|")[2].strip() == "8.90"
+    one = next(x for x in lines if x.startswith("| all notebooks in one kernel"))
+    assert "(median of 3: 22.4, 26.7, 21.9)" in one and one.split("|")[2].strip() == "22.4"

@@ -203,9 +203,11 @@ def markdown(result: dict) -> str:
             "",
             "| what | wall (s) | CPU (s) | peak memory, tree (MB) |",
             "|---|---:|---:|---:|",
-            f"| `evaluation run`, cold, with render | {_fmt(d['cold']['seconds'])} "
+            f"| `evaluation run`, cold, with render{_runs(d.get('cold_seconds_runs'))} "
+            f"| {_fmt(_median(d.get('cold_seconds_runs')) or d['cold']['seconds'])} "
             f"| {_fmt(d['cold']['cpu_seconds'])} | {_fmt(d['cold']['peak_tree_mb'])} |",
-            f"| … of which validate + notebooks (no render) | {_fmt(d['cold_compute'])} | | |",
+            f"| … of which validate + notebooks (no render){_runs(d.get('cold_compute_runs'))} "
+            f"| {_fmt(d['cold_compute'])} | | |",
             f"| `evaluation run`, nothing changed | "
             f"{_noop_cell(d['noop'], d.get('noop_was_noop'))} "
             f"| {_fmt(d['noop']['cpu_seconds'])} | {_fmt(d['noop']['peak_tree_mb'])} |",
@@ -213,12 +215,19 @@ def markdown(result: dict) -> str:
             f"{_fmt(ref['papermill_sequential']['seconds'])} "
             f"| {_fmt(ref['papermill_sequential'].get('cpu_seconds'))} "
             f"| {_fmt(ref['papermill_sequential']['peak_tree_mb'])} |",
-            f"| all notebooks in one kernel | {_fmt(ref['one_kernel']['seconds'])} "
+            f"| all notebooks in one kernel{_runs(ref['one_kernel'].get('runs_seconds'))} "
+            f"| {_fmt(ref['one_kernel']['seconds'])} "
             f"| {_fmt(ref['one_kernel']['cpu_seconds'])} "
             f"| {_fmt(ref['one_kernel']['peak_tree_mb'])} |",
             f"| `evaluation --help` (median of 5) | {_fmt(result.get('help_seconds'))} | | |",
             "",
         ]
+        if d.get("cold_seconds_runs"):
+            lines += [
+                "Wall times of the cold runs and the one kernel: the median of repeated runs "
+                "(each run's time in brackets); CPU and memory: the first cold run.",
+                "",
+            ]
         peaks = d["cold"].get("stage_peak_mb") or {}
         if peaks:
             lines += [
@@ -326,3 +335,16 @@ def plot(result: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _median(values: list[float] | None) -> float | None:
+    import statistics
+
+    return statistics.median(values) if values else None
+
+
+def _runs(values: list[float] | None) -> str:
+    """' (median of 3: 12.1, 12.6, 30.4)' after a row's label, or nothing for one run."""
+    if not values or len(values) < 2:
+        return ""
+    return f" (median of {len(values)}: {', '.join(_fmt(v) for v in values)})"
