@@ -6,6 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+from conftest import ROOT
+
+from evaluation import config
 
 PERIODS = {
     "ENH": (dt.date(2015, 10, 1), dt.date(2018, 3, 31)),
@@ -101,13 +104,10 @@ def write_dataset(
     return folder
 
 
-def config_for(tmp: Path, cases: Path):
+def config_for(tmp: Path, cases: Path) -> config.Config:
     """The repository's evaluation.yml, copied into tmp with its case data at cases (loaded)."""
-    from evaluation import config
-
-    root = Path(__file__).resolve().parents[1]
-    text = (root / "evaluation.yml").read_text(encoding="utf-8")
+    text = (ROOT / "evaluation.yml").read_text(encoding="utf-8")
     text = text.replace("cases: data/synthetic/default", f"cases: {cases}")
-    text = text.replace("published: data/", f"published: {root}/data/")
+    text = text.replace("published: data/", f"published: {ROOT}/data/")
     (tmp / "evaluation.yml").write_text(text, encoding="utf-8")
-    return config.load(tmp / "evaluation.yml", root=root)
+    return config.load(tmp / "evaluation.yml", root=ROOT)

@@ -396,8 +396,8 @@ def _measured(seconds: float) -> bench_measure.Measured:
 
 
 def test_the_one_kernel_reference_is_the_median_of_its_runs(tmp_path, monkeypatch):
-    """Three one-kernel runs of 30, 20 and 25 s: the reference is the 25 s run (by hand), not
-    the first; the papermill runs are summed as before (one notebook: 7 s)."""
+    """Three one-kernel runs of 30, 20 and 25 s: the reference time is their median, 25 s (by
+    hand), not the first run's; the papermill runs are summed as before (one notebook: 7 s)."""
     times = iter([7.0, 30.0, 20.0, 25.0])
     monkeypatch.setattr(bench_commands, "measure", lambda *a, **k: _measured(next(times)))
     monkeypatch.setattr(bench_commands, "say", lambda *a, **k: None)
@@ -405,19 +405,20 @@ def test_the_one_kernel_reference_is_the_median_of_its_runs(tmp_path, monkeypatc
                                "parameters": {}}]}  # fmt: skip
     ref = bench_commands.references(manifest, tmp_path / "w", {}, 10, repeats=3)
     assert ref["one_kernel"]["seconds"] == 25.0
-    assert ref["one_kernel"]["runs_seconds"] == [30.0, 20.0, 25.0]
+    assert ref["one_kernel"]["alone_seconds"] == [30.0, 20.0, 25.0]
     assert ref["papermill_sequential"]["seconds"] == 7.0
 
 
 def test_markdown_gives_the_median_of_the_default_runs_and_each_run():
-    run = {"seconds": 30.4, "cpu_seconds": 18.5, "peak_tree_mb": 663.0}
+    # the first run's CPU and memory, the median of the runs' wall times (with_median)
+    run = {"seconds": 12.6, "cpu_seconds": 18.5, "peak_tree_mb": 663.0}
+    run["alone_seconds"] = [30.4, 12.6, 12.1]
     result = {
         "sizes": [],
         "growth": {},
         "targets": {},
         "default": {
-            "cold": run,  # the first run, whose memory is reported
-            "cold_seconds_runs": [30.4, 12.6, 12.1],
+            "cold": run,
             "cold_compute_runs": [26.1, 8.9, 8.5],
             "cold_compute": 8.9,
             "noop": {"seconds": 0.05, "cpu_seconds": 0.05, "peak_tree_mb": 3.0},
@@ -429,7 +430,7 @@ def test_markdown_gives_the_median_of_the_default_runs_and_each_run():
                 "seconds": 22.4,
                 "cpu_seconds": 22.0,
                 "peak_tree_mb": 340.0,
-                "runs_seconds": [22.4, 26.7, 21.9],
+                "alone_seconds": [22.4, 26.7, 21.9],
             },  # fmt: skip
         },
     }

@@ -38,6 +38,7 @@ from evaluation.pipeline.bench_commands import (
     time_help,
     tool_command,
     use_alone,
+    with_median,
 )
 from evaluation.pipeline.bench_measure import REPO_ROOT, measure
 from evaluation.pipeline.bench_report import growth, markdown, plot, ratios, target_checks
@@ -153,12 +154,11 @@ def main(argv: list[str] | None = None) -> int:
             man = read_manifest(build)
             colds.append(run_)
             computes.append(run_.seconds - man.get("timings_seconds", {}).get("render", 0.0))
-        cold = colds[0]  # its memory by stage; the times below are the runs' medians
+        cold = with_median(colds)  # the first run's memory by stage, the runs' median time
         noop = measure(cmd, env, args.timeout)
         say(f"default data, nothing changed: {noop.seconds:.2f} s")
         result["default"] = {
             "cold": asdict(cold),
-            "cold_seconds_runs": [round(c.seconds, 3) for c in colds],
             "cold_compute_runs": [round(c, 3) for c in computes],
             "noop": asdict(noop),
             "noop_was_noop": same_run(man, read_manifest(build)),
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         ref = result["references"]
         result["ratios"] = ratios(
             result["default"]["cold_compute"],
-            statistics.median(c.seconds for c in colds),
+            cold.seconds,
             ref["one_kernel"]["seconds"],
             ref["papermill_sequential"]["seconds"],
             noop.seconds,

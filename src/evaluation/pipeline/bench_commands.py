@@ -113,7 +113,7 @@ def references(
     manifest: dict, work: Path, env: dict[str, str], timeout: float, repeats: int = 1
 ) -> dict:
     """Sequential papermill CLI runs, and one kernel running all notebooks, on the same inputs
-    (the one kernel repeats times: the run with the median time)."""
+    (the one kernel repeats times, with_median)."""
     runs = manifest["notebooks"]
     shutil.rmtree(work, ignore_errors=True)
     seq: list[Measured] = []
@@ -134,14 +134,13 @@ def references(
         seq.append(measure(cmd, env, timeout))
         say(f"  papermill {run['name']}: {seq[-1].seconds:.1f} s")
     nb = one_kernel_notebook(runs, work / "one_kernel")
+    cmd = [*tool_command("papermill"), str(nb), str(nb.with_suffix(".out.ipynb")), "-k", "python3"]
     ones = []
     for _ in range(max(1, repeats)):
-        out = nb.with_suffix(".out.ipynb")
-        ones.append(
-            measure([*tool_command("papermill"), str(nb), str(out), "-k", "python3"], env, timeout)
-        )
+        ones.append(measure(cmd, env, timeout))
         say(f"  one kernel: {ones[-1].seconds:.1f} s")
-    one = sorted(ones, key=lambda m: m.seconds)[(len(ones) - 1) // 2]  # the median run
+    ok = all(m.returncode == 0 for m in ones)
+    one = with_median(ones)
     return {
         "papermill_sequential": {
             "seconds": round(sum(m.seconds for m in seq), 3),
@@ -150,11 +149,7 @@ def references(
             "ok": all(m.returncode == 0 for m in seq),
             "per_notebook": {r["name"]: asdict(m) for r, m in zip(runs, seq, strict=True)},
         },
-        "one_kernel": {
-            **asdict(one),
-            "ok": all(m.returncode == 0 for m in ones),
-            "runs_seconds": [round(m.seconds, 3) for m in ones],
-        },
+        "one_kernel": {**asdict(one), "ok": ok},
     }
 
 
@@ -195,6 +190,16 @@ def size_command(n: int, out: Path, render: bool = False) -> tuple[list[str], Pa
     build = out / "work" / f"n{n}"
     cmd = [*tool_command("evaluation"), "run", "--data", str(data), "--build", str(build)]
     return [*cmd, "--quiet", *(() if render else ("--no-render",))], build
+
+
+def with_median(runs: list[Measured]) -> Measured:
+    """The first of repeated runs of one command (its CPU and memory), its wall time the median
+    of all the runs' (each kept in alone_seconds)."""
+    first = runs[0]
+    if len(runs) > 1:
+        first.alone_seconds = [m.seconds for m in runs]
+        first.seconds = statistics.median(first.alone_seconds)
+    return first
 
 
 def use_alone(result: SizeResult, alone: list[float]) -> None:

@@ -57,7 +57,8 @@ class Measured:
     stage_peak_mb: dict[str, float] = field(default_factory=dict)
     # for a run timed alone (unwatched) after this sampled one: the sampled run's wall time
     sampled_seconds: float | None = None
-    # the wall times of the cold runs timed alone, whose median is `seconds`
+    # the wall times of the repeated cold runs (timed alone, or of the default data), whose
+    # median is `seconds`
     alone_seconds: list[float] = field(default_factory=list)
     # the tree's CPU split into user and system (kernel) time: wait4's for the descendants it
     # waited for, sampling's for the others (so only wait4's when nothing was sampled)

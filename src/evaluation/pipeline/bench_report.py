@@ -203,8 +203,8 @@ def markdown(result: dict) -> str:
             "",
             "| what | wall (s) | CPU (s) | peak memory, tree (MB) |",
             "|---|---:|---:|---:|",
-            f"| `evaluation run`, cold, with render{_runs(d.get('cold_seconds_runs'))} "
-            f"| {_fmt(_median(d.get('cold_seconds_runs')) or d['cold']['seconds'])} "
+            f"| `evaluation run`, cold, with render{_runs(d['cold'].get('alone_seconds'))} "
+            f"| {_fmt(d['cold']['seconds'])} "
             f"| {_fmt(d['cold']['cpu_seconds'])} | {_fmt(d['cold']['peak_tree_mb'])} |",
             f"| … of which validate + notebooks (no render){_runs(d.get('cold_compute_runs'))} "
             f"| {_fmt(d['cold_compute'])} | | |",
@@ -215,14 +215,14 @@ def markdown(result: dict) -> str:
             f"{_fmt(ref['papermill_sequential']['seconds'])} "
             f"| {_fmt(ref['papermill_sequential'].get('cpu_seconds'))} "
             f"| {_fmt(ref['papermill_sequential']['peak_tree_mb'])} |",
-            f"| all notebooks in one kernel{_runs(ref['one_kernel'].get('runs_seconds'))} "
+            f"| all notebooks in one kernel{_runs(ref['one_kernel'].get('alone_seconds'))} "
             f"| {_fmt(ref['one_kernel']['seconds'])} "
             f"| {_fmt(ref['one_kernel']['cpu_seconds'])} "
             f"| {_fmt(ref['one_kernel']['peak_tree_mb'])} |",
             f"| `evaluation --help` (median of 5) | {_fmt(result.get('help_seconds'))} | | |",
             "",
         ]
-        if d.get("cold_seconds_runs"):
+        if d["cold"].get("alone_seconds"):
             lines += [
                 "Wall times of the cold runs and the one kernel: the median of repeated runs "
                 "(each run's time in brackets); CPU and memory: the first cold run.",
@@ -335,12 +335,6 @@ def plot(result: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def _median(values: list[float] | None) -> float | None:
-    import statistics
-
-    return statistics.median(values) if values else None
 
 
 def _runs(values: list[float] | None) -> str:
